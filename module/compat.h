@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmfault compat: every difference between the kernels vmfault builds for
+ * (6.1, Debian 12; 6.12, Debian 13) lives here, never in the other files.
+ */
+#ifndef _VMFAULT_COMPAT_H
+#define _VMFAULT_COMPAT_H
+
+#include <linux/mm.h>
+
+/**
+ * vmfault_mkwrite_is_own_fault() - is this ->page_mkwrite a fault of its own?
+ * @vmf: the fault passed to ->page_mkwrite
+ *
+ * do_shared_fault() calls ->page_mkwrite right after ->fault, in the same
+ * fault, with an empty orig_pte; do_wp_page() calls it for a write to a
+ * present read-only pte. True in 6.1 and 6.12 alike: handle_pte_fault()
+ * records the pte in orig_pte, and __handle_mm_fault() zeroes it otherwise.
+ *
+ * Return: true when the pte was present, i.e. this is a separate fault.
+ */
+static inline bool vmfault_mkwrite_is_own_fault(const struct vm_fault *vmf)
+{
+	return !pte_none(vmf->orig_pte);
+}
+
+#endif /* _VMFAULT_COMPAT_H */

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmfault device: /dev/vmfault, a misc device whose every open() is a
+ * region (region.c) that mmap() exposes through the module's own fault
+ * handlers (fault_zero.c). Counters are in counters.c.
+ *
+ * Each region gets a private inode from a small pseudo filesystem, and the
+ * file's f_mapping points at that inode's address_space (as DRM does).
+ * All opens of /dev/vmfault share one device inode; without this, an
+ * unmap_mapping_range() for one region would zap every region's mappings.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
+#include <linux/uaccess.h>
+
+#include "vmfault.h"
+
+#define VMFAULT_FS_MAGIC	0x766d6674	/* "vmft" */
+
+static ushort devmode = 0600;
+module_param(devmode, ushort, 0444);
+MODULE_PARM_DESC(devmode, "permissions of /dev/vmfault (default 0600)");
+
+/* The pseudo filesystem is mounted while any region exists. */
+static struct vfsmount *vmfault_mnt;
+static int vmfault_mnt_count;
+
+static int vmfault_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, VMFAULT_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type vmfault_fs_type = {
+	.owner			= THIS_MODULE,
+	.name			= "vmfault",
+	.init_fs_context	= vmfault_fs_init_fs_context,
+	.kill_sb		= kill_anon_super,
+};
+
+static int vmfault_open(struct inode *inode, struct file *file)
+{
+	struct vmfault_region *region;
+	struct inode *anon;
+	int ret;
+
+	ret = simple_pin_fs(&vmfault_fs_type, &vmfault_mnt, &vmfault_mnt_count);
+	if (ret)
+		return ret;
+	anon = alloc_anon_inode(vmfault_mnt->mnt_sb);
+	if (IS_ERR(anon)) {
+		ret = PTR_ERR(anon);
+		goto err_release_fs;
+	}
+	region = vmfault_region_create(anon);
+	if (!region) {
+		ret = -ENOMEM;
+		goto err_iput;
+	}
+	file->private_data = region;
+	file->f_mapping = anon->i_mapping;
+	return 0;
+
+err_iput:
+	iput(anon);
+err_release_fs:
+	simple_release_fs(&vmfault_mnt, &vmfault_mnt_count);
+	return ret;
+}
+
+static int vmfault_release(struct inode *inode, struct file *file)
+{
+	struct vmfault_region *region = file->private_data;
+	struct inode *anon = region->inode;
+
+	vmfault_region_destroy(region);
+	iput(anon);
+	simple_release_fs(&vmfault_mnt, &vmfault_mnt_count);
+	return 0;
+}
+
+static int vmfault_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return vmfault_region_map(file->private_data, vma);
+}
+
+static long vmfault_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct vmfault_region *region = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VMFAULT_IOC_CONFIGURE: {
+		struct vmfault_config cfg;
+
+		if (copy_from_user(&cfg, uarg, sizeof(cfg)))
+			return -EFAULT;
+		return vmfault_region_configure(region, &cfg);
+	}
+	case VMFAULT_IOC_GET_INFO: {
+		struct vmfault_region_info info = {};
+
+		vmfault_region_get_info(region, &info);
+		if (copy_to_user(uarg, &info, sizeof(info)))
+			return -EFAULT;
+		return 0;
+	}
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations vmfault_fops = {
+	.owner		= THIS_MODULE,
+	.open		= vmfault_open,
+	.release	= vmfault_release,
+	.mmap		= vmfault_mmap,
+	.unlocked_ioctl	= vmfault_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice vmfault_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "vmfault",
+	.fops	= &vmfault_fops,
+};
+
+static int __init vmfault_init(void)
+{
+	int ret;
+
+	if (devmode & ~0777) {
+		pr_err("devmode %#o is not a permission mode (0 to 0777)\n", devmode);
+		return -EINVAL;
+	}
+	vmfault_misc.mode = devmode;
+
+	ret = vmfault_counters_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&vmfault_misc);
+	if (ret)
+		goto err_counters_exit;
+	return 0;
+
+err_counters_exit:
+	vmfault_counters_exit();
+	return ret;
+}
+
+static void __exit vmfault_exit(void)
+{
+	misc_deregister(&vmfault_misc);
+	vmfault_counters_exit();
+}
+
+module_init(vmfault_init);
+module_exit(vmfault_exit);
+
+MODULE_DESCRIPTION("vmfault: page faults made observable (zero fill, COW, demand paging)");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmfault zero mode: zero-fill-on-demand, served by the module's own
+ * vm_operations.
+ *
+ * DOC: zero-fill-on-demand
+ *
+ * core mm (handle_mm_fault() -> handle_pte_fault()) calls into a zero-mode
+ * mapping in three places:
+ *
+ * - ->fault, when the pte is empty. do_read_fault() for reads,
+ *   do_shared_fault() for writes to MAP_SHARED, do_cow_fault() for writes
+ *   to MAP_PRIVATE. A read of a page the region does not have maps the
+ *   kernel's shared zero page, read-only, with a special pte (as
+ *   do_anonymous_page() and DAX holes do): nothing is allocated. A shared
+ *   write allocates the region page. A private write hands core mm the
+ *   source page (the region's page, or the zero page for a hole) and
+ *   do_cow_fault() copies it into a new anonymous page of its own.
+ *
+ * - ->pfn_mkwrite, when a MAP_SHARED mapping writes to the zero page. Core
+ *   mm cannot turn a special pte into a refcounted one, so the module
+ *   allocates the region page, zaps the zero page from every mapping of
+ *   the region and returns VM_FAULT_NOPAGE: the access faults again and
+ *   ->fault maps the new page. fs/dax.c replaces its holes the same way.
+ *
+ * - ->page_mkwrite, when a MAP_SHARED mapping writes to a region page that
+ *   is mapped read-only. Because the vm_ops have mkwrite hooks, core mm
+ *   maps shared pages read-only until written (vma_wants_writenotify()),
+ *   which is also what keeps the zero page read-only in shared mappings.
+ *
+ * A MAP_PRIVATE write to a page that is already mapped read-only (the zero
+ * page, or a region page) never reaches the module: do_wp_page() ->
+ * wp_page_copy() copies it. getrusage() counts that fault, the module
+ * cannot; /proc/self/pagemap shows its result.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/pfn_t.h>
+
+#include "compat.h"
+#include "vmfault.h"
+
+static struct vmfault_region *vmfault_vmf_region(struct vm_fault *vmf)
+{
+	return vmf->vma->vm_file->private_data;
+}
+
+/*
+ * Map the zero page read-only at vmf->address. Runs in ->fault with
+ * mmap_lock held for read; returns VM_FAULT_NOPAGE (the pte is in place,
+ * or another thread's is) or VM_FAULT_OOM.
+ */
+static vm_fault_t vmfault_zero_map_hole(struct vm_fault *vmf,
+					struct vmfault_region *region)
+{
+	unsigned long pfn = page_to_pfn(ZERO_PAGE(vmf->address));
+	vm_fault_t ret;
+
+	vmfault_region_zero_mapped(region);
+	/*
+	 * vm_page_prot is read-only here: private mappings never have write
+	 * permission in it, shared ones lose it to write-notify.
+	 */
+	ret = vmf_insert_mixed(vmf->vma, vmf->address, pfn_to_pfn_t(pfn));
+	if (ret != VM_FAULT_NOPAGE)
+		return ret;
+	vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_MAPS);
+
+	/*
+	 * A writer may have installed the page between our lookup and the
+	 * pte. Either it sees our pte when it zaps, or we see its page here
+	 * (it stores the page, then barriers, then zaps; we store the pte,
+	 * then barrier, then look).
+	 */
+	smp_mb();
+	if (vmfault_region_get_page(region, vmf->pgoff, false))
+		vmfault_region_unmap_zero(region, vmf->pgoff);
+	return VM_FAULT_NOPAGE;
+}
+
+/**
+ * vmfault_zero_fault() - ->fault of a zero-mode mapping
+ * @vmf: the fault; the pte at vmf->address is empty
+ *
+ * Context: mmap_lock held for read, no page table lock; the same on return.
+ * Might sleep (allocation).
+ *
+ * Maps: for a read of a hole, the zero page (VM_FAULT_NOPAGE). Otherwise
+ * returns the region page, or for a private write to a hole the zero
+ * page, in vmf->page with a reference for core mm: finish_fault() maps it
+ * (shared) or do_cow_fault() copies it (private, vmf->cow_page set).
+ *
+ * Return: 0 with vmf->page set, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS past the
+ * region's size, VM_FAULT_OOM when no page can be allocated.
+ */
+static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
+{
+	struct vmfault_region *region = vmfault_vmf_region(vmf);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	struct page *page;
+
+	vmfault_count(region, VMFAULT_CNT_FAULTS);
+	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
+
+	if (vmf->pgoff >= READ_ONCE(region->size) >> PAGE_SHIFT) {
+		vmfault_count(region, VMFAULT_CNT_SIGBUS);
+		return VM_FAULT_SIGBUS;
+	}
+
+	if (vmf->cow_page) {
+		/* Private write: do_cow_fault() copies what we return. */
+		vmfault_count(region, VMFAULT_CNT_COW_FAULTS);
+		page = vmfault_region_get_page(region, vmf->pgoff, false);
+		if (!page)
+			page = ZERO_PAGE(vmf->address);
+		get_page(page);
+		vmf->page = page;
+		return 0;
+	}
+
+	page = vmfault_region_get_page(region, vmf->pgoff, write);
+	if (IS_ERR(page)) {
+		vmfault_count(region, VMFAULT_CNT_OOM);
+		return VM_FAULT_OOM;
+	}
+	if (!page)
+		return vmfault_zero_map_hole(vmf, region);
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+/**
+ * vmfault_zero_pfn_mkwrite() - a MAP_SHARED write hit the zero page
+ * @vmf: the fault; the pte maps the zero page read-only
+ *
+ * Context: mmap_lock held for read, page table unlocked (wp_pfn_shared()
+ * dropped it); the same on return. Might sleep.
+ *
+ * Allocates the region page and zaps the zero page from every mapping of
+ * the region, this one included. The faulting access is retried and meets
+ * an empty pte, which ->fault fills with the new page.
+ *
+ * Return: VM_FAULT_NOPAGE, or VM_FAULT_OOM.
+ */
+static vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf)
+{
+	struct vmfault_region *region = vmfault_vmf_region(vmf);
+	struct page *page;
+
+	vmfault_count(region, VMFAULT_CNT_FAULTS);
+	vmfault_count(region, VMFAULT_CNT_WRITE_FAULTS);
+	vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_UPGRADES);
+
+	page = vmfault_region_get_page(region, vmf->pgoff, true);
+	if (IS_ERR(page)) {
+		vmfault_count(region, VMFAULT_CNT_OOM);
+		return VM_FAULT_OOM;
+	}
+	/* A new page was unmapped everywhere already; an old one may not be. */
+	vmfault_region_unmap_zero(region, vmf->pgoff);
+	return VM_FAULT_NOPAGE;
+}
+
+/**
+ * vmfault_zero_page_mkwrite() - a MAP_SHARED write to a region page
+ * @vmf: the fault; vmf->page is the region page
+ *
+ * Context: mmap_lock held for read, page unlocked; returns with the page
+ * locked. Called after ->fault for a write to an empty pte (the same fault,
+ * counted there) and on its own for a write to a read-only pte.
+ *
+ * Return: VM_FAULT_LOCKED: core mm makes the pte writable and dirty.
+ */
+static vm_fault_t vmfault_zero_page_mkwrite(struct vm_fault *vmf)
+{
+	struct vmfault_region *region = vmfault_vmf_region(vmf);
+
+	if (vmfault_mkwrite_is_own_fault(vmf)) {
+		vmfault_count(region, VMFAULT_CNT_FAULTS);
+		vmfault_count(region, VMFAULT_CNT_WRITE_FAULTS);
+		vmfault_count(region, VMFAULT_CNT_MKWRITES);
+	}
+	lock_page(vmf->page);
+	return VM_FAULT_LOCKED;
+}
+
+const struct vm_operations_struct vmfault_zero_vm_ops = {
+	.fault		= vmfault_zero_fault,
+	.page_mkwrite	= vmfault_zero_page_mkwrite,
+	.pfn_mkwrite	= vmfault_zero_pfn_mkwrite,
+};

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmfault internals shared by the device, region, fault and counter files.
+ */
+#ifndef _VMFAULT_H
+#define _VMFAULT_H
+
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/xarray.h>
+
+#include "vmfault_uapi.h"
+
+/**
+ * struct vmfault_counters - one CPU's share of a set of event counters
+ * @v: indexed by enum vmfault_counter
+ */
+struct vmfault_counters {
+	u64 v[VMFAULT_NR_COUNTERS];
+};
+
+/**
+ * struct vmfault_region - the memory object behind one open() of the device
+ * @lock: protects @mode, @size and @mapped, the configuration
+ * @mode: enum vmfault_mode
+ * @size: size in bytes; 0 until configured or first mapped
+ * @mapped: set by the first mmap(); the configuration is frozen from then on
+ * @zero_mapped: set before the zero page is first mapped for this region;
+ *	while clear, allocating a page needs no unmap of zero-page ptes
+ * @pages: the region's pages, indexed by page offset. Entries are only
+ *	added while the region lives and are all dropped when it is freed,
+ *	so a fault (whose vma pins the file and so the region) may take a
+ *	reference on an entry without further locking.
+ * @inode: a private inode whose i_mapping is the file's f_mapping, so that
+ *	unmap_mapping_range() reaches exactly this region's mappings
+ * @stats: per-CPU counters of this region
+ * @owner: tgid of the process that opened the region
+ */
+struct vmfault_region {
+	struct mutex lock;
+	u32 mode;
+	u64 size;
+	bool mapped;
+	bool zero_mapped;
+	struct xarray pages;
+	struct inode *inode;
+	struct vmfault_counters __percpu *stats;
+	pid_t owner;
+};
+
+/* counters.c */
+void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx);
+void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out);
+int vmfault_counters_init(void);
+void vmfault_counters_exit(void);
+void vmfault_regions_inc(void);
+void vmfault_regions_dec(void);
+
+/* region.c */
+struct vmfault_region *vmfault_region_create(struct inode *inode);
+void vmfault_region_destroy(struct vmfault_region *region);
+int vmfault_region_configure(struct vmfault_region *region,
+			     const struct vmfault_config *cfg);
+int vmfault_region_map(struct vmfault_region *region, struct vm_area_struct *vma);
+void vmfault_region_get_info(struct vmfault_region *region,
+			     struct vmfault_region_info *info);
+struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
+				     bool alloc);
+void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);
+void vmfault_region_zero_mapped(struct vmfault_region *region);
+
+/* fault_zero.c */
+extern const struct vm_operations_struct vmfault_zero_vm_ops;
+
+#endif /* _VMFAULT_H */

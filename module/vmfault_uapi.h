@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * vmfault user API: the ioctls of /dev/vmfault.
+ *
+ * Shared by the module and by user space (selftests, demos). Every open()
+ * of /dev/vmfault is a region; these ioctls configure it and read its
+ * counters. Fields are fixed-size and each is marked (in) or (out).
+ */
+#ifndef _VMFAULT_UAPI_H
+#define _VMFAULT_UAPI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/**
+ * enum vmfault_mode - how a region serves its faults
+ * @VMFAULT_MODE_INVALID: reserved, never valid
+ * @VMFAULT_MODE_ZERO: zero-fill-on-demand; reads map the shared zero page,
+ *	writes allocate zeroed pages. The default when mmap() comes first.
+ */
+enum vmfault_mode {
+	VMFAULT_MODE_INVALID = 0,
+	VMFAULT_MODE_ZERO = 1,
+};
+
+/* The largest region size the module accepts, in bytes (1 TiB). */
+#define VMFAULT_MAX_SIZE	(1ULL << 40)
+
+/**
+ * struct vmfault_config - argument of VMFAULT_IOC_CONFIGURE
+ * @mode: (in) an enum vmfault_mode other than VMFAULT_MODE_INVALID
+ * @flags: (in) must be 0
+ * @size: (in) region size in bytes: a multiple of the page size, from one
+ *	page up to VMFAULT_MAX_SIZE
+ * @reserved: (in) must be 0
+ */
+struct vmfault_config {
+	__u32 mode;
+	__u32 flags;
+	__u64 size;
+	__u64 reserved[4];
+};
+
+/**
+ * enum vmfault_counter - index of a counter in vmfault_region_info.counters
+ * @VMFAULT_CNT_FAULTS: calls into the module's fault handlers (->fault,
+ *	->page_mkwrite on a present pte, ->pfn_mkwrite); each is one fault
+ *	as getrusage() counts it
+ * @VMFAULT_CNT_READ_FAULTS: the faults above that were reads
+ * @VMFAULT_CNT_WRITE_FAULTS: the faults above that were writes
+ * @VMFAULT_CNT_ZERO_PAGE_MAPS: reads of a hole answered by mapping the
+ *	kernel's shared zero page read-only
+ * @VMFAULT_CNT_ZERO_PAGE_UPGRADES: writes to a zero-page pte of a MAP_SHARED
+ *	mapping: the zero page is unmapped from every mapping of the region
+ *	and the access faults again on the region's new page
+ * @VMFAULT_CNT_COW_FAULTS: MAP_PRIVATE write faults on a pte that was
+ *	empty; the module hands core mm the source page (region page or zero
+ *	page) and do_cow_fault() copies it into a new anonymous page
+ * @VMFAULT_CNT_MKWRITES: writes to a region page mapped read-only in a
+ *	MAP_SHARED mapping (->page_mkwrite on a present pte)
+ * @VMFAULT_CNT_PAGES_ALLOCATED: region pages allocated
+ * @VMFAULT_CNT_PAGES_FREED: region pages released by the module
+ * @VMFAULT_CNT_SIGBUS: faults answered with SIGBUS (beyond the region)
+ * @VMFAULT_CNT_OOM: faults answered with VM_FAULT_OOM (allocation failed)
+ * @VMFAULT_NR_COUNTERS: number of counters defined by this header
+ */
+enum vmfault_counter {
+	VMFAULT_CNT_FAULTS,
+	VMFAULT_CNT_READ_FAULTS,
+	VMFAULT_CNT_WRITE_FAULTS,
+	VMFAULT_CNT_ZERO_PAGE_MAPS,
+	VMFAULT_CNT_ZERO_PAGE_UPGRADES,
+	VMFAULT_CNT_COW_FAULTS,
+	VMFAULT_CNT_MKWRITES,
+	VMFAULT_CNT_PAGES_ALLOCATED,
+	VMFAULT_CNT_PAGES_FREED,
+	VMFAULT_CNT_SIGBUS,
+	VMFAULT_CNT_OOM,
+	VMFAULT_NR_COUNTERS,
+};
+
+/* Room for counters added later without changing the ioctl's size. */
+#define VMFAULT_MAX_COUNTERS	32
+
+/**
+ * struct vmfault_region_info - argument of VMFAULT_IOC_GET_INFO
+ * @mode: (out) enum vmfault_mode of the region
+ * @nr_counters: (out) how many entries of @counters are valid
+ * @size: (out) region size in bytes, 0 while unsized
+ * @resident: (out) region pages currently allocated
+ * @mapped: (out) 1 once the region has been mmap()ed, else 0
+ * @reserved: (out) zero
+ * @counters: (out) this region's counters, indexed by enum vmfault_counter
+ */
+struct vmfault_region_info {
+	__u32 mode;
+	__u32 nr_counters;
+	__u64 size;
+	__u64 resident;
+	__u32 mapped;
+	__u32 reserved;
+	__u64 counters[VMFAULT_MAX_COUNTERS];
+};
+
+#define VMFAULT_IOC_MAGIC	0xB8
+
+/* Set mode and size; before the first mmap() only (EBUSY after). */
+#define VMFAULT_IOC_CONFIGURE	_IOW(VMFAULT_IOC_MAGIC, 0x00, struct vmfault_config)
+/* Read the region's configuration and counters. */
+#define VMFAULT_IOC_GET_INFO	_IOR(VMFAULT_IOC_MAGIC, 0x01, struct vmfault_region_info)
+
+#endif /* _VMFAULT_UAPI_H */
