@@ -243,5 +243,6 @@ void vmfault_region_zero_mapped(struct vmfault_region *region)
 {
 	if (!READ_ONCE(region->zero_mapped))
 		WRITE_ONCE(region->zero_mapped, true);
+	/* Flag before pte; pairs with vmfault_region_get_page()'s barrier. */
 	smp_mb();
 }

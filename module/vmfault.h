@@ -39,7 +39,7 @@ struct vmfault_counters {
  * @owner: tgid of the process that opened the region
  */
 struct vmfault_region {
-	struct mutex lock;
+	struct mutex lock;	/* protects mode, size, mapped */
 	u32 mode;
 	u64 size;
 	bool mapped;

@@ -24,7 +24,7 @@ enum vmfault_mode {
 };
 
 /* The largest region size the module accepts, in bytes (1 TiB). */
-#define VMFAULT_MAX_SIZE	(1ULL << 40)
+#define VMFAULT_MAX_SIZE	0x10000000000ULL
 
 /**
  * struct vmfault_config - argument of VMFAULT_IOC_CONFIGURE

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the vmfault selftests, demo and benchmark programs:
+ * open and configure a region, read its counters and /proc/vmfault, look
+ * up page frames in /proc/self/pagemap, /proc/kpageflags and
+ * /proc/kpagecount, and count faults with getrusage().
+ */
+#ifndef VMFAULT_LIB_H
+#define VMFAULT_LIB_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "vmfault_uapi.h"
+
+#define VMFAULT_DEV	"/dev/vmfault"
+
+/* /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h). */
+#define KPF_DIRTY	4
+#define KPF_ANON	12
+#define KPF_ZERO_PAGE	24
+
+static inline long page_size(void)
+{
+	return sysconf(_SC_PAGESIZE);
+}
+
+static inline int vmf_open(void)
+{
+	return open(VMFAULT_DEV, O_RDWR | O_CLOEXEC);
+}
+
+static inline int vmf_configure(int fd, uint32_t mode, uint64_t size)
+{
+	struct vmfault_config cfg = { .mode = mode, .size = size };
+
+	return ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg);
+}
+
+static inline int vmf_info(int fd, struct vmfault_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return ioctl(fd, VMFAULT_IOC_GET_INFO, info);
+}
+
+/* One counter of a region, or ~0 on error. */
+static inline uint64_t vmf_counter(int fd, enum vmfault_counter idx)
+{
+	struct vmfault_region_info info;
+
+	if (vmf_info(fd, &info))
+		return ~0ULL;
+	return info.counters[idx];
+}
+
+/* A counter of /proc/vmfault by name, or ~0 when missing. */
+static inline uint64_t vmf_proc(const char *name)
+{
+	char key[64];
+	unsigned long long val;
+	uint64_t ret = ~0ULL;
+	FILE *f = fopen("/proc/vmfault", "r");
+
+	if (!f)
+		return ret;
+	while (fscanf(f, "%63s %llu", key, &val) == 2) {
+		if (!strcmp(key, name)) {
+			ret = val;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Faults of this process so far, minor plus major, as getrusage() counts. */
+static inline long rusage_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt + ru.ru_majflt;
+}
+
+/* The page frame behind a virtual address, or 0 when not present. */
+static inline uint64_t pfn_of(const void *addr)
+{
+	uint64_t ent = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent),
+		  ((uintptr_t)addr / page_size()) * sizeof(ent)) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	if (!(ent & (1ULL << 63)))
+		return 0;
+	return ent & ((1ULL << 55) - 1);
+}
+
+/* Does the pagemap entry say the page is exclusively mapped (bit 56)? */
+static inline bool pte_exclusive(const void *addr)
+{
+	uint64_t ent = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	if (pread(fd, &ent, sizeof(ent),
+		  ((uintptr_t)addr / page_size()) * sizeof(ent)) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	return ent & (1ULL << 56);
+}
+
+static inline uint64_t kpage_read(const char *file, uint64_t pfn)
+{
+	uint64_t v = ~0ULL;
+	int fd = open(file, O_RDONLY);
+
+	if (fd < 0)
+		return v;
+	if (pread(fd, &v, sizeof(v), pfn * sizeof(v)) != sizeof(v))
+		v = ~0ULL;
+	close(fd);
+	return v;
+}
+
+static inline uint64_t kpageflags(uint64_t pfn)
+{
+	return kpage_read("/proc/kpageflags", pfn);
+}
+
+static inline uint64_t kpagecount(uint64_t pfn)
+{
+	return kpage_read("/proc/kpagecount", pfn);
+}
+
+static inline bool kpf(uint64_t pfn, int bit)
+{
+	return (kpageflags(pfn) >> bit) & 1;
+}
+
+/* The kernel's zero page, found the way an anonymous read fault maps it. */
+static inline uint64_t zero_pfn(void)
+{
+	volatile char *p;
+	uint64_t pfn;
+
+	p = mmap(NULL, page_size(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	(void)p[0];
+	pfn = pfn_of((const void *)p);
+	munmap((void *)p, page_size());
+	return pfn;
+}
+
+static inline void touch_read(const volatile char *p)
+{
+	(void)*p;
+}
+
+#endif /* VMFAULT_LIB_H */

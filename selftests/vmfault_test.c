@@ -1,0 +1,1002 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmfault_test: kselftest suite for /dev/vmfault, zero-fill-on-demand.
+ *
+ * Every test asserts what really happened: exact counter deltas from the
+ * region (VMFAULT_IOC_GET_INFO) and /proc/vmfault, fault counts from
+ * getrusage(), page identity from /proc/self/pagemap, /proc/kpageflags and
+ * /proc/kpagecount, and the bytes read back. Run as root with the module
+ * loaded: without /dev/vmfault every test fails.
+ */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <linux/loop.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "vmfault_lib.h"
+#include "kselftest_harness.h"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#define MADV_POPULATE_WRITE	23
+#endif
+
+/* Run fn(arg) in a child; return the signal that killed it, or 0. */
+static int child_signal(void (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		fn(arg);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+static void touch_fn(void *arg)
+{
+	touch_read(arg);
+}
+
+static void write_fn(void *arg)
+{
+	*(volatile char *)arg = 1;
+}
+
+/*
+ * Run body in a child that exits with the value body leaves in rc; evaluate
+ * to that exit status, or -1 if the child died otherwise.
+ */
+#define IN_CHILD(body) ({						\
+	int __st = -1;							\
+	pid_t __pid = fork();						\
+	if (__pid == 0) {						\
+		int rc = 0;						\
+		body;							\
+		_exit(rc);						\
+	}								\
+	if (__pid > 0 && waitpid(__pid, &__st, 0) == __pid &&		\
+	    WIFEXITED(__st))						\
+		__st = WEXITSTATUS(__st);				\
+	else								\
+		__st = -1;						\
+	__st;								\
+})
+
+static bool all_bytes(const char *p, size_t len, char c)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != c)
+			return false;
+	return true;
+}
+
+FIXTURE(region) {
+	int fd;
+	long ps;
+};
+
+FIXTURE_VARIANT(region) {
+	int flags;
+};
+
+FIXTURE_VARIANT_ADD(region, shared) {
+	.flags = MAP_SHARED,
+};
+
+FIXTURE_VARIANT_ADD(region, private) {
+	.flags = MAP_PRIVATE,
+};
+
+FIXTURE_SETUP(region)
+{
+	self->ps = page_size();
+	self->fd = vmf_open();
+	ASSERT_GE(self->fd, 0)
+		TH_LOG("open %s: %s (is the module loaded?)", VMFAULT_DEV, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(region)
+{
+	close(self->fd);
+}
+
+/* Tests that choose their own mapping types use this fixture. */
+FIXTURE(one) {
+	int fd;
+	long ps;
+};
+
+FIXTURE_SETUP(one)
+{
+	self->ps = page_size();
+	self->fd = vmf_open();
+	ASSERT_GE(self->fd, 0)
+		TH_LOG("open %s: %s (is the module loaded?)", VMFAULT_DEV, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(one)
+{
+	close(self->fd);
+}
+
+/* Reads of never-written pages map the one zero page and allocate nothing. */
+TEST_F(region, read_maps_zero_page)
+{
+	const int n = 16;
+	uint64_t zp = zero_pfn(), g0 = vmf_proc("faults");
+	struct vmfault_region_info info;
+	char *p;
+	long f0, f1;
+	int i;
+
+	ASSERT_NE(zp, 0);
+	ASSERT_TRUE(kpf(zp, KPF_ZERO_PAGE));
+	p = mmap(NULL, n * self->ps, PROT_READ, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+
+	f0 = rusage_faults();
+	for (i = 0; i < n; i++)
+		touch_read(p + i * self->ps);
+	f1 = rusage_faults();
+
+	EXPECT_EQ(f1 - f0, n);
+	ASSERT_EQ(vmf_info(self->fd, &info), 0);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_FAULTS], n);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_READ_FAULTS], n);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_WRITE_FAULTS], 0);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_MAPS], n);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED], 0);
+	EXPECT_EQ(info.resident, 0);
+	EXPECT_EQ(info.size, n * self->ps);
+	EXPECT_EQ(vmf_proc("faults") - g0, n);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(pfn_of(p + i * self->ps), zp);
+		EXPECT_TRUE(all_bytes(p + i * self->ps, self->ps, 0));
+	}
+	munmap(p, n * self->ps);
+}
+
+/* The zero page is the same frame in every region, mapping and process. */
+TEST_F(region, zero_page_same_everywhere)
+{
+	uint64_t zp = zero_pfn();
+	int fd2 = vmf_open();
+	char *a, *b;
+
+	ASSERT_GE(fd2, 0);
+	a = mmap(NULL, 4 * self->ps, PROT_READ, variant->flags, self->fd, 0);
+	b = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd2, 0);
+	ASSERT_NE(a, MAP_FAILED);
+	ASSERT_NE(b, MAP_FAILED);
+	touch_read(a + 3 * self->ps);
+	touch_read(b + 1 * self->ps);
+	EXPECT_EQ(pfn_of(a + 3 * self->ps), zp);
+	EXPECT_EQ(pfn_of(b + 1 * self->ps), zp);
+	/* A child maps both again and sees the same frame. */
+	EXPECT_EQ(IN_CHILD({
+		char *c = mmap(NULL, self->ps, PROT_READ, MAP_PRIVATE, fd2, 2 * self->ps);
+
+		if (c == MAP_FAILED)
+			_exit(2);
+		touch_read(c);
+		touch_read(a + 3 * self->ps);
+		rc = pfn_of(c) == zp && pfn_of(a + 3 * self->ps) == zp ? 0 : 1;
+	}), 0);
+	close(fd2);
+}
+
+/* Any access past the region's size gets SIGBUS, and is counted. */
+TEST_F(region, sigbus_past_size)
+{
+	char *p;
+
+	ASSERT_EQ(vmf_configure(self->fd, VMFAULT_MODE_ZERO, 2 * self->ps), 0);
+	p = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	EXPECT_EQ(child_signal(touch_fn, p + self->ps), 0);
+	EXPECT_EQ(child_signal(touch_fn, p + 2 * self->ps), SIGBUS);
+	EXPECT_EQ(child_signal(write_fn, p + 3 * self->ps), SIGBUS);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_SIGBUS), 2);
+	munmap(p, 4 * self->ps);
+}
+
+/* An unconfigured region takes the size of its first mapping. */
+TEST_F(region, sized_by_first_mapping)
+{
+	struct vmfault_region_info info;
+	char *p, *q;
+
+	p = mmap(NULL, 5 * self->ps, PROT_READ, variant->flags, self->fd, 2 * self->ps);
+	ASSERT_NE(p, MAP_FAILED);
+	ASSERT_EQ(vmf_info(self->fd, &info), 0);
+	EXPECT_EQ(info.size, 7 * self->ps);
+	EXPECT_EQ(info.mapped, 1);
+	EXPECT_EQ(info.mode, VMFAULT_MODE_ZERO);
+	/* A later mapping may reach past the size, as with a file: SIGBUS. */
+	q = mmap(NULL, self->ps, PROT_READ, variant->flags, self->fd, 7 * self->ps);
+	ASSERT_NE(q, MAP_FAILED);
+	EXPECT_EQ(child_signal(touch_fn, q), SIGBUS);
+	EXPECT_EQ(child_signal(touch_fn, p + 4 * self->ps), 0);
+	/* The size is frozen from the first mmap() on. */
+	EXPECT_EQ(vmf_configure(self->fd, VMFAULT_MODE_ZERO, 64 * self->ps), -1);
+	EXPECT_EQ(errno, EBUSY);
+	munmap(p, 5 * self->ps);
+	munmap(q, self->ps);
+}
+
+/* MAP_POPULATE and MADV_POPULATE_READ map the zero page, nothing else. */
+TEST_F(region, populate_read)
+{
+	const int n = 8;
+	uint64_t zp = zero_pfn();
+	char *p, *q;
+	int i;
+
+	p = mmap(NULL, n * self->ps, PROT_READ, variant->flags | MAP_POPULATE, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_ZERO_PAGE_MAPS), n);
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(pfn_of(p + i * self->ps), zp);
+	q = mmap(NULL, n * self->ps, PROT_READ, variant->flags, self->fd, 0);
+	ASSERT_NE(q, MAP_FAILED);
+	ASSERT_EQ(madvise(q, n * self->ps, MADV_POPULATE_READ), 0);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_ZERO_PAGE_MAPS), 2 * n);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_PAGES_ALLOCATED), 0);
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(pfn_of(q + i * self->ps), zp);
+	munmap(p, n * self->ps);
+	munmap(q, n * self->ps);
+}
+
+/* Lazy allocation: map 10 pages, write 3, and exactly 3 pages exist. */
+TEST_F(one, lazy_allocation_shared)
+{
+	const int touched[] = { 0, 4, 9 };
+	struct vmfault_region_info info;
+	uint64_t pfn[3], a0 = vmf_proc("pages_allocated");
+	char *p;
+	long f0, f1;
+	int i;
+
+	p = mmap(NULL, 10 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	f0 = rusage_faults();
+	for (i = 0; i < 3; i++)
+		p[touched[i] * self->ps + 7] = 'x';
+	f1 = rusage_faults();
+
+	EXPECT_EQ(f1 - f0, 3);
+	ASSERT_EQ(vmf_info(self->fd, &info), 0);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_FAULTS], 3);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_WRITE_FAULTS], 3);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED], 3);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_MAPS], 0);
+	EXPECT_EQ(info.resident, 3);
+	EXPECT_EQ(vmf_proc("pages_allocated") - a0, 3);
+	for (i = 0; i < 3; i++) {
+		char *pg = p + touched[i] * self->ps;
+
+		pfn[i] = pfn_of(pg);
+		EXPECT_NE(pfn[i], 0);
+		EXPECT_NE(pfn[i], zero_pfn());
+		EXPECT_FALSE(kpf(pfn[i], KPF_ANON));
+		EXPECT_EQ(kpagecount(pfn[i]), 1);
+		/* The new page is zeroed but for the byte written. */
+		EXPECT_EQ(pg[7], 'x');
+		pg[7] = 0;
+		EXPECT_TRUE(all_bytes(pg, self->ps, 0));
+	}
+	EXPECT_NE(pfn[0], pfn[1]);
+	EXPECT_NE(pfn[1], pfn[2]);
+	EXPECT_EQ(pfn_of(p + self->ps), 0);
+	munmap(p, 10 * self->ps);
+}
+
+/*
+ * In a private mapping writes are private: core mm's do_cow_fault() copies
+ * the zero page into anonymous pages; the region allocates nothing.
+ */
+TEST_F(one, lazy_allocation_private)
+{
+	struct vmfault_region_info info;
+	char *p, *s;
+	long f0, f1;
+	int i;
+
+	p = mmap(NULL, 10 * self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	f0 = rusage_faults();
+	for (i = 0; i < 3; i++)
+		p[i * 3 * self->ps] = 'p';
+	f1 = rusage_faults();
+	EXPECT_EQ(f1 - f0, 3);
+	ASSERT_EQ(vmf_info(self->fd, &info), 0);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_FAULTS], 3);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_COW_FAULTS], 3);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED], 0);
+	for (i = 0; i < 3; i++) {
+		uint64_t pfn = pfn_of(p + i * 3 * self->ps);
+
+		EXPECT_TRUE(kpf(pfn, KPF_ANON));
+		EXPECT_NE(pfn, zero_pfn());
+	}
+	/* The region itself is still all holes. */
+	s = mmap(NULL, 10 * self->ps, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(s, MAP_FAILED);
+	EXPECT_EQ(s[0], 0);
+	EXPECT_EQ(pfn_of(s), zero_pfn());
+	munmap(p, 10 * self->ps);
+	munmap(s, 10 * self->ps);
+}
+
+/*
+ * xv6's buf[4096] in process memory: read then write takes 2 faults and 1
+ * page. The module serves the read; core mm's wp_page_copy() the write.
+ */
+TEST_F(one, private_read_then_write)
+{
+	struct vmfault_region_info info;
+	char *p;
+	long f0, f1;
+	uint64_t pfn;
+
+	p = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	f0 = rusage_faults();
+	touch_read(p + self->ps);
+	p[self->ps] = 'w';
+	f1 = rusage_faults();
+	EXPECT_EQ(f1 - f0, 2);
+	ASSERT_EQ(vmf_info(self->fd, &info), 0);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_FAULTS], 1);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_MAPS], 1);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED], 0);
+	pfn = pfn_of(p + self->ps);
+	EXPECT_TRUE(kpf(pfn, KPF_ANON));
+	EXPECT_NE(pfn, zero_pfn());
+	munmap(p, 4 * self->ps);
+}
+
+/*
+ * In a shared mapping read then write takes 3 faults and 1 page: the read
+ * maps the zero page, the write replaces it everywhere (pfn_mkwrite) and
+ * the access faults once more on the new page.
+ */
+TEST_F(one, shared_read_then_write)
+{
+	struct vmfault_region_info info;
+	char *p;
+	long f0, f1;
+
+	p = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	f0 = rusage_faults();
+	touch_read(p + self->ps);
+	p[self->ps] = 'w';
+	f1 = rusage_faults();
+	EXPECT_EQ(f1 - f0, 3);
+	ASSERT_EQ(vmf_info(self->fd, &info), 0);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_FAULTS], 3);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_READ_FAULTS], 1);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_WRITE_FAULTS], 2);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_MAPS], 1);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_UPGRADES], 1);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED], 1);
+	EXPECT_NE(pfn_of(p + self->ps), zero_pfn());
+	EXPECT_FALSE(kpf(pfn_of(p + self->ps), KPF_ANON));
+	munmap(p, 4 * self->ps);
+}
+
+/* A write to a region page mapped read-only is the module's fault too. */
+TEST_F(one, shared_mkwrite_counted)
+{
+	char *p, *q;
+	long f0, f1;
+
+	p = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	p[0] = 1;
+	q = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(q, MAP_FAILED);
+	f0 = rusage_faults();
+	touch_read(q);
+	q[1] = 2;
+	f1 = rusage_faults();
+	EXPECT_EQ(f1 - f0, 2);
+	/* 1 write fault for p, then read and mkwrite for q. */
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_FAULTS), 3);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_MKWRITES), 1);
+	EXPECT_EQ(p[1], 2);
+	EXPECT_EQ(pfn_of(p), pfn_of(q));
+	munmap(p, self->ps);
+	munmap(q, self->ps);
+}
+
+/* Another process's write replaces the zero page this process mapped. */
+TEST_F(one, shared_coherent_across_processes)
+{
+	char *p, *q;
+	uint64_t zp = zero_pfn();
+	int fd = self->fd;
+
+	p = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	touch_read(p);
+	touch_read(p + self->ps);
+	ASSERT_EQ(pfn_of(p), zp);
+
+	/* A child maps the region anew and writes page 0 ... */
+	ASSERT_EQ(IN_CHILD({
+		char *c = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		if (c == MAP_FAILED)
+			_exit(2);
+		memset(c, 0x5a, self->ps);
+	}), 0);
+	/* ... and writes page 1 through the mapping it inherited. */
+	ASSERT_EQ(IN_CHILD(memset(p + self->ps, 0xa5, self->ps)), 0);
+
+	EXPECT_TRUE(all_bytes(p, self->ps, 0x5a));
+	EXPECT_TRUE(all_bytes(p + self->ps, self->ps, (char)0xa5));
+	EXPECT_NE(pfn_of(p), zp);
+	/* A second mapping in this process sees the same frames. */
+	q = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(q, MAP_FAILED);
+	EXPECT_EQ(q[0], 0x5a);
+	EXPECT_EQ(q[self->ps], (char)0xa5);
+	EXPECT_EQ(pfn_of(q), pfn_of(p));
+	EXPECT_EQ(pfn_of(q + self->ps), pfn_of(p + self->ps));
+	EXPECT_EQ(vmf_counter(fd, VMFAULT_CNT_PAGES_ALLOCATED), 2);
+	munmap(p, 4 * self->ps);
+	munmap(q, 4 * self->ps);
+}
+
+/* A private write never reaches the region or the zero page. */
+TEST_F(one, private_write_isolated)
+{
+	char *s, *p;
+
+	s = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	p = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, 0);
+	ASSERT_NE(s, MAP_FAILED);
+	ASSERT_NE(p, MAP_FAILED);
+	s[0] = 'A';
+	EXPECT_EQ(p[0], 'A');
+	EXPECT_EQ(pfn_of(p), pfn_of(s));
+	p[0] = 'B';
+	p[self->ps] = 'C';
+	EXPECT_EQ(s[0], 'A');
+	EXPECT_EQ(s[self->ps], 0);
+	EXPECT_EQ(p[0], 'B');
+	EXPECT_NE(pfn_of(p), pfn_of(s));
+	EXPECT_TRUE(kpf(pfn_of(p), KPF_ANON));
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_PAGES_ALLOCATED), 1);
+	munmap(s, 2 * self->ps);
+	munmap(p, 2 * self->ps);
+}
+
+/* Does the zero page still read as zeros, seen through fresh mappings? */
+static bool zero_page_intact(int fd, long ps)
+{
+	char *a = mmap(NULL, ps, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd2 = vmf_open();
+	char *b = mmap(NULL, ps, PROT_READ, MAP_SHARED, fd2, 0);
+	bool ok;
+
+	(void)fd;
+	ok = a != MAP_FAILED && b != MAP_FAILED && all_bytes(a, ps, 0) &&
+	     all_bytes(b, ps, 0) && pfn_of(a) == pfn_of(b);
+	munmap(a, ps);
+	munmap(b, ps);
+	close(fd2);
+	return ok;
+}
+
+/* mprotect() to writable never makes the zero page writable. */
+TEST_F(region, zero_page_survives_mprotect)
+{
+	char *p;
+
+	p = mmap(NULL, 2 * self->ps, PROT_READ, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	touch_read(p);
+	ASSERT_EQ(pfn_of(p), zero_pfn());
+	ASSERT_EQ(mprotect(p, 2 * self->ps, PROT_READ | PROT_WRITE), 0);
+	memset(p, 0x77, self->ps);
+	EXPECT_NE(pfn_of(p), zero_pfn());
+	EXPECT_TRUE(all_bytes(p, self->ps, 0x77));
+	EXPECT_TRUE(zero_page_intact(self->fd, self->ps));
+	/* Back to read-only and writable again: still a copy, not the zero page. */
+	ASSERT_EQ(mprotect(p, 2 * self->ps, PROT_READ), 0);
+	ASSERT_EQ(mprotect(p, 2 * self->ps, PROT_READ | PROT_WRITE), 0);
+	touch_read(p + self->ps);
+	p[self->ps] = 1;
+	EXPECT_TRUE(zero_page_intact(self->fd, self->ps));
+	munmap(p, 2 * self->ps);
+}
+
+/* After fork, a child's write to a zero-page mapping is its own. */
+TEST_F(region, zero_page_survives_fork)
+{
+	char *p;
+
+	p = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	touch_read(p);
+	ASSERT_EQ(IN_CHILD({
+		memset(p, 0x33, self->ps);
+		rc = all_bytes(p, self->ps, 0x33) ? 0 : 1;
+	}), 0);
+	/* Shared: the parent sees the child's data; private: it keeps zeros. */
+	EXPECT_TRUE(all_bytes(p, self->ps, variant->flags == MAP_SHARED ? 0x33 : 0));
+	EXPECT_TRUE(zero_page_intact(self->fd, self->ps));
+	munmap(p, self->ps);
+}
+
+/* Forced writes through /proc/self/mem COW or fail; never hit the zero page. */
+TEST_F(region, zero_page_survives_proc_mem)
+{
+	char *p, buf[16];
+	int mem;
+	ssize_t n;
+
+	p = mmap(NULL, self->ps, PROT_READ, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	touch_read(p);
+	mem = open("/proc/self/mem", O_RDWR);
+	ASSERT_GE(mem, 0);
+	memset(buf, 0x42, sizeof(buf));
+	n = pwrite(mem, buf, sizeof(buf), (uintptr_t)p);
+	if (variant->flags == MAP_PRIVATE) {
+		/* FOLL_FORCE breaks COW: a private anonymous copy. */
+		EXPECT_EQ(n, sizeof(buf));
+		EXPECT_EQ(p[0], 0x42);
+		EXPECT_TRUE(kpf(pfn_of(p), KPF_ANON));
+	} else {
+		/* A read-only shared mapping cannot be forced writable. */
+		EXPECT_EQ(n, -1);
+		EXPECT_EQ(p[0], 0);
+	}
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_PAGES_ALLOCATED), 0);
+	EXPECT_TRUE(zero_page_intact(self->fd, self->ps));
+	close(mem);
+	munmap(p, self->ps);
+}
+
+/* Bad configurations get EINVAL, bad pointers EFAULT, bad commands ENOTTY. */
+TEST_F(one, bad_ioctls)
+{
+	const uint64_t bad_sizes[] = { 0, 1, 4095, self->ps + 1, VMFAULT_MAX_SIZE + self->ps,
+				       1ULL << 63, UINT64_MAX };
+	struct vmfault_config cfg = { .mode = VMFAULT_MODE_ZERO, .size = self->ps };
+	struct vmfault_region_info info;
+	unsigned int i;
+	char *ro;
+
+	for (i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+		EXPECT_EQ(vmf_configure(self->fd, VMFAULT_MODE_ZERO, bad_sizes[i]), -1);
+		EXPECT_EQ(errno, EINVAL);
+	}
+	EXPECT_EQ(vmf_configure(self->fd, VMFAULT_MODE_INVALID, self->ps), -1);
+	EXPECT_EQ(errno, EINVAL);
+	EXPECT_EQ(vmf_configure(self->fd, 99, self->ps), -1);
+	EXPECT_EQ(errno, EINVAL);
+	cfg.flags = 1;
+	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), -1);
+	EXPECT_EQ(errno, EINVAL);
+	cfg.flags = 0;
+	cfg.reserved[3] = 1;
+	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), -1);
+	EXPECT_EQ(errno, EINVAL);
+
+	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, NULL), -1);
+	EXPECT_EQ(errno, EFAULT);
+	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, (void *)1), -1);
+	EXPECT_EQ(errno, EFAULT);
+	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_GET_INFO, (void *)0xffffffffff600000ULL), -1);
+	EXPECT_EQ(errno, EFAULT);
+	ro = mmap(NULL, self->ps, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(ro, MAP_FAILED);
+	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_GET_INFO, ro), -1);
+	EXPECT_EQ(errno, EFAULT);
+	munmap(ro, self->ps);
+
+	EXPECT_EQ(ioctl(self->fd, _IOW(VMFAULT_IOC_MAGIC, 0x00, __u64), &cfg), -1);
+	EXPECT_EQ(errno, ENOTTY);
+	EXPECT_EQ(ioctl(self->fd, _IO(VMFAULT_IOC_MAGIC, 0x7f)), -1);
+	EXPECT_EQ(errno, ENOTTY);
+	EXPECT_EQ(ioctl(self->fd, 0x5401 /* TCGETS */, &cfg), -1);
+	EXPECT_EQ(errno, ENOTTY);
+
+	/* None of that configured anything. */
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_FAULTS), 0);
+	ASSERT_EQ(vmf_info(self->fd, &info), 0);
+	EXPECT_EQ(info.size, 0);
+	EXPECT_EQ(info.nr_counters, VMFAULT_NR_COUNTERS);
+}
+
+/* Configure, then map: the size holds; reconfiguring after mmap is EBUSY. */
+TEST_F(region, configure_then_map)
+{
+	char *p;
+
+	ASSERT_EQ(vmf_configure(self->fd, VMFAULT_MODE_ZERO, 8 * self->ps), 0);
+	ASSERT_EQ(vmf_configure(self->fd, VMFAULT_MODE_ZERO, 3 * self->ps), 0);
+	p = mmap(NULL, 3 * self->ps, PROT_READ | PROT_WRITE, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	p[2 * self->ps] = 1;
+	EXPECT_EQ(vmf_configure(self->fd, VMFAULT_MODE_ZERO, 3 * self->ps), -1);
+	EXPECT_EQ(errno, EBUSY);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_SIGBUS), 0);
+	munmap(p, 3 * self->ps);
+}
+
+/* A 1 TiB region costs only the pages touched. */
+TEST_F(region, huge_sparse_region)
+{
+	const uint64_t size = VMFAULT_MAX_SIZE;
+	char *p;
+	int i;
+
+	ASSERT_EQ(vmf_configure(self->fd, VMFAULT_MODE_ZERO, size), 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, variant->flags | MAP_NORESERVE,
+		 self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	for (i = 0; i < 16; i++)
+		p[(size / 16) * i + 4097 * i] = (char)i;
+	p[size - 1] = 'e';
+	EXPECT_EQ(p[size - 1], 'e');
+	if (variant->flags == MAP_SHARED)
+		EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_PAGES_ALLOCATED), 17);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_WRITE_FAULTS), 17);
+	munmap(p, size);
+}
+
+/* Everything is freed when the last mapping and fd go, in either order. */
+TEST(memory_freed_after_last_unmap_and_close)
+{
+	long ps = page_size();
+	uint64_t freed0 = vmf_proc("pages_freed"), regions0 = vmf_proc("regions");
+	int fd = vmf_open();
+	char *p;
+	int i;
+
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(vmf_proc("regions"), regions0 + 1);
+	p = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	for (i = 0; i < 8; i++)
+		p[i * ps] = 1;
+	close(fd);
+	/* The mapping keeps the region alive after close(). */
+	EXPECT_EQ(vmf_proc("pages_freed"), freed0);
+	EXPECT_EQ(vmf_proc("regions"), regions0 + 1);
+	EXPECT_EQ(p[7 * ps], 1);
+	munmap(p, 8 * ps);
+	EXPECT_EQ(vmf_proc("pages_freed"), freed0 + 8);
+	EXPECT_EQ(vmf_proc("regions"), regions0);
+
+	/* munmap() first, then close(). */
+	fd = vmf_open();
+	ASSERT_GE(fd, 0);
+	p = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	p[0] = p[ps] = 1;
+	munmap(p, 2 * ps);
+	EXPECT_EQ(vmf_proc("pages_freed"), freed0 + 8);
+	close(fd);
+	EXPECT_EQ(vmf_proc("pages_freed"), freed0 + 10);
+}
+
+/* write() from and read() into vmfault memory work like ordinary memory. */
+TEST_F(region, syscalls_use_vmfault_buffers)
+{
+	int pfd[2];
+	char *p, buf[8192];
+
+	p = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	memset(p + self->ps, 'd', self->ps);
+	ASSERT_EQ(pipe(pfd), 0);
+	/* Page 0 is a hole (zero page), page 1 holds data. */
+	ASSERT_EQ(write(pfd[1], p, 2 * self->ps), 2 * self->ps);
+	ASSERT_EQ(read(pfd[0], buf, 2 * self->ps), 2 * self->ps);
+	EXPECT_TRUE(all_bytes(buf, self->ps, 0));
+	EXPECT_TRUE(all_bytes(buf + self->ps, self->ps, 'd'));
+	/* read() into a hole of the mapping. */
+	memset(buf, 'r', self->ps);
+	ASSERT_EQ(write(pfd[1], buf, self->ps), self->ps);
+	ASSERT_EQ(read(pfd[0], p + 2 * self->ps, self->ps), self->ps);
+	EXPECT_TRUE(all_bytes(p + 2 * self->ps, self->ps, 'r'));
+	close(pfd[0]);
+	close(pfd[1]);
+	munmap(p, 4 * self->ps);
+}
+
+/* process_vm_readv() and /proc/PID/mem (what gdb uses) read vmfault memory. */
+TEST_F(region, remote_access)
+{
+	char *p, buf[64];
+	struct iovec local = { buf, sizeof(buf) }, remote;
+	int mem;
+
+	p = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	strcpy(p + self->ps, "hello from vmfault");
+	remote.iov_base = p + self->ps;
+	remote.iov_len = sizeof(buf);
+	ASSERT_EQ(process_vm_readv(getpid(), &local, 1, &remote, 1, 0), sizeof(buf));
+	EXPECT_STREQ(buf, "hello from vmfault");
+	/* A hole reads as zeros, via the zero page. */
+	remote.iov_base = p;
+	memset(buf, 1, sizeof(buf));
+	ASSERT_EQ(process_vm_readv(getpid(), &local, 1, &remote, 1, 0), sizeof(buf));
+	EXPECT_TRUE(all_bytes(buf, sizeof(buf), 0));
+	mem = open("/proc/self/mem", O_RDONLY);
+	ASSERT_GE(mem, 0);
+	ASSERT_EQ(pread(mem, buf, sizeof(buf), (uintptr_t)(p + self->ps)), sizeof(buf));
+	EXPECT_STREQ(buf, "hello from vmfault");
+	close(mem);
+	munmap(p, 2 * self->ps);
+}
+
+/* vmsplice() pins vmfault pages into a pipe, like any user memory. */
+TEST_F(region, vmsplice_from_mapping)
+{
+	int pfd[2];
+	char *p, buf[4096];
+	struct iovec iov;
+
+	ASSERT_LE(self->ps, (long)sizeof(buf));
+	p = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	memset(p, 'v', self->ps);
+	touch_read(p + self->ps);
+	ASSERT_EQ(pipe(pfd), 0);
+	iov.iov_base = p;
+	iov.iov_len = 2 * self->ps;
+	ASSERT_EQ(vmsplice(pfd[1], &iov, 1, 0), 2 * self->ps);
+	ASSERT_EQ(read(pfd[0], buf, self->ps), self->ps);
+	EXPECT_TRUE(all_bytes(buf, self->ps, 'v'));
+	ASSERT_EQ(read(pfd[0], buf, self->ps), self->ps);
+	EXPECT_TRUE(all_bytes(buf, self->ps, 0));
+	close(pfd[0]);
+	close(pfd[1]);
+	munmap(p, 2 * self->ps);
+}
+
+/* MADV_POPULATE_WRITE allocates the pages (shared) or private copies. */
+TEST_F(region, populate_write)
+{
+	const int n = 8;
+	char *p;
+
+	p = mmap(NULL, n * self->ps, PROT_READ | PROT_WRITE, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	ASSERT_EQ(madvise(p, n * self->ps, MADV_POPULATE_WRITE), 0);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_WRITE_FAULTS), n);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_PAGES_ALLOCATED),
+		  variant->flags == MAP_SHARED ? n : 0);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_COW_FAULTS),
+		  variant->flags == MAP_SHARED ? 0 : n);
+	EXPECT_NE(pfn_of(p + (n - 1) * self->ps), 0);
+	EXPECT_TRUE(all_bytes(p, n * self->ps, 0));
+	munmap(p, n * self->ps);
+}
+
+/* Set up a loop device over a tmpfs file; return its O_DIRECT fd or -1. */
+static int loop_direct_open(char *path, size_t len, size_t bytes)
+{
+	int ctl, nr, backing, fd = -1;
+
+	ctl = open("/dev/loop-control", O_RDWR);
+	if (ctl < 0)
+		return -1;
+	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (nr < 0)
+		return -1;
+	backing = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	if (backing < 0 || ftruncate(backing, bytes))
+		goto out;
+	snprintf(path, len, "/dev/loop%d", nr);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		goto out;
+	if (ioctl(fd, LOOP_SET_FD, backing)) {
+		close(fd);
+		fd = -1;
+		goto out;
+	}
+	close(fd);
+	fd = open(path, O_RDWR | O_DIRECT);
+out:
+	if (backing >= 0)
+		close(backing);
+	return fd;
+}
+
+/* O_DIRECT I/O goes straight to and from vmfault pages (GUP pins them). */
+TEST_F(region, o_direct)
+{
+	char path[64], *p;
+	int dio;
+
+	p = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	dio = loop_direct_open(path, sizeof(path), 1 << 20);
+	ASSERT_GE(dio, 0) TH_LOG("loop device with O_DIRECT: %s", strerror(errno));
+	memset(p + self->ps, 'o', self->ps);
+	/* Write a hole and a data page, read both back into pages 2 and 3. */
+	ASSERT_EQ(pwrite(dio, p, 2 * self->ps, 0), 2 * self->ps);
+	ASSERT_EQ(pread(dio, p + 2 * self->ps, 2 * self->ps, 0), 2 * self->ps);
+	EXPECT_TRUE(all_bytes(p + 2 * self->ps, self->ps, 0));
+	EXPECT_TRUE(all_bytes(p + 3 * self->ps, self->ps, 'o'));
+	EXPECT_TRUE(zero_page_intact(self->fd, self->ps));
+	ioctl(dio, LOOP_CLR_FD, 0);
+	close(dio);
+	munmap(p, 4 * self->ps);
+}
+
+struct touch_job {
+	char *p;
+	long ps;
+	int npages;
+	int id;
+	pthread_barrier_t *bar;
+};
+
+static void *touch_thread(void *arg)
+{
+	struct touch_job *j = arg;
+	int i;
+
+	pthread_barrier_wait(j->bar);
+	for (i = 0; i < j->npages; i++) {
+		if (j->id % 2)
+			j->p[i * j->ps + j->id] = (char)j->id;
+		else
+			touch_read(j->p + i * j->ps + j->id);
+	}
+	return NULL;
+}
+
+/* Threads racing reads and writes on fresh pages: one page each, coherent. */
+TEST(concurrent_first_touch)
+{
+	enum { NT = 8, NP = 64 };
+	long ps = page_size();
+	struct touch_job jobs[NT];
+	pthread_t th[NT];
+	pthread_barrier_t bar;
+	int fd = vmf_open(), i, t;
+	char *p, *q;
+
+	ASSERT_GE(fd, 0);
+	p = mmap(NULL, NP * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	pthread_barrier_init(&bar, NULL, NT);
+	for (t = 0; t < NT; t++) {
+		jobs[t] = (struct touch_job){ p, ps, NP, t, &bar };
+		ASSERT_EQ(pthread_create(&th[t], NULL, touch_thread, &jobs[t]), 0);
+	}
+	for (t = 0; t < NT; t++)
+		pthread_join(th[t], NULL);
+	EXPECT_EQ(vmf_counter(fd, VMFAULT_CNT_PAGES_ALLOCATED), NP);
+	q = mmap(NULL, NP * ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(q, MAP_FAILED);
+	for (i = 0; i < NP; i++) {
+		EXPECT_NE(pfn_of(p + i * ps), zero_pfn());
+		EXPECT_EQ(pfn_of(p + i * ps), pfn_of(q + i * ps) ?: pfn_of(p + i * ps));
+		for (t = 1; t < NT; t += 2)
+			EXPECT_EQ(q[i * ps + t], t);
+	}
+	munmap(p, NP * ps);
+	munmap(q, NP * ps);
+	close(fd);
+}
+
+static int delete_module(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK);
+}
+
+/* The module's .ko: $VMFAULT_KO, else ../module/vmfault.ko beside this test. */
+static int open_ko(void)
+{
+	char path[PATH_MAX], *slash;
+	const char *env = getenv("VMFAULT_KO");
+	ssize_t n;
+
+	if (env)
+		return open(env, O_RDONLY | O_CLOEXEC);
+	n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	if (n < 0)
+		return -1;
+	path[n] = 0;
+	slash = strrchr(path, '/');
+	if (!slash)
+		return -1;
+	strcpy(slash, "/../module/vmfault.ko");
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static int load_module(const char *params)
+{
+	int ko = open_ko(), ret;
+
+	if (ko < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, ko, params, 0);
+	close(ko);
+	return ret;
+}
+
+static mode_t dev_mode(void)
+{
+	struct stat st;
+
+	if (stat(VMFAULT_DEV, &st))
+		return (mode_t)-1;
+	return st.st_mode & 07777;
+}
+
+/*
+ * rmmod is refused while a region is open or mapped, works once the last
+ * mapping is gone, and the module loads again (with and without devmode).
+ */
+TEST(unload_while_open_and_reload)
+{
+	long ps = page_size();
+	int fd = vmf_open();
+	char *p;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(dev_mode(), 0600);
+	EXPECT_EQ(delete_module("vmfault"), -1);
+	EXPECT_EQ(errno, EWOULDBLOCK);
+	p = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	p[0] = 1;
+	close(fd);
+	EXPECT_EQ(delete_module("vmfault"), -1);
+	EXPECT_EQ(errno, EWOULDBLOCK);
+	EXPECT_EQ(p[0], 1);
+	munmap(p, ps);
+	ASSERT_EQ(delete_module("vmfault"), 0) TH_LOG("rmmod: %s", strerror(errno));
+	EXPECT_EQ(access(VMFAULT_DEV, F_OK), -1);
+	EXPECT_EQ(access("/proc/vmfault", F_OK), -1);
+
+	/* A bad parameter is refused with EINVAL; a good one takes effect. */
+	EXPECT_EQ(load_module("devmode=01777"), -1);
+	EXPECT_EQ(errno, EINVAL);
+	ASSERT_EQ(load_module("devmode=0640"), 0) TH_LOG("insmod: %s", strerror(errno));
+	EXPECT_EQ(dev_mode(), 0640);
+	ASSERT_EQ(delete_module("vmfault"), 0);
+	ASSERT_EQ(load_module(""), 0) TH_LOG("insmod: %s", strerror(errno));
+	EXPECT_EQ(dev_mode(), 0600);
+	/* Fresh counters, and the device works. */
+	EXPECT_EQ(vmf_proc("faults"), 0);
+	fd = vmf_open();
+	ASSERT_GE(fd, 0);
+	p = mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	touch_read(p);
+	EXPECT_EQ(vmf_proc("faults"), 1);
+	munmap(p, ps);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
