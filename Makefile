@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vmfault: the human interface. Kbuild (beside this file) holds the kbuild
+# lines; module/Kbuild lists the objects.
+#
+#   make deps     install the Debian packages that are missing (idempotent)
+#   make          build the module (W=1) and the selftests
+#   make demo     boot the dev VM, load the module, run the demonstrations
+#   make check    boot the dev VM, run the kselftest suite, 'N passed, N failed'
+#   make vm       an interactive shell in the dev VM
+#   make install  install the module for $(KVER) (on a host running it)
+#   make clean
+#
+# The module is built against a Debian kernel that the dev VM boots
+# (scripts/kver: the newest with headers), never against `uname -r`.
+
+SHELL := /bin/bash
+KVER ?= $(shell scripts/kver 2>/dev/null)
+KDIR ?= /lib/modules/$(KVER)/build
+BUILD := $(CURDIR)/build
+
+.PHONY: all module selftests deps check demo vm install clean checkpatch
+
+all: module selftests
+
+deps:
+	@scripts/deps
+
+module:
+	@test -n "$(KVER)" || { echo "no Debian kernel with headers: run 'make deps'"; exit 1; }
+	@mkdir -p $(BUILD)
+	set -o pipefail; $(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules 2>&1 | tee $(BUILD)/module-build.log
+
+selftests:
+	$(MAKE) -C selftests
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/check $(BUILD)/module-build.log
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/vm -- scripts/demo-guest
+
+vm: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/vm
+
+checkpatch:
+	@$$(scripts/ksft --checkpatch) --no-tree --strict -f $$(git ls-files 'module/*.[ch]')
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-$(MAKE) -C selftests clean
+	rm -rf $(BUILD)
