@@ -35,6 +35,7 @@ selftests:
 	$(MAKE) -C selftests
 
 check: deps
+	@rm -f module/*.o	# rebuild, so that the W=1 log is complete
 	@$(MAKE) --no-print-directory all
 	@scripts/check $(BUILD)/module-build.log
 

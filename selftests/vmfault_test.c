@@ -796,7 +796,7 @@ TEST_F(region, populate_write)
 	munmap(p, n * self->ps);
 }
 
-/* Set up a loop device over a tmpfs file; return its O_DIRECT fd or -1. */
+/* Set up a loop device over a memfd; return its O_DIRECT fd or -1. */
 static int loop_direct_open(char *path, size_t len, size_t bytes)
 {
 	int ctl, nr, backing, fd = -1;
@@ -808,7 +808,7 @@ static int loop_direct_open(char *path, size_t len, size_t bytes)
 	close(ctl);
 	if (nr < 0)
 		return -1;
-	backing = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	backing = memfd_create("vmfault-loop", MFD_CLOEXEC);
 	if (backing < 0 || ftruncate(backing, bytes))
 		goto out;
 	snprintf(path, len, "/dev/loop%d", nr);
