@@ -2,10 +2,12 @@
 /*
  * vmfault zero mode: zero-fill-on-demand, served by the module's own
  * vm_operations.
- *
+ */
+
+/**
  * DOC: zero-fill-on-demand
  *
- * core mm (handle_mm_fault() -> handle_pte_fault()) calls into a zero-mode
+ * Core mm (handle_mm_fault() -> handle_pte_fault()) calls into a zero-mode
  * mapping in three places:
  *
  * - ->fault, when the pte is empty. do_read_fault() for reads,
