@@ -105,12 +105,33 @@ static void lazy_allocation(void)
 	close(fd);
 }
 
+/* Read name[off] of a fresh mapping, then write it; show what that took. */
+static void read_then_write(int flags, const char *kind, const char *name, long off,
+			    const char *lesson)
+{
+	struct snap a, b;
+	int fd = open_region();
+	char *p = map(fd, 4 * ps, flags);
+
+	printf("\n%s: %s[%ld] read, then written\n", kind, name, off);
+	snap(&a);
+	touch_read(p + off);
+	show_pfn("after the read", p + off);
+	p[off] = 1;
+	snap(&b);
+	show_pfn("after the write", p + off);
+	report(&a, &b);
+	fputs(lesson, stdout);
+	munmap(p, 4 * ps);
+	close(fd);
+}
+
 /* Step 2: one zero-filled page shared by every read. */
 static void one_zero_page(void)
 {
 	struct snap a, b;
-	int fd = open_region(), fd2, i;
-	char *p = map(fd, 8 * ps, MAP_SHARED), *buf, *s;
+	int fd = open_region(), i;
+	char *p = map(fd, 8 * ps, MAP_SHARED);
 
 	printf("\n== 2. One zero-filled page ==\n");
 	printf("read 8 pages of a fresh MAP_SHARED mapping\n");
@@ -130,45 +151,17 @@ static void one_zero_page(void)
 	munmap(p, 8 * ps);
 	close(fd);
 
-	fd2 = open_region();
-	buf = map(fd2, 4 * ps, MAP_PRIVATE);
-	printf("\nMAP_PRIVATE (xv6's process memory): buf[4096] read, then written\n");
-	snap(&a);
-	touch_read(buf + 4096);
-	show_pfn("after the read", buf + 4096);
-	buf[4096] = 1;
-	snap(&b);
-	show_pfn("after the write", buf + 4096);
-	report(&a, &b);
-	printf("   -> 2 faults, 1 page: the module maps the zero page on the read;\n"
-	       "      the write to that read-only pte is core mm's (do_wp_page ->\n"
-	       "      wp_page_copy), which gives this mapping a zeroed private page\n");
-	printf("buf[8192] the same way\n");
-	snap(&a);
-	touch_read(buf + 8192);
-	buf[8192] = 1;
-	snap(&b);
-	report(&a, &b);
-	show_pfn("buf[8192]", buf + 8192);
-	munmap(buf, 4 * ps);
-	close(fd2);
-
-	fd = open_region();
-	s = map(fd, 4 * ps, MAP_SHARED);
-	printf("\nMAP_SHARED: s[4096] read, then written\n");
-	snap(&a);
-	touch_read(s + 4096);
-	show_pfn("after the read", s + 4096);
-	s[4096] = 1;
-	snap(&b);
-	show_pfn("after the write", s + 4096);
-	report(&a, &b);
-	printf("   -> 3 faults, 1 page: the write allocates the region's page and\n"
-	       "      unmaps the zero page from EVERY mapping of the region\n"
-	       "      (->pfn_mkwrite), so that all sharers see the data; the\n"
-	       "      access then faults once more and maps the new page\n");
-	munmap(s, 4 * ps);
-	close(fd);
+	read_then_write(MAP_PRIVATE, "MAP_PRIVATE (xv6's process memory)", "buf", 4096,
+			"   -> 2 faults, 1 page: the module maps the zero page on the read;\n"
+			"      the write to that read-only pte is core mm's (do_wp_page ->\n"
+			"      wp_page_copy), which gives this mapping a zeroed private page\n");
+	read_then_write(MAP_PRIVATE, "MAP_PRIVATE", "buf", 8192,
+			"   -> the same: 2 faults, 1 page\n");
+	read_then_write(MAP_SHARED, "MAP_SHARED", "s", 4096,
+			"   -> 3 faults, 1 page: the write allocates the region's page and\n"
+			"      unmaps the zero page from EVERY mapping of the region\n"
+			"      (->pfn_mkwrite), so that all sharers see the data; the\n"
+			"      access then faults once more and maps the new page\n");
 }
 
 /* Step 3: the exercise "128 KiB array, one write every 16 KiB". */
