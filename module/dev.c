@@ -2,7 +2,8 @@
 /*
  * vmfault device: /dev/vmfault, a misc device whose every open() is a
  * region (region.c) that mmap() exposes through the module's own fault
- * handlers (fault_zero.c). Counters are in counters.c.
+ * handlers (fault_zero.c) and read()/write() reach directly (io.c).
+ * Counters are in counters.c.
  *
  * Each region gets a private inode from a small pseudo filesystem, and the
  * file's f_mapping points at that inode's address_space (as DRM does).
@@ -120,9 +121,11 @@ static const struct file_operations vmfault_fops = {
 	.open		= vmfault_open,
 	.release	= vmfault_release,
 	.mmap		= vmfault_mmap,
+	.read_iter	= vmfault_read_iter,
+	.write_iter	= vmfault_write_iter,
 	.unlocked_ioctl	= vmfault_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
-	.llseek		= noop_llseek,
+	.llseek		= vmfault_llseek,
 };
 
 static struct miscdevice vmfault_misc = {

@@ -71,6 +71,11 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
 void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);
 void vmfault_region_zero_mapped(struct vmfault_region *region);
 
+/* io.c */
+ssize_t vmfault_read_iter(struct kiocb *iocb, struct iov_iter *to);
+ssize_t vmfault_write_iter(struct kiocb *iocb, struct iov_iter *from);
+loff_t vmfault_llseek(struct file *file, loff_t offset, int whence);
+
 /* fault_zero.c */
 extern const struct vm_operations_struct vmfault_zero_vm_ops;
 

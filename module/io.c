@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmfault region contents through the file: read(), write(), pread(),
+ * pwrite() and lseek() on a /dev/vmfault fd.
+ *
+ * These copy straight to and from the region's pages, the same pages that
+ * MAP_SHARED mappings map, so data written either way is seen the other way
+ * at once. A hole reads as zeros without allocating; a write allocates the
+ * page (which unmaps the zero page from every mapping, see region.c).
+ *
+ * No lock is held across the user copy: the buffer may itself be a mapping
+ * of this region, and the copy may fault into vmfault_zero_fault().
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/uio.h>
+
+#include "vmfault.h"
+
+/**
+ * vmfault_read_iter() - read region contents
+ * @iocb: the file and position
+ * @to: the user buffer
+ *
+ * Return: bytes read, 0 at or past the region's size, -EFAULT if nothing
+ * could be copied.
+ */
+ssize_t vmfault_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct vmfault_region *region = iocb->ki_filp->private_data;
+	u64 size = READ_ONCE(region->size);
+	loff_t pos = iocb->ki_pos;
+	ssize_t done = 0;
+
+	while (iov_iter_count(to) && pos >= 0 && pos < size) {
+		size_t off = offset_in_page(pos);
+		size_t n = min3(PAGE_SIZE - off, iov_iter_count(to), (size_t)(size - pos));
+		struct page *page = vmfault_region_get_page(region, pos >> PAGE_SHIFT, false);
+		size_t copied;
+
+		if (page)
+			copied = copy_page_to_iter(page, off, n, to);
+		else
+			copied = iov_iter_zero(n, to);
+		done += copied;
+		pos += copied;
+		if (copied < n) {
+			if (!done)
+				return -EFAULT;
+			break;
+		}
+	}
+	iocb->ki_pos = pos;
+	return done;
+}
+
+/**
+ * vmfault_write_iter() - write region contents
+ * @iocb: the file and position
+ * @from: the user buffer
+ *
+ * The region has a fixed size (configured, or taken from its first
+ * mapping); writing at or past it is -ENOSPC, like a full device.
+ *
+ * Return: bytes written, -ENOSPC, -ENOMEM, or -EFAULT if nothing could be
+ * copied.
+ */
+ssize_t vmfault_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct vmfault_region *region = iocb->ki_filp->private_data;
+	u64 size = READ_ONCE(region->size);
+	loff_t pos = iocb->ki_pos;
+	ssize_t done = 0;
+
+	if (!iov_iter_count(from))
+		return 0;
+	if (pos < 0 || pos >= size)
+		return -ENOSPC;
+	while (iov_iter_count(from) && pos < size) {
+		size_t off = offset_in_page(pos);
+		size_t n = min3(PAGE_SIZE - off, iov_iter_count(from), (size_t)(size - pos));
+		struct page *page = vmfault_region_get_page(region, pos >> PAGE_SHIFT, true);
+		size_t copied;
+
+		if (IS_ERR(page)) {
+			if (!done)
+				return PTR_ERR(page);
+			break;
+		}
+		copied = copy_page_from_iter(page, off, n, from);
+		flush_dcache_page(page);
+		done += copied;
+		pos += copied;
+		if (copied < n) {
+			if (!done)
+				return -EFAULT;
+			break;
+		}
+	}
+	iocb->ki_pos = pos;
+	return done;
+}
+
+/**
+ * vmfault_llseek() - lseek() within the region's size
+ * @file: the region's file
+ * @offset: as for lseek()
+ * @whence: SEEK_SET, SEEK_CUR or SEEK_END
+ *
+ * Return: the new position, or -EINVAL outside 0..size.
+ */
+loff_t vmfault_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct vmfault_region *region = file->private_data;
+
+	return fixed_size_llseek(file, offset, whence, READ_ONCE(region->size));
+}
