@@ -7,6 +7,8 @@
  * USAGE: vmfault_demo     (root, module loaded; 'make demo' runs it in the VM)
  */
 #define _GNU_SOURCE
+#include <sys/wait.h>
+
 #include "vmfault_lib.h"
 
 static long ps;
@@ -184,6 +186,129 @@ static void sparse_array(void)
 	close(fd);
 }
 
+/* Print the smaps sharing figures of the mapping that starts at addr. */
+static void show_smaps(const char *who, const void *addr)
+{
+	char line[256];
+	unsigned long start, end;
+	bool in = false;
+	long kb;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return;
+	printf("   smaps, %-15s", who);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			in = start == (uintptr_t)addr;
+			continue;
+		}
+		if (!in)
+			continue;
+		if (sscanf(line, "Shared_Clean: %ld", &kb) == 1)
+			printf(" Shared_Clean %2ld kB", kb);
+		else if (sscanf(line, "Shared_Dirty: %ld", &kb) == 1)
+			printf("  Shared_Dirty %2ld kB", kb);
+		else if (sscanf(line, "Private_Dirty: %ld", &kb) == 1)
+			printf("  Private_Dirty %2ld kB", kb);
+	}
+	printf("\n");
+	fclose(f);
+}
+
+/* Step 4: copy-on-write over region contents. */
+static void cow_contents(void)
+{
+	struct snap a, b;
+	int fd = open_region(), i;
+	char *data = malloc(4 * ps), *sh, *pr;
+
+	printf("\n== 4. Copy-on-write of a region's contents (MAP_PRIVATE) ==\n");
+	vmf_configure(fd, VMFAULT_MODE_ZERO, 4 * ps);
+	for (i = 0; i < 4; i++)
+		memset(data + i * ps, 'a' + i, ps);
+	if (pwrite(fd, data, 4 * ps, 0) != 4 * ps)
+		perror("pwrite");
+	sh = map(fd, 4 * ps, MAP_SHARED);
+	pr = map(fd, 4 * ps, MAP_PRIVATE);
+	printf("pwrite() 4 pages of data; map them MAP_SHARED and MAP_PRIVATE; read both\n");
+	for (i = 0; i < 4; i++) {
+		touch_read(sh + i * ps);
+		touch_read(pr + i * ps);
+	}
+	show_pfn("shared page 1", sh + ps);
+	show_pfn("private page 1", pr + ps);
+	printf("   kpagecount of it          %llu (mapped by both)\n",
+	       (unsigned long long)kpagecount(pfn_of(sh + ps)));
+	show_smaps("the private", pr);
+	printf("private write to page 1 (its pte maps the region page read-only)\n");
+	snap(&a);
+	pr[ps] = 'X';
+	snap(&b);
+	report(&a, &b);
+	show_pfn("shared page 1", sh + ps);
+	show_pfn("private page 1", pr + ps);
+	printf("   private page 1 reads      '%c%c%c...' (old data first, then the write)\n",
+	       pr[ps], pr[ps + 1], pr[ps + 2]);
+	printf("   shared page 1 reads       '%c%c%c...' (the region is unchanged)\n",
+	       sh[ps], sh[ps + 1], sh[ps + 2]);
+	show_smaps("the private", pr);
+	printf("   -> 1 fault (getrusage) and 1 copy, made by core mm's wp_page_copy()\n"
+	       "      without calling the module: pagemap shows it (a new anonymous\n"
+	       "      frame), and so does scripts/vmfault-cowcopies (bpftrace)\n");
+	munmap(sh, 4 * ps);
+	munmap(pr, 4 * ps);
+	free(data);
+	close(fd);
+}
+
+/* Step 5: COW fork, the lecture's exercise: exactly 2 pages copied. */
+static void cow_fork(void)
+{
+	int fd = open_region(), i, pfd[2], copied = -1;
+	const int n = 8;
+	uint64_t pfn[8];
+	char *p = map(fd, n * ps, MAP_PRIVATE);
+	pid_t pid;
+
+	printf("\n== 5. COW fork: the child writes a 128-byte array and an 8-byte variable ==\n");
+	memset(p, 'p', n * ps);
+	for (i = 0; i < n; i++)
+		pfn[i] = pfn_of(p + i * ps);
+	printf("the parent wrote %d private pages; fork()\n", n);
+	if (pipe(pfd))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		long f0, f1;
+		int c = 0;
+
+		show_smaps("child, before", p);
+		f0 = rusage_faults();
+		memset(p + 2 * ps + 512, 'A', 128);
+		*(volatile uint64_t *)(p + 5 * ps + 64) = 42;
+		f1 = rusage_faults();
+		for (i = 0; i < n; i++)
+			c += pfn_of(p + i * ps) != pfn[i];
+		printf("   child: %ld faults, %d of %d pages now have a new frame\n",
+		       f1 - f0, c, n);
+		show_smaps("child, after", p);
+		if (write(pfd[1], &c, sizeof(c)) != sizeof(c))
+			_exit(1);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	if (read(pfd[0], &copied, sizeof(copied)) != sizeof(copied))
+		copied = -1;
+	printf("   -> exactly %d pages copied; the other %d stayed shared until the\n"
+	       "      child exited; the parent's data is intact: %s\n", copied, n - copied,
+	       p[2 * ps + 512] == 'p' && p[5 * ps + 64] == 'p' ? "yes" : "NO");
+	close(pfd[0]);
+	close(pfd[1]);
+	munmap(p, n * ps);
+	close(fd);
+}
+
 int main(void)
 {
 	ps = page_size();
@@ -194,5 +319,7 @@ int main(void)
 	lazy_allocation();
 	one_zero_page();
 	sparse_array();
+	cow_contents();
+	cow_fork();
 	return 0;
 }
