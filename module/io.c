@@ -19,6 +19,47 @@
 
 #include "vmfault.h"
 
+/*
+ * Copy between the region and @iter from iocb->ki_pos, up to the region's
+ * size. A read of a hole gives zeros; a write allocates the page. Returns
+ * bytes copied, or the error that stopped the first page.
+ */
+static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
+{
+	struct vmfault_region *region = iocb->ki_filp->private_data;
+	u64 size = READ_ONCE(region->size);
+	loff_t pos = iocb->ki_pos;
+	ssize_t done = 0, err = 0;
+
+	while (iov_iter_count(iter) && pos < size) {
+		size_t off = offset_in_page(pos);
+		size_t n = min3(PAGE_SIZE - off, iov_iter_count(iter), (size_t)(size - pos));
+		struct page *page = vmfault_region_get_page(region, pos >> PAGE_SHIFT, write);
+		size_t copied;
+
+		if (IS_ERR(page)) {
+			err = PTR_ERR(page);
+			break;
+		}
+		if (write) {
+			copied = copy_page_from_iter(page, off, n, iter);
+			flush_dcache_page(page);
+		} else if (page) {
+			copied = copy_page_to_iter(page, off, n, iter);
+		} else {
+			copied = iov_iter_zero(n, iter);
+		}
+		done += copied;
+		pos += copied;
+		if (copied < n) {
+			err = -EFAULT;
+			break;
+		}
+	}
+	iocb->ki_pos = pos;
+	return done ? done : err;
+}
+
 /**
  * vmfault_read_iter() - read region contents
  * @iocb: the file and position
@@ -29,31 +70,9 @@
  */
 ssize_t vmfault_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct vmfault_region *region = iocb->ki_filp->private_data;
-	u64 size = READ_ONCE(region->size);
-	loff_t pos = iocb->ki_pos;
-	ssize_t done = 0;
-
-	while (iov_iter_count(to) && pos >= 0 && pos < size) {
-		size_t off = offset_in_page(pos);
-		size_t n = min3(PAGE_SIZE - off, iov_iter_count(to), (size_t)(size - pos));
-		struct page *page = vmfault_region_get_page(region, pos >> PAGE_SHIFT, false);
-		size_t copied;
-
-		if (page)
-			copied = copy_page_to_iter(page, off, n, to);
-		else
-			copied = iov_iter_zero(n, to);
-		done += copied;
-		pos += copied;
-		if (copied < n) {
-			if (!done)
-				return -EFAULT;
-			break;
-		}
-	}
-	iocb->ki_pos = pos;
-	return done;
+	if (iocb->ki_pos < 0)
+		return -EINVAL;
+	return vmfault_io(iocb, to, false);
 }
 
 /**
@@ -70,37 +89,12 @@ ssize_t vmfault_read_iter(struct kiocb *iocb, struct iov_iter *to)
 ssize_t vmfault_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct vmfault_region *region = iocb->ki_filp->private_data;
-	u64 size = READ_ONCE(region->size);
-	loff_t pos = iocb->ki_pos;
-	ssize_t done = 0;
 
 	if (!iov_iter_count(from))
 		return 0;
-	if (pos < 0 || pos >= size)
+	if (iocb->ki_pos < 0 || iocb->ki_pos >= READ_ONCE(region->size))
 		return -ENOSPC;
-	while (iov_iter_count(from) && pos < size) {
-		size_t off = offset_in_page(pos);
-		size_t n = min3(PAGE_SIZE - off, iov_iter_count(from), (size_t)(size - pos));
-		struct page *page = vmfault_region_get_page(region, pos >> PAGE_SHIFT, true);
-		size_t copied;
-
-		if (IS_ERR(page)) {
-			if (!done)
-				return PTR_ERR(page);
-			break;
-		}
-		copied = copy_page_from_iter(page, off, n, from);
-		flush_dcache_page(page);
-		done += copied;
-		pos += copied;
-		if (copied < n) {
-			if (!done)
-				return -EFAULT;
-			break;
-		}
-	}
-	iocb->ki_pos = pos;
-	return done;
+	return vmfault_io(iocb, from, true);
 }
 
 /**
