@@ -99,12 +99,18 @@ FIXTURE_VARIANT_ADD(region, private) {
 	.flags = MAP_PRIVATE,
 };
 
+/* Both fixtures open a fresh region; without the module this fails. */
+#define OPEN_REGION_FIXTURE() do {						\
+	self->ps = page_size();							\
+	self->fd = vmf_open();							\
+	ASSERT_GE(self->fd, 0)							\
+		TH_LOG("open %s: %s (is the module loaded?)", VMFAULT_DEV,	\
+		       strerror(errno));					\
+} while (0)
+
 FIXTURE_SETUP(region)
 {
-	self->ps = page_size();
-	self->fd = vmf_open();
-	ASSERT_GE(self->fd, 0)
-		TH_LOG("open %s: %s (is the module loaded?)", VMFAULT_DEV, strerror(errno));
+	OPEN_REGION_FIXTURE();
 }
 
 FIXTURE_TEARDOWN(region)
@@ -120,10 +126,7 @@ FIXTURE(one) {
 
 FIXTURE_SETUP(one)
 {
-	self->ps = page_size();
-	self->fd = vmf_open();
-	ASSERT_GE(self->fd, 0)
-		TH_LOG("open %s: %s (is the module loaded?)", VMFAULT_DEV, strerror(errno));
+	OPEN_REGION_FIXTURE();
 }
 
 FIXTURE_TEARDOWN(one)
