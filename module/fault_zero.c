@@ -43,10 +43,29 @@
 
 #include "compat.h"
 #include "vmfault.h"
+#include "vmfault_trace.h"
 
 static struct vmfault_region *vmfault_vmf_region(struct vm_fault *vmf)
 {
 	return vmf->vma->vm_file->private_data;
+}
+
+/* The start of a fault, for its latency: read the clock only when traced. */
+static u64 vmfault_fault_start(void)
+{
+	return trace_vmfault_fault_enabled() ? ktime_get_ns() : 0;
+}
+
+/* Count a fault served by the module, and trace it with its latency. */
+static void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
+			       bool write, enum vmfault_outcome outcome, u64 start)
+{
+	vmfault_count(region, VMFAULT_CNT_FAULTS);
+	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
+	if (trace_vmfault_fault_enabled())
+		trace_vmfault_fault(vmfault_region_id(region), vmf->address, vmf->pgoff,
+				    write, vmf->vma->vm_flags & VM_SHARED, outcome,
+				    ktime_get_ns() - start);
 }
 
 /*
@@ -69,6 +88,7 @@ static vm_fault_t vmfault_zero_map_hole(struct vm_fault *vmf,
 	if (ret != VM_FAULT_NOPAGE)
 		return ret;
 	vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_MAPS);
+	trace_vmfault_zero_page_map(vmfault_region_id(region), vmf->address, vmf->pgoff, pfn);
 
 	/*
 	 * A writer may have installed the page between our lookup and the
@@ -77,7 +97,7 @@ static vm_fault_t vmfault_zero_map_hole(struct vm_fault *vmf,
 	 * then barrier, then look).
 	 */
 	smp_mb();
-	if (vmfault_region_get_page(region, vmf->pgoff, false))
+	if (vmfault_region_get_page(region, vmf->pgoff, false, 0))
 		vmfault_region_unmap_zero(region, vmf->pgoff);
 	return VM_FAULT_NOPAGE;
 }
@@ -101,37 +121,46 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 {
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	u64 start = vmfault_fault_start();
+	unsigned long size_pages = READ_ONCE(region->size) >> PAGE_SHIFT;
+	enum vmfault_outcome outcome;
 	struct page *page;
+	vm_fault_t ret = 0;
 
-	vmfault_count(region, VMFAULT_CNT_FAULTS);
-	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
-
-	if (vmf->pgoff >= READ_ONCE(region->size) >> PAGE_SHIFT) {
+	if (vmf->pgoff >= size_pages) {
 		vmfault_count(region, VMFAULT_CNT_SIGBUS);
-		return VM_FAULT_SIGBUS;
-	}
-
-	if (vmf->cow_page) {
+		trace_vmfault_sigbus(vmfault_region_id(region), vmf->address, vmf->pgoff,
+				     size_pages);
+		outcome = VMFAULT_OUT_SIGBUS;
+		ret = VM_FAULT_SIGBUS;
+	} else if (vmf->cow_page) {
 		/* Private write: do_cow_fault() copies what we return. */
-		vmfault_count(region, VMFAULT_CNT_COW_FAULTS);
-		page = vmfault_region_get_page(region, vmf->pgoff, false);
+		page = vmfault_region_get_page(region, vmf->pgoff, false, 0);
 		if (!page)
 			page = ZERO_PAGE(vmf->address);
 		get_page(page);
 		vmf->page = page;
-		return 0;
+		vmfault_count(region, VMFAULT_CNT_COW_FAULTS);
+		trace_vmfault_cow(vmfault_region_id(region), vmf->address, vmf->pgoff,
+				  page_to_pfn(page));
+		outcome = VMFAULT_OUT_COW;
+	} else {
+		page = vmfault_region_get_page(region, vmf->pgoff, write, vmf->address);
+		if (IS_ERR(page)) {
+			vmfault_count(region, VMFAULT_CNT_OOM);
+			outcome = VMFAULT_OUT_OOM;
+			ret = VM_FAULT_OOM;
+		} else if (!page) {
+			outcome = VMFAULT_OUT_ZERO_PAGE;
+			ret = vmfault_zero_map_hole(vmf, region);
+		} else {
+			get_page(page);
+			vmf->page = page;
+			outcome = VMFAULT_OUT_PAGE;
+		}
 	}
-
-	page = vmfault_region_get_page(region, vmf->pgoff, write);
-	if (IS_ERR(page)) {
-		vmfault_count(region, VMFAULT_CNT_OOM);
-		return VM_FAULT_OOM;
-	}
-	if (!page)
-		return vmfault_zero_map_hole(vmf, region);
-	get_page(page);
-	vmf->page = page;
-	return 0;
+	vmfault_fault_done(vmf, region, write, outcome, start);
+	return ret;
 }
 
 /**
@@ -150,20 +179,23 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 static vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
+	u64 start = vmfault_fault_start();
+	enum vmfault_outcome outcome = VMFAULT_OUT_UPGRADE;
+	vm_fault_t ret = VM_FAULT_NOPAGE;
 	struct page *page;
 
-	vmfault_count(region, VMFAULT_CNT_FAULTS);
-	vmfault_count(region, VMFAULT_CNT_WRITE_FAULTS);
 	vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_UPGRADES);
-
-	page = vmfault_region_get_page(region, vmf->pgoff, true);
+	page = vmfault_region_get_page(region, vmf->pgoff, true, vmf->address);
 	if (IS_ERR(page)) {
 		vmfault_count(region, VMFAULT_CNT_OOM);
-		return VM_FAULT_OOM;
+		outcome = VMFAULT_OUT_OOM;
+		ret = VM_FAULT_OOM;
+	} else {
+		/* A new page was unmapped everywhere already; an old one may not be. */
+		vmfault_region_unmap_zero(region, vmf->pgoff);
 	}
-	/* A new page was unmapped everywhere already; an old one may not be. */
-	vmfault_region_unmap_zero(region, vmf->pgoff);
-	return VM_FAULT_NOPAGE;
+	vmfault_fault_done(vmf, region, true, outcome, start);
+	return ret;
 }
 
 /**
@@ -179,13 +211,13 @@ static vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf)
 static vm_fault_t vmfault_zero_page_mkwrite(struct vm_fault *vmf)
 {
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
+	u64 start = vmfault_fault_start();
 
-	if (vmfault_mkwrite_is_own_fault(vmf)) {
-		vmfault_count(region, VMFAULT_CNT_FAULTS);
-		vmfault_count(region, VMFAULT_CNT_WRITE_FAULTS);
-		vmfault_count(region, VMFAULT_CNT_MKWRITES);
-	}
 	lock_page(vmf->page);
+	if (vmfault_mkwrite_is_own_fault(vmf)) {
+		vmfault_count(region, VMFAULT_CNT_MKWRITES);
+		vmfault_fault_done(vmf, region, true, VMFAULT_OUT_MKWRITE, start);
+	}
 	return VM_FAULT_LOCKED;
 }
 

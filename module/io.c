@@ -34,7 +34,7 @@ static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
 	while (iov_iter_count(iter) && pos < size) {
 		size_t off = offset_in_page(pos);
 		size_t n = min3(PAGE_SIZE - off, iov_iter_count(iter), (size_t)(size - pos));
-		struct page *page = vmfault_region_get_page(region, pos >> PAGE_SHIFT, write);
+		struct page *page = vmfault_region_get_page(region, pos >> PAGE_SHIFT, write, 0);
 		size_t copied;
 
 		if (IS_ERR(page)) {

@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 
 #include "vmfault.h"
+#include "vmfault_trace.h"
 
 /**
  * vmfault_region_create() - allocate an empty, unsized zero-mode region
@@ -164,6 +165,7 @@ void vmfault_region_get_info(struct vmfault_region *region,
 	info->size = region->size;
 	info->mapped = region->mapped;
 	mutex_unlock(&region->lock);
+	info->id = vmfault_region_id(region);
 
 	BUILD_BUG_ON(VMFAULT_NR_COUNTERS > VMFAULT_MAX_COUNTERS);
 	vmfault_counters_sum(region->stats, c);
@@ -193,6 +195,7 @@ void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index)
  * @region: the region
  * @index: page offset, below the region's size
  * @alloc: allocate a zeroed page if there is none
+ * @address: the faulting address, for the trace; 0 for write()
  *
  * Concurrent callers for the same @index get the same page: the first to
  * install it in the xarray wins, the others free theirs. A new page is
@@ -203,7 +206,7 @@ void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index)
  * one until it is destroyed); NULL if absent and !@alloc; ERR_PTR(-ENOMEM).
  */
 struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
-				     bool alloc)
+				     bool alloc, unsigned long address)
 {
 	struct page *page, *old;
 
@@ -220,6 +223,7 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
 		return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
 	}
 	vmfault_count(region, VMFAULT_CNT_PAGES_ALLOCATED);
+	trace_vmfault_page_alloc(vmfault_region_id(region), address, index, page_to_pfn(page));
 
 	/*
 	 * Pairs with the barrier in vmfault_region_zero_mapped(): either that

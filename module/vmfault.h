@@ -14,6 +14,26 @@
 #include "vmfault_uapi.h"
 
 /**
+ * enum vmfault_outcome - what a fault handler did (tracepoint vmfault_fault)
+ * @VMFAULT_OUT_ZERO_PAGE: mapped the zero page
+ * @VMFAULT_OUT_PAGE: handed core mm the region page to map
+ * @VMFAULT_OUT_COW: handed do_cow_fault() the page to copy
+ * @VMFAULT_OUT_UPGRADE: replaced the zero page everywhere (pfn_mkwrite)
+ * @VMFAULT_OUT_MKWRITE: made a read-only region page writable
+ * @VMFAULT_OUT_SIGBUS: past the region's size
+ * @VMFAULT_OUT_OOM: no page could be allocated
+ */
+enum vmfault_outcome {
+	VMFAULT_OUT_ZERO_PAGE,
+	VMFAULT_OUT_PAGE,
+	VMFAULT_OUT_COW,
+	VMFAULT_OUT_UPGRADE,
+	VMFAULT_OUT_MKWRITE,
+	VMFAULT_OUT_SIGBUS,
+	VMFAULT_OUT_OOM,
+};
+
+/**
  * struct vmfault_counters - one CPU's share of a set of event counters
  * @v: indexed by enum vmfault_counter
  */
@@ -50,6 +70,11 @@ struct vmfault_region {
 	pid_t owner;
 };
 
+static inline unsigned long vmfault_region_id(const struct vmfault_region *region)
+{
+	return region->inode->i_ino;
+}
+
 /* counters.c */
 void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx);
 void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out);
@@ -67,7 +92,7 @@ int vmfault_region_map(struct vmfault_region *region, struct vm_area_struct *vma
 void vmfault_region_get_info(struct vmfault_region *region,
 			     struct vmfault_region_info *info);
 struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
-				     bool alloc);
+				     bool alloc, unsigned long address);
 void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);
 void vmfault_region_zero_mapped(struct vmfault_region *region);
 

@@ -89,7 +89,7 @@ enum vmfault_counter {
  * @size: (out) region size in bytes, 0 while unsized
  * @resident: (out) region pages currently allocated
  * @mapped: (out) 1 once the region has been mmap()ed, else 0
- * @reserved: (out) zero
+ * @id: (out) the region's id, as in tracepoints and /proc/vmfault_regions
  * @counters: (out) this region's counters, indexed by enum vmfault_counter
  */
 struct vmfault_region_info {
@@ -98,7 +98,7 @@ struct vmfault_region_info {
 	__u64 size;
 	__u64 resident;
 	__u32 mapped;
-	__u32 reserved;
+	__u32 id;
 	__u64 counters[VMFAULT_MAX_COUNTERS];
 };
 

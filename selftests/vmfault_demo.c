@@ -284,6 +284,7 @@ static void cow_fork(void)
 		int c = 0;
 
 		show_smaps("child, before", p);
+		rusage_faults();	/* may COW its own stack page after fork */
 		f0 = rusage_faults();
 		memset(p + 2 * ps + 512, 'A', 128);
 		*(volatile uint64_t *)(p + 5 * ps + 64) = 42;

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * trace_test: the module's tracepoints fire once per event the counters
+ * count, with the documented fields.
+ *
+ * Uses a private tracefs instance, so it neither sees nor disturbs other
+ * tracing. Needs tracefs at /sys/kernel/tracing (the dev VM mounts it).
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "vmfault_lib.h"
+#include "kselftest_harness.h"
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define INSTANCE	TRACEFS "/instances/vmfault_selftest"
+
+/* The events and the fields each must have. */
+static const struct {
+	const char *name;
+	const char *fields[4];
+} events[] = {
+	{ "vmfault_fault", { "region;", "address;", "outcome;", "latency_ns;" } },
+	{ "vmfault_zero_page_map", { "region;", "address;", "pgoff;", "pfn;" } },
+	{ "vmfault_page_alloc", { "region;", "address;", "pgoff;", "pfn;" } },
+	{ "vmfault_cow", { "region;", "address;", "pgoff;", "pfn;" } },
+	{ "vmfault_sigbus", { "region;", "address;", "pgoff;", "size_pages;" } },
+};
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static char *read_file(const char *path)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	int fd = open(path, O_RDONLY | O_NONBLOCK);
+	ssize_t n;
+
+	if (!buf || fd < 0) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (cap - len < 4096) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			if (!buf)
+				break;
+		}
+	}
+	close(fd);
+	if (buf)
+		buf[len] = 0;
+	return buf;
+}
+
+/* Count lines of the trace that are event name for region id. */
+static int count_events(const char *trace, const char *name, unsigned int id)
+{
+	char want[96], region[32];
+	const char *p = trace;
+	int n = 0;
+
+	snprintf(want, sizeof(want), " %s: ", name);
+	snprintf(region, sizeof(region), "region=%u ", id);
+	while ((p = strstr(p, want))) {
+		const char *eol = strchr(p, '\n');
+		const char *r = strstr(p, region);
+
+		if (r && (!eol || r < eol))
+			n++;
+		p += strlen(want);
+	}
+	return n;
+}
+
+FIXTURE(trace) {
+	int fd;
+	long ps;
+};
+
+FIXTURE_SETUP(trace)
+{
+	self->ps = page_size();
+	self->fd = vmf_open();
+	ASSERT_GE(self->fd, 0)
+		TH_LOG("open %s: %s (is the module loaded?)", VMFAULT_DEV, strerror(errno));
+	rmdir(INSTANCE);
+	ASSERT_EQ(mkdir(INSTANCE, 0755), 0) TH_LOG("tracefs instance: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(trace)
+{
+	close(self->fd);
+	rmdir(INSTANCE);
+}
+
+/* Every event exists with its documented fields. */
+TEST_F(trace, event_formats)
+{
+	char path[256], *fmt;
+	unsigned int i, j;
+
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		snprintf(path, sizeof(path), TRACEFS "/events/vmfault/%s/format",
+			 events[i].name);
+		fmt = read_file(path);
+		ASSERT_NE(fmt, NULL) TH_LOG("%s missing", path);
+		for (j = 0; j < 4; j++) {
+			const char *field = events[i].fields[j];
+
+			EXPECT_NE(strstr(fmt, field), NULL)
+				TH_LOG("%s has no field %s", events[i].name, field);
+		}
+		free(fmt);
+	}
+}
+
+/* A known workload: the events equal the region's counters, one for one. */
+TEST_F(trace, events_match_counters)
+{
+	long ps = self->ps;
+	struct vmfault_region_info info;
+	char *s, *p, *trace;
+	int i, status;
+	pid_t pid;
+
+	ASSERT_EQ(vmf_configure(self->fd, VMFAULT_MODE_ZERO, 8 * ps), 0);
+	ASSERT_EQ(write_file(INSTANCE "/events/vmfault/enable", "1"), 0);
+	ASSERT_EQ(write_file(INSTANCE "/tracing_on", "1"), 0);
+
+	s = mmap(NULL, 10 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	p = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, 0);
+	ASSERT_NE(s, MAP_FAILED);
+	ASSERT_NE(p, MAP_FAILED);
+	for (i = 0; i < 4; i++)
+		touch_read(s + i * ps);		/* 4 zero-page maps */
+	for (i = 2; i < 6; i++)
+		s[i * ps] = 1;			/* 2 upgrades + 2 fresh pages */
+	p[6 * ps] = 1;				/* a do_cow_fault copy of a hole */
+	p[3 * ps] = 1;				/* ... and of a region page */
+	pid = fork();
+	if (pid == 0) {
+		touch_read(s + 9 * ps);		/* SIGBUS */
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+
+	ASSERT_EQ(write_file(INSTANCE "/tracing_on", "0"), 0);
+	ASSERT_EQ(vmf_info(self->fd, &info), 0);
+	trace = read_file(INSTANCE "/trace");
+	ASSERT_NE(trace, NULL);
+
+	EXPECT_EQ(count_events(trace, "vmfault_fault", info.id),
+		  info.counters[VMFAULT_CNT_FAULTS]);
+	EXPECT_EQ(count_events(trace, "vmfault_zero_page_map", info.id),
+		  info.counters[VMFAULT_CNT_ZERO_PAGE_MAPS]);
+	EXPECT_EQ(count_events(trace, "vmfault_page_alloc", info.id),
+		  info.counters[VMFAULT_CNT_PAGES_ALLOCATED]);
+	EXPECT_EQ(count_events(trace, "vmfault_cow", info.id),
+		  info.counters[VMFAULT_CNT_COW_FAULTS]);
+	EXPECT_EQ(count_events(trace, "vmfault_sigbus", info.id),
+		  info.counters[VMFAULT_CNT_SIGBUS]);
+	/* And the counters are what the workload must give. */
+	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_MAPS], 4);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED], 4);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_UPGRADES], 2);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_COW_FAULTS], 2);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_SIGBUS], 1);
+	/* 4 reads, 2 upgrades + their 2 refaults, 2 fresh writes, 2 COW, 1 SIGBUS. */
+	EXPECT_EQ(info.counters[VMFAULT_CNT_FAULTS], 13);
+	EXPECT_NE(strstr(trace, "outcome=zero_page_upgrade"), NULL);
+	EXPECT_NE(strstr(trace, "outcome=cow"), NULL);
+	EXPECT_EQ(strstr(trace, "latency_ns=0\n"), NULL);
+	free(trace);
+	munmap(s, 10 * ps);
+	munmap(p, 8 * ps);
+}
+
+TEST_HARNESS_MAIN
