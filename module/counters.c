@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vmfault counters: per-CPU event counts, global and per region, and the
- * /proc/vmfault file that sums them.
+ * /proc/vmfault file that sums them (/proc/vmfault_regions, one line per
+ * region, is region.c's).
  *
  * The fault path only increments this CPU's slots (no lock, no atomic);
  * readers sum over all possible CPUs, so a reader racing with a fault may
@@ -9,7 +10,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/atomic.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 
@@ -17,11 +17,8 @@
 
 static DEFINE_PER_CPU(struct vmfault_counters, vmfault_global_counters);
 
-/* Regions currently open; changes on open/release only, not on faults. */
-static atomic_t vmfault_nr_regions = ATOMIC_INIT(0);
-
 /* /proc/vmfault names, in enum vmfault_counter order. */
-static const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
+const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
 	[VMFAULT_CNT_FAULTS]		 = "faults",
 	[VMFAULT_CNT_READ_FAULTS]	 = "read_faults",
 	[VMFAULT_CNT_WRITE_FAULTS]	 = "write_faults",
@@ -67,18 +64,6 @@ void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out)
 	}
 }
 
-/** vmfault_regions_inc() - a region was created */
-void vmfault_regions_inc(void)
-{
-	atomic_inc(&vmfault_nr_regions);
-}
-
-/** vmfault_regions_dec() - a region was destroyed */
-void vmfault_regions_dec(void)
-{
-	atomic_dec(&vmfault_nr_regions);
-}
-
 static int vmfault_proc_show(struct seq_file *m, void *v)
 {
 	u64 sum[VMFAULT_NR_COUNTERS];
@@ -87,12 +72,12 @@ static int vmfault_proc_show(struct seq_file *m, void *v)
 	vmfault_counters_sum(&vmfault_global_counters, sum);
 	for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
 		seq_printf(m, "%s %llu\n", vmfault_counter_names[i], sum[i]);
-	seq_printf(m, "regions %d\n", atomic_read(&vmfault_nr_regions));
+	seq_printf(m, "regions %u\n", vmfault_regions_count());
 	return 0;
 }
 
 /**
- * vmfault_counters_init() - create /proc/vmfault
+ * vmfault_counters_init() - create /proc/vmfault and /proc/vmfault_regions
  *
  * Return: 0, or -ENOMEM.
  */
@@ -100,11 +85,16 @@ int vmfault_counters_init(void)
 {
 	if (!proc_create_single("vmfault", 0444, NULL, vmfault_proc_show))
 		return -ENOMEM;
+	if (!proc_create_single("vmfault_regions", 0444, NULL, vmfault_regions_show)) {
+		remove_proc_entry("vmfault", NULL);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
-/** vmfault_counters_exit() - remove /proc/vmfault */
+/** vmfault_counters_exit() - remove the /proc files */
 void vmfault_counters_exit(void)
 {
+	remove_proc_entry("vmfault_regions", NULL);
 	remove_proc_entry("vmfault", NULL);
 }

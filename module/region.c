@@ -11,10 +11,14 @@
 
 #include <linux/highmem.h>
 #include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "vmfault.h"
 #include "vmfault_trace.h"
+
+static LIST_HEAD(vmfault_regions);
+static DEFINE_MUTEX(vmfault_regions_lock);	/* protects vmfault_regions */
 
 /**
  * vmfault_region_create() - allocate an empty, unsized zero-mode region
@@ -39,7 +43,9 @@ struct vmfault_region *vmfault_region_create(struct inode *inode)
 	region->mode = VMFAULT_MODE_ZERO;
 	region->inode = inode;
 	region->owner = task_tgid_nr(current);
-	vmfault_regions_inc();
+	mutex_lock(&vmfault_regions_lock);
+	list_add_tail(&region->node, &vmfault_regions);
+	mutex_unlock(&vmfault_regions_lock);
 	return region;
 }
 
@@ -55,6 +61,9 @@ void vmfault_region_destroy(struct vmfault_region *region)
 	struct page *page;
 	unsigned long index;
 
+	mutex_lock(&vmfault_regions_lock);
+	list_del(&region->node);
+	mutex_unlock(&vmfault_regions_lock);
 	xa_for_each(&region->pages, index, page) {
 		put_page(page);
 		vmfault_count(region, VMFAULT_CNT_PAGES_FREED);
@@ -63,7 +72,23 @@ void vmfault_region_destroy(struct vmfault_region *region)
 	free_percpu(region->stats);
 	mutex_destroy(&region->lock);
 	kfree(region);
-	vmfault_regions_dec();
+}
+
+/**
+ * vmfault_regions_count() - how many regions are open
+ *
+ * Return: the number of regions.
+ */
+unsigned int vmfault_regions_count(void)
+{
+	struct vmfault_region *region;
+	unsigned int n = 0;
+
+	mutex_lock(&vmfault_regions_lock);
+	list_for_each_entry(region, &vmfault_regions, node)
+		n++;
+	mutex_unlock(&vmfault_regions_lock);
+	return n;
 }
 
 /**
@@ -172,6 +197,42 @@ void vmfault_region_get_info(struct vmfault_region *region,
 	info->nr_counters = VMFAULT_NR_COUNTERS;
 	/* Region pages are only freed with the region itself. */
 	info->resident = c[VMFAULT_CNT_PAGES_ALLOCATED] - c[VMFAULT_CNT_PAGES_FREED];
+}
+
+/**
+ * vmfault_regions_show() - /proc/vmfault_regions: one line per open region
+ * @m: the seq_file
+ * @v: unused
+ *
+ * A header line names the columns: id, owner (tgid of the opener), mode,
+ * size (bytes), resident (pages), then every counter of /proc/vmfault.
+ *
+ * Return: 0.
+ */
+int vmfault_regions_show(struct seq_file *m, void *v)
+{
+	struct vmfault_region_info info;
+	struct vmfault_region *region;
+	int i;
+
+	seq_puts(m, "id owner mode size resident");
+	for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
+		seq_printf(m, " %s", vmfault_counter_names[i]);
+	seq_putc(m, '\n');
+
+	mutex_lock(&vmfault_regions_lock);
+	list_for_each_entry(region, &vmfault_regions, node) {
+		memset(&info, 0, sizeof(info));
+		vmfault_region_get_info(region, &info);
+		seq_printf(m, "%u %d %s %llu %llu", info.id, region->owner,
+			   info.mode == VMFAULT_MODE_ZERO ? "zero" : "?", info.size,
+			   info.resident);
+		for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
+			seq_printf(m, " %llu", info.counters[i]);
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&vmfault_regions_lock);
+	return 0;
 }
 
 /**

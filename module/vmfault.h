@@ -57,6 +57,7 @@ struct vmfault_counters {
  *	unmap_mapping_range() reaches exactly this region's mappings
  * @stats: per-CPU counters of this region
  * @owner: tgid of the process that opened the region
+ * @node: in the list of all regions, for /proc/vmfault_regions
  */
 struct vmfault_region {
 	struct mutex lock;	/* protects mode, size, mapped */
@@ -68,6 +69,7 @@ struct vmfault_region {
 	struct inode *inode;
 	struct vmfault_counters __percpu *stats;
 	pid_t owner;
+	struct list_head node;
 };
 
 static inline unsigned long vmfault_region_id(const struct vmfault_region *region)
@@ -76,12 +78,11 @@ static inline unsigned long vmfault_region_id(const struct vmfault_region *regio
 }
 
 /* counters.c */
+extern const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS];
 void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx);
 void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out);
 int vmfault_counters_init(void);
 void vmfault_counters_exit(void);
-void vmfault_regions_inc(void);
-void vmfault_regions_dec(void);
 
 /* region.c */
 struct vmfault_region *vmfault_region_create(struct inode *inode);
@@ -91,6 +92,8 @@ int vmfault_region_configure(struct vmfault_region *region,
 int vmfault_region_map(struct vmfault_region *region, struct vm_area_struct *vma);
 void vmfault_region_get_info(struct vmfault_region *region,
 			     struct vmfault_region_info *info);
+int vmfault_regions_show(struct seq_file *m, void *v);
+unsigned int vmfault_regions_count(void);
 struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
 				     bool alloc, unsigned long address);
 void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);

@@ -15,113 +15,99 @@
 
 #include "vmfault.h"
 
-/* What a fault handler did; the "outcome" field of vmfault_fault. */
-#define VMFAULT_OUTCOMES					\
-	EM(VMFAULT_OUT_ZERO_PAGE,	"zero_page")		\
-	EM(VMFAULT_OUT_PAGE,		"page")			\
-	EM(VMFAULT_OUT_COW,		"cow")			\
-	EM(VMFAULT_OUT_UPGRADE,		"zero_page_upgrade")	\
-	EM(VMFAULT_OUT_MKWRITE,		"mkwrite")		\
-	EM(VMFAULT_OUT_SIGBUS,		"sigbus")		\
-	EMe(VMFAULT_OUT_OOM,		"oom")
-
-#undef EM
-#undef EMe
-#define EM(a, b)	TRACE_DEFINE_ENUM(a);
-#define EMe(a, b)	TRACE_DEFINE_ENUM(a);
-VMFAULT_OUTCOMES
-#undef EM
-#undef EMe
-#define EM(a, b)	{ a, b },
-#define EMe(a, b)	{ a, b }
+/* The outcome field of vmfault_fault is an enum vmfault_outcome. */
+TRACE_DEFINE_ENUM(VMFAULT_OUT_ZERO_PAGE);
+TRACE_DEFINE_ENUM(VMFAULT_OUT_PAGE);
+TRACE_DEFINE_ENUM(VMFAULT_OUT_COW);
+TRACE_DEFINE_ENUM(VMFAULT_OUT_UPGRADE);
+TRACE_DEFINE_ENUM(VMFAULT_OUT_MKWRITE);
+TRACE_DEFINE_ENUM(VMFAULT_OUT_SIGBUS);
+TRACE_DEFINE_ENUM(VMFAULT_OUT_OOM);
 
 TRACE_EVENT(vmfault_fault,
-	TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
-		 bool write, bool shared, int outcome, u64 latency_ns),
-	TP_ARGS(region, address, pgoff, write, shared, outcome, latency_ns),
-	TP_STRUCT__entry(
-		__field(unsigned long, region)
-		__field(unsigned long, address)
-		__field(unsigned long, pgoff)
-		__field(bool, write)
-		__field(bool, shared)
-		__field(int, outcome)
-		__field(u64, latency_ns)
-	),
-	TP_fast_assign(
-		__entry->region = region;
-		__entry->address = address;
-		__entry->pgoff = pgoff;
-		__entry->write = write;
-		__entry->shared = shared;
-		__entry->outcome = outcome;
-		__entry->latency_ns = latency_ns;
-	),
-	TP_printk("region=%lu address=0x%lx pgoff=%lu %s %s outcome=%s latency_ns=%llu",
-		  __entry->region, __entry->address, __entry->pgoff,
-		  __entry->write ? "write" : "read",
-		  __entry->shared ? "shared" : "private",
-		  __print_symbolic(__entry->outcome, VMFAULT_OUTCOMES),
-		  __entry->latency_ns)
+	    TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
+		     bool write, bool shared, int outcome, u64 latency_ns),
+	    TP_ARGS(region, address, pgoff, write, shared, outcome, latency_ns),
+	    TP_STRUCT__entry(__field(unsigned long, region)
+			     __field(unsigned long, address)
+			     __field(unsigned long, pgoff)
+			     __field(bool, write)
+			     __field(bool, shared)
+			     __field(int, outcome)
+			     __field(u64, latency_ns)),
+	    TP_fast_assign(__entry->region = region;
+			   __entry->address = address;
+			   __entry->pgoff = pgoff;
+			   __entry->write = write;
+			   __entry->shared = shared;
+			   __entry->outcome = outcome;
+			   __entry->latency_ns = latency_ns;),
+	    TP_printk("region=%lu address=0x%lx pgoff=%lu %s %s outcome=%s latency_ns=%llu",
+		      __entry->region, __entry->address, __entry->pgoff,
+		      __entry->write ? "write" : "read",
+		      __entry->shared ? "shared" : "private",
+		      __print_symbolic(__entry->outcome,
+				       { VMFAULT_OUT_ZERO_PAGE, "zero_page" },
+				       { VMFAULT_OUT_PAGE, "page" },
+				       { VMFAULT_OUT_COW, "cow" },
+				       { VMFAULT_OUT_UPGRADE, "zero_page_upgrade" },
+				       { VMFAULT_OUT_MKWRITE, "mkwrite" },
+				       { VMFAULT_OUT_SIGBUS, "sigbus" },
+				       { VMFAULT_OUT_OOM, "oom" }),
+		      __entry->latency_ns)
 );
 
 DECLARE_EVENT_CLASS(vmfault_page_event,
-	TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
-		 unsigned long pfn),
-	TP_ARGS(region, address, pgoff, pfn),
-	TP_STRUCT__entry(
-		__field(unsigned long, region)
-		__field(unsigned long, address)
-		__field(unsigned long, pgoff)
-		__field(unsigned long, pfn)
-	),
-	TP_fast_assign(
-		__entry->region = region;
-		__entry->address = address;
-		__entry->pgoff = pgoff;
-		__entry->pfn = pfn;
-	),
-	TP_printk("region=%lu address=0x%lx pgoff=%lu pfn=0x%lx",
-		  __entry->region, __entry->address, __entry->pgoff, __entry->pfn)
+		    TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
+			     unsigned long pfn),
+		    TP_ARGS(region, address, pgoff, pfn),
+		    TP_STRUCT__entry(__field(unsigned long, region)
+				     __field(unsigned long, address)
+				     __field(unsigned long, pgoff)
+				     __field(unsigned long, pfn)),
+		    TP_fast_assign(__entry->region = region;
+				   __entry->address = address;
+				   __entry->pgoff = pgoff;
+				   __entry->pfn = pfn;),
+		    TP_printk("region=%lu address=0x%lx pgoff=%lu pfn=0x%lx",
+			      __entry->region, __entry->address, __entry->pgoff,
+			      __entry->pfn)
 );
 
 /* A read of a hole mapped the zero page (pfn) at address. */
 DEFINE_EVENT(vmfault_page_event, vmfault_zero_page_map,
-	TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
-		 unsigned long pfn),
-	TP_ARGS(region, address, pgoff, pfn));
+	     TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
+		      unsigned long pfn),
+	     TP_ARGS(region, address, pgoff, pfn));
 
 /* A region page (pfn) was allocated: by a fault at address, or by write() (0). */
 DEFINE_EVENT(vmfault_page_event, vmfault_page_alloc,
-	TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
-		 unsigned long pfn),
-	TP_ARGS(region, address, pgoff, pfn));
+	     TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
+		      unsigned long pfn),
+	     TP_ARGS(region, address, pgoff, pfn));
 
 /* A MAP_PRIVATE write: do_cow_fault() copies the page pfn (region or zero). */
 DEFINE_EVENT(vmfault_page_event, vmfault_cow,
-	TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
-		 unsigned long pfn),
-	TP_ARGS(region, address, pgoff, pfn));
+	     TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
+		      unsigned long pfn),
+	     TP_ARGS(region, address, pgoff, pfn));
 
 /* An access at pgoff, past the region's size of size_pages, got SIGBUS. */
 TRACE_EVENT(vmfault_sigbus,
-	TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
-		 unsigned long size_pages),
-	TP_ARGS(region, address, pgoff, size_pages),
-	TP_STRUCT__entry(
-		__field(unsigned long, region)
-		__field(unsigned long, address)
-		__field(unsigned long, pgoff)
-		__field(unsigned long, size_pages)
-	),
-	TP_fast_assign(
-		__entry->region = region;
-		__entry->address = address;
-		__entry->pgoff = pgoff;
-		__entry->size_pages = size_pages;
-	),
-	TP_printk("region=%lu address=0x%lx pgoff=%lu size_pages=%lu",
-		  __entry->region, __entry->address, __entry->pgoff, __entry->size_pages)
+	    TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
+		     unsigned long size_pages),
+	    TP_ARGS(region, address, pgoff, size_pages),
+	    TP_STRUCT__entry(__field(unsigned long, region)
+			     __field(unsigned long, address)
+			     __field(unsigned long, pgoff)
+			     __field(unsigned long, size_pages)),
+	    TP_fast_assign(__entry->region = region;
+			   __entry->address = address;
+			   __entry->pgoff = pgoff;
+			   __entry->size_pages = size_pages;),
+	    TP_printk("region=%lu address=0x%lx pgoff=%lu size_pages=%lu",
+		      __entry->region, __entry->address, __entry->pgoff,
+		      __entry->size_pages)
 );
 
 #endif /* _VMFAULT_TRACE_H */

@@ -667,6 +667,52 @@ TEST_F(region, huge_sparse_region)
 	munmap(p, size);
 }
 
+/* /proc/vmfault_regions shows each region: owner, mode, size, counters. */
+TEST(proc_region_view)
+{
+	long ps = page_size();
+	struct vmfault_region_info info;
+	char line[1024], header[1024];
+	unsigned int id = 0;
+	unsigned long long size = 0, resident = 0, faults = 0, allocated = 0;
+	int owner = 0, found = 0, fd = vmf_open();
+	char mode[16] = "";
+	FILE *f;
+	char *p;
+
+	ASSERT_GE(fd, 0);
+	p = mmap(NULL, 6 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	p[0] = p[ps] = 1;
+	touch_read(p + 2 * ps);
+	ASSERT_EQ(vmf_info(fd, &info), 0);
+	f = fopen("/proc/vmfault_regions", "r");
+	ASSERT_NE(f, NULL);
+	ASSERT_NE(fgets(header, sizeof(header), f), NULL);
+	EXPECT_EQ(strncmp(header, "id owner mode size resident faults read_faults", 46), 0);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%u %d %15s %llu %llu %llu", &id, &owner, mode, &size,
+			   &resident, &faults) == 6 && id == info.id) {
+			found++;
+			/* pages_allocated is column 13 (5 + its counter index). */
+			sscanf(line, "%*u %*d %*s %*u %*u %*u %*u %*u %*u %*u %*u %*u %llu",
+			       &allocated);
+			break;
+		}
+	}
+	fclose(f);
+	ASSERT_EQ(found, 1) TH_LOG("region %u not listed", info.id);
+	EXPECT_EQ(owner, getpid());
+	EXPECT_STREQ(mode, "zero");
+	EXPECT_EQ(size, 6 * ps);
+	EXPECT_EQ(resident, 2);
+	EXPECT_EQ(faults, 3);
+	EXPECT_EQ(allocated, 2);
+	EXPECT_EQ(VMFAULT_CNT_PAGES_ALLOCATED, 7);
+	munmap(p, 6 * ps);
+	close(fd);
+}
+
 /* Everything is freed when the last mapping and fd go, in either order. */
 TEST(memory_freed_after_last_unmap_and_close)
 {
