@@ -57,6 +57,14 @@ static void show_pfn(const char *what, const void *addr)
 	printf("   %-22s pfn %#-9llx %s\n", what, (unsigned long long)pfn, pfn_kind(pfn));
 }
 
+static void show_page(const char *p, int i)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "page %d", i);
+	show_pfn(what, p + i * ps);
+}
+
 static void *map(int fd, size_t len, int flags)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0);
@@ -96,12 +104,8 @@ static void lazy_allocation(void)
 	report(&a, &b);
 	printf("   -> only 3 of 10 pages used: %ld of %ld bytes\n",
 	       (long)(b.allocated - a.allocated) * ps, 10 * ps);
-	for (i = 0; i < 3; i++) {
-		char what[32];
-
-		snprintf(what, sizeof(what), "page %d", touched[i]);
-		show_pfn(what, p + touched[i] * ps);
-	}
+	for (i = 0; i < 3; i++)
+		show_page(p, touched[i]);
 	show_pfn("page 1 (untouched)", p + ps);
 	munmap(p, 10 * ps);
 	close(fd);
@@ -142,12 +146,8 @@ static void one_zero_page(void)
 		touch_read(p + i * ps);
 	snap(&b);
 	report(&a, &b);
-	for (i = 0; i < 8; i += 3) {
-		char what[32];
-
-		snprintf(what, sizeof(what), "page %d", i);
-		show_pfn(what, p + i * ps);
-	}
+	for (i = 0; i < 8; i += 3)
+		show_page(p, i);
 	printf("   -> every read maps the same frame, the kernel's zero page"
 	       " (kpageflags ZERO_PAGE: %d)\n", kpf(zpfn, KPF_ZERO_PAGE));
 	munmap(p, 8 * ps);

@@ -25,7 +25,6 @@
 #define VMFAULT_DEV	"/dev/vmfault"
 
 /* /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h). */
-#define KPF_DIRTY	4
 #define KPF_ANON	12
 #define KPF_ZERO_PAGE	24
 
@@ -91,36 +90,29 @@ static inline long rusage_faults(void)
 	return ru.ru_minflt + ru.ru_majflt;
 }
 
+/* The /proc/self/pagemap entry of a virtual address (0 on error). */
+static inline uint64_t pagemap_entry(const void *addr)
+{
+	uint64_t ent = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent),
+		  ((uintptr_t)addr / page_size()) * sizeof(ent)) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	return ent;
+}
+
 /* The page frame behind a virtual address, or 0 when not present. */
 static inline uint64_t pfn_of(const void *addr)
 {
-	uint64_t ent = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t ent = pagemap_entry(addr);
 
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &ent, sizeof(ent),
-		  ((uintptr_t)addr / page_size()) * sizeof(ent)) != sizeof(ent))
-		ent = 0;
-	close(fd);
 	if (!(ent & (1ULL << 63)))
 		return 0;
 	return ent & ((1ULL << 55) - 1);
-}
-
-/* Does the pagemap entry say the page is exclusively mapped (bit 56)? */
-static inline bool pte_exclusive(const void *addr)
-{
-	uint64_t ent = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-
-	if (fd < 0)
-		return false;
-	if (pread(fd, &ent, sizeof(ent),
-		  ((uintptr_t)addr / page_size()) * sizeof(ent)) != sizeof(ent))
-		ent = 0;
-	close(fd);
-	return ent & (1ULL << 56);
 }
 
 static inline uint64_t kpage_read(const char *file, uint64_t pfn)
