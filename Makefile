@@ -19,9 +19,9 @@ KVER ?= $(shell scripts/kver 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD := $(CURDIR)/build
 
-.PHONY: all module selftests deps check demo vm install clean checkpatch
+.PHONY: all module fusefs selftests deps check demo vm install clean checkpatch
 
-all: module selftests
+all: module fusefs selftests
 
 deps:
 	@scripts/deps
@@ -30,6 +30,9 @@ module:
 	@test -n "$(KVER)" || { echo "no Debian kernel with headers: run 'make deps'"; exit 1; }
 	@mkdir -p $(BUILD)
 	set -o pipefail; $(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules 2>&1 | tee $(BUILD)/module-build.log
+
+fusefs:
+	$(MAKE) -C fusefs
 
 selftests:
 	$(MAKE) -C selftests
@@ -55,5 +58,6 @@ install: module
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-$(MAKE) -C fusefs clean
 	-$(MAKE) -C selftests clean
 	rm -rf $(BUILD)

@@ -1,0 +1,1003 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmfaultfs: a FUSE file system that mirrors a source directory and lets a
+ * test control it like a disk: latency per READ and WRITE, injected EIO, a
+ * stall switch, and exact request accounting (control.c).
+ *
+ *   vmfaultfs -o source=DIR[,options] MOUNTPOINT
+ *
+ * It uses libfuse's low-level API. Each kernel request is one call here and
+ * gets exactly one reply, so "this fault caused one READ of 4096 bytes" is a
+ * fact the daemon can count. The high-level API would resolve paths, add
+ * its own path locks, and hide the inode lifetime (LOOKUP/FORGET) and the
+ * per-open flags (FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE) behind a compatibility
+ * layer; here they are explicit.
+ *
+ * Each inode is an O_PATH descriptor on the source object, keyed by
+ * (st_dev, st_ino); the node id is the address of that struct, and lives
+ * until the kernel forgets it. Operations are a worker that returns 0 or a
+ * negative errno, and a wrapper that replies exactly once. Faults must
+ * reach the daemon, so there is never a passthrough mode.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "vmfaultfs.h"
+
+#if defined(__has_include)
+#if __has_include(<sys/sdt.h>)
+#include <sys/sdt.h>
+#define VFS_PROBE(name, a, b, c, d, e) DTRACE_PROBE5(vmfaultfs, name, a, b, c, d, e)
+#endif
+#endif
+#ifndef VFS_PROBE
+#define VFS_PROBE(name, a, b, c, d, e) do { } while (0)
+#endif
+
+struct vfs_inode {
+	enum vfs_kind kind;
+	int fd;			/* O_PATH on the source object (VFS_REAL) */
+	dev_t dev;
+	ino_t ino;
+	uint64_t nlookup;	/* protected by vfs_inodes_lock */
+	struct vfs_inode *next;	/* hash chain, protected by vfs_inodes_lock */
+};
+
+struct vfs_dir {
+	DIR *dp;
+	off_t offset;
+	struct dirent *entry;
+};
+
+/* An open control file: a snapshot of its text, taken at open. */
+struct vfs_ctl_file {
+	char *text;
+	size_t len;
+};
+
+#define VFS_HASH_SIZE 4096
+
+static struct vfs_inode vfs_root = { .kind = VFS_REAL, .nlookup = 2 };
+static struct vfs_inode vfs_ctl_dir = { .kind = VFS_CTL_DIR };
+static struct vfs_inode vfs_ctl_stats = { .kind = VFS_CTL_STATS };
+static struct vfs_inode vfs_ctl_ctl = { .kind = VFS_CTL_CTL };
+static struct vfs_inode *vfs_inodes[VFS_HASH_SIZE];	/* protected by vfs_inodes_lock */
+static pthread_mutex_t vfs_inodes_lock = PTHREAD_MUTEX_INITIALIZER;
+static double vfs_timeout = 1.0;	/* entry and attribute cache time */
+
+static struct vfs_inode *vfs_inode(fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return &vfs_root;
+	return (struct vfs_inode *)(uintptr_t)ino;
+}
+
+static fuse_ino_t vfs_nodeid(struct vfs_inode *inode)
+{
+	return inode == &vfs_root ? FUSE_ROOT_ID : (uintptr_t)inode;
+}
+
+static unsigned int vfs_hash(dev_t dev, ino_t ino)
+{
+	return (unsigned int)((ino * 0x9e3779b97f4a7c15ULL) ^ dev) % VFS_HASH_SIZE;
+}
+
+/* "/proc/self/fd/N": how to reopen or chmod an O_PATH descriptor. */
+static void vfs_fd_path(char *buf, size_t size, int fd)
+{
+	snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+static int vfs_errno(int ret)
+{
+	return ret < 0 ? -errno : ret;
+}
+
+static void vfs_reply_err(fuse_req_t req, int err)
+{
+	fuse_reply_err(req, -err);
+}
+
+/*
+ * Find or create the inode of @name in @parent and take one lookup
+ * reference on it (the kernel gives it back with FORGET).
+ */
+static int vfs_do_lookup(struct vfs_inode *parent, const char *name,
+			 struct fuse_entry_param *e)
+{
+	struct vfs_inode *inode, **slot;
+	int fd;
+
+	memset(e, 0, sizeof(*e));
+	e->attr_timeout = vfs_timeout;
+	e->entry_timeout = vfs_timeout;
+	if (parent == &vfs_root && !strcmp(name, VFS_CTL_DIR_NAME))
+		inode = &vfs_ctl_dir;
+	else if (parent == &vfs_ctl_dir && !strcmp(name, "stats"))
+		inode = &vfs_ctl_stats;
+	else if (parent == &vfs_ctl_dir && !strcmp(name, "ctl"))
+		inode = &vfs_ctl_ctl;
+	else if (parent->kind != VFS_REAL)
+		return -ENOENT;
+	else
+		inode = NULL;
+	if (inode) {
+		e->ino = vfs_nodeid(inode);
+		return vfs_ctl_stat(inode->kind, &e->attr);
+	}
+
+	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+
+	pthread_mutex_lock(&vfs_inodes_lock);
+	slot = &vfs_inodes[vfs_hash(e->attr.st_dev, e->attr.st_ino)];
+	for (inode = *slot; inode; inode = inode->next)
+		if (inode->dev == e->attr.st_dev && inode->ino == e->attr.st_ino)
+			break;
+	if (inode) {
+		inode->nlookup++;
+		close(fd);
+	} else {
+		inode = calloc(1, sizeof(*inode));
+		if (!inode) {
+			pthread_mutex_unlock(&vfs_inodes_lock);
+			close(fd);
+			return -ENOMEM;
+		}
+		inode->kind = VFS_REAL;
+		inode->fd = fd;
+		inode->dev = e->attr.st_dev;
+		inode->ino = e->attr.st_ino;
+		inode->nlookup = 1;
+		inode->next = *slot;
+		*slot = inode;
+	}
+	pthread_mutex_unlock(&vfs_inodes_lock);
+	e->ino = vfs_nodeid(inode);
+	return 0;
+}
+
+static void vfs_forget_one(fuse_ino_t ino, uint64_t nlookup)
+{
+	struct vfs_inode *inode = vfs_inode(ino), **p;
+
+	if (inode->kind != VFS_REAL || inode == &vfs_root)
+		return;
+	pthread_mutex_lock(&vfs_inodes_lock);
+	inode->nlookup -= nlookup < inode->nlookup ? nlookup : inode->nlookup;
+	if (!inode->nlookup) {
+		for (p = &vfs_inodes[vfs_hash(inode->dev, inode->ino)]; *p; p = &(*p)->next) {
+			if (*p == inode) {
+				*p = inode->next;
+				break;
+			}
+		}
+		close(inode->fd);
+		free(inode);
+	}
+	pthread_mutex_unlock(&vfs_inodes_lock);
+}
+
+static void vfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fuse_conn_info_opts *conn_opts = userdata;
+
+	fuse_apply_conn_info_opts(conn_opts, conn);
+	if (vfs_cache_mode == VFS_CACHE_WRITEBACK) {
+		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
+			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+		else
+			fprintf(stderr, "vmfaultfs: this kernel has no writeback cache; using the page cache\n");
+	} else {
+		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	}
+	/* Flock and POSIX locks stay local to the kernel. */
+	conn->want &= ~(FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS);
+}
+
+static void vfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	uint64_t start = vfs_now_ns();
+	struct fuse_entry_param e;
+	int err = vfs_do_lookup(vfs_inode(parent), name, &e);
+
+	vfs_account(VFS_OP_LOOKUP, start, 0, err);
+	if (err)
+		vfs_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void vfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	vfs_forget_one(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void vfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		vfs_forget_one(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static int vfs_do_getattr(struct vfs_inode *inode, struct stat *st)
+{
+	if (inode->kind != VFS_REAL)
+		return vfs_ctl_stat(inode->kind, st);
+	return vfs_errno(fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+}
+
+static void vfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	uint64_t start = vfs_now_ns();
+	struct stat st;
+	int err = vfs_do_getattr(vfs_inode(ino), &st);
+
+	vfs_account(VFS_OP_GETATTR, start, 0, err);
+	if (err)
+		vfs_reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, vfs_timeout);
+}
+
+static int vfs_do_setattr(struct vfs_inode *inode, struct stat *attr, int valid,
+			  struct fuse_file_info *fi)
+{
+	char path[64];
+	int ret;
+
+	if (inode->kind != VFS_REAL)
+		return 0;	/* O_TRUNC of a control file: nothing to do */
+	vfs_fd_path(path, sizeof(path), inode->fd);
+	if (valid & FUSE_SET_ATTR_MODE) {
+		ret = fi ? fchmod(fi->fh, attr->st_mode) : chmod(path, attr->st_mode);
+		if (ret < 0)
+			return -errno;
+	}
+	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
+		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
+
+		if (fchownat(inode->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+	}
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		ret = fi ? ftruncate(fi->fh, attr->st_size) : truncate(path, attr->st_size);
+		if (ret < 0)
+			return -errno;
+	}
+	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		struct timespec tv[2] = {
+			{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT },
+		};
+
+		if (valid & FUSE_SET_ATTR_ATIME_NOW)
+			tv[0].tv_nsec = UTIME_NOW;
+		else if (valid & FUSE_SET_ATTR_ATIME)
+			tv[0] = attr->st_atim;
+		if (valid & FUSE_SET_ATTR_MTIME_NOW)
+			tv[1].tv_nsec = UTIME_NOW;
+		else if (valid & FUSE_SET_ATTR_MTIME)
+			tv[1] = attr->st_mtim;
+		ret = fi ? futimens(fi->fh, tv) : utimensat(AT_FDCWD, path, tv, 0);
+		if (ret < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static void vfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+			struct fuse_file_info *fi)
+{
+	uint64_t start = vfs_now_ns();
+	struct vfs_inode *inode = vfs_inode(ino);
+	struct stat st;
+	int err = vfs_do_setattr(inode, attr, valid, fi);
+
+	if (!err)
+		err = vfs_do_getattr(inode, &st);
+	vfs_account(VFS_OP_SETATTR, start, 0, err);
+	if (err)
+		vfs_reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, vfs_timeout);
+}
+
+static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[PATH_MAX + 1];
+	ssize_t n = readlinkat(vfs_inode(ino)->fd, "", buf, sizeof(buf));
+
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else if (n == sizeof(buf))
+		fuse_reply_err(req, ENAMETOOLONG);
+	else {
+		buf[n] = '\0';
+		fuse_reply_readlink(req, buf);
+	}
+}
+
+/* After a create-like call succeeded in @parent, reply with the new entry. */
+static void vfs_reply_new_entry(fuse_req_t req, struct vfs_inode *parent, const char *name,
+				int ret)
+{
+	struct fuse_entry_param e;
+	int err = ret < 0 ? -errno : vfs_do_lookup(parent, name, &e);
+
+	if (err)
+		vfs_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static bool vfs_is_real_dir(fuse_req_t req, struct vfs_inode *parent)
+{
+	if (parent->kind == VFS_REAL)
+		return true;
+	fuse_reply_err(req, EPERM);
+	return false;
+}
+
+static void vfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      dev_t rdev)
+{
+	struct vfs_inode *dir = vfs_inode(parent);
+
+	if (vfs_is_real_dir(req, dir))
+		vfs_reply_new_entry(req, dir, name, mknodat(dir->fd, name, mode, rdev));
+}
+
+static void vfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct vfs_inode *dir = vfs_inode(parent);
+
+	if (vfs_is_real_dir(req, dir))
+		vfs_reply_new_entry(req, dir, name, mkdirat(dir->fd, name, mode));
+}
+
+static void vfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct vfs_inode *dir = vfs_inode(parent);
+
+	if (vfs_is_real_dir(req, dir))
+		vfs_reply_new_entry(req, dir, name, symlinkat(link, dir->fd, name));
+}
+
+static void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
+{
+	struct vfs_inode *inode = vfs_inode(ino), *dir = vfs_inode(parent);
+	char path[64];
+
+	if (!vfs_is_real_dir(req, dir))
+		return;
+	if (inode->kind != VFS_REAL) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	vfs_fd_path(path, sizeof(path), inode->fd);
+	vfs_reply_new_entry(req, dir, name,
+			    linkat(AT_FDCWD, path, dir->fd, name, AT_SYMLINK_FOLLOW));
+}
+
+static void vfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct vfs_inode *dir = vfs_inode(parent);
+
+	if (vfs_is_real_dir(req, dir))
+		fuse_reply_err(req, -vfs_errno(unlinkat(dir->fd, name, 0)));
+}
+
+static void vfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct vfs_inode *dir = vfs_inode(parent);
+
+	if (vfs_is_real_dir(req, dir))
+		fuse_reply_err(req, -vfs_errno(unlinkat(dir->fd, name, AT_REMOVEDIR)));
+}
+
+static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct vfs_inode *dir = vfs_inode(parent), *newdir = vfs_inode(newparent);
+
+	if (!vfs_is_real_dir(req, dir) || !vfs_is_real_dir(req, newdir))
+		return;
+	fuse_reply_err(req, -vfs_errno(renameat2(dir->fd, name, newdir->fd, newname, flags)));
+}
+
+/* Per-open cache behaviour: the whole point of the cache= option. */
+static void vfs_set_open_flags(struct fuse_file_info *fi)
+{
+	fi->direct_io = vfs_cache_mode == VFS_CACHE_DIRECT;
+	fi->keep_cache = vfs_cache_mode != VFS_CACHE_DIRECT;
+}
+
+/*
+ * With the writeback cache the kernel reads around writes and does appends
+ * itself, so an O_WRONLY open must be readable and O_APPEND is dropped.
+ */
+static int vfs_open_flags(int flags)
+{
+	if (vfs_cache_mode == VFS_CACHE_WRITEBACK) {
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		flags &= ~O_APPEND;
+	}
+	return flags & ~O_NOFOLLOW;
+}
+
+static int vfs_ctl_open(struct vfs_inode *inode, struct fuse_file_info *fi)
+{
+	struct vfs_ctl_file *cf;
+
+	if (inode->kind == VFS_CTL_DIR)
+		return -EISDIR;
+	cf = calloc(1, sizeof(*cf));
+	if (!cf)
+		return -ENOMEM;
+	cf->text = vfs_ctl_render(inode->kind, &cf->len);
+	if (!cf->text) {
+		free(cf);
+		return -ENOMEM;
+	}
+	fi->fh = (uintptr_t)cf;
+	fi->direct_io = 1;	/* always fresh, never cached */
+	return 0;
+}
+
+static void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		       struct fuse_file_info *fi)
+{
+	uint64_t start = vfs_now_ns();
+	struct vfs_inode *dir = vfs_inode(parent);
+	struct fuse_entry_param e;
+	int fd, err;
+
+	if (!vfs_is_real_dir(req, dir))
+		return;
+	fd = openat(dir->fd, name, vfs_open_flags(fi->flags) | O_CREAT, mode);
+	err = fd < 0 ? -errno : vfs_do_lookup(dir, name, &e);
+	vfs_account(VFS_OP_OPEN, start, 0, err);
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		vfs_reply_err(req, err);
+		return;
+	}
+	fi->fh = fd;
+	vfs_set_open_flags(fi);
+	if (fuse_reply_create(req, &e, fi)) {
+		close(fd);
+		vfs_forget_one(e.ino, 1);
+	}
+}
+
+static void vfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	uint64_t start = vfs_now_ns();
+	struct vfs_inode *inode = vfs_inode(ino);
+	char path[64];
+	int fd, err = 0;
+
+	if (inode->kind != VFS_REAL) {
+		err = vfs_ctl_open(inode, fi);
+	} else {
+		vfs_fd_path(path, sizeof(path), inode->fd);
+		fd = open(path, vfs_open_flags(fi->flags));
+		if (fd < 0) {
+			err = -errno;
+		} else {
+			fi->fh = fd;
+			vfs_set_open_flags(fi);
+		}
+	}
+	vfs_account(VFS_OP_OPEN, start, 0, err);
+	if (err)
+		vfs_reply_err(req, err);
+	else if (fuse_reply_open(req, fi) && inode->kind == VFS_REAL)
+		close(fi->fh);
+}
+
+static void vfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (vfs_inode(ino)->kind != VFS_REAL) {
+		struct vfs_ctl_file *cf = (struct vfs_ctl_file *)(uintptr_t)fi->fh;
+
+		free(cf->text);
+		free(cf);
+	} else {
+		close(fi->fh);
+	}
+	fuse_reply_err(req, 0);
+}
+
+static void vfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	uint64_t start = vfs_now_ns();
+	int err = 0;
+
+	/* close() of a duplicate reports the errors a close would. */
+	if (vfs_inode(ino)->kind == VFS_REAL)
+		err = vfs_errno(close(dup(fi->fh)));
+	vfs_account(VFS_OP_FLUSH, start, 0, err);
+	fuse_reply_err(req, -err);
+}
+
+static void vfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	uint64_t start = vfs_now_ns();
+	int err = 0;
+
+	if (vfs_inode(ino)->kind == VFS_REAL)
+		err = vfs_errno(datasync ? fdatasync(fi->fh) : fsync(fi->fh));
+	vfs_account(VFS_OP_FSYNC, start, 0, err);
+	fuse_reply_err(req, -err);
+}
+
+static int vfs_ctl_read(struct vfs_ctl_file *cf, size_t size, off_t off,
+			const char **data, size_t *len)
+{
+	if (off < 0)
+		return -EINVAL;
+	if ((size_t)off >= cf->len) {
+		*len = 0;
+	} else {
+		*data = cf->text + off;
+		*len = cf->len - off < size ? cf->len - off : size;
+	}
+	return 0;
+}
+
+static void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	uint64_t start = vfs_now_ns();
+	const char *data = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int err;
+
+	if (vfs_inode(ino)->kind != VFS_REAL) {
+		err = vfs_ctl_read((struct vfs_ctl_file *)(uintptr_t)fi->fh, size, off,
+				   &data, &len);
+		if (err)
+			vfs_reply_err(req, err);
+		else
+			fuse_reply_buf(req, data, len);
+		return;
+	}
+
+	err = vfs_data_begin(req, false, off, size);
+	if (!err) {
+		buf = malloc(size ? size : 1);
+		if (!buf)
+			err = -ENOMEM;
+	}
+	if (!err) {
+		n = pread(fi->fh, buf, size, off);
+		if (n < 0)
+			err = -errno;
+		else
+			len = n;
+	}
+	vfs_account(VFS_OP_READ, start, len, err);
+	VFS_PROBE(read, (uint64_t)ino, (int64_t)off, (uint64_t)size,
+		  (int64_t)(err ? err : (int64_t)len), vfs_now_ns() - start);
+	if (err)
+		vfs_reply_err(req, err);
+	else
+		fuse_reply_buf(req, buf, len);
+	free(buf);
+}
+
+static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		      off_t off, struct fuse_file_info *fi)
+{
+	uint64_t start = vfs_now_ns();
+	struct vfs_inode *inode = vfs_inode(ino);
+	size_t len = 0;
+	ssize_t n;
+	int err;
+
+	if (inode->kind != VFS_REAL) {
+		err = vfs_ctl_write(inode->kind, buf, size);
+		if (err)
+			vfs_reply_err(req, err);
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
+
+	err = vfs_data_begin(req, true, off, size);
+	if (!err) {
+		n = pwrite(fi->fh, buf, size, off);
+		if (n < 0)
+			err = -errno;
+		else
+			len = n;
+	}
+	vfs_account(VFS_OP_WRITE, start, len, err);
+	VFS_PROBE(write, (uint64_t)ino, (int64_t)off, (uint64_t)size,
+		  (int64_t)(err ? err : (int64_t)len), vfs_now_ns() - start);
+	if (err)
+		vfs_reply_err(req, err);
+	else
+		fuse_reply_write(req, len);
+}
+
+static void vfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vfs_inode *inode = vfs_inode(ino);
+	struct vfs_dir *d;
+	int fd;
+
+	if (inode->kind != VFS_REAL) {
+		/* .vmfaultfs lists nothing: its two files are looked up by name. */
+		fi->fh = 0;
+		fuse_reply_open(req, fi);
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fd = openat(inode->fd, ".", O_RDONLY | O_DIRECTORY);
+	if (fd < 0 || !(d->dp = fdopendir(fd))) {
+		int err = errno;
+
+		if (fd >= 0)
+			close(fd);
+		free(d);
+		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	if (fuse_reply_open(req, fi)) {
+		closedir(d->dp);
+		free(d);
+	}
+}
+
+/* The control directory lists its two files; offsets are entry numbers. */
+static void vfs_ctl_readdir(fuse_req_t req, size_t size, off_t off)
+{
+	static const char *const names[] = { ".", "..", "stats", "ctl" };
+	static const enum vfs_kind kinds[] = {
+		VFS_CTL_DIR, VFS_REAL, VFS_CTL_STATS, VFS_CTL_CTL,
+	};
+	char buf[256];
+	size_t used = 0;
+
+	if (size > sizeof(buf))
+		size = sizeof(buf);
+	for (; off >= 0 && off < 4; off++) {
+		struct stat st = { 0 };
+		size_t n;
+
+		if (kinds[off] == VFS_REAL) {
+			st.st_ino = FUSE_ROOT_ID;
+			st.st_mode = S_IFDIR;
+		}
+		else
+			vfs_ctl_stat(kinds[off], &st);
+		n = fuse_add_direntry(req, buf + used, size - used, names[off], &st, off + 1);
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+}
+
+static void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	struct vfs_dir *d = (struct vfs_dir *)(uintptr_t)fi->fh;
+	char *buf, *p;
+	size_t rem = size;
+
+	if (!d) {
+		vfs_ctl_readdir(req, size, off);
+		return;
+	}
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (off != d->offset) {
+		seekdir(d->dp, off);
+		d->entry = NULL;
+		d->offset = off;
+	}
+	p = buf;
+	for (;;) {
+		struct stat st = { 0 };
+		size_t entsize;
+
+		if (!d->entry) {
+			errno = 0;
+			d->entry = readdir(d->dp);
+			if (!d->entry) {
+				if (errno && rem == size) {
+					int err = errno;
+
+					free(buf);
+					fuse_reply_err(req, err);
+					return;
+				}
+				break;
+			}
+		}
+		st.st_ino = d->entry->d_ino;
+		st.st_mode = d->entry->d_type << 12;
+		entsize = fuse_add_direntry(req, p, rem, d->entry->d_name, &st,
+					    d->entry->d_off);
+		if (entsize > rem)
+			break;
+		p += entsize;
+		rem -= entsize;
+		d->offset = d->entry->d_off;
+		d->entry = NULL;
+	}
+	fuse_reply_buf(req, buf, size - rem);
+	free(buf);
+}
+
+static void vfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vfs_dir *d = (struct vfs_dir *)(uintptr_t)fi->fh;
+
+	if (d) {
+		closedir(d->dp);
+		free(d);
+	}
+	fuse_reply_err(req, 0);
+}
+
+static void vfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(vfs_root.fd, &sv) < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+static void vfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+			  off_t length, struct fuse_file_info *fi)
+{
+	if (vfs_inode(ino)->kind != VFS_REAL)
+		fuse_reply_err(req, EOPNOTSUPP);
+	else
+		fuse_reply_err(req, -vfs_errno(fallocate(fi->fh, mode, offset, length)));
+}
+
+static const struct fuse_lowlevel_ops vfs_ops = {
+	.init		= vfs_init,
+	.lookup		= vfs_lookup,
+	.forget		= vfs_forget,
+	.forget_multi	= vfs_forget_multi,
+	.getattr	= vfs_getattr,
+	.setattr	= vfs_setattr,
+	.readlink	= vfs_readlink,
+	.mknod		= vfs_mknod,
+	.mkdir		= vfs_mkdir,
+	.symlink	= vfs_symlink,
+	.link		= vfs_link,
+	.unlink		= vfs_unlink,
+	.rmdir		= vfs_rmdir,
+	.rename		= vfs_rename,
+	.create		= vfs_create,
+	.open		= vfs_open,
+	.read		= vfs_read,
+	.write		= vfs_write,
+	.flush		= vfs_flush,
+	.release	= vfs_release,
+	.fsync		= vfs_fsync,
+	.opendir	= vfs_opendir,
+	.readdir	= vfs_readdir,
+	.releasedir	= vfs_releasedir,
+	.statfs		= vfs_statfs,
+	.fallocate	= vfs_fallocate,
+};
+
+struct vfs_options {
+	char *source;
+	char *cache;
+	char *read_delay_us;
+	char *write_delay_us;
+	char *jitter_us;
+	char *eio_offset;
+	char *eio_len;
+	char *eio_after;
+	char *timeout;
+	int stall;
+};
+
+#define VFS_OPT(t, p) { t, offsetof(struct vfs_options, p), 1 }
+static const struct fuse_opt vfs_opt_spec[] = {
+	VFS_OPT("source=%s", source),
+	VFS_OPT("cache=%s", cache),
+	VFS_OPT("read_delay_us=%s", read_delay_us),
+	VFS_OPT("write_delay_us=%s", write_delay_us),
+	VFS_OPT("jitter_us=%s", jitter_us),
+	VFS_OPT("eio_offset=%s", eio_offset),
+	VFS_OPT("eio_len=%s", eio_len),
+	VFS_OPT("eio_after=%s", eio_after),
+	VFS_OPT("timeout=%s", timeout),
+	VFS_OPT("stall", stall),
+	FUSE_OPT_END
+};
+
+static void vfs_usage(const char *prog)
+{
+	printf("usage: %s -o source=DIR[,options] MOUNTPOINT\n\n"
+	       "vmfaultfs mirrors DIR at MOUNTPOINT, with injectable latency and errors\n"
+	       "and request counters: the slow disk behind demand paging.\n\n"
+	       "vmfaultfs options:\n"
+	       "    -o source=DIR          directory to mirror (required)\n"
+	       "    -o cache=MODE          pagecache (default: kernel page cache, kept\n"
+	       "                           across opens), direct (direct_io, no page\n"
+	       "                           cache) or writeback (writeback cache)\n"
+	       "    -o read_delay_us=N     delay every READ by N microseconds\n"
+	       "    -o write_delay_us=N    delay every WRITE by N microseconds\n"
+	       "    -o jitter_us=N         add 0..N microseconds at random to each delay\n"
+	       "    -o eio_offset=OFF,eio_len=LEN\n"
+	       "                           READs overlapping [OFF, OFF+LEN) fail with EIO\n"
+	       "    -o eio_after=N         after N READs and WRITEs, all fail with EIO\n"
+	       "    -o stall               start stalled: READ and WRITE wait (killable)\n"
+	       "    -o timeout=SEC         entry and attribute cache time (default 1.0)\n\n"
+	       "While mounted, MOUNTPOINT/" VFS_CTL_DIR_NAME "/stats has the request counters\n"
+	       "(write 'reset' to zero them) and MOUNTPOINT/" VFS_CTL_DIR_NAME "/ctl the settings\n"
+	       "above (write 'read_delay_us 5000', 'stall 1', 'eio_after off', ...).\n\n",
+	       prog);
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+	printf("    -o max_readahead=N     kernel readahead per file, in bytes (0: off)\n"
+	       "    (and the other libfuse connection options, see fuse_common.h)\n");
+}
+
+static int vfs_apply_options(struct vfs_options *o)
+{
+	static const struct { const char *key; size_t off; } settings[] = {
+		{ "read_delay_us", offsetof(struct vfs_options, read_delay_us) },
+		{ "write_delay_us", offsetof(struct vfs_options, write_delay_us) },
+		{ "jitter_us", offsetof(struct vfs_options, jitter_us) },
+		{ "eio_offset", offsetof(struct vfs_options, eio_offset) },
+		{ "eio_len", offsetof(struct vfs_options, eio_len) },
+		{ "eio_after", offsetof(struct vfs_options, eio_after) },
+	};
+	char *end;
+
+	if (!o->source) {
+		fprintf(stderr, "vmfaultfs: missing -o source=DIR (see --help)\n");
+		return -1;
+	}
+	if (o->cache && vfs_cache_parse(o->cache, &vfs_cache_mode)) {
+		fprintf(stderr, "vmfaultfs: cache=%s: use pagecache, direct or writeback\n",
+			o->cache);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const char *v = *(char **)((char *)o + settings[i].off);
+
+		if (v && vfs_ctl_set(settings[i].key, v)) {
+			fprintf(stderr, "vmfaultfs: %s=%s: not a valid value\n",
+				settings[i].key, v);
+			return -1;
+		}
+	}
+	if (o->timeout) {
+		vfs_timeout = strtod(o->timeout, &end);
+		if (*end || vfs_timeout < 0) {
+			fprintf(stderr, "vmfaultfs: timeout=%s: not a number of seconds\n",
+				o->timeout);
+			return -1;
+		}
+	}
+	if (o->stall)
+		vfs_stall(true);
+	vfs_root.fd = open(o->source, O_PATH | O_DIRECTORY);
+	if (vfs_root.fd < 0) {
+		fprintf(stderr, "vmfaultfs: source=%s: %s\n", o->source, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts;
+	struct fuse_conn_info_opts *conn_opts;
+	struct vfs_options o = { 0 };
+	struct fuse_loop_config *config;
+	struct fuse_session *se;
+	int ret = 1;
+
+	if (fuse_parse_cmdline(&args, &opts))
+		return 1;
+	if (opts.show_help) {
+		vfs_usage(argv[0]);
+		ret = 0;
+		goto out_args;
+	}
+	if (opts.show_version) {
+		printf("vmfaultfs, FUSE library %s\n", fuse_pkgversion());
+		fuse_lowlevel_version();
+		ret = 0;
+		goto out_args;
+	}
+	if (!opts.mountpoint) {
+		fprintf(stderr, "vmfaultfs: no mountpoint (usage: %s -o source=DIR MOUNTPOINT)\n",
+			argv[0]);
+		goto out_args;
+	}
+	if (fuse_opt_parse(&args, &o, vfs_opt_spec, NULL) || vfs_apply_options(&o))
+		goto out_args;
+	conn_opts = fuse_parse_conn_info_opts(&args);
+	if (!conn_opts)
+		goto out_root;
+
+	se = fuse_session_new(&args, &vfs_ops, sizeof(vfs_ops), conn_opts);
+	if (!se)
+		goto out_conn;
+	vfs_session = se;
+	if (fuse_set_signal_handlers(se))
+		goto out_session;
+	if (fuse_session_mount(se, opts.mountpoint))
+		goto out_signals;
+	fuse_daemonize(opts.foreground);
+
+	if (opts.singlethread) {
+		ret = fuse_session_loop(se);
+	} else {
+		config = fuse_loop_cfg_create();
+		if (!config)
+			goto out_unmount;
+		fuse_loop_cfg_set_clone_fd(config, opts.clone_fd);
+		fuse_loop_cfg_set_idle_threads(config, opts.max_idle_threads);
+		fuse_loop_cfg_set_max_threads(config, opts.max_threads);
+		ret = fuse_session_loop_mt(se, config);
+		fuse_loop_cfg_destroy(config);
+	}
+	ret = ret ? 1 : 0;
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_conn:
+	free(conn_opts);
+out_root:
+	close(vfs_root.fd);
+out_args:
+	free(opts.mountpoint);
+	fuse_opt_free_args(&args);
+	return ret;
+}

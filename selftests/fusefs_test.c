@@ -1,0 +1,828 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmfaultfs: memory-mapped files on a file system whose disk we control.
+ *
+ *  - xv6 mmaptest's behaviours, on a vmfaultfs file;
+ *  - major faults and READ requests per page under madvise() advice, with
+ *    readahead on and off, and fault latency against the injected delay;
+ *  - MAP_SHARED and MAP_PRIVATE against each cache mode (the "# matrix:"
+ *    lines become the table in Documentation/vmfaultfs.rst);
+ *  - a daemon killed, stalled, stopped or aborted under a mapping.
+ *
+ * Every figure comes from the daemon's own request counters
+ * (.vmfaultfs/stats) and from getrusage(), not from timing.
+ */
+#define _GNU_SOURCE
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include "kselftest_harness.h"
+#include "vmfault_lib.h"
+#include "vmfaultfs_lib.h"
+
+#define PAGES	256		/* the major-fault file: 1 MiB */
+
+static long majflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_majflt;
+}
+
+/* Does a child that runs @fn die of @sig? */
+static bool dies_of(void (*fn)(void *), void *arg, int sig)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		fn(arg);
+		_exit(0);
+	}
+	if (pid < 0 || vfs_reap(pid, &status, 20000))
+		return false;
+	return WIFSIGNALED(status) && WTERMSIG(status) == sig;
+}
+
+static bool all_bytes(const char *p, size_t len, char c)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != c)
+			return false;
+	return true;
+}
+
+/* Read @len bytes of a file into @buf; the number read, or -1. */
+static ssize_t read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, buf, len, 0);
+	close(fd);
+	return n;
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -1 : st.st_size;
+}
+
+/* Drop a file's clean pages from the page cache; true if none is left. */
+static bool drop_cache(int fd, size_t len)
+{
+	unsigned char vec[PAGES];
+	void *p;
+	bool empty = true;
+
+	if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+		return false;
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return false;
+	if (mincore(p, len, vec))
+		empty = false;
+	for (size_t i = 0; empty && i < len / page_size(); i++)
+		empty = !(vec[i] & 1);
+	munmap(p, len);
+	return empty;
+}
+
+FIXTURE(fs) {
+	struct vfs_mount m;
+	long ps;
+};
+
+FIXTURE_SETUP(fs)
+{
+	self->ps = page_size();
+	ASSERT_EQ(0, vfs_mount(&self->m, NULL));
+}
+
+FIXTURE_TEARDOWN(fs)
+{
+	EXPECT_EQ(0, vfs_umount(&self->m));
+}
+
+/* mmaptest: the file is mirrored faithfully (stat and contents). */
+TEST_F(fs, mirrors_source)
+{
+	char buf[8192];
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 5000, 'x'));
+	EXPECT_EQ(5000, file_size(vfs_path(&self->m, false, "f")));
+	EXPECT_EQ(5000, read_file(vfs_path(&self->m, false, "f"), buf, sizeof(buf)));
+	EXPECT_TRUE(all_bytes(buf, 5000, 'x'));
+	/* The control directory is not part of the mirror. */
+	EXPECT_EQ(0, access(vfs_path(&self->m, false, ".vmfaultfs/stats"), R_OK));
+	EXPECT_NE(0, access(vfs_path(&self->m, true, ".vmfaultfs"), F_OK));
+}
+
+/* A bad control write is refused with EINVAL and changes nothing. */
+TEST_F(fs, ctl_rejects_bad_input)
+{
+	char buf[512];
+	ssize_t n;
+
+	EXPECT_EQ(-1, vfs_ctl(&self->m, "read_delay_us 5\nbogus 1\n"));
+	EXPECT_EQ(-1, vfs_ctl(&self->m, "stall 2"));
+	EXPECT_EQ(-1, vfs_ctl(&self->m, "read_delay_us -1"));
+	n = read_file(vfs_path(&self->m, false, ".vmfaultfs/ctl"), buf, sizeof(buf) - 1);
+	ASSERT_GT(n, 0);
+	buf[n] = '\0';
+	EXPECT_NE(NULL, strstr(buf, "read_delay_us 0\n"));
+	EXPECT_EQ(0, vfs_ctl(&self->m, "read_delay_us=7\neio_after 3\n"));
+	n = read_file(vfs_path(&self->m, false, ".vmfaultfs/ctl"), buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	EXPECT_NE(NULL, strstr(buf, "read_delay_us 7\n"));
+	EXPECT_NE(NULL, strstr(buf, "eio_after 3\n"));
+}
+
+/* mmaptest: a private mapping is never written back. */
+TEST_F(fs, private_never_written_back)
+{
+	char buf[8192];
+	char *p;
+	int fd;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 2 * self->ps, 'A'));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	memset(p, 'B', 2 * self->ps);
+	EXPECT_EQ(0, munmap(p, 2 * self->ps));
+	EXPECT_EQ(0, fsync(fd));
+	close(fd);
+	EXPECT_EQ(0, vfs_stat(&self->m, "write_requests"));
+	EXPECT_EQ(2 * self->ps, read_file(vfs_path(&self->m, true, "f"), buf, sizeof(buf)));
+	EXPECT_TRUE(all_bytes(buf, 2 * self->ps, 'A'));
+}
+
+/* mmaptest: MAP_SHARED|PROT_WRITE of a read-only fd is EACCES; others work. */
+TEST_F(fs, shared_write_needs_writable_fd)
+{
+	void *p;
+	int fd;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", self->ps, 'A'));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EACCES, errno);
+	p = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_NE(MAP_FAILED, p);
+	munmap(p, self->ps);
+	p = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	EXPECT_NE(MAP_FAILED, p);
+	munmap(p, self->ps);
+	close(fd);
+}
+
+/*
+ * mmaptest: shared writes survive close(fd); after munmap they are seen
+ * through the mount, and fsync puts them in the source, half page at EOF
+ * included. Bytes written past EOF in the last page do not grow the file.
+ */
+TEST_F(fs, shared_writes_reach_source)
+{
+	size_t size = self->ps + self->ps / 2;
+	char buf[3 * 4096], *p;
+	int fd;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", size, 'A'));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, close(fd));
+	memset(p, 'S', 2 * self->ps);
+	EXPECT_EQ(0, munmap(p, 2 * self->ps));
+
+	EXPECT_EQ(size, read_file(vfs_path(&self->m, false, "f"), buf, sizeof(buf)));
+	EXPECT_TRUE(all_bytes(buf, size, 'S'));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, fsync(fd));
+	close(fd);
+	EXPECT_EQ(size, file_size(vfs_path(&self->m, true, "f")));
+	EXPECT_EQ(size, read_file(vfs_path(&self->m, true, "f"), buf, sizeof(buf)));
+	EXPECT_TRUE(all_bytes(buf, size, 'S'));
+	EXPECT_LE(1, vfs_stat(&self->m, "write_requests"));
+}
+
+/*
+ * mmaptest: mapping is lazy. Nothing is read at mmap(); a change made to
+ * the source after mmap() shows on the first touch, which is one READ.
+ */
+TEST_F(fs, lazy_first_touch)
+{
+	char *p;
+	int fd;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", self->ps, 'A'));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	p = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, vfs_stat(&self->m, "read_requests"));
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", self->ps, 'C'));
+	EXPECT_EQ('C', p[0]);
+	EXPECT_EQ('C', p[self->ps - 1]);
+	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
+	EXPECT_EQ(self->ps, vfs_stat(&self->m, "read_bytes"));
+	munmap(p, self->ps);
+	close(fd);
+}
+
+/* mmaptest: two files mapped at once keep their own contents and writes. */
+TEST_F(fs, two_files)
+{
+	char buf[4096], *p[2];
+	const char *names[2] = { "f1", "f2" };
+	int i, fd[2];
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, vfs_make_file(&self->m, names[i], self->ps, '1' + i));
+		fd[i] = open(vfs_path(&self->m, false, names[i]), O_RDWR);
+		ASSERT_LE(0, fd[i]);
+		p[i] = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd[i], 0);
+		ASSERT_NE(MAP_FAILED, p[i]);
+	}
+	EXPECT_TRUE(all_bytes(p[0], self->ps, '1'));
+	EXPECT_TRUE(all_bytes(p[1], self->ps, '2'));
+	memset(p[0], 'a', self->ps);
+	memset(p[1], 'b', self->ps);
+	for (i = 0; i < 2; i++) {
+		munmap(p[i], self->ps);
+		EXPECT_EQ(0, fsync(fd[i]));
+		close(fd[i]);
+		EXPECT_EQ(self->ps, read_file(vfs_path(&self->m, true, names[i]), buf,
+					      sizeof(buf)));
+		EXPECT_TRUE(all_bytes(buf, self->ps, 'a' + i));
+	}
+}
+
+/* mmaptest: a child sees the mapping; its partial munmap spares the parent. */
+TEST_F(fs, fork_child_sees_mapping)
+{
+	int status;
+	char *p;
+	pid_t pid;
+	int fd;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 4 * self->ps, 'F'));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	p[0] = 'P';
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		bool ok = p[0] == 'P' && all_bytes(p + 1, 4 * self->ps - 1, 'F');
+
+		ok = ok && !munmap(p, 2 * self->ps);
+		_exit(ok ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ('P', p[0]);
+	EXPECT_TRUE(all_bytes(p + 1, 4 * self->ps - 1, 'F'));
+	munmap(p, 4 * self->ps);
+	close(fd);
+}
+
+struct access_arg {
+	char *p;
+	size_t len;
+	bool write;
+};
+
+static void touch_it(void *arg)
+{
+	struct access_arg *a = arg;
+
+	if (a->write)
+		*(volatile char *)a->p = 'w';
+	else
+		(void)*(volatile char *)a->p;
+}
+
+/* mmaptest: an access after munmap, or a write to PROT_READ, is fatal. */
+TEST_F(fs, bad_access_is_fatal)
+{
+	struct access_arg a = { .len = self->ps };
+	int fd;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", self->ps, 'A'));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	ASSERT_LE(0, fd);
+	a.p = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, a.p);
+	a.write = true;
+	EXPECT_TRUE(dies_of(touch_it, &a, SIGSEGV));
+	munmap(a.p, self->ps);
+	a.write = false;
+	EXPECT_TRUE(dies_of(touch_it, &a, SIGSEGV));
+	close(fd);
+}
+
+/* With readahead off, one fault is one major fault and one READ of a page. */
+TEST_F(fs, one_fault_one_read)
+{
+	long maj;
+	char *p;
+	int fd;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 16 * self->ps, 'R'));
+	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 16 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	maj = majflt();
+	EXPECT_EQ('R', p[5 * self->ps]);
+	EXPECT_EQ(1, majflt() - maj);
+	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
+	EXPECT_EQ(self->ps, vfs_stat(&self->m, "read_bytes"));
+	/* The page is now cached: touching it again costs nothing. */
+	EXPECT_EQ('R', p[5 * self->ps + 1]);
+	EXPECT_EQ(1, majflt() - maj);
+	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
+	munmap(p, 16 * self->ps);
+	close(fd);
+}
+
+/* EIO from the daemon for a page is SIGBUS for the access that needs it. */
+TEST_F(fs, injected_eio_is_sigbus)
+{
+	struct access_arg a = { .len = 4 * self->ps };
+	char buf[64];
+	int fd;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 4 * self->ps, 'E'));
+	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
+	snprintf(buf, sizeof(buf), "eio_offset %ld\neio_len 1\n", 2 * self->ps);
+	ASSERT_EQ(0, vfs_ctl(&self->m, buf));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	a.p = mmap(NULL, a.len, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, a.p);
+	EXPECT_EQ('E', a.p[self->ps]);
+	a.p += 2 * self->ps;
+	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	EXPECT_LE(1, vfs_stat(&self->m, "read_errors"));
+	/* After N good requests, everything fails. */
+	a.p += self->ps;
+	ASSERT_EQ(0, vfs_ctl(&self->m, "eio_offset 0\neio_len 0\neio_after 0\n"));
+	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "eio_after off"));
+	EXPECT_EQ('E', *a.p);
+	munmap(a.p - 3 * self->ps, a.len);
+	close(fd);
+}
+
+enum advice { ADV_NORMAL, ADV_RANDOM, ADV_SEQUENTIAL, ADV_WILLNEED, ADV_NR };
+static const int advice_flag[ADV_NR] = {
+	MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED,
+};
+static const char *const advice_name[ADV_NR] = {
+	"MADV_NORMAL", "MADV_RANDOM", "MADV_SEQUENTIAL", "MADV_WILLNEED",
+};
+
+struct majrun {
+	long resident;		/* pages in the page cache after madvise() */
+	long majflt, reads, bytes;
+};
+
+/* Touch every page of a fresh (uncached) mapping once; count the cost. */
+static int major_run(struct vfs_mount *m, bool random, enum advice adv, struct majrun *r)
+{
+	size_t len = PAGES * page_size();
+	unsigned int order[PAGES], in = 0, last = ~0U;
+	unsigned char vec[PAGES];
+	long maj;
+	char *p;
+	int fd;
+
+	for (unsigned int i = 0; i < PAGES; i++)
+		order[i] = i;
+	if (random) {
+		unsigned int seed = 42;
+
+		for (unsigned int i = PAGES - 1; i > 0; i--) {
+			unsigned int j = rand_r(&seed) % (i + 1), t = order[i];
+
+			order[i] = order[j];
+			order[j] = t;
+		}
+	}
+	/* A file's readahead window is set from the bdi when it is opened. */
+	fd = open(vfs_path(m, false, "f"), O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (!drop_cache(fd, len))
+		goto err_close;
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto err_close;
+	vfs_ctl(m, "reset");
+	maj = majflt();
+	if (madvise(p, len, advice_flag[adv]))
+		goto err_unmap;
+	/* Let asynchronous readahead settle: resident pages stop changing. */
+	for (int t = 0, same = 0; t < 500 && same < 5; t++) {
+		usleep(20000);
+		mincore(p, len, vec);
+		in = 0;
+		for (unsigned int i = 0; i < PAGES; i++)
+			in += vec[i] & 1;
+		same = in == last ? same + 1 : 0;
+		last = in;
+	}
+	r->resident = in;
+	for (unsigned int i = 0; i < PAGES; i++)
+		(void)*(volatile char *)(p + order[i] * page_size());
+	r->majflt = majflt() - maj;
+	r->reads = vfs_stat(m, "read_requests");
+	r->bytes = vfs_stat(m, "read_bytes");
+	munmap(p, len);
+	close(fd);
+	return 0;
+
+err_unmap:
+	munmap(p, len);
+err_close:
+	close(fd);
+	return -1;
+}
+
+/*
+ * Major faults and READ requests for a 256-page file, sequential and random,
+ * under each madvise() advice, with readahead on (128 KiB) and off. Each
+ * page is read from the daemon exactly once in every case; what changes is
+ * how many faults and requests that takes. Printed as "# majflt:" lines.
+ */
+TEST_F_TIMEOUT(fs, major_faults_by_advice, 600)
+{
+	struct majrun r;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", PAGES * self->ps, 'M'));
+	for (int ra = 1; ra >= 0; ra--) {
+		ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, ra ? 128 : 0));
+		for (int random = 0; random < 2; random++) {
+			for (int adv = 0; adv < ADV_NR; adv++) {
+				ASSERT_EQ(0, major_run(&self->m, random, adv, &r));
+				ksft_print_msg("majflt: %s | %s | %s | %ld | %ld | %ld | %ld\n",
+					       ra ? "128 KiB" : "off",
+					       random ? "random" : "sequential",
+					       advice_name[adv], r.resident, r.majflt, r.reads,
+					       r.bytes / self->ps);
+				/* Every page came from the daemon, once. */
+				EXPECT_EQ(PAGES * self->ps, r.bytes);
+				/*
+				 * WILLNEED reads one window ahead, of
+				 * max(io_pages, ra_pages) pages
+				 * (force_page_cache_ra()); FUSE's io_pages
+				 * is its largest READ, 32 pages, so it does
+				 * so even with readahead off.
+				 */
+				EXPECT_EQ(adv == ADV_WILLNEED ? 32 : 0, r.resident);
+				if (adv == ADV_RANDOM || !ra) {
+					/* Then one page per fault, one READ per page. */
+					EXPECT_EQ(PAGES - r.resident, r.majflt);
+					EXPECT_EQ(PAGES - r.resident + !!r.resident, r.reads);
+				} else if (!random) {
+					/* Readahead: many pages per READ and per fault. */
+					EXPECT_GE(PAGES / 8, r.reads);
+					EXPECT_GE(PAGES / 8, r.majflt);
+				}
+			}
+		}
+	}
+}
+
+/*
+ * The cost of a major fault follows the injected disk latency: with a
+ * delay of D µs per READ no fault can take less than D, and the daemon's
+ * own READ time is at least D. Printed as "# latency:" lines.
+ */
+TEST_F_TIMEOUT(fs, fault_latency_follows_delay, 300)
+{
+	static const unsigned int delays[] = { 0, 100, 1000, 5000 };
+	const int n = 16;
+	char cmd[64], *p;
+	int fd;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", PAGES * self->ps, 'L'));
+	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	for (unsigned int d = 0; d < sizeof(delays) / sizeof(delays[0]); d++) {
+		uint64_t t0, t1, fault_ns = ~0ULL, total = 0;
+
+		ASSERT_TRUE(drop_cache(fd, PAGES * self->ps));
+		p = mmap(NULL, PAGES * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		snprintf(cmd, sizeof(cmd), "read_delay_us %u\nreset\n", delays[d]);
+		ASSERT_EQ(0, vfs_ctl(&self->m, cmd));
+		for (int i = 0; i < n; i++) {
+			struct timespec a, b;
+
+			clock_gettime(CLOCK_MONOTONIC, &a);
+			(void)*(volatile char *)(p + i * 7 * self->ps);
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			t0 = a.tv_sec * 1000000000ULL + a.tv_nsec;
+			t1 = b.tv_sec * 1000000000ULL + b.tv_nsec;
+			total += t1 - t0;
+			if (t1 - t0 < fault_ns)
+				fault_ns = t1 - t0;
+		}
+		EXPECT_EQ(n, vfs_stat(&self->m, "read_requests"));
+		ksft_print_msg("latency: delay %u us | fault min %lu us, mean %lu us | READ mean %lu us\n",
+			       delays[d], (unsigned long)(fault_ns / 1000),
+			       (unsigned long)(total / n / 1000),
+			       (unsigned long)(vfs_stat(&self->m, "read_ns") / n / 1000));
+		EXPECT_LE(delays[d] * 1000ULL, fault_ns);
+		EXPECT_LE(delays[d] * 1000ULL * n, vfs_stat(&self->m, "read_ns"));
+		munmap(p, PAGES * self->ps);
+	}
+	close(fd);
+}
+
+/* A SIGKILLed daemon: cached pages still read, others give SIGBUS. */
+TEST_F(fs, daemon_killed_sigbus)
+{
+	struct access_arg a = { .len = 4 * self->ps };
+	int status, fd;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 4 * self->ps, 'K'));
+	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	a.p = mmap(NULL, a.len, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, a.p);
+	EXPECT_EQ('K', a.p[0]);
+	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
+	ASSERT_EQ(0, vfs_reap(self->m.pid, &status, 10000));
+	self->m.pid = 0;
+	EXPECT_EQ('K', a.p[1]);
+	a.p += self->ps;
+	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	munmap(a.p - self->ps, a.len);
+	close(fd);
+}
+
+/*
+ * A child faulting on a stalled daemon (stall 1, or SIGSTOP) blocks; it
+ * stays killable, and the mount comes down afterwards.
+ */
+static void stalled_fault_is_killable(struct __test_metadata *_metadata,
+				      struct vfs_mount *m, bool sigstop)
+{
+	struct access_arg a = { .len = 4 * page_size() };
+	int status, fd;
+	pid_t child;
+	uint64_t t0;
+
+	ASSERT_EQ(0, vfs_make_file(m, "f", a.len, 'T'));
+	ASSERT_EQ(0, vfs_set_readahead_kb(m, 0));
+	fd = open(vfs_path(m, false, "f"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	a.p = mmap(NULL, a.len, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, a.p);
+	/*
+	 * The child must not inherit an open file of the mount: at exit it
+	 * would FLUSH it, and FUSE_FLUSH is a forced request that waits
+	 * uninterruptibly for an answer a stopped daemon never gives.
+	 */
+	close(fd);
+	if (sigstop) {
+		/*
+		 * Wait until every daemon thread has stopped: a thread that
+		 * wakes for a request before it notices SIGSTOP takes the
+		 * request first, and then nothing but an abort ends the wait
+		 * (see connection_abort_frees_stopped_daemon).
+		 */
+		ASSERT_EQ(0, kill(m->pid, SIGSTOP));
+		ASSERT_EQ(0, vfs_wait_stopped(m->pid, 10000));
+	} else {
+		ASSERT_EQ(0, vfs_ctl(m, "stall 1"));
+	}
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		touch_it(&a);
+		_exit(0);
+	}
+	usleep(500000);
+	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));	/* still blocked */
+	t0 = vfs_now_ms();
+	kill(child, SIGKILL);
+	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ksft_print_msg("killed a fault on a %s daemon in %lu ms\n",
+		       sigstop ? "SIGSTOPped" : "stalled",
+		       (unsigned long)(vfs_now_ms() - t0));
+	if (sigstop)
+		kill(m->pid, SIGCONT);
+	else
+		EXPECT_EQ(0, vfs_ctl(m, "stall 0"));
+	EXPECT_EQ('T', a.p[0]);
+	munmap(a.p, a.len);
+}
+
+TEST_F(fs, stalled_fault_is_killable)
+{
+	stalled_fault_is_killable(_metadata, &self->m, false);
+}
+
+TEST_F(fs, stopped_daemon_fault_is_killable)
+{
+	stalled_fault_is_killable(_metadata, &self->m, true);
+}
+
+/* Aborting the connection under a blocked fault gives that fault SIGBUS. */
+TEST_F(fs, connection_abort_sigbus)
+{
+	struct access_arg a = { .len = 4 * self->ps };
+	int status, fd;
+	pid_t child;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", a.len, 'X'));
+	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	a.p = mmap(NULL, a.len, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, a.p);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		touch_it(&a);
+		_exit(0);
+	}
+	usleep(500000);
+	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
+	ASSERT_EQ(0, vfs_abort(&self->m));
+	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+	/* The daemon notices and exits by itself. */
+	EXPECT_EQ(0, vfs_reap(self->m.pid, &self->m.status, 10000));
+	self->m.pid = 0;
+	munmap(a.p, a.len);
+	close(fd);
+}
+
+/*
+ * A daemon that took the request and then stopped: the faulting task waits
+ * uninterruptibly (request_wait_answer(): the request was sent, so only an
+ * answer ends the wait). SIGKILL cannot free it; aborting the connection
+ * does, and the fault gets SIGBUS.
+ */
+TEST_F(fs, connection_abort_frees_stopped_daemon)
+{
+	struct access_arg a = { .len = 4 * self->ps };
+	int status, fd;
+	pid_t child;
+
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", a.len, 'Y'));
+	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	a.p = mmap(NULL, a.len, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, a.p);
+	close(fd);	/* no FLUSH at the child's exit (see above) */
+	/* Stall, so the READ is surely taken by a daemon thread; then stop. */
+	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		touch_it(&a);
+		_exit(0);
+	}
+	usleep(500000);
+	ASSERT_EQ(0, waitpid(child, &status, WNOHANG));
+	ASSERT_EQ(0, kill(self->m.pid, SIGSTOP));
+	ASSERT_EQ(0, vfs_wait_stopped(self->m.pid, 10000));
+	kill(child, SIGKILL);
+	EXPECT_NE(0, vfs_reap(child, &status, 2000));	/* in D state */
+	ASSERT_EQ(0, vfs_abort(&self->m));
+	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	munmap(a.p, a.len);
+}
+
+/*
+ * MAP_SHARED and MAP_PRIVATE against each cache mode. Each "# matrix:"
+ * line is a row of the table in Documentation/vmfaultfs.rst, which
+ * scripts/check regenerates from this output; the variant holds what
+ * Linux 6.1 does, so a change of behaviour fails here first.
+ */
+FIXTURE(cache) {
+	struct vfs_mount m;
+	long ps;
+};
+
+FIXTURE_VARIANT(cache) {
+	const char *mode;
+	const char *shared;	/* expected row for MAP_SHARED */
+	const char *private;	/* expected row for MAP_PRIVATE */
+};
+
+FIXTURE_VARIANT_ADD(cache, pagecache) {
+	.mode = "pagecache",
+	.shared = "ok | yes | yes | stale | yes",
+	.private = "ok | yes | yes | stale | no",
+};
+
+FIXTURE_VARIANT_ADD(cache, direct) {
+	.mode = "direct",
+	.shared = "ENODEV | - | - | - | -",
+	.private = "ok | yes | stale | stale | no",
+};
+
+FIXTURE_VARIANT_ADD(cache, writeback) {
+	.mode = "writeback",
+	.shared = "ok | yes | yes | stale | yes",
+	.private = "ok | yes | yes | stale | no",
+};
+
+FIXTURE_SETUP(cache)
+{
+	char opts[32];
+
+	self->ps = page_size();
+	snprintf(opts, sizeof(opts), "cache=%s", variant->mode);
+	ASSERT_EQ(0, vfs_mount(&self->m, opts));
+}
+
+FIXTURE_TEARDOWN(cache)
+{
+	EXPECT_EQ(0, vfs_umount(&self->m));
+}
+
+/*
+ * One row: does mmap() work; does the mapping read the file; does a
+ * write() through the mount show in the mapping; does a change made to the
+ * source behind the daemon show in it; does a write through the mapping
+ * reach the source (munmap, fsync)?
+ */
+static void matrix_row(struct vfs_mount *m, int flags, char *row, size_t size)
+{
+	const char *name = flags == MAP_SHARED ? "shared" : "private";
+	long ps = page_size();
+	char path[160], c = 0;
+	char *p;
+	int fd, src;
+
+	snprintf(path, sizeof(path), "%s/%s", m->src, name);
+	vfs_make_file(m, name, 2 * ps, 'A');
+	fd = open(vfs_path(m, false, name), O_RDWR);
+	p = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (p == MAP_FAILED) {
+		snprintf(row, size, "%s | - | - | - | -", errno == ENODEV ? "ENODEV" :
+			 strerror(errno));
+		close(fd);
+		return;
+	}
+	snprintf(row, size, "ok | %s", p[0] == 'A' && p[ps] == 'A' ? "yes" : "no");
+	pwrite(fd, "W", 1, 0);
+	snprintf(row + strlen(row), size - strlen(row), " | %s", p[0] == 'W' ? "yes" : "stale");
+	src = open(path, O_WRONLY);
+	pwrite(src, "S", 1, ps);
+	close(src);
+	snprintf(row + strlen(row), size - strlen(row), " | %s", p[ps] == 'S' ? "yes" : "stale");
+	p[ps] = 'M';
+	munmap(p, 2 * ps);
+	fsync(fd);
+	close(fd);
+	src = open(path, O_RDONLY);
+	pread(src, &c, 1, ps);
+	close(src);
+	snprintf(row + strlen(row), size - strlen(row), " | %s", c == 'M' ? "yes" : "no");
+}
+
+TEST_F(cache, shared_and_private)
+{
+	char row[128];
+
+	matrix_row(&self->m, MAP_SHARED, row, sizeof(row));
+	ksft_print_msg("matrix: %s | MAP_SHARED | %s\n", variant->mode, row);
+	EXPECT_STREQ(variant->shared, row);
+	matrix_row(&self->m, MAP_PRIVATE, row, sizeof(row));
+	ksft_print_msg("matrix: %s | MAP_PRIVATE | %s\n", variant->mode, row);
+	EXPECT_STREQ(variant->private, row);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for tests that need a vmfaultfs mount: start the daemon in the
+ * foreground on a fresh source and mount directory, wait for the mount,
+ * read its request counters, change its injection settings, find its
+ * backing_dev_info (readahead) and its /sys/fs/fuse/connections entry, and
+ * take everything down again, also when the daemon was killed.
+ */
+#ifndef VMFAULTFS_LIB_H
+#define VMFAULTFS_LIB_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FUSE_SUPER_MAGIC	0x65735546
+#define FUSECTL_SUPER_MAGIC	0x65735543
+
+struct vfs_mount {
+	char src[64];		/* the mirrored directory */
+	char mnt[64];		/* the mount point */
+	dev_t dev;		/* the mount's device, taken while it answers */
+	pid_t pid;		/* the daemon (-f), 0 once reaped */
+	int status;		/* its wait status, once reaped */
+};
+
+/* The daemon: $VMFAULTFS, or ../fusefs/vmfaultfs beside this program. */
+static inline const char *vfs_daemon(void)
+{
+	static char path[PATH_MAX + 32];
+	const char *env = getenv("VMFAULTFS");
+	char *slash;
+	ssize_t n;
+
+	if (env)
+		return env;
+	n = readlink("/proc/self/exe", path, PATH_MAX);
+	if (n < 0)
+		return "vmfaultfs";
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	strcpy(slash ? slash + 1 : path, "../fusefs/vmfaultfs");
+	return path;
+}
+
+static inline uint64_t vfs_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+/* Reap @pid within @ms milliseconds. Returns 0, or -1 if it is still alive. */
+static inline int vfs_reap(pid_t pid, int *status, unsigned int ms)
+{
+	uint64_t end = vfs_now_ms() + ms;
+
+	do {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			return r == pid ? 0 : -1;
+		usleep(10000);
+	} while (vfs_now_ms() < end);
+	return -1;
+}
+
+/* Wait until every thread of @pid is stopped ('T'). 0, or -1 on timeout. */
+static inline int vfs_wait_stopped(pid_t pid, unsigned int ms)
+{
+	uint64_t end = vfs_now_ms() + ms;
+	char path[300];
+
+	do {
+		bool all = true;
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", pid);
+		d = opendir(path);
+		if (!d)
+			return -1;
+		while (all && (de = readdir(d))) {
+			char stat[512], *p;
+			FILE *f;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, de->d_name);
+			f = fopen(path, "r");
+			if (!f)
+				continue;
+			p = fgets(stat, sizeof(stat), f) ? strrchr(stat, ')') : NULL;
+			all = p && p[1] == ' ' && p[2] == 'T';
+			fclose(f);
+		}
+		closedir(d);
+		if (all)
+			return 0;
+		usleep(10000);
+	} while (vfs_now_ms() < end);
+	return -1;
+}
+
+static inline bool vfs_is_fs(const char *path, long magic)
+{
+	struct statfs sf;
+
+	return !statfs(path, &sf) && sf.f_type == magic;
+}
+
+static inline bool vfs_mounted(const char *mnt)
+{
+	return vfs_is_fs(mnt, FUSE_SUPER_MAGIC);
+}
+
+/* The mount's device number, or 0 on error. */
+static inline dev_t vfs_dev(struct vfs_mount *m)
+{
+	struct stat st;
+
+	return stat(m->mnt, &st) ? 0 : st.st_dev;
+}
+
+/*
+ * Mount vmfaultfs with "-o source=SRC,@opts" (opts may be NULL) on fresh
+ * directories under /tmp. Returns 0, or -1 with a message on stderr.
+ */
+static inline int vfs_mount(struct vfs_mount *m, const char *opts)
+{
+	char o[512];
+	uint64_t end;
+
+	memset(m, 0, sizeof(*m));
+	strcpy(m->src, "/tmp/vmfaultfs-src.XXXXXX");
+	strcpy(m->mnt, "/tmp/vmfaultfs-mnt.XXXXXX");
+	if (!mkdtemp(m->src) || !mkdtemp(m->mnt)) {
+		perror("mkdtemp");
+		return -1;
+	}
+	snprintf(o, sizeof(o), "source=%s%s%s", m->src, opts ? "," : "", opts ? opts : "");
+	m->pid = fork();
+	if (m->pid < 0)
+		return -1;
+	if (m->pid == 0) {
+		execl(vfs_daemon(), "vmfaultfs", "-f", "-o", o, m->mnt, (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", vfs_daemon(), strerror(errno));
+		_exit(127);
+	}
+	end = vfs_now_ms() + 20000;
+	while (!vfs_mounted(m->mnt)) {
+		if (waitpid(m->pid, &m->status, WNOHANG) == m->pid) {
+			fprintf(stderr, "vmfaultfs exited before mounting (status %#x)\n",
+				m->status);
+			m->pid = 0;
+			return -1;
+		}
+		if (vfs_now_ms() > end) {
+			fprintf(stderr, "vmfaultfs did not mount within 20 s\n");
+			return -1;
+		}
+		usleep(10000);
+	}
+	m->dev = vfs_dev(m);
+	return 0;
+}
+
+static inline int vfs_rm_one(const char *path, const struct stat *st, int flag,
+			     struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/*
+ * Unmount (lazily if busy), reap the daemon (SIGKILL after 10 s) and remove
+ * both directories. Returns 0 if the unmount itself worked.
+ */
+static inline int vfs_umount(struct vfs_mount *m)
+{
+	int ret = 0;
+
+	if (m->pid > 0)
+		kill(m->pid, SIGCONT);	/* a stopped daemon would block statfs() */
+	if (vfs_mounted(m->mnt) && umount2(m->mnt, 0)) {
+		fprintf(stderr, "umount %s: %s\n", m->mnt, strerror(errno));
+		umount2(m->mnt, MNT_DETACH);
+		ret = -1;
+	}
+	if (m->pid > 0) {
+		if (vfs_reap(m->pid, &m->status, 10000)) {
+			fprintf(stderr, "vmfaultfs did not exit after umount; killing it\n");
+			kill(m->pid, SIGKILL);
+			waitpid(m->pid, &m->status, 0);
+			ret = -1;
+		}
+		m->pid = 0;
+	}
+	rmdir(m->mnt);
+	nftw(m->src, vfs_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return ret;
+}
+
+/* One counter of .vmfaultfs/stats ("read_requests", ...), or ~0 on error. */
+static inline uint64_t vfs_stat(struct vfs_mount *m, const char *name)
+{
+	char path[128], key[64];
+	unsigned long long v, found = ~0ULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/.vmfaultfs/stats", m->mnt);
+	f = fopen(path, "r");
+	if (!f)
+		return ~0ULL;
+	while (fscanf(f, "%63s %llu", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/* Write one command ("reset", "stall 1", ...) to .vmfaultfs/ctl. */
+static inline int vfs_ctl(struct vfs_mount *m, const char *cmd)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.vmfaultfs/ctl", m->mnt);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = write(fd, cmd, strlen(cmd));
+	close(fd);
+	return n == (ssize_t)strlen(cmd) ? 0 : -1;
+}
+
+static inline int vfs_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Kernel readahead of this mount (its backing_dev_info), in KiB; 0 is off. */
+static inline int vfs_set_readahead_kb(struct vfs_mount *m, unsigned int kb)
+{
+	dev_t dev = m->dev;
+	char path[96], val[16];
+
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb",
+		 major(dev), minor(dev));
+	snprintf(val, sizeof(val), "%u", kb);
+	return vfs_write_file(path, val);
+}
+
+/*
+ * Abort the FUSE connection, as an administrator would. fusectl names a
+ * connection by its device number as the kernel encodes it (fuse_conn.dev,
+ * printed with "%u": major << 20 | minor).
+ */
+static inline int vfs_abort(struct vfs_mount *m)
+{
+	dev_t dev = m->dev;
+	char path[96];
+
+	if (!vfs_is_fs("/sys/fs/fuse/connections", FUSECTL_SUPER_MAGIC) &&
+	    mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
+		 (major(dev) << 20) | minor(dev));
+	return vfs_write_file(path, "1");
+}
+
+/* Create @name in the source directory: @size bytes of @fill. */
+static inline int vfs_make_file(struct vfs_mount *m, const char *name, size_t size, int fill)
+{
+	char path[160], *buf = malloc(size ? size : 1);
+	int fd, ok;
+
+	if (!buf)
+		return -1;
+	memset(buf, fill, size);
+	snprintf(path, sizeof(path), "%s/%s", m->src, name);
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	ok = fd >= 0 && write(fd, buf, size) == (ssize_t)size;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ok ? 0 : -1;
+}
+
+static inline char *vfs_path(struct vfs_mount *m, bool source, const char *name)
+{
+	static _Thread_local char path[2][160];
+	char *p = path[source];
+
+	snprintf(p, sizeof(path[0]), "%s/%s", source ? m->src : m->mnt, name);
+	return p;
+}
+
+#endif /* VMFAULTFS_LIB_H */
