@@ -8,6 +8,7 @@
 #   make demo     boot the dev VM, load the module, run the demonstrations
 #   make check    boot the dev VM, run the kselftest suite, 'N passed, N failed'
 #   make vm       an interactive shell in the dev VM
+#   make doc-tables  rewrite Documentation's generated tables from that run
 #   make install  install the module for $(KVER) (on a host running it)
 #   make clean
 #
@@ -19,7 +20,7 @@ KVER ?= $(shell scripts/kver 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD := $(CURDIR)/build
 
-.PHONY: all module fusefs selftests deps check demo vm install clean checkpatch
+.PHONY: all module fusefs selftests deps check demo vm install clean checkpatch doc-tables
 
 all: module fusefs selftests
 
@@ -49,6 +50,13 @@ demo: deps
 vm: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/vm
+
+# Rewrite Documentation's generated tables from the last 'make check' run.
+doc-tables:
+	@for t in matrix majflt latency; do \
+		scripts/fusefs-tables $$t $(BUILD)/check/selftests.tap \
+			>Documentation/vmfaultfs-$$t.inc || exit 1; \
+	done; git diff --stat -- Documentation/
 
 checkpatch:
 	@$$(scripts/ksft --checkpatch) --no-tree --strict -f $$(ls module/*.[ch] | grep -v '\.mod\.c$$')

@@ -980,7 +980,9 @@ int main(int argc, char *argv[])
 		if (!config)
 			goto out_unmount;
 		fuse_loop_cfg_set_clone_fd(config, opts.clone_fd);
-		fuse_loop_cfg_set_idle_threads(config, opts.max_idle_threads);
+		/* Unset is UINT_MAX, which libfuse 3.14 would log as invalid. */
+		if (opts.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(config, opts.max_idle_threads);
 		fuse_loop_cfg_set_max_threads(config, opts.max_threads);
 		ret = fuse_session_loop_mt(se, config);
 		fuse_loop_cfg_destroy(config);

@@ -22,6 +22,15 @@
 
 #define PAGES	256		/* the major-fault file: 1 MiB */
 
+/*
+ * A "# kind: ..." line for scripts/fusefs-tables. The harness ends each
+ * test with _exit(), so flush: stdout is a pipe under the kselftest runner.
+ */
+#define report(fmt, ...) do {				\
+	ksft_print_msg(fmt, ##__VA_ARGS__);		\
+	fflush(stdout);					\
+} while (0)
+
 static long majflt(void)
 {
 	struct rusage ru;
@@ -483,7 +492,7 @@ TEST_F_TIMEOUT(fs, major_faults_by_advice, 600)
 		for (int random = 0; random < 2; random++) {
 			for (int adv = 0; adv < ADV_NR; adv++) {
 				ASSERT_EQ(0, major_run(&self->m, random, adv, &r));
-				ksft_print_msg("majflt: %s | %s | %s | %ld | %ld | %ld | %ld\n",
+				report("majflt: %s | %s | %s | %ld | %ld | %ld | %ld\n",
 					       ra ? "128 KiB" : "off",
 					       random ? "random" : "sequential",
 					       advice_name[adv], r.resident, r.majflt, r.reads,
@@ -549,7 +558,7 @@ TEST_F_TIMEOUT(fs, fault_latency_follows_delay, 300)
 				fault_ns = t1 - t0;
 		}
 		EXPECT_EQ(n, vfs_stat(&self->m, "read_requests"));
-		ksft_print_msg("latency: delay %u us | fault min %lu us, mean %lu us | READ mean %lu us\n",
+		report("latency: delay %u us | fault min %lu us, mean %lu us | READ mean %lu us\n",
 			       delays[d], (unsigned long)(fault_ns / 1000),
 			       (unsigned long)(total / n / 1000),
 			       (unsigned long)(vfs_stat(&self->m, "read_ns") / n / 1000));
@@ -631,7 +640,7 @@ static void stalled_fault_is_killable(struct __test_metadata *_metadata,
 	kill(child, SIGKILL);
 	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	ksft_print_msg("killed a fault on a %s daemon in %lu ms\n",
+	report("killed a fault on a %s daemon in %lu ms\n",
 		       sigstop ? "SIGSTOPped" : "stalled",
 		       (unsigned long)(vfs_now_ms() - t0));
 	if (sigstop)
@@ -818,10 +827,10 @@ TEST_F(cache, shared_and_private)
 	char row[128];
 
 	matrix_row(&self->m, MAP_SHARED, row, sizeof(row));
-	ksft_print_msg("matrix: %s | MAP_SHARED | %s\n", variant->mode, row);
+	report("matrix: %s | MAP_SHARED | %s\n", variant->mode, row);
 	EXPECT_STREQ(variant->shared, row);
 	matrix_row(&self->m, MAP_PRIVATE, row, sizeof(row));
-	ksft_print_msg("matrix: %s | MAP_PRIVATE | %s\n", variant->mode, row);
+	report("matrix: %s | MAP_PRIVATE | %s\n", variant->mode, row);
 	EXPECT_STREQ(variant->private, row);
 }
 
