@@ -372,6 +372,36 @@ TEST_F(fs, one_fault_one_read)
 	close(fd);
 }
 
+/*
+ * WRITE latency is injected on its own: with write_delay_us 2000 and
+ * jitter_us 1000, each write() through the page cache (one WRITE) takes
+ * at least 2 ms, and READs are not delayed.
+ */
+TEST_F(fs, write_delay_and_jitter)
+{
+	char buf[4096];
+	uint64_t t0;
+	int fd;
+
+	memset(buf, 'w', sizeof(buf));
+	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 4 * self->ps, 'A'));
+	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "write_delay_us 2000\njitter_us 1000\nreset\n"));
+	t0 = vfs_now_ms();
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(sizeof(buf), pwrite(fd, buf, sizeof(buf), i * sizeof(buf)));
+	EXPECT_LE(8, vfs_now_ms() - t0);
+	EXPECT_EQ(4, vfs_stat(&self->m, "write_requests"));
+	EXPECT_EQ(4 * sizeof(buf), vfs_stat(&self->m, "write_bytes"));
+	EXPECT_LE(4 * 2000000ULL, vfs_stat(&self->m, "write_ns"));
+	EXPECT_EQ(0, fsync(fd));
+	close(fd);
+	EXPECT_EQ(4 * sizeof(buf), read_file(vfs_path(&self->m, true, "f"), buf, sizeof(buf)) +
+		  3 * sizeof(buf));
+	EXPECT_TRUE(all_bytes(buf, sizeof(buf), 'w'));
+}
+
 /* EIO from the daemon for a page is SIGBUS for the access that needs it. */
 TEST_F(fs, injected_eio_is_sigbus)
 {
