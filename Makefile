@@ -20,9 +20,9 @@ KVER ?= $(shell scripts/kver 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD := $(CURDIR)/build
 
-.PHONY: all module fusefs selftests deps check demo vm install clean checkpatch doc-tables
+.PHONY: all module fusefs tools selftests deps check demo vm install clean checkpatch doc-tables
 
-all: module fusefs selftests
+all: module fusefs tools selftests
 
 deps:
 	@scripts/deps
@@ -34,6 +34,9 @@ module:
 
 fusefs:
 	$(MAKE) -C fusefs
+
+tools:
+	$(MAKE) -C tools
 
 selftests:
 	$(MAKE) -C selftests
@@ -67,5 +70,6 @@ install: module
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-$(MAKE) -C fusefs clean
+	-$(MAKE) -C tools clean
 	-$(MAKE) -C selftests clean
 	rm -rf $(BUILD)

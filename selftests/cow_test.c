@@ -9,11 +9,13 @@
  * forkfork), the lecture's "exactly 2 pages copied" and a Dirty COW race.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "vmfault_lib.h"
+
 #include "kselftest_harness.h"
 
 /* Fill page i of a buffer with the byte (seed + i). */
@@ -652,6 +654,99 @@ TEST_F(cow, dirty_cow_race)
 	EXPECT_TRUE(d.p[0] == 'd' || d.p[0] == evil[0]);
 	close(mem);
 	munmap(d.p, self->ps);
+}
+
+/*
+ * First row of tools/vmfault-pagemap's map of the mapping at @addr in this
+ * process: one character per page. Returns 0, or -1 if the tool failed.
+ */
+static int pagemap_row(void *addr, char *row, size_t len)
+{
+	char tool[PATH_MAX], cmd[PATH_MAX + 64], line[128];
+	const char *env = getenv("VMFAULT_PAGEMAP");
+	ssize_t n;
+	FILE *f;
+	int ok = -1;
+
+	if (env) {
+		snprintf(tool, sizeof(tool), "%s", env);
+	} else {
+		n = readlink("/proc/self/exe", tool, sizeof(tool) - 40);
+		if (n < 0)
+			return -1;
+		tool[n] = '\0';
+		strcpy(strrchr(tool, '/') + 1, "../tools/vmfault-pagemap");
+	}
+	snprintf(cmd, sizeof(cmd), "%s -1 %d %lx", tool, getpid(), (unsigned long)addr);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (ok && !strncmp(line, "     0 ", 7)) {
+			snprintf(row, len, "%s", line + 7);
+			row[strcspn(row, "\n")] = '\0';
+			ok = 0;
+		}
+	}
+	return pclose(f) == 0 ? ok : -1;
+}
+
+/*
+ * tools/vmfault-pagemap shows each page's state exactly: the zero page,
+ * private copies, a dirty region page mapped twice, a clean one mapped
+ * once, and COW pages shared with a child after fork until one side writes.
+ */
+TEST(pagemap_tool_shows_page_states)
+{
+	long ps = page_size();
+	char row[128], *p, *q;
+	int fd, pipefd[2];
+	pid_t pid;
+
+	fd = vmf_open();
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, vmf_configure(fd, VMFAULT_MODE_ZERO, 8 * ps));
+	p = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	q = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_NE(MAP_FAILED, q);
+
+	touch_read(p);
+	touch_read(p + ps);
+	p[2 * ps] = 1;
+	p[3 * ps] = 1;
+	q[4 * ps] = 1;			/* dirtied: fault_dirty_shared_page() */
+	touch_read(p + 4 * ps);
+	ASSERT_EQ(1, pwrite(fd, "x", 1, 5 * ps));	/* filled by write(2): clean */
+	touch_read(q + 5 * ps);
+	ASSERT_EQ(0, pagemap_row(p, row, sizeof(row)));
+	EXPECT_STREQ("00ppD...", row);
+	ASSERT_EQ(0, pagemap_row(q, row, sizeof(row)));
+	EXPECT_STREQ("....Dr..", row);
+
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char c;
+
+		close(pipefd[1]);
+		_exit(read(pipefd[0], &c, 1) == 0 ? 0 : 1);	/* until the parent closes */
+	}
+	close(pipefd[0]);
+	ASSERT_EQ(0, pagemap_row(p, row, sizeof(row)));
+	EXPECT_STREQ("00PPD...", row);	/* copies shared with the child */
+	p[2 * ps] = 2;
+	ASSERT_EQ(0, pagemap_row(p, row, sizeof(row)));
+	EXPECT_STREQ("00pPD...", row);	/* the parent's write split page 2 */
+	close(pipefd[1]);
+	EXPECT_EQ(0, wait_child(pid));
+	ASSERT_EQ(0, pagemap_row(p, row, sizeof(row)));
+	EXPECT_STREQ("00ppD...", row);	/* the child's references are gone */
+
+	munmap(p, 8 * ps);
+	munmap(q, 8 * ps);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

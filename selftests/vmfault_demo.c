@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include <sys/wait.h>
 
+#include <limits.h>
+
 #include "vmfault_lib.h"
 
 static long ps;
@@ -132,6 +134,30 @@ static void read_then_write(int flags, const char *kind, const char *name, long 
 	close(fd);
 }
 
+/*
+ * The page-state map of the mapping at @addr, drawn by
+ * tools/vmfault-pagemap for this process: only its rows and counts.
+ */
+static void show_map(const char *who, const void *addr)
+{
+	char tool[PATH_MAX], cmd[PATH_MAX + 64], line[160];
+	ssize_t n = readlink("/proc/self/exe", tool, sizeof(tool) - 40);
+	FILE *f;
+
+	if (n < 0)
+		return;
+	tool[n] = '\0';
+	strcpy(strrchr(tool, '/') + 1, "../tools/vmfault-pagemap");
+	snprintf(cmd, sizeof(cmd), "%s -1 %d %lx", tool, getpid(), (unsigned long)addr);
+	f = popen(cmd, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "     0 ", 7))
+			printf("   page map, %s: %s", who, line + 7);
+	pclose(f);
+}
+
 /* Step 2: one zero-filled page shared by every read. */
 static void one_zero_page(void)
 {
@@ -148,6 +174,7 @@ static void one_zero_page(void)
 	report(&a, &b);
 	for (i = 0; i < 8; i += 3)
 		show_page(p, i);
+	show_map("after the reads", p);
 	printf("   -> every read maps the same frame, the kernel's zero page"
 	       " (kpageflags ZERO_PAGE: %d)\n", kpf(zpfn, KPF_ZERO_PAGE));
 	munmap(p, 8 * ps);
@@ -284,6 +311,7 @@ static void cow_fork(void)
 		int c = 0;
 
 		show_smaps("child, before", p);
+		show_map("child, before", p);
 		rusage_faults();	/* may COW its own stack page after fork */
 		f0 = rusage_faults();
 		memset(p + 2 * ps + 512, 'A', 128);
@@ -294,6 +322,7 @@ static void cow_fork(void)
 		printf("   child: %ld faults, %d of %d pages now have a new frame\n",
 		       f1 - f0, c, n);
 		show_smaps("child, after", p);
+		show_map("child, after", p);
 		if (write(pfd[1], &c, sizeof(c)) != sizeof(c))
 			_exit(1);
 		_exit(0);
@@ -317,6 +346,9 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("vmfault demo: zero-fill-on-demand on /dev/vmfault (page size %ld)\n", ps);
 	printf("zero page: pfn %#llx\n", (unsigned long long)zpfn);
+	printf("page maps (tools/vmfault-pagemap): . not present, 0 zero page,\n"
+	       "  r/R region page (R: mapped more than once), d/D the same but dirty,\n"
+	       "  p private copy, P private page still shared after fork\n");
 	lazy_allocation();
 	one_zero_page();
 	sparse_array();
