@@ -375,19 +375,14 @@ char *vfs_ctl_render(enum vfs_kind kind, size_t *len)
  */
 int vfs_ctl_write(enum vfs_kind kind, const char *buf, size_t size)
 {
-	char *text = strndup(buf, size), *line, *save = NULL;
 	int pass, err = 0;
 
-	if (!text)
-		return -ENOMEM;
 	for (pass = 0; pass < 2 && !err; pass++) {
-		char *copy = strdup(text);
+		char *text = strndup(buf, size), *line, *save = NULL;
 
-		if (!copy) {
-			err = -ENOMEM;
-			break;
-		}
-		for (line = strtok_r(copy, "\n", &save); line && !err;
+		if (!text)
+			return -ENOMEM;
+		for (line = strtok_r(text, "\n", &save); line && !err;
 		     line = strtok_r(NULL, "\n", &save)) {
 			char *key = line + strspn(line, " \t"), *value;
 
@@ -404,8 +399,7 @@ int vfs_ctl_write(enum vfs_kind kind, const char *buf, size_t size)
 			else
 				err = vfs_ctl_apply(key, value, pass == 1);
 		}
-		free(copy);
+		free(text);
 	}
-	free(text);
 	return err;
 }

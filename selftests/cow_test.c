@@ -9,7 +9,6 @@
  * forkfork), the lecture's "exactly 2 pages copied" and a Dirty COW race.
  */
 #define _GNU_SOURCE
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -654,41 +653,6 @@ TEST_F(cow, dirty_cow_race)
 	EXPECT_TRUE(d.p[0] == 'd' || d.p[0] == evil[0]);
 	close(mem);
 	munmap(d.p, self->ps);
-}
-
-/*
- * First row of tools/vmfault-pagemap's map of the mapping at @addr in this
- * process: one character per page. Returns 0, or -1 if the tool failed.
- */
-static int pagemap_row(void *addr, char *row, size_t len)
-{
-	char tool[PATH_MAX], cmd[PATH_MAX + 64], line[128];
-	const char *env = getenv("VMFAULT_PAGEMAP");
-	ssize_t n;
-	FILE *f;
-	int ok = -1;
-
-	if (env) {
-		snprintf(tool, sizeof(tool), "%s", env);
-	} else {
-		n = readlink("/proc/self/exe", tool, sizeof(tool) - 40);
-		if (n < 0)
-			return -1;
-		tool[n] = '\0';
-		strcpy(strrchr(tool, '/') + 1, "../tools/vmfault-pagemap");
-	}
-	snprintf(cmd, sizeof(cmd), "%s -1 %d %lx", tool, getpid(), (unsigned long)addr);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (ok && !strncmp(line, "     0 ", 7)) {
-			snprintf(row, len, "%s", line + 7);
-			row[strcspn(row, "\n")] = '\0';
-			ok = 0;
-		}
-	}
-	return pclose(f) == 0 ? ok : -1;
 }
 
 /*

@@ -326,6 +326,42 @@ static void touch_it(void *arg)
 		(void)*(volatile char *)a->p;
 }
 
+/*
+ * A fresh @npages-page file "f" of @fill bytes, mapped PROT_READ MAP_SHARED
+ * with readahead off, so that each first touch is one READ of one page.
+ * The descriptor is closed at once: the mapping keeps the file, and a child
+ * forked later holds no FUSE file to FLUSH at exit. FUSE_FLUSH is a forced
+ * request that waits uninterruptibly, for an answer a stopped daemon never
+ * gives. Returns the mapping, or MAP_FAILED.
+ */
+static char *map_fresh(struct vfs_mount *m, int npages, int fill)
+{
+	size_t len = npages * page_size();
+	char *p;
+	int fd;
+
+	if (vfs_make_file(m, "f", len, fill) || vfs_set_readahead_kb(m, 0))
+		return MAP_FAILED;
+	fd = open(vfs_path(m, false, "f"), O_RDONLY);
+	if (fd < 0)
+		return MAP_FAILED;
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	return p;
+}
+
+/* A child that makes the access @a describes, then exits 0. */
+static pid_t fork_toucher(struct access_arg *a)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		touch_it(a);
+		_exit(0);
+	}
+	return pid;
+}
+
 /* mmaptest: an access after munmap, or a write to PROT_READ, is fatal. */
 TEST_F(fs, bad_access_is_fatal)
 {
@@ -348,15 +384,9 @@ TEST_F(fs, bad_access_is_fatal)
 /* With readahead off, one fault is one major fault and one READ of a page. */
 TEST_F(fs, one_fault_one_read)
 {
+	char *p = map_fresh(&self->m, 16, 'R');
 	long maj;
-	char *p;
-	int fd;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 16 * self->ps, 'R'));
-	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
-	ASSERT_LE(0, fd);
-	p = mmap(NULL, 16 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
 	maj = majflt();
@@ -369,7 +399,6 @@ TEST_F(fs, one_fault_one_read)
 	EXPECT_EQ(1, majflt() - maj);
 	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
 	munmap(p, 16 * self->ps);
-	close(fd);
 }
 
 /*
@@ -407,16 +436,11 @@ TEST_F(fs, injected_eio_is_sigbus)
 {
 	struct access_arg a = { .len = 4 * self->ps };
 	char buf[64];
-	int fd;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 4 * self->ps, 'E'));
-	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
+	a.p = map_fresh(&self->m, 4, 'E');
+	ASSERT_NE(MAP_FAILED, a.p);
 	snprintf(buf, sizeof(buf), "eio_offset %ld\neio_len 1\n", 2 * self->ps);
 	ASSERT_EQ(0, vfs_ctl(&self->m, buf));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
-	ASSERT_LE(0, fd);
-	a.p = mmap(NULL, a.len, PROT_READ, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, a.p);
 	EXPECT_EQ('E', a.p[self->ps]);
 	a.p += 2 * self->ps;
 	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
@@ -428,7 +452,6 @@ TEST_F(fs, injected_eio_is_sigbus)
 	ASSERT_EQ(0, vfs_ctl(&self->m, "eio_after off"));
 	EXPECT_EQ('E', *a.p);
 	munmap(a.p - 3 * self->ps, a.len);
-	close(fd);
 }
 
 enum advice { ADV_NORMAL, ADV_RANDOM, ADV_SEQUENTIAL, ADV_WILLNEED, ADV_NR };
@@ -603,13 +626,9 @@ TEST_F_TIMEOUT(fs, fault_latency_follows_delay, 300)
 TEST_F(fs, daemon_killed_sigbus)
 {
 	struct access_arg a = { .len = 4 * self->ps };
-	int status, fd;
+	int status;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 4 * self->ps, 'K'));
-	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
-	ASSERT_LE(0, fd);
-	a.p = mmap(NULL, a.len, PROT_READ, MAP_SHARED, fd, 0);
+	a.p = map_fresh(&self->m, 4, 'K');
 	ASSERT_NE(MAP_FAILED, a.p);
 	EXPECT_EQ('K', a.p[0]);
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
@@ -619,7 +638,6 @@ TEST_F(fs, daemon_killed_sigbus)
 	a.p += self->ps;
 	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
 	munmap(a.p - self->ps, a.len);
-	close(fd);
 }
 
 /*
@@ -630,22 +648,12 @@ static void stalled_fault_is_killable(struct __test_metadata *_metadata,
 				      struct vfs_mount *m, bool sigstop)
 {
 	struct access_arg a = { .len = 4 * page_size() };
-	int status, fd;
 	pid_t child;
 	uint64_t t0;
+	int status;
 
-	ASSERT_EQ(0, vfs_make_file(m, "f", a.len, 'T'));
-	ASSERT_EQ(0, vfs_set_readahead_kb(m, 0));
-	fd = open(vfs_path(m, false, "f"), O_RDONLY);
-	ASSERT_LE(0, fd);
-	a.p = mmap(NULL, a.len, PROT_READ, MAP_SHARED, fd, 0);
+	a.p = map_fresh(m, 4, 'T');
 	ASSERT_NE(MAP_FAILED, a.p);
-	/*
-	 * The child must not inherit an open file of the mount: at exit it
-	 * would FLUSH it, and FUSE_FLUSH is a forced request that waits
-	 * uninterruptibly for an answer a stopped daemon never gives.
-	 */
-	close(fd);
 	if (sigstop) {
 		/*
 		 * Wait until every daemon thread has stopped: a thread that
@@ -658,12 +666,8 @@ static void stalled_fault_is_killable(struct __test_metadata *_metadata,
 	} else {
 		ASSERT_EQ(0, vfs_ctl(m, "stall 1"));
 	}
-	child = fork();
+	child = fork_toucher(&a);
 	ASSERT_LE(0, child);
-	if (child == 0) {
-		touch_it(&a);
-		_exit(0);
-	}
 	usleep(500000);
 	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));	/* still blocked */
 	t0 = vfs_now_ms();
@@ -695,22 +699,14 @@ TEST_F(fs, stopped_daemon_fault_is_killable)
 TEST_F(fs, connection_abort_sigbus)
 {
 	struct access_arg a = { .len = 4 * self->ps };
-	int status, fd;
 	pid_t child;
+	int status;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", a.len, 'X'));
-	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
-	ASSERT_LE(0, fd);
-	a.p = mmap(NULL, a.len, PROT_READ, MAP_SHARED, fd, 0);
+	a.p = map_fresh(&self->m, 4, 'X');
 	ASSERT_NE(MAP_FAILED, a.p);
 	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
-	child = fork();
+	child = fork_toucher(&a);
 	ASSERT_LE(0, child);
-	if (child == 0) {
-		touch_it(&a);
-		_exit(0);
-	}
 	usleep(500000);
 	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
 	ASSERT_EQ(0, vfs_abort(&self->m));
@@ -720,7 +716,6 @@ TEST_F(fs, connection_abort_sigbus)
 	EXPECT_EQ(0, vfs_reap(self->m.pid, &self->m.status, 10000));
 	self->m.pid = 0;
 	munmap(a.p, a.len);
-	close(fd);
 }
 
 /*
@@ -732,24 +727,15 @@ TEST_F(fs, connection_abort_sigbus)
 TEST_F(fs, connection_abort_frees_stopped_daemon)
 {
 	struct access_arg a = { .len = 4 * self->ps };
-	int status, fd;
 	pid_t child;
+	int status;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", a.len, 'Y'));
-	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
-	ASSERT_LE(0, fd);
-	a.p = mmap(NULL, a.len, PROT_READ, MAP_SHARED, fd, 0);
+	a.p = map_fresh(&self->m, 4, 'Y');
 	ASSERT_NE(MAP_FAILED, a.p);
-	close(fd);	/* no FLUSH at the child's exit (see above) */
 	/* Stall, so the READ is surely taken by a daemon thread; then stop. */
 	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
-	child = fork();
+	child = fork_toucher(&a);
 	ASSERT_LE(0, child);
-	if (child == 0) {
-		touch_it(&a);
-		_exit(0);
-	}
 	usleep(500000);
 	ASSERT_EQ(0, waitpid(child, &status, WNOHANG));
 	ASSERT_EQ(0, kill(self->m.pid, SIGSTOP));

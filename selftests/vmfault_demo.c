@@ -9,8 +9,6 @@
 #define _GNU_SOURCE
 #include <sys/wait.h>
 
-#include <limits.h>
-
 #include "vmfault_lib.h"
 
 static long ps;
@@ -134,28 +132,13 @@ static void read_then_write(int flags, const char *kind, const char *name, long 
 	close(fd);
 }
 
-/*
- * The page-state map of the mapping at @addr, drawn by
- * tools/vmfault-pagemap for this process: only its rows and counts.
- */
+/* The page-state map of the mapping at @addr (tools/vmfault-pagemap). */
 static void show_map(const char *who, const void *addr)
 {
-	char tool[PATH_MAX], cmd[PATH_MAX + 64], line[160];
-	ssize_t n = readlink("/proc/self/exe", tool, sizeof(tool) - 40);
-	FILE *f;
+	char row[128];
 
-	if (n < 0)
-		return;
-	tool[n] = '\0';
-	strcpy(strrchr(tool, '/') + 1, "../tools/vmfault-pagemap");
-	snprintf(cmd, sizeof(cmd), "%s -1 %d %lx", tool, getpid(), (unsigned long)addr);
-	f = popen(cmd, "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "     0 ", 7))
-			printf("   page map, %s: %s", who, line + 7);
-	pclose(f);
+	if (!pagemap_row(addr, row, sizeof(row)))
+		printf("   page map, %s: %s\n", who, row);
 }
 
 /* Step 2: one zero-filled page shared by every read. */

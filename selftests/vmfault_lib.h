@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,6 +162,54 @@ static inline uint64_t zero_pfn(void)
 static inline void touch_read(const volatile char *p)
 {
 	(void)*p;
+}
+
+/*
+ * @rel (such as "../tools/vmfault-pagemap") resolved against the directory
+ * of this program, in @buf of PATH_MAX bytes. Returns @buf, or NULL.
+ */
+static inline char *beside_self(const char *rel, char *buf)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, PATH_MAX - strlen(rel) - 1);
+	char *slash;
+
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	strcpy(slash ? slash + 1 : buf, rel);
+	return buf;
+}
+
+/*
+ * The first row of tools/vmfault-pagemap's map of the mapping at @addr in
+ * this process (one character per page), in @row. The tool is
+ * $VMFAULT_PAGEMAP, or ../tools/vmfault-pagemap beside this program.
+ * Returns 0, or -1 if the tool failed or drew no row.
+ */
+static inline int pagemap_row(const void *addr, char *row, size_t len)
+{
+	char tool[PATH_MAX], cmd[PATH_MAX + 64], line[128];
+	const char *env = getenv("VMFAULT_PAGEMAP");
+	int ok = -1;
+	FILE *f;
+
+	if (env)
+		snprintf(tool, sizeof(tool), "%s", env);
+	else if (!beside_self("../tools/vmfault-pagemap", tool))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "%s -1 %d %lx", tool, getpid(), (unsigned long)addr);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (ok && !strncmp(line, "     0 ", 7)) {
+			snprintf(row, len, "%s", line + 7);
+			row[strcspn(row, "\n")] = '\0';
+			ok = 0;
+		}
+	}
+	return pclose(f) == 0 ? ok : -1;
 }
 
 #endif /* VMFAULT_LIB_H */

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmfault_lib.h"
+
 #define FUSE_SUPER_MAGIC	0x65735546
 #define FUSECTL_SUPER_MAGIC	0x65735543
 
@@ -42,20 +44,12 @@ struct vfs_mount {
 /* The daemon: $VMFAULTFS, or ../fusefs/vmfaultfs beside this program. */
 static inline const char *vfs_daemon(void)
 {
-	static char path[PATH_MAX + 32];
+	static char path[PATH_MAX];
 	const char *env = getenv("VMFAULTFS");
-	char *slash;
-	ssize_t n;
 
 	if (env)
 		return env;
-	n = readlink("/proc/self/exe", path, PATH_MAX);
-	if (n < 0)
-		return "vmfaultfs";
-	path[n] = '\0';
-	slash = strrchr(path, '/');
-	strcpy(slash ? slash + 1 : path, "../fusefs/vmfaultfs");
-	return path;
+	return beside_self("../fusefs/vmfaultfs", path) ?: "vmfaultfs";
 }
 
 static inline uint64_t vfs_now_ms(void)
