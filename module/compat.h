@@ -24,4 +24,23 @@ static inline bool vmfault_mkwrite_is_own_fault(const struct vm_fault *vmf)
 	return !pte_none(vmf->orig_pte);
 }
 
+/**
+ * vmfault_vma_set_flags() - set and clear vm_flags of a vma being mmap()ed
+ * @vma: the new vma, in ->mmap
+ * @set: flags to set
+ * @clear: flags to clear
+ *
+ * 6.3 made vm_flags read-only and added vm_flags_mod();
+ * module/Kbuild defines VMFAULT_HAVE_VM_FLAGS_MOD when the headers have it.
+ */
+static inline void vmfault_vma_set_flags(struct vm_area_struct *vma, vm_flags_t set,
+					 vm_flags_t clear)
+{
+#ifdef VMFAULT_HAVE_VM_FLAGS_MOD
+	vm_flags_mod(vma, set, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+#endif
+}
+
 #endif /* _VMFAULT_COMPAT_H */

@@ -14,6 +14,7 @@
 #include <linux/seq_file.h>
 
 #include "vmfault.h"
+#include "vmfault_trace.h"
 
 static DEFINE_PER_CPU(struct vmfault_counters, vmfault_global_counters);
 
@@ -30,6 +31,17 @@ const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
 	[VMFAULT_CNT_PAGES_FREED]	 = "pages_freed",
 	[VMFAULT_CNT_SIGBUS]		 = "sigbus",
 	[VMFAULT_CNT_OOM]		 = "oom",
+	[VMFAULT_CNT_MAJOR_FAULTS]	 = "major_faults",
+	[VMFAULT_CNT_FILE_READS]	 = "file_reads",
+	[VMFAULT_CNT_PAGES_READ]	 = "pages_read",
+	[VMFAULT_CNT_BYTES_READ]	 = "bytes_read",
+	[VMFAULT_CNT_READ_NS]		 = "read_ns",
+	[VMFAULT_CNT_FAULT_AROUND]	 = "fault_around_pages",
+	[VMFAULT_CNT_PAGES_DIRTIED]	 = "pages_dirtied",
+	[VMFAULT_CNT_WRITEBACKS]	 = "writebacks",
+	[VMFAULT_CNT_PAGES_WRITTEN]	 = "pages_written",
+	[VMFAULT_CNT_BYTES_WRITTEN]	 = "bytes_written",
+	[VMFAULT_CNT_IO_ERRORS]		 = "io_errors",
 };
 
 /**
@@ -44,6 +56,49 @@ void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx)
 {
 	this_cpu_inc(vmfault_global_counters.v[idx]);
 	this_cpu_inc(region->stats->v[idx]);
+}
+
+/**
+ * vmfault_fault_start() - the start of a fault, for its latency
+ *
+ * Reads the clock only while the vmfault_fault event is enabled.
+ *
+ * Return: nanoseconds, or 0 when not traced.
+ */
+u64 vmfault_fault_start(void)
+{
+	return trace_vmfault_fault_enabled() ? ktime_get_ns() : 0;
+}
+
+/**
+ * vmfault_fault_done() - count a fault served by the module and trace it
+ * @vmf: the fault
+ * @region: its region
+ * @write: a write fault
+ * @outcome: what the handler did
+ * @start: vmfault_fault_start() at the handler's entry
+ */
+void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
+			bool write, enum vmfault_outcome outcome, u64 start)
+{
+	vmfault_count(region, VMFAULT_CNT_FAULTS);
+	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
+	if (trace_vmfault_fault_enabled())
+		trace_vmfault_fault(vmfault_region_id(region), vmf->address, vmf->pgoff,
+				    write, vmf->vma->vm_flags & VM_SHARED, outcome,
+				    ktime_get_ns() - start);
+}
+
+/**
+ * vmfault_count_add() - add to a counter, globally and for a region
+ * @region: the region
+ * @idx: which counter
+ * @n: how much
+ */
+void vmfault_count_add(struct vmfault_region *region, enum vmfault_counter idx, u64 n)
+{
+	this_cpu_add(vmfault_global_counters.v[idx], n);
+	this_cpu_add(region->stats->v[idx], n);
 }
 
 /**

@@ -78,11 +78,29 @@ static int vmfault_release(struct inode *inode, struct file *file)
 {
 	struct vmfault_region *region = file->private_data;
 	struct inode *anon = region->inode;
+	int err;
 
+	/* The last chance to write dirty pages back: no mapping or fd is left. */
+	err = vmfault_file_flush(region, false);
+	if (err)
+		pr_warn_ratelimited("region %lu released with dirty pages that could not be written back: %d\n",
+				    vmfault_region_id(region), err);
 	vmfault_region_destroy(region);
 	iput(anon);
 	simple_release_fs(&vmfault_mnt, &vmfault_mnt_count);
 	return 0;
+}
+
+/* Every close() of a region fd (and exit) writes its dirty pages back. */
+static int vmfault_flush(struct file *file, fl_owner_t id)
+{
+	return vmfault_file_flush(file->private_data, false);
+}
+
+/* fsync(), fdatasync() and msync(MS_SYNC): write back, then fsync the file. */
+static int vmfault_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+{
+	return vmfault_file_flush(file->private_data, true);
 }
 
 static int vmfault_mmap(struct file *file, struct vm_area_struct *vma)
@@ -111,6 +129,8 @@ static long vmfault_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 			return -EFAULT;
 		return 0;
 	}
+	case VMFAULT_IOC_FLUSH:
+		return vmfault_file_flush(region, true);
 	default:
 		return -ENOTTY;
 	}
@@ -120,6 +140,8 @@ static const struct file_operations vmfault_fops = {
 	.owner		= THIS_MODULE,
 	.open		= vmfault_open,
 	.release	= vmfault_release,
+	.flush		= vmfault_flush,
+	.fsync		= vmfault_fsync,
 	.mmap		= vmfault_mmap,
 	.read_iter	= vmfault_read_iter,
 	.write_iter	= vmfault_write_iter,
@@ -127,6 +149,17 @@ static const struct file_operations vmfault_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= vmfault_llseek,
 };
+
+/**
+ * vmfault_is_region_file() - is this an open /dev/vmfault?
+ * @file: any file
+ *
+ * Return: true if @file is a region's file.
+ */
+bool vmfault_is_region_file(const struct file *file)
+{
+	return file->f_op == &vmfault_fops;
+}
 
 static struct miscdevice vmfault_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,

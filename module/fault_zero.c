@@ -50,24 +50,6 @@ static struct vmfault_region *vmfault_vmf_region(struct vm_fault *vmf)
 	return vmf->vma->vm_file->private_data;
 }
 
-/* The start of a fault, for its latency: read the clock only when traced. */
-static u64 vmfault_fault_start(void)
-{
-	return trace_vmfault_fault_enabled() ? ktime_get_ns() : 0;
-}
-
-/* Count a fault served by the module, and trace it with its latency. */
-static void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
-			       bool write, enum vmfault_outcome outcome, u64 start)
-{
-	vmfault_count(region, VMFAULT_CNT_FAULTS);
-	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
-	if (trace_vmfault_fault_enabled())
-		trace_vmfault_fault(vmfault_region_id(region), vmf->address, vmf->pgoff,
-				    write, vmf->vma->vm_flags & VM_SHARED, outcome,
-				    ktime_get_ns() - start);
-}
-
 /*
  * Map the zero page read-only at vmf->address. Runs in ->fault with
  * mmap_lock held for read; returns VM_FAULT_NOPAGE (the pte is in place,

@@ -8,13 +8,18 @@
  * at once. A hole reads as zeros without allocating; a write allocates the
  * page (which unmaps the zero page from every mapping, see region.c).
  *
+ * A file-mode region reads missing pages from its backing file first
+ * (file_io.c); a write marks the page dirty for writeback.
+ *
  * No lock is held across the user copy: the buffer may itself be a mapping
- * of this region, and the copy may fault into vmfault_zero_fault().
+ * of this region, and the copy may fault into this region's handlers.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/highmem.h>
+#include <linux/pagemap.h>
+#include <linux/sched.h>
 #include <linux/uio.h>
 
 #include "vmfault.h"
@@ -27,23 +32,44 @@
 static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
 {
 	struct vmfault_region *region = iocb->ki_filp->private_data;
+	bool file = vmfault_region_freeze(region) == VMFAULT_MODE_FILE;
 	u64 size = READ_ONCE(region->size);
 	loff_t pos = iocb->ki_pos;
 	ssize_t done = 0, err = 0;
 
+	if (file && write && !region->writable) {
+		pr_info_ratelimited("write (%s[%d]): region %lu: the backing file is not writable\n",
+				    current->comm, task_pid_nr(current), vmfault_region_id(region));
+		return -EACCES;
+	}
 	while (iov_iter_count(iter) && pos < size) {
 		size_t off = offset_in_page(pos);
 		size_t n = min3(PAGE_SIZE - off, iov_iter_count(iter), (size_t)(size - pos));
-		struct page *page = vmfault_region_get_page(region, pos >> PAGE_SHIFT, write, 0);
+		pgoff_t index = pos >> PAGE_SHIFT;
+		struct page *page;
 		size_t copied;
+		bool major;
 
+		if (file)
+			page = vmfault_file_get_page(region, index, &major);
+		else
+			page = vmfault_region_get_page(region, index, write, 0);
 		if (IS_ERR(page)) {
 			err = PTR_ERR(page);
+			/* Wholly past the file's end: the end of the data. */
+			if (err == -ENXIO)
+				err = write ? -ENOSPC : 0;
 			break;
 		}
 		if (write) {
 			copied = copy_page_from_iter(page, off, n, iter);
 			flush_dcache_page(page);
+			if (file && copied) {
+				/* Dirty after the copy: writeback then sees all of it. */
+				lock_page(page);
+				vmfault_file_mark_dirty(region, index, page);
+				unlock_page(page);
+			}
 		} else if (page) {
 			copied = copy_page_to_iter(page, off, n, iter);
 		} else {

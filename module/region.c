@@ -9,11 +9,14 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/highmem.h>
+#include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "vmfault.h"
 #include "vmfault_trace.h"
 
@@ -69,6 +72,8 @@ void vmfault_region_destroy(struct vmfault_region *region)
 		vmfault_count(region, VMFAULT_CNT_PAGES_FREED);
 	}
 	xa_destroy(&region->pages);
+	if (region->backing)
+		fput(region->backing);
 	free_percpu(region->stats);
 	mutex_destroy(&region->lock);
 	kfree(region);
@@ -91,53 +96,217 @@ unsigned int vmfault_regions_count(void)
 	return n;
 }
 
+#define vmfault_cfg_err(fmt, ...)						\
+	pr_info_ratelimited("configure (%s[%d]): " fmt "\n", current->comm,	\
+			    task_pid_nr(current), ##__VA_ARGS__)
+
+static const char *vmfault_file_type(umode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a pipe";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	default:
+		return "not a regular file";
+	}
+}
+
+/*
+ * Check a file-mode configuration and take a reference to its backing
+ * file. On success *@size is the region's size (from the file's end if
+ * @cfg's is 0) and *@filep the file; else a negative errno.
+ */
+static int vmfault_region_check_file(const struct vmfault_config *cfg, u64 *size,
+				     struct file **filep)
+{
+	struct file *file;
+	loff_t isize;
+	u64 end;
+	int err = -EINVAL;
+
+	if (cfg->flags & ~VMFAULT_FLAGS_ALL) {
+		vmfault_cfg_err("unknown flags %#x", cfg->flags);
+		return -EINVAL;
+	}
+	if (cfg->window > VMFAULT_MAX_WINDOW) {
+		vmfault_cfg_err("window %u is more than %u pages", cfg->window,
+				VMFAULT_MAX_WINDOW);
+		return -EINVAL;
+	}
+	if (!PAGE_ALIGNED(cfg->offset) || cfg->offset > MAX_LFS_FILESIZE) {
+		vmfault_cfg_err("offset %llu is not a multiple of %lu in the file size limit",
+				cfg->offset, PAGE_SIZE);
+		return -EINVAL;
+	}
+	file = cfg->fd >= 0 ? fget(cfg->fd) : NULL;
+	if (!file) {
+		vmfault_cfg_err("fd %d is not an open file", cfg->fd);
+		return -EBADF;
+	}
+	if (vmfault_is_region_file(file)) {
+		vmfault_cfg_err("fd %d is /dev/vmfault: a region cannot back a region", cfg->fd);
+		goto err_fput;
+	}
+	if (!S_ISREG(file_inode(file)->i_mode)) {
+		vmfault_cfg_err("fd %d is %s; a backing file must be a regular file",
+				cfg->fd, vmfault_file_type(file_inode(file)->i_mode));
+		goto err_fput;
+	}
+	if (!(file->f_mode & FMODE_READ) || !file->f_op->read_iter) {
+		vmfault_cfg_err("fd %d is not open for reading", cfg->fd);
+		err = -EBADF;
+		goto err_fput;
+	}
+	isize = i_size_read(file_inode(file));
+	*size = cfg->size;
+	if (!*size) {
+		if (cfg->offset >= isize) {
+			vmfault_cfg_err("size 0 (to the end) but offset %llu is at or past the end (%lld bytes)",
+					cfg->offset, isize);
+			goto err_fput;
+		}
+		*size = round_up(isize - cfg->offset, PAGE_SIZE);
+	}
+	if (check_add_overflow(cfg->offset, *size, &end) || end > MAX_LFS_FILESIZE) {
+		vmfault_cfg_err("offset %llu + size %llu is past the file size limit",
+				cfg->offset, *size);
+		goto err_fput;
+	}
+	*filep = file;
+	return 0;
+
+err_fput:
+	fput(file);
+	return err;
+}
+
 /**
  * vmfault_region_configure() - set mode and size before the first mmap()
  * @region: the region
  * @cfg: the configuration, copied from user space
  *
- * Return: 0; -EINVAL for a bad mode, flags, reserved field or size;
- * -EBUSY once the region has been mapped.
+ * Return: 0; -EINVAL for a bad mode, flags, field or size, or a backing fd
+ * that is not a regular file; -EBADF for a backing fd that is not open
+ * for reading; -EBUSY once the region has been mapped, or (file mode) has
+ * pages.
  */
 int vmfault_region_configure(struct vmfault_region *region,
 			     const struct vmfault_config *cfg)
 {
-	int i;
+	struct file *file = NULL, *old;
+	u64 size = cfg->size;
+	int i, err;
 
-	if (cfg->mode != VMFAULT_MODE_ZERO) {
-		pr_info_ratelimited("configure (%s[%d]): unknown mode %u\n",
-				    current->comm, task_pid_nr(current), cfg->mode);
-		return -EINVAL;
-	}
-	if (cfg->flags) {
-		pr_info_ratelimited("configure (%s[%d]): unknown flags %#x\n",
-				    current->comm, task_pid_nr(current), cfg->flags);
-		return -EINVAL;
-	}
 	for (i = 0; i < ARRAY_SIZE(cfg->reserved); i++) {
 		if (cfg->reserved[i]) {
-			pr_info_ratelimited("configure (%s[%d]): reserved[%d] is not zero\n",
-					    current->comm, task_pid_nr(current), i);
+			vmfault_cfg_err("reserved[%d] is not zero", i);
 			return -EINVAL;
 		}
 	}
-	if (!cfg->size || !PAGE_ALIGNED(cfg->size) || cfg->size > VMFAULT_MAX_SIZE) {
-		pr_info_ratelimited("configure (%s[%d]): size %llu is not a multiple of %lu from %lu to %llu\n",
-				    current->comm, task_pid_nr(current), cfg->size,
-				    PAGE_SIZE, PAGE_SIZE, VMFAULT_MAX_SIZE);
+	switch (cfg->mode) {
+	case VMFAULT_MODE_ZERO:
+		if (cfg->flags) {
+			vmfault_cfg_err("unknown flags %#x", cfg->flags);
+			return -EINVAL;
+		}
+		if (cfg->fd || cfg->window || cfg->offset) {
+			vmfault_cfg_err("fd, window and offset are for file mode; zero mode needs 0");
+			return -EINVAL;
+		}
+		break;
+	case VMFAULT_MODE_FILE:
+		err = vmfault_region_check_file(cfg, &size, &file);
+		if (err)
+			return err;
+		break;
+	default:
+		vmfault_cfg_err("unknown mode %u", cfg->mode);
 		return -EINVAL;
+	}
+	if (!size || !PAGE_ALIGNED(size) || size > VMFAULT_MAX_SIZE) {
+		vmfault_cfg_err("size %llu is not a multiple of %lu from %lu to %llu",
+				size, PAGE_SIZE, PAGE_SIZE, VMFAULT_MAX_SIZE);
+		err = -EINVAL;
+		goto err_fput;
 	}
 
 	mutex_lock(&region->lock);
-	if (region->mapped) {
+	if (region->mapped || region->frozen) {
 		mutex_unlock(&region->lock);
-		pr_info_ratelimited("configure (%s[%d]): region is already mapped\n",
-				    current->comm, task_pid_nr(current));
-		return -EBUSY;
+		vmfault_cfg_err("region is already in use (mapped, or file I/O)");
+		err = -EBUSY;
+		goto err_fput;
 	}
+	old = region->backing;
 	region->mode = cfg->mode;
-	region->size = cfg->size;
+	region->size = size;
+	region->flags = cfg->flags;
+	region->backing = file;
+	region->offset = file ? cfg->offset : 0;
+	region->window = file ? max(cfg->window, 1U) : 0;
+	region->direct = file && (file->f_mode & FMODE_CAN_ODIRECT);
+	region->writable = file && (file->f_mode & FMODE_WRITE) && file->f_op->write_iter &&
+			   !IS_APPEND(file_inode(file)) && !IS_IMMUTABLE(file_inode(file));
 	mutex_unlock(&region->lock);
+	if (old)
+		fput(old);
+	return 0;
+
+err_fput:
+	if (file)
+		fput(file);
+	return err;
+}
+
+/**
+ * vmfault_region_freeze() - start file I/O on the region: no reconfiguring
+ * @region: the region
+ *
+ * Return: the region's mode, frozen from now on.
+ */
+u32 vmfault_region_freeze(struct vmfault_region *region)
+{
+	u32 mode;
+
+	if (READ_ONCE(region->frozen))
+		return region->mode;
+	mutex_lock(&region->lock);
+	mode = region->mode;
+	if (mode == VMFAULT_MODE_FILE)
+		region->frozen = true;
+	mutex_unlock(&region->lock);
+	return mode;
+}
+
+/*
+ * A file-mode mapping: MAP_SHARED of a read-only backing file may never
+ * write (not even after mprotect()); VM_MIXEDMAP lets ->map_pages insert
+ * pages with vm_insert_page() under the mmap_lock held for read.
+ */
+static int vmfault_region_map_file(struct vmfault_region *region,
+				   struct vm_area_struct *vma)
+{
+	vm_flags_t clear = 0;
+
+	if ((vma->vm_flags & VM_SHARED) && !region->writable) {
+		if (vma->vm_flags & VM_WRITE) {
+			pr_info_ratelimited("mmap (%s[%d]): region %lu: the backing file is not writable; MAP_SHARED with PROT_WRITE refused\n",
+					    current->comm, task_pid_nr(current),
+					    vmfault_region_id(region));
+			return -EACCES;
+		}
+		clear = VM_MAYWRITE;
+	}
+	vmfault_vma_set_flags(vma, VM_MIXEDMAP, clear);
+	vma->vm_ops = region->flags & VMFAULT_FLAG_NO_FAULT_AROUND ?
+		      &vmfault_file_nofa_vm_ops : &vmfault_file_vm_ops;
 	return 0;
 }
 
@@ -150,7 +319,8 @@ int vmfault_region_configure(struct vmfault_region *region,
  * length). A mapping may extend past the size, as with a file; faults
  * there get SIGBUS.
  *
- * Return: 0, or -EINVAL if an unsized region would exceed VMFAULT_MAX_SIZE.
+ * Return: 0; -EINVAL if an unsized region would exceed VMFAULT_MAX_SIZE;
+ * -EACCES for a writable MAP_SHARED mapping of a read-only backing file.
  */
 int vmfault_region_map(struct vmfault_region *region, struct vm_area_struct *vma)
 {
@@ -168,11 +338,29 @@ int vmfault_region_map(struct vmfault_region *region, struct vm_area_struct *vma
 		}
 		WRITE_ONCE(region->size, end);
 	}
+	if (region->mode == VMFAULT_MODE_FILE) {
+		ret = vmfault_region_map_file(region, vma);
+		if (ret)
+			goto out_unlock;
+	} else {
+		vma->vm_ops = &vmfault_zero_vm_ops;
+	}
 	region->mapped = true;
-	vma->vm_ops = &vmfault_zero_vm_ops;
+	region->frozen = true;
 out_unlock:
 	mutex_unlock(&region->lock);
 	return ret;
+}
+
+static u64 vmfault_region_count_dirty(struct vmfault_region *region)
+{
+	struct page *page;
+	unsigned long index;
+	u64 n = 0;
+
+	xa_for_each_marked(&region->pages, index, page, VMFAULT_PAGE_DIRTY)
+		n++;
+	return n;
 }
 
 /**
@@ -189,7 +377,11 @@ void vmfault_region_get_info(struct vmfault_region *region,
 	info->mode = region->mode;
 	info->size = region->size;
 	info->mapped = region->mapped;
+	info->window = region->window;
+	info->flags = region->flags;
+	info->offset = region->offset;
 	mutex_unlock(&region->lock);
+	info->dirty = vmfault_region_count_dirty(region);
 	info->id = vmfault_region_id(region);
 
 	BUILD_BUG_ON(VMFAULT_NR_COUNTERS > VMFAULT_MAX_COUNTERS);
@@ -225,7 +417,8 @@ int vmfault_regions_show(struct seq_file *m, void *v)
 		memset(&info, 0, sizeof(info));
 		vmfault_region_get_info(region, &info);
 		seq_printf(m, "%u %d %s %llu %llu", info.id, region->owner,
-			   info.mode == VMFAULT_MODE_ZERO ? "zero" : "?", info.size,
+			   info.mode == VMFAULT_MODE_ZERO ? "zero" :
+			   info.mode == VMFAULT_MODE_FILE ? "file" : "?", info.size,
 			   info.resident);
 		for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
 			seq_printf(m, " %llu", info.counters[i]);

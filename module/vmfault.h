@@ -22,6 +22,8 @@
  * @VMFAULT_OUT_MKWRITE: made a read-only region page writable
  * @VMFAULT_OUT_SIGBUS: past the region's size
  * @VMFAULT_OUT_OOM: no page could be allocated
+ * @VMFAULT_OUT_READ: read the page from the backing file (a major fault)
+ * @VMFAULT_OUT_AROUND: ->map_pages mapped the faulting page, already resident
  */
 enum vmfault_outcome {
 	VMFAULT_OUT_ZERO_PAGE,
@@ -31,7 +33,12 @@ enum vmfault_outcome {
 	VMFAULT_OUT_MKWRITE,
 	VMFAULT_OUT_SIGBUS,
 	VMFAULT_OUT_OOM,
+	VMFAULT_OUT_READ,
+	VMFAULT_OUT_AROUND,
 };
+
+/* xarray mark of a file-mode page that is not yet written back */
+#define VMFAULT_PAGE_DIRTY	XA_MARK_0
 
 /**
  * struct vmfault_counters - one CPU's share of a set of event counters
@@ -43,10 +50,20 @@ struct vmfault_counters {
 
 /**
  * struct vmfault_region - the memory object behind one open() of the device
- * @lock: protects @mode, @size and @mapped, the configuration
+ * @lock: protects the configuration (@mode to @writable) and @mapped
  * @mode: enum vmfault_mode
  * @size: size in bytes; 0 until configured or first mapped
+ * @flags: VMFAULT_FLAG_*
+ * @backing: file mode: the backing file, our own reference
+ * @offset: file mode: byte offset of the region in @backing
+ * @window: file mode: pages read per miss
+ * @direct: file mode: @backing takes O_DIRECT I/O (reads go straight into
+ *	region pages, bypassing its page cache)
+ * @writable: file mode: @backing is open for writing
  * @mapped: set by the first mmap(); the configuration is frozen from then on
+ * @frozen: set by the first mmap() or file-mode read(), write() or flush:
+ *	from then on the configuration (and @backing) never changes, and
+ *	paths that saw it set read it without @lock
  * @zero_mapped: set before the zero page is first mapped for this region;
  *	while clear, allocating a page needs no unmap of zero-page ptes
  * @pages: the region's pages, indexed by page offset. Entries are only
@@ -60,10 +77,17 @@ struct vmfault_counters {
  * @node: in the list of all regions, for /proc/vmfault_regions
  */
 struct vmfault_region {
-	struct mutex lock;	/* protects mode, size, mapped */
+	struct mutex lock;	/* protects mode .. writable, mapped */
 	u32 mode;
 	u64 size;
+	u32 flags;
+	struct file *backing;
+	u64 offset;
+	u32 window;
+	bool direct;
+	bool writable;
 	bool mapped;
+	bool frozen;
 	bool zero_mapped;
 	struct xarray pages;
 	struct inode *inode;
@@ -80,6 +104,10 @@ static inline unsigned long vmfault_region_id(const struct vmfault_region *regio
 /* counters.c */
 extern const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS];
 void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx);
+void vmfault_count_add(struct vmfault_region *region, enum vmfault_counter idx, u64 n);
+u64 vmfault_fault_start(void);
+void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
+			bool write, enum vmfault_outcome outcome, u64 start);
 void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out);
 int vmfault_counters_init(void);
 void vmfault_counters_exit(void);
@@ -89,6 +117,7 @@ struct vmfault_region *vmfault_region_create(struct inode *inode);
 void vmfault_region_destroy(struct vmfault_region *region);
 int vmfault_region_configure(struct vmfault_region *region,
 			     const struct vmfault_config *cfg);
+u32 vmfault_region_freeze(struct vmfault_region *region);
 int vmfault_region_map(struct vmfault_region *region, struct vm_area_struct *vma);
 void vmfault_region_get_info(struct vmfault_region *region,
 			     struct vmfault_region_info *info);
@@ -99,6 +128,18 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
 void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);
 void vmfault_region_zero_mapped(struct vmfault_region *region);
 
+/* file_io.c */
+struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
+				   bool *major);
+void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index,
+			     struct page *page);
+int vmfault_file_writeback(struct vmfault_region *region, pgoff_t first, pgoff_t last);
+int vmfault_file_flush(struct vmfault_region *region, bool sync);
+bool vmfault_file_past_eof(struct vmfault_region *region, pgoff_t index);
+
+/* dev.c */
+bool vmfault_is_region_file(const struct file *file);
+
 /* io.c */
 ssize_t vmfault_read_iter(struct kiocb *iocb, struct iov_iter *to);
 ssize_t vmfault_write_iter(struct kiocb *iocb, struct iov_iter *from);
@@ -106,5 +147,9 @@ loff_t vmfault_llseek(struct file *file, loff_t offset, int whence);
 
 /* fault_zero.c */
 extern const struct vm_operations_struct vmfault_zero_vm_ops;
+
+/* fault_file.c */
+extern const struct vm_operations_struct vmfault_file_vm_ops;
+extern const struct vm_operations_struct vmfault_file_nofa_vm_ops;
 
 #endif /* _VMFAULT_H */

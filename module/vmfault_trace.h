@@ -23,6 +23,8 @@ TRACE_DEFINE_ENUM(VMFAULT_OUT_UPGRADE);
 TRACE_DEFINE_ENUM(VMFAULT_OUT_MKWRITE);
 TRACE_DEFINE_ENUM(VMFAULT_OUT_SIGBUS);
 TRACE_DEFINE_ENUM(VMFAULT_OUT_OOM);
+TRACE_DEFINE_ENUM(VMFAULT_OUT_READ);
+TRACE_DEFINE_ENUM(VMFAULT_OUT_AROUND);
 
 TRACE_EVENT(vmfault_fault,
 	    TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
@@ -53,7 +55,9 @@ TRACE_EVENT(vmfault_fault,
 				       { VMFAULT_OUT_UPGRADE, "zero_page_upgrade" },
 				       { VMFAULT_OUT_MKWRITE, "mkwrite" },
 				       { VMFAULT_OUT_SIGBUS, "sigbus" },
-				       { VMFAULT_OUT_OOM, "oom" }),
+				       { VMFAULT_OUT_OOM, "oom" },
+				       { VMFAULT_OUT_READ, "read" },
+				       { VMFAULT_OUT_AROUND, "fault_around" }),
 		      __entry->latency_ns)
 );
 
@@ -109,6 +113,46 @@ TRACE_EVENT(vmfault_sigbus,
 		      __entry->region, __entry->address, __entry->pgoff,
 		      __entry->size_pages)
 );
+
+DECLARE_EVENT_CLASS(vmfault_io_event,
+		    TP_PROTO(unsigned long region, unsigned long pgoff, unsigned int nr_pages,
+			     long long pos, long bytes, u64 latency_ns, int err),
+		    TP_ARGS(region, pgoff, nr_pages, pos, bytes, latency_ns, err),
+		    TP_STRUCT__entry(__field(unsigned long, region)
+				     __field(unsigned long, pgoff)
+				     __field(unsigned int, nr_pages)
+				     __field(long long, pos)
+				     __field(long, bytes)
+				     __field(u64, latency_ns)
+				     __field(int, err)),
+		    TP_fast_assign(__entry->region = region;
+				   __entry->pgoff = pgoff;
+				   __entry->nr_pages = nr_pages;
+				   __entry->pos = pos;
+				   __entry->bytes = bytes;
+				   __entry->latency_ns = latency_ns;
+				   __entry->err = err;),
+		    TP_printk("region=%lu pgoff=%lu nr_pages=%u pos=%lld bytes=%ld latency_ns=%llu err=%d",
+			      __entry->region, __entry->pgoff, __entry->nr_pages,
+			      __entry->pos, __entry->bytes, __entry->latency_ns,
+			      __entry->err)
+);
+
+/*
+ * File mode: one read of the backing file filled nr_pages region pages
+ * from pgoff (file offset pos): bytes read (past them, zeros), its
+ * latency, and err (0, or the negative errno that failed it).
+ */
+DEFINE_EVENT(vmfault_io_event, vmfault_demand_read,
+	     TP_PROTO(unsigned long region, unsigned long pgoff, unsigned int nr_pages,
+		      long long pos, long bytes, u64 latency_ns, int err),
+	     TP_ARGS(region, pgoff, nr_pages, pos, bytes, latency_ns, err));
+
+/* File mode: nr_pages dirty pages from pgoff were written back to pos. */
+DEFINE_EVENT(vmfault_io_event, vmfault_writeback,
+	     TP_PROTO(unsigned long region, unsigned long pgoff, unsigned int nr_pages,
+		      long long pos, long bytes, u64 latency_ns, int err),
+	     TP_ARGS(region, pgoff, nr_pages, pos, bytes, latency_ns, err));
 
 #endif /* _VMFAULT_TRACE_H */
 

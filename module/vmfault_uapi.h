@@ -17,11 +17,26 @@
  * @VMFAULT_MODE_INVALID: reserved, never valid
  * @VMFAULT_MODE_ZERO: zero-fill-on-demand; reads map the shared zero page,
  *	writes allocate zeroed pages. The default when mmap() comes first.
+ * @VMFAULT_MODE_FILE: demand paging from a backing file: a fault on a page
+ *	that is not resident reads it (and up to window - 1 pages after it)
+ *	from the file into region pages; MAP_SHARED writes are written back.
  */
 enum vmfault_mode {
 	VMFAULT_MODE_INVALID = 0,
 	VMFAULT_MODE_ZERO = 1,
+	VMFAULT_MODE_FILE = 2,
 };
+
+/* The largest prefetch window of a file region, in pages (1 MiB). */
+#define VMFAULT_MAX_WINDOW	256
+
+/*
+ * VMFAULT_FLAG_NO_FAULT_AROUND: file mode only; leave ->map_pages out, so
+ * that core mm never maps resident neighbours of a fault (fault-around)
+ * and every first access to a page is a fault of its own.
+ */
+#define VMFAULT_FLAG_NO_FAULT_AROUND	0x1
+#define VMFAULT_FLAGS_ALL		VMFAULT_FLAG_NO_FAULT_AROUND
 
 /* The largest region size the module accepts, in bytes (1 TiB). */
 #define VMFAULT_MAX_SIZE	0x10000000000ULL
@@ -29,16 +44,28 @@ enum vmfault_mode {
 /**
  * struct vmfault_config - argument of VMFAULT_IOC_CONFIGURE
  * @mode: (in) an enum vmfault_mode other than VMFAULT_MODE_INVALID
- * @flags: (in) must be 0
+ * @flags: (in) VMFAULT_FLAG_* (file mode), else 0
  * @size: (in) region size in bytes: a multiple of the page size, from one
- *	page up to VMFAULT_MAX_SIZE
+ *	page up to VMFAULT_MAX_SIZE. File mode: 0 means from @offset to the
+ *	file's end, rounded up to a page.
+ * @fd: (in) file mode: the backing file, a regular file open for reading
+ *	(and for writing if MAP_SHARED mappings are to write). The module
+ *	takes its own reference; the caller may close @fd afterwards.
+ *	Zero mode: must be 0.
+ * @window: (in) file mode: pages read per miss, 1 to VMFAULT_MAX_WINDOW;
+ *	0 means 1 (pure demand paging). Zero mode: must be 0.
+ * @offset: (in) file mode: where the region starts in the file, a
+ *	multiple of the page size. Zero mode: must be 0.
  * @reserved: (in) must be 0
  */
 struct vmfault_config {
 	__u32 mode;
 	__u32 flags;
 	__u64 size;
-	__u64 reserved[4];
+	__s32 fd;
+	__u32 window;
+	__u64 offset;
+	__u64 reserved[2];
 };
 
 /**
@@ -60,8 +87,26 @@ struct vmfault_config {
  *	MAP_SHARED mapping (->page_mkwrite on a present pte)
  * @VMFAULT_CNT_PAGES_ALLOCATED: region pages allocated
  * @VMFAULT_CNT_PAGES_FREED: region pages released by the module
- * @VMFAULT_CNT_SIGBUS: faults answered with SIGBUS (beyond the region)
+ * @VMFAULT_CNT_SIGBUS: faults answered with SIGBUS (beyond the region,
+ *	wholly past the backing file's end, or a failed read)
  * @VMFAULT_CNT_OOM: faults answered with VM_FAULT_OOM (allocation failed)
+ * @VMFAULT_CNT_MAJOR_FAULTS: file mode: faults that read from the backing
+ *	file (VM_FAULT_MAJOR; ru_majflt and pgmajfault count them too)
+ * @VMFAULT_CNT_FILE_READS: file mode: read requests made to the backing
+ *	file, one per miss (a window of pages) or per retried page
+ * @VMFAULT_CNT_PAGES_READ: file mode: region pages filled from the file
+ * @VMFAULT_CNT_BYTES_READ: file mode: bytes the backing file returned
+ * @VMFAULT_CNT_READ_NS: file mode: nanoseconds spent in those reads
+ * @VMFAULT_CNT_FAULT_AROUND: file mode: resident pages mapped by
+ *	->map_pages next to a faulting address (no fault of their own)
+ * @VMFAULT_CNT_PAGES_DIRTIED: file mode: clean pages made dirty, by a
+ *	MAP_SHARED write fault or by write()
+ * @VMFAULT_CNT_WRITEBACKS: file mode: write requests made to the backing
+ *	file, one per run of contiguous dirty pages
+ * @VMFAULT_CNT_PAGES_WRITTEN: file mode: dirty pages written back
+ * @VMFAULT_CNT_BYTES_WRITTEN: file mode: bytes the backing file took
+ * @VMFAULT_CNT_IO_ERRORS: file mode: reads and writes of the backing file
+ *	that failed (the pages stay not up to date, or dirty)
  * @VMFAULT_NR_COUNTERS: number of counters defined by this header
  */
 enum vmfault_counter {
@@ -76,6 +121,17 @@ enum vmfault_counter {
 	VMFAULT_CNT_PAGES_FREED,
 	VMFAULT_CNT_SIGBUS,
 	VMFAULT_CNT_OOM,
+	VMFAULT_CNT_MAJOR_FAULTS,
+	VMFAULT_CNT_FILE_READS,
+	VMFAULT_CNT_PAGES_READ,
+	VMFAULT_CNT_BYTES_READ,
+	VMFAULT_CNT_READ_NS,
+	VMFAULT_CNT_FAULT_AROUND,
+	VMFAULT_CNT_PAGES_DIRTIED,
+	VMFAULT_CNT_WRITEBACKS,
+	VMFAULT_CNT_PAGES_WRITTEN,
+	VMFAULT_CNT_BYTES_WRITTEN,
+	VMFAULT_CNT_IO_ERRORS,
 	VMFAULT_NR_COUNTERS,
 };
 
@@ -90,6 +146,10 @@ enum vmfault_counter {
  * @resident: (out) region pages currently allocated
  * @mapped: (out) 1 once the region has been mmap()ed, else 0
  * @id: (out) the region's id, as in tracepoints and /proc/vmfault_regions
+ * @dirty: (out) file mode: resident pages not yet written back
+ * @window: (out) file mode: pages read per miss, else 0
+ * @flags: (out) the configured VMFAULT_FLAG_* bits
+ * @offset: (out) file mode: where the region starts in the backing file
  * @counters: (out) this region's counters, indexed by enum vmfault_counter
  */
 struct vmfault_region_info {
@@ -99,6 +159,10 @@ struct vmfault_region_info {
 	__u64 resident;
 	__u32 mapped;
 	__u32 id;
+	__u64 dirty;
+	__u32 window;
+	__u32 flags;
+	__u64 offset;
 	__u64 counters[VMFAULT_MAX_COUNTERS];
 };
 
@@ -108,5 +172,11 @@ struct vmfault_region_info {
 #define VMFAULT_IOC_CONFIGURE	_IOW(VMFAULT_IOC_MAGIC, 0x00, struct vmfault_config)
 /* Read the region's configuration and counters. */
 #define VMFAULT_IOC_GET_INFO	_IOR(VMFAULT_IOC_MAGIC, 0x01, struct vmfault_region_info)
+/*
+ * File mode: write every dirty page back to the backing file, then fsync()
+ * it. Returns 0 or the first error (the pages that failed stay dirty).
+ * Zero mode: a no-op.
+ */
+#define VMFAULT_IOC_FLUSH	_IO(VMFAULT_IOC_MAGIC, 0x02)
 
 #endif /* _VMFAULT_UAPI_H */

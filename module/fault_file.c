@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmfault file mode, the fault half: the vm_operations of a region that
+ * pages in from a backing file. Reading and writing the file is
+ * file_io.c's.
+ */
+
+/**
+ * DOC: file-mode faults
+ *
+ * Core mm calls a file-mode mapping in four places:
+ *
+ * - ->map_pages, for a read fault on an empty pte when fault-around is on
+ *   (the default; VMFAULT_FLAG_NO_FAULT_AROUND leaves it out). It maps the
+ *   resident, up-to-date pages in core mm's fault-around window (64 KiB,
+ *   /sys/kernel/debug/fault_around_bytes) read-only, without reading
+ *   anything. If that mapped the faulting address, the fault ends there:
+ *   a minor fault that never calls ->fault. This is filemap_map_pages()
+ *   for the region's own pages.
+ *
+ * - ->fault, when the pte is empty. A resident page is returned at once
+ *   (a minor fault). A missing one is read from the file together with
+ *   the rest of its prefetch window (file_io.c) and the fault returns
+ *   VM_FAULT_MAJOR, so ru_majflt and pgmajfault count it, as
+ *   filemap_fault() does for the page cache. For a MAP_PRIVATE write
+ *   (vmf->cow_page set) the page is returned for do_cow_fault() to copy:
+ *   private writes never reach the region or the file.
+ *
+ * - ->page_mkwrite, before a MAP_SHARED write makes the page writable
+ *   (after ->fault, or on its own for a read-only pte): marks it dirty.
+ *
+ * - ->close, when a mapping goes away: a MAP_SHARED one writes its dirty
+ *   pages back.
+ *
+ * Pages wholly past the file's end, or past the region's size, get
+ * SIGBUS; so does a page whose read fails (-EIO, a dead FUSE daemon).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/vmstat.h>
+
+#include "compat.h"
+#include "vmfault.h"
+#include "vmfault_trace.h"
+
+static struct vmfault_region *vmfault_vmf_region(struct vm_fault *vmf)
+{
+	return vmf->vma->vm_file->private_data;
+}
+
+/* Count and trace a SIGBUS at vmf->pgoff. */
+static vm_fault_t vmfault_file_sigbus(struct vm_fault *vmf, struct vmfault_region *region)
+{
+	vmfault_count(region, VMFAULT_CNT_SIGBUS);
+	trace_vmfault_sigbus(vmfault_region_id(region), vmf->address, vmf->pgoff,
+			     READ_ONCE(region->size) >> PAGE_SHIFT);
+	return VM_FAULT_SIGBUS;
+}
+
+/**
+ * vmfault_file_fault() - ->fault of a file-mode mapping
+ * @vmf: the fault; the pte at vmf->address is empty
+ *
+ * Context: mmap_lock (or 6.12's per-VMA lock) held for read, no page
+ * table lock; the same on return. Might sleep for the read, killably:
+ * the lock is held across it, as filemap_fault() holds it when it cannot
+ * drop it for a retry.
+ *
+ * Maps: returns the region page in vmf->page with a reference for core
+ * mm: finish_fault() maps it, or do_cow_fault() copies it.
+ *
+ * Return: 0 or VM_FAULT_MAJOR with vmf->page set; VM_FAULT_SIGBUS past
+ * the region or the file, or when the read failed; VM_FAULT_OOM.
+ */
+static vm_fault_t vmfault_file_fault(struct vm_fault *vmf)
+{
+	struct vmfault_region *region = vmfault_vmf_region(vmf);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	unsigned long size_pages = READ_ONCE(region->size) >> PAGE_SHIFT;
+	u64 start = vmfault_fault_start();
+	enum vmfault_outcome outcome;
+	bool major = false;
+	struct page *page;
+	vm_fault_t ret = 0;
+
+	if (vmf->pgoff >= size_pages || vmfault_file_past_eof(region, vmf->pgoff)) {
+		ret = vmfault_file_sigbus(vmf, region);
+		outcome = VMFAULT_OUT_SIGBUS;
+		goto out;
+	}
+	page = vmfault_file_get_page(region, vmf->pgoff, &major);
+	if (page == ERR_PTR(-ENOMEM)) {
+		vmfault_count(region, VMFAULT_CNT_OOM);
+		outcome = VMFAULT_OUT_OOM;
+		ret = VM_FAULT_OOM;
+	} else if (IS_ERR(page)) {
+		outcome = VMFAULT_OUT_SIGBUS;
+		ret = vmfault_file_sigbus(vmf, region);
+	} else {
+		get_page(page);
+		vmf->page = page;
+		outcome = major ? VMFAULT_OUT_READ : VMFAULT_OUT_PAGE;
+		if (vmf->cow_page) {
+			vmfault_count(region, VMFAULT_CNT_COW_FAULTS);
+			trace_vmfault_cow(vmfault_region_id(region), vmf->address, vmf->pgoff,
+					  page_to_pfn(page));
+			if (!major)
+				outcome = VMFAULT_OUT_COW;
+		}
+	}
+	if (major) {
+		vmfault_count(region, VMFAULT_CNT_MAJOR_FAULTS);
+		count_vm_event(PGMAJFAULT);
+		ret |= VM_FAULT_MAJOR;
+	}
+out:
+	vmfault_fault_done(vmf, region, write, outcome, start);
+	return ret;
+}
+
+/**
+ * vmfault_file_map_pages() - ->map_pages: map resident pages around a fault
+ * @vmf: the read fault; the pte at vmf->address is empty
+ * @start_pgoff: first page offset of the fault-around window
+ * @end_pgoff: last page offset of the window, inside the vma
+ *
+ * Context: as ->fault, and on 6.12 under rcu_read_lock() as well: nothing
+ * here may sleep. vm_insert_page() takes the page table lock itself and
+ * allocates nothing while the page table exists, so a window whose page
+ * table does not exist yet is left to ->fault.
+ *
+ * Maps: every up-to-date region page of the window whose pte is empty,
+ * read-only (vm_page_prot; MAP_SHARED writes still go through
+ * ->page_mkwrite). Reads nothing.
+ *
+ * Return: VM_FAULT_NOPAGE if the faulting address is now mapped, else 0
+ * and core mm calls ->fault.
+ */
+static vm_fault_t vmfault_file_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
+					 pgoff_t end_pgoff)
+{
+	struct vmfault_region *region = vmfault_vmf_region(vmf);
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long size_pages = READ_ONCE(region->size) >> PAGE_SHIFT;
+	loff_t isize = i_size_read(file_inode(region->backing));
+	u64 start = vmfault_fault_start();
+	unsigned long around = 0;
+	vm_fault_t ret = 0;
+	pgoff_t index;
+
+	if (pmd_none(READ_ONCE(*vmf->pmd)))
+		return 0;
+	if (isize <= region->offset)
+		return 0;
+	end_pgoff = min3(end_pgoff, size_pages - 1,
+			 (pgoff_t)DIV_ROUND_UP(isize - region->offset, PAGE_SIZE) - 1);
+	for (index = start_pgoff; index <= end_pgoff; index++) {
+		struct page *page = xa_load(&region->pages, index);
+		unsigned long addr;
+
+		if (!page || !PageUptodate(page))
+			continue;
+		addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
+		if (vm_insert_page(vma, addr, page))
+			continue;	/* -EBUSY: mapped already */
+		if (index == vmf->pgoff)
+			ret = VM_FAULT_NOPAGE;
+		else
+			around++;
+	}
+	vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND, around);
+	if (ret)
+		vmfault_fault_done(vmf, region, false, VMFAULT_OUT_AROUND, start);
+	return ret;
+}
+
+/**
+ * vmfault_file_page_mkwrite() - a MAP_SHARED write to a region page
+ * @vmf: the fault; vmf->page is the region page
+ *
+ * Context: mmap_lock held for read, page unlocked; returns with the page
+ * locked unless it returns an error. Waits for a writeback of the page
+ * (which holds its lock) to finish, so the page is stable while written.
+ *
+ * Return: VM_FAULT_LOCKED after marking the page dirty: core mm makes the
+ * pte writable; VM_FAULT_SIGBUS if the file shrank below the page.
+ */
+static vm_fault_t vmfault_file_page_mkwrite(struct vm_fault *vmf)
+{
+	struct vmfault_region *region = vmfault_vmf_region(vmf);
+	u64 start = vmfault_fault_start();
+
+	lock_page(vmf->page);
+	if (vmfault_file_past_eof(region, vmf->pgoff)) {
+		unlock_page(vmf->page);
+		return vmfault_file_sigbus(vmf, region);
+	}
+	vmfault_file_mark_dirty(region, vmf->pgoff, vmf->page);
+	if (vmfault_mkwrite_is_own_fault(vmf)) {
+		vmfault_count(region, VMFAULT_CNT_MKWRITES);
+		vmfault_fault_done(vmf, region, true, VMFAULT_OUT_MKWRITE, start);
+	}
+	return VM_FAULT_LOCKED;
+}
+
+/**
+ * vmfault_file_vm_close() - a mapping goes away: write back its pages
+ * @vma: the mapping, already unmapped (pte dirty bits are in the pages)
+ *
+ * Context: mmap_lock held (munmap(), exit). A failed writeback leaves the
+ * pages dirty for the next flush, close() or the region's release.
+ */
+static void vmfault_file_vm_close(struct vm_area_struct *vma)
+{
+	struct vmfault_region *region = vma->vm_file->private_data;
+
+	if (vma->vm_flags & VM_SHARED)
+		vmfault_file_writeback(region, vma->vm_pgoff,
+				       vma->vm_pgoff + vma_pages(vma) - 1);
+}
+
+const struct vm_operations_struct vmfault_file_vm_ops = {
+	.fault		= vmfault_file_fault,
+	.map_pages	= vmfault_file_map_pages,
+	.page_mkwrite	= vmfault_file_page_mkwrite,
+	.close		= vmfault_file_vm_close,
+};
+
+/* VMFAULT_FLAG_NO_FAULT_AROUND: without ->map_pages, core mm does none. */
+const struct vm_operations_struct vmfault_file_nofa_vm_ops = {
+	.fault		= vmfault_file_fault,
+	.page_mkwrite	= vmfault_file_page_mkwrite,
+	.close		= vmfault_file_vm_close,
+};
