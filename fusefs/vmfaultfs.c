@@ -201,6 +201,14 @@ static void vfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fuse_conn_info_opts *conn_opts = userdata;
 
+	/*
+	 * No asynchronous direct I/O unless -o async_dio asks for it: with it,
+	 * fuse_direct_IO() sends O_DIRECT reads and writes as background
+	 * requests and waits for them uninterruptibly, so a fault that reads
+	 * this disk with O_DIRECT (vmfault's file mode) could not be killed
+	 * while the daemon stalls. Synchronous requests are interrupted.
+	 */
+	conn->want &= ~FUSE_CAP_ASYNC_DIO;
 	fuse_apply_conn_info_opts(conn_opts, conn);
 	if (vfs_cache_mode == VFS_CACHE_WRITEBACK) {
 		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
@@ -878,6 +886,8 @@ static void vfs_usage(const char *prog)
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
 	printf("    -o max_readahead=N     kernel readahead per file, in bytes (0: off)\n"
+	       "    -o async_dio           asynchronous O_DIRECT requests (off here: the\n"
+	       "                           kernel waits for them uninterruptibly)\n"
 	       "    (and the other libfuse connection options, see fuse_common.h)\n");
 }
 
