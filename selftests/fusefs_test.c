@@ -22,66 +22,6 @@
 
 #define PAGES	256		/* the major-fault file: 1 MiB */
 
-/*
- * A "# kind: ..." line for scripts/fusefs-tables. The harness ends each
- * test with _exit(), so flush: stdout is a pipe under the kselftest runner.
- */
-#define report(fmt, ...) do {				\
-	ksft_print_msg(fmt, ##__VA_ARGS__);		\
-	fflush(stdout);					\
-} while (0)
-
-static long majflt(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_majflt;
-}
-
-/* Does a child that runs @fn die of @sig? */
-static bool dies_of(void (*fn)(void *), void *arg, int sig)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		fn(arg);
-		_exit(0);
-	}
-	if (pid < 0 || vfs_reap(pid, &status, 20000))
-		return false;
-	return WIFSIGNALED(status) && WTERMSIG(status) == sig;
-}
-
-static bool all_bytes(const char *p, size_t len, char c)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != c)
-			return false;
-	return true;
-}
-
-/* Read @len bytes of a file into @buf; the number read, or -1. */
-static ssize_t read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = pread(fd, buf, len, 0);
-	close(fd);
-	return n;
-}
-
-static off_t file_size(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) ? -1 : st.st_size;
-}
-
 /* Drop a file's clean pages from the page cache; true if none is left. */
 static bool drop_cache(int fd, size_t len)
 {
@@ -310,22 +250,6 @@ TEST_F(fs, fork_child_sees_mapping)
 	close(fd);
 }
 
-struct access_arg {
-	char *p;
-	size_t len;
-	bool write;
-};
-
-static void touch_it(void *arg)
-{
-	struct access_arg *a = arg;
-
-	if (a->write)
-		*(volatile char *)a->p = 'w';
-	else
-		(void)*(volatile char *)a->p;
-}
-
 /*
  * A fresh @npages-page file "f" of @fill bytes, mapped PROT_READ MAP_SHARED
  * with readahead off, so that each first touch is one READ of one page.
@@ -348,18 +272,6 @@ static char *map_fresh(struct vfs_mount *m, int npages, int fill)
 	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	return p;
-}
-
-/* A child that makes the access @a describes, then exits 0. */
-static pid_t fork_toucher(struct access_arg *a)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		touch_it(a);
-		_exit(0);
-	}
-	return pid;
 }
 
 /* mmaptest: an access after munmap, or a write to PROT_READ, is fatal. */

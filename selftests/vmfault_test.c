@@ -600,7 +600,7 @@ TEST_F(one, bad_ioctls)
 	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), -1);
 	EXPECT_EQ(errno, EINVAL);
 	cfg.flags = 0;
-	cfg.reserved[3] = 1;
+	cfg.reserved[1] = 1;
 	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), -1);
 	EXPECT_EQ(errno, EINVAL);
 

@@ -312,4 +312,94 @@ static inline char *vfs_path(struct vfs_mount *m, bool source, const char *name)
 	return p;
 }
 
+/* Helpers shared by the tests of files on vmfaultfs. */
+
+/*
+ * A "# kind: ..." line for scripts/fusefs-tables. The harness ends each
+ * test with _exit(), so flush: stdout is a pipe under the kselftest runner.
+ */
+#define report(fmt, ...) do {				\
+	ksft_print_msg(fmt, ##__VA_ARGS__);		\
+	fflush(stdout);					\
+} while (0)
+
+static inline long majflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_majflt;
+}
+
+/* Does a child that runs @fn die of @sig? */
+static inline bool dies_of(void (*fn)(void *), void *arg, int sig)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		fn(arg);
+		_exit(0);
+	}
+	if (pid < 0 || vfs_reap(pid, &status, 20000))
+		return false;
+	return WIFSIGNALED(status) && WTERMSIG(status) == sig;
+}
+
+static inline bool all_bytes(const char *p, size_t len, char c)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != c)
+			return false;
+	return true;
+}
+
+/* Read @len bytes of a file into @buf; the number read, or -1. */
+static inline ssize_t read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, buf, len, 0);
+	close(fd);
+	return n;
+}
+
+static inline off_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -1 : st.st_size;
+}
+
+struct access_arg {
+	char *p;
+	size_t len;
+	bool write;
+};
+
+static inline void touch_it(void *arg)
+{
+	struct access_arg *a = arg;
+
+	if (a->write)
+		*(volatile char *)a->p = 'w';
+	else
+		(void)*(volatile char *)a->p;
+}
+
+/* A child that makes the access @a describes, then exits 0. */
+static inline pid_t fork_toucher(struct access_arg *a)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		touch_it(a);
+		_exit(0);
+	}
+	return pid;
+}
+
 #endif /* VMFAULTFS_LIB_H */

@@ -1,0 +1,1126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmfault file mode: demand paging from a backing file on vmfaultfs.
+ *
+ *  - a miss is one major fault and one READ of the window; prefetch windows
+ *    1, 4, 16, 64 with and without fault-around, against a model of both
+ *    ("# window:" lines);
+ *  - the end of the file, permissions and bad backing fds;
+ *  - writeback of MAP_SHARED writes on msync, fsync, munmap, close, exit
+ *    and VMFAULT_IOC_FLUSH, and what happens when a WRITE fails;
+ *  - MAP_PRIVATE writes, across fork too, never reaching the file;
+ *  - read errors, a killed, stalled or aborted daemon;
+ *  - many threads on one page, and faults racing munmap, close and fork;
+ *  - the same file through the page cache (filemap_fault) and through
+ *    /dev/vmfault, side by side ("# compare:" lines).
+ *
+ * Every count is exact: the module's counters, the daemon's, getrusage().
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "kselftest_harness.h"
+#include "vmfault_lib.h"
+#include "vmfaultfs_lib.h"
+
+#define NPAGES	256		/* the scan file: 1 MiB */
+#define HUGE	(2UL << 20)
+
+/* Page i of every test file is filled with page_byte(i). */
+static char page_byte(unsigned long i)
+{
+	return 'A' + i % 26;
+}
+
+/* Create @name in the source directory: @size bytes of the page pattern. */
+static int make_pattern(struct vfs_mount *m, const char *name, size_t size)
+{
+	long ps = page_size();
+	char *buf = malloc(size ? size : 1);
+	int fd, ok;
+
+	if (!buf)
+		return -1;
+	for (size_t i = 0; i < size; i++)
+		buf[i] = page_byte(i / ps);
+	fd = open(vfs_path(m, true, name), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	ok = fd >= 0 && write(fd, buf, size) == (ssize_t)size;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ok ? 0 : -1;
+}
+
+static int configure_file(int fd, int bfd, uint32_t window, uint32_t flags, uint64_t size)
+{
+	struct vmfault_config cfg = {
+		.mode = VMFAULT_MODE_FILE, .flags = flags, .size = size,
+		.fd = bfd, .window = window,
+	};
+
+	return ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg);
+}
+
+/*
+ * A region backed by @name on the mount, opened with @oflags. The backing
+ * fd is closed before this returns: the module holds its own reference.
+ * Returns the region fd, or -1.
+ */
+static int file_region(struct vfs_mount *m, const char *name, int oflags,
+		       uint32_t window, uint32_t flags, uint64_t size)
+{
+	int bfd = open(vfs_path(m, false, name), oflags), fd = -1;
+
+	if (bfd < 0)
+		return -1;
+	fd = vmf_open();
+	if (fd >= 0 && configure_file(fd, bfd, window, flags, size)) {
+		close(fd);
+		fd = -1;
+	}
+	close(bfd);
+	return fd;
+}
+
+/*
+ * Map @len bytes of @fd at a 2 MiB-aligned address: one page table covers
+ * the mapping and fault-around windows start at page 0.
+ */
+static char *map_aligned(int fd, size_t len, int prot, int flags)
+{
+	char *r = mmap(NULL, len + HUGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a;
+
+	if (r == MAP_FAILED)
+		return r;
+	a = (char *)(((uintptr_t)r + HUGE - 1) & ~(HUGE - 1));
+	if (mmap(a, len, prot, flags | MAP_FIXED, fd, 0) == MAP_FAILED) {
+		munmap(r, len + HUGE);
+		return MAP_FAILED;
+	}
+	if (a > r)
+		munmap(r, a - r);
+	munmap(a + len, r + len + HUGE - (a + len));
+	return a;
+}
+
+/* Is every byte of page i of @p page_byte(i), for @n pages from @first? */
+static bool pages_ok(const char *p, unsigned long first, unsigned long n)
+{
+	long ps = page_size();
+
+	for (unsigned long i = first; i < first + n; i++)
+		if (!all_bytes(p + i * ps, ps, page_byte(i)))
+			return false;
+	return true;
+}
+
+static uint64_t vmstat(const char *name)
+{
+	char key[64];
+	unsigned long long v, found = ~0ULL;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return ~0ULL;
+	while (fscanf(f, "%63s %llu", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+static long minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+static bool present(const void *p)
+{
+	return pagemap_entry(p) & (1ULL << 63);
+}
+
+FIXTURE(file) {
+	struct vfs_mount m;
+	long ps;
+};
+
+FIXTURE_SETUP(file)
+{
+	self->ps = page_size();
+	ASSERT_EQ(0, vfs_mount(&self->m, NULL));
+}
+
+FIXTURE_TEARDOWN(file)
+{
+	/* A file reference the module leaked would make this EBUSY. */
+	EXPECT_EQ(0, vfs_umount(&self->m));
+}
+
+/*
+ * A miss is a major fault (ru_majflt, pgmajfault, the module's counter)
+ * and one READ of one page from the daemon; the page is the region's, the
+ * same frame in every mapping; touching it again costs nothing.
+ */
+TEST_F(file, miss_is_one_major_fault_and_one_read)
+{
+	struct vmfault_region_info info;
+	long maj, pgmaj;
+	char *p, *q;
+	int fd;
+
+	ASSERT_EQ(0, make_pattern(&self->m, "f", 16 * self->ps));
+	fd = file_region(&self->m, "f", O_RDONLY, 1, VMFAULT_FLAG_NO_FAULT_AROUND, 0);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 16 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	/* Code that runs between the two majflt() calls must be paged in. */
+	pgmaj = vmstat("pgmajfault");
+	pgmaj = vmstat("pgmajfault");
+	EXPECT_EQ(1, pages_ok(p, 5, 0));
+	maj = majflt();
+	EXPECT_EQ(page_byte(5), p[5 * self->ps]);
+	EXPECT_EQ(1, majflt() - maj);
+	EXPECT_LE(1, vmstat("pgmajfault") - pgmaj);
+	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
+	EXPECT_EQ(self->ps, vfs_stat(&self->m, "read_bytes"));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(VMFAULT_MODE_FILE, info.mode);
+	EXPECT_EQ(16 * self->ps, info.size);
+	EXPECT_EQ(1, info.window);
+	EXPECT_EQ(1, info.resident);
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_FAULTS]);
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_FILE_READS]);
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_PAGES_READ]);
+	EXPECT_EQ(self->ps, info.counters[VMFAULT_CNT_BYTES_READ]);
+	EXPECT_LT(0, info.counters[VMFAULT_CNT_READ_NS]);
+	EXPECT_TRUE(pages_ok(p, 5, 1));
+	EXPECT_EQ(1, majflt() - maj);
+	/* A second mapping maps the same frame; it is not anonymous. */
+	q = mmap(NULL, 16 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, q);
+	EXPECT_EQ(page_byte(5), q[5 * self->ps]);
+	EXPECT_EQ(pfn_of(p + 5 * self->ps), pfn_of(q + 5 * self->ps));
+	EXPECT_FALSE(kpf(pfn_of(q + 5 * self->ps), KPF_ANON));
+	EXPECT_EQ(1, majflt() - maj);
+	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
+	munmap(q, 16 * self->ps);
+	munmap(p, 16 * self->ps);
+	close(fd);
+}
+
+struct scan {
+	long faults, major, reads, around;
+};
+
+/*
+ * The model of a sequential scan: a miss reads the window (absent pages
+ * from the miss on); ->map_pages maps the resident pages of the faulting
+ * address's fault-around block (@fa pages, aligned), without reading.
+ */
+static void scan_model(unsigned int n, unsigned int window, unsigned int fa, struct scan *s)
+{
+	bool res[NPAGES] = { 0 }, mapped[NPAGES] = { 0 };
+
+	memset(s, 0, sizeof(*s));
+	for (unsigned int i = 0; i < n; i++) {
+		bool hit = false;
+
+		if (mapped[i])
+			continue;
+		s->faults++;
+		for (unsigned int j = i & ~(fa - 1); fa > 1 && j < n && j < (i & ~(fa - 1)) + fa; j++) {
+			if (res[j] && !mapped[j]) {
+				mapped[j] = true;
+				if (j == i)
+					hit = true;
+				else
+					s->around++;
+			}
+		}
+		if (hit)
+			continue;
+		if (!res[i]) {
+			s->major++;
+			s->reads++;
+			for (unsigned int j = i; j < n && j < i + window && !res[j]; j++)
+				res[j] = true;
+		}
+		mapped[i] = true;
+	}
+}
+
+/* Core mm's fault-around block in pages (debugfs fault_around_bytes). */
+static unsigned int fault_around_pages(void)
+{
+	unsigned long bytes = 65536;
+	FILE *f;
+
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	f = fopen("/sys/kernel/debug/fault_around_bytes", "r");
+	if (f) {
+		if (fscanf(f, "%lu", &bytes) != 1)
+			bytes = 65536;
+		fclose(f);
+	}
+	return bytes / page_size();
+}
+
+/*
+ * Prefetch windows 1, 4, 16 and 64, with and without fault-around, on a
+ * sequential scan of 256 pages. Faults, major faults, READs and
+ * fault-around pages equal the model exactly, in the module's counters,
+ * the daemon's and getrusage(); every page is read once.
+ */
+TEST_F_TIMEOUT(file, prefetch_window_and_fault_around, 300)
+{
+	static const unsigned int windows[] = { 1, 4, 16, 64 };
+	unsigned int fa = fault_around_pages();
+	size_t len = NPAGES * self->ps;
+
+	ASSERT_EQ(0, make_pattern(&self->m, "f", len));
+	for (int w = 0; w < 4; w++) {
+		for (int around = 1; around >= 0; around--) {
+			struct vmfault_region_info info;
+			long min0, maj0, faults, maj;
+			uint64_t t0, us;
+			struct scan s;
+			char *p;
+			int fd;
+
+			fd = file_region(&self->m, "f", O_RDONLY, windows[w],
+					 around ? 0 : VMFAULT_FLAG_NO_FAULT_AROUND, 0);
+			ASSERT_LE(0, fd);
+			p = map_aligned(fd, len, PROT_READ, MAP_SHARED);
+			ASSERT_NE(MAP_FAILED, p);
+			scan_model(NPAGES, windows[w], around ? fa : 1, &s);
+			ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+			t0 = vfs_now_ms();
+			min0 = minflt();
+			maj0 = majflt();
+			for (unsigned int i = 0; i < NPAGES; i++)
+				(void)*(volatile char *)(p + i * self->ps);
+			maj = majflt() - maj0;
+			faults = minflt() - min0 + maj;
+			us = (vfs_now_ms() - t0) * 1000;
+			ASSERT_EQ(0, vmf_info(fd, &info));
+			EXPECT_EQ(s.faults, faults);
+			EXPECT_EQ(s.major, maj);
+			EXPECT_EQ(s.faults, info.counters[VMFAULT_CNT_FAULTS]);
+			EXPECT_EQ(s.major, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+			EXPECT_EQ(s.reads, info.counters[VMFAULT_CNT_FILE_READS]);
+			EXPECT_EQ(s.around, info.counters[VMFAULT_CNT_FAULT_AROUND]);
+			EXPECT_EQ(NPAGES, info.counters[VMFAULT_CNT_PAGES_READ]);
+			EXPECT_EQ(s.reads, vfs_stat(&self->m, "read_requests"));
+			EXPECT_EQ(len, vfs_stat(&self->m, "read_bytes"));
+			EXPECT_TRUE(pages_ok(p, 0, NPAGES));
+			report("window: %u fault-around %s faults %ld major %ld reads %lu bytes %lu around %lu us/page %lu\n",
+			       windows[w], around ? "on" : "off", faults, maj,
+			       (unsigned long)vfs_stat(&self->m, "read_requests"),
+			       (unsigned long)vfs_stat(&self->m, "read_bytes"),
+			       (unsigned long)info.counters[VMFAULT_CNT_FAULT_AROUND],
+			       (unsigned long)(us / NPAGES));
+			munmap(p, len);
+			close(fd);
+		}
+	}
+}
+
+/*
+ * The end of the file: the tail of the last partial page reads as zeros;
+ * pages wholly past the end, and past the region, get SIGBUS; size 0
+ * takes the file's size rounded up to a page.
+ */
+TEST_F(file, eof_tail_zeros_and_sigbus)
+{
+	struct access_arg a = { .len = self->ps };
+	size_t fsize = 2 * self->ps + self->ps / 2;
+	struct vmfault_region_info info;
+	char buf[64];
+	char *p;
+	int fd;
+
+	ASSERT_EQ(0, make_pattern(&self->m, "f", fsize));
+	fd = file_region(&self->m, "f", O_RDONLY, 4, 0, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(3 * self->ps, info.size);
+	p = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_TRUE(pages_ok(p, 0, 2));
+	EXPECT_TRUE(all_bytes(p + 2 * self->ps, self->ps / 2, page_byte(2)));
+	EXPECT_TRUE(all_bytes(p + fsize, self->ps / 2, 0));
+	a.p = p + 3 * self->ps;		/* past the region */
+	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	munmap(p, 4 * self->ps);
+	close(fd);
+
+	/* An explicit size past the end: those pages are SIGBUS, not zeros. */
+	fd = file_region(&self->m, "f", O_RDONLY, 8, 0, 8 * self->ps);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 8 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(page_byte(0), p[0]);		/* reads pages 0-2: the window stops at the end */
+	for (int i = 3; i < 8; i++) {
+		a.p = p + i * self->ps;
+		EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	}
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(5, info.counters[VMFAULT_CNT_SIGBUS]);
+	EXPECT_EQ(3, info.counters[VMFAULT_CNT_PAGES_READ]);
+	EXPECT_EQ(fsize, info.counters[VMFAULT_CNT_BYTES_READ]);
+	/* read() stops at the end of the data too. */
+	EXPECT_EQ(0, pread(fd, buf, sizeof(buf), 4 * self->ps));
+	EXPECT_EQ(sizeof(buf), pread(fd, buf, sizeof(buf), fsize - 32));
+	EXPECT_TRUE(all_bytes(buf, 32, page_byte(2)));
+	EXPECT_TRUE(all_bytes(buf + 32, 32, 0));
+	munmap(p, 8 * self->ps);
+	close(fd);
+}
+
+/*
+ * A MAP_SHARED writer of a fresh @npages file: pages 1 and 3 written, the
+ * source not yet. Returns the mapping (region fd in *@fdp), or NULL.
+ */
+static char *shared_writer(struct vfs_mount *m, int *fdp, int npages)
+{
+	long ps = page_size();
+	char *p;
+
+	if (make_pattern(m, "f", npages * ps))
+		return NULL;
+	*fdp = file_region(m, "f", O_RDWR, 1, 0, 0);
+	if (*fdp < 0)
+		return NULL;
+	p = mmap(NULL, npages * ps, PROT_READ | PROT_WRITE, MAP_SHARED, *fdp, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p + ps, '1', ps);
+	memset(p + 3 * ps, '3', ps);
+	return p;
+}
+
+/* Does the source file hold page_byte(i), except pages 1 and 3 as written? */
+static bool source_written(struct vfs_mount *m, int npages, bool written)
+{
+	long ps = page_size();
+	size_t len = npages * ps;
+	char *buf = malloc(len);
+	bool ok;
+
+	ok = buf && read_file(vfs_path(m, true, "f"), buf, len) == (ssize_t)len;
+	for (int i = 0; ok && i < npages; i++) {
+		char c = page_byte(i);
+
+		if (written && (i == 1 || i == 3))
+			c = '0' + i;
+		ok = all_bytes(buf + i * ps, ps, c);
+	}
+	free(buf);
+	return ok;
+}
+
+/*
+ * msync(MS_SYNC) writes the dirty pages back, one WRITE per run of
+ * contiguous pages, and unmaps them; the next write dirties them again,
+ * and fsync() of the region writes them again.
+ */
+TEST_F(file, writeback_on_msync_and_fsync)
+{
+	struct vmfault_region_info info;
+	int fd;
+	char *p = shared_writer(&self->m, &fd, 8);
+
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(page_byte(0), p[0]);
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(2, info.dirty);
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_PAGES_DIRTIED]);
+	EXPECT_TRUE(source_written(&self->m, 8, false));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	EXPECT_EQ(0, msync(p, 8 * self->ps, MS_SYNC));
+	EXPECT_TRUE(source_written(&self->m, 8, true));
+	EXPECT_EQ(2, vfs_stat(&self->m, "write_requests"));
+	EXPECT_EQ(2 * self->ps, vfs_stat(&self->m, "write_bytes"));
+	EXPECT_LE(1, vfs_stat(&self->m, "fsync_requests"));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(0, info.dirty);
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_WRITEBACKS]);
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_PAGES_WRITTEN]);
+	EXPECT_EQ(2 * self->ps, info.counters[VMFAULT_CNT_BYTES_WRITTEN]);
+	/* Written pages were unmapped; clean ones stay mapped. */
+	EXPECT_FALSE(present(p + self->ps));
+	EXPECT_TRUE(present(p));
+	/* Two contiguous dirty pages are one WRITE. */
+	p[self->ps] = '1';
+	p[2 * self->ps] = page_byte(2);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ(1, vfs_stat(&self->m, "write_requests"));
+	EXPECT_EQ(2 * self->ps, vfs_stat(&self->m, "write_bytes"));
+	EXPECT_TRUE(source_written(&self->m, 8, true));
+	/* Nothing dirty: nothing written. */
+	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	EXPECT_EQ(0, ioctl(fd, VMFAULT_IOC_FLUSH));
+	EXPECT_EQ(0, vfs_stat(&self->m, "write_requests"));
+	munmap(p, 8 * self->ps);
+	close(fd);
+}
+
+enum wb_trigger { WB_MUNMAP, WB_CLOSE, WB_FLUSH, WB_EXIT, WB_KILLED };
+
+/* Each way a region's dirty pages reach the file, without msync(). */
+static void writeback_on(struct __test_metadata *_metadata, struct vfs_mount *m,
+			 enum wb_trigger how)
+{
+	long ps = page_size();
+	int fd, status;
+	char *p;
+	pid_t pid;
+
+	if (how >= WB_EXIT) {
+		ASSERT_EQ(0, make_pattern(m, "f", 8 * ps));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			p = shared_writer(m, &fd, 8);
+			if (how == WB_KILLED)
+				raise(SIGKILL);
+			_exit(p ? 0 : 1);
+		}
+		ASSERT_EQ(0, vfs_reap(pid, &status, 20000));
+		EXPECT_TRUE(how == WB_KILLED ? WIFSIGNALED(status) :
+			    WIFEXITED(status) && !WEXITSTATUS(status));
+		EXPECT_TRUE(source_written(m, 8, true));
+		return;
+	}
+	p = shared_writer(m, &fd, 8);
+	ASSERT_NE(NULL, p);
+	switch (how) {
+	case WB_MUNMAP:
+		EXPECT_EQ(0, munmap(p, 8 * ps));
+		EXPECT_TRUE(source_written(m, 8, true));
+		break;
+	case WB_CLOSE:
+		/* close() writes back although the mapping stays. */
+		EXPECT_EQ(0, close(fd));
+		EXPECT_TRUE(source_written(m, 8, true));
+		/* The mapping still writes; its munmap() writes back. */
+		p[5 * ps] = 'x';
+		EXPECT_EQ(0, munmap(p, 8 * ps));
+		p = malloc(8 * ps);
+		ASSERT_NE(NULL, p);
+		EXPECT_EQ(8 * ps, read_file(vfs_path(m, true, "f"), p, 8 * ps));
+		EXPECT_EQ('x', p[5 * ps]);
+		free(p);
+		return;
+	default:
+		EXPECT_EQ(0, ioctl(fd, VMFAULT_IOC_FLUSH));
+		EXPECT_TRUE(source_written(m, 8, true));
+		munmap(p, 8 * ps);
+		break;
+	}
+	close(fd);
+}
+
+TEST_F(file, writeback_on_munmap)
+{
+	writeback_on(_metadata, &self->m, WB_MUNMAP);
+}
+
+TEST_F(file, writeback_on_close)
+{
+	writeback_on(_metadata, &self->m, WB_CLOSE);
+}
+
+TEST_F(file, writeback_on_flush_ioctl)
+{
+	writeback_on(_metadata, &self->m, WB_FLUSH);
+}
+
+TEST_F(file, writeback_on_exit)
+{
+	writeback_on(_metadata, &self->m, WB_EXIT);
+}
+
+TEST_F(file, writeback_on_sigkill)
+{
+	writeback_on(_metadata, &self->m, WB_KILLED);
+}
+
+/*
+ * A WRITE that fails: msync() and VMFAULT_IOC_FLUSH return EIO, the pages
+ * stay dirty and are counted; once the disk works again they are written.
+ */
+TEST_F(file, writeback_error_keeps_pages_dirty)
+{
+	struct vmfault_region_info info;
+	int fd;
+	char *p = shared_writer(&self->m, &fd, 8);
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "eio_after 0"));
+	EXPECT_EQ(-1, msync(p, 8 * self->ps, MS_SYNC));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_FLUSH));
+	EXPECT_EQ(EIO, errno);
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(2, info.dirty);
+	EXPECT_LE(2, info.counters[VMFAULT_CNT_IO_ERRORS]);
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_PAGES_WRITTEN]);
+	EXPECT_TRUE(source_written(&self->m, 8, false));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "eio_after off"));
+	EXPECT_EQ(0, msync(p, 8 * self->ps, MS_SYNC));
+	EXPECT_TRUE(source_written(&self->m, 8, true));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(0, info.dirty);
+	munmap(p, 8 * self->ps);
+	close(fd);
+}
+
+/*
+ * MAP_PRIVATE writes are copied (do_cow_fault) into anonymous pages and
+ * never reach the region, the file or a MAP_SHARED view, nor across fork.
+ */
+TEST_F(file, private_writes_never_reach_the_file)
+{
+	struct vmfault_region_info info;
+	char *priv, *shared;
+	int fd, status;
+	pid_t pid;
+
+	ASSERT_EQ(0, make_pattern(&self->m, "f", 4 * self->ps));
+	fd = file_region(&self->m, "f", O_RDWR, 1, 0, 0);
+	ASSERT_LE(0, fd);
+	priv = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	shared = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	ASSERT_NE(MAP_FAILED, shared);
+	priv[0] = 'p';				/* miss + COW */
+	EXPECT_EQ(page_byte(1), priv[self->ps]);
+	priv[self->ps] = 'q';			/* COW of a mapped page */
+	EXPECT_TRUE(kpf(pfn_of(priv), KPF_ANON));
+	EXPECT_TRUE(pages_ok(shared, 0, 4));
+	EXPECT_NE(pfn_of(priv), pfn_of(shared));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		priv[2 * self->ps] = 'c';
+		_exit(priv[0] == 'p' && priv[self->ps] == 'q' ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_EQ(page_byte(2), priv[2 * self->ps]);
+	EXPECT_EQ(0, msync(priv, 4 * self->ps, MS_SYNC));
+	EXPECT_EQ(0, ioctl(fd, VMFAULT_IOC_FLUSH));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_PAGES_DIRTIED]);
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_WRITEBACKS]);
+	EXPECT_LE(1, info.counters[VMFAULT_CNT_COW_FAULTS]);
+	munmap(priv, 4 * self->ps);
+	munmap(shared, 4 * self->ps);
+	close(fd);
+	EXPECT_TRUE(source_written(&self->m, 4, false));
+}
+
+/*
+ * A backing fd opened O_RDONLY is never written through: MAP_SHARED with
+ * PROT_WRITE and mprotect() to it are EACCES, write() is EACCES;
+ * MAP_PRIVATE writes COW. The file's bytes and mtime do not change.
+ */
+TEST_F(file, readonly_backing_is_never_written)
+{
+	struct stat before, after;
+	char *p;
+	int fd;
+
+	ASSERT_EQ(0, make_pattern(&self->m, "f", 4 * self->ps));
+	ASSERT_EQ(0, stat(vfs_path(&self->m, true, "f"), &before));
+	fd = file_region(&self->m, "f", O_RDONLY, 1, 0, 0);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	EXPECT_EQ(EACCES, errno);
+	p = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, mprotect(p, 4 * self->ps, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	munmap(p, 4 * self->ps);
+	EXPECT_EQ(-1, pwrite(fd, "x", 1, 0));
+	EXPECT_EQ(EACCES, errno);
+	p = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 'w', 4 * self->ps);
+	EXPECT_EQ(0, msync(p, 4 * self->ps, MS_SYNC));
+	munmap(p, 4 * self->ps);
+	close(fd);
+	EXPECT_TRUE(source_written(&self->m, 4, false));
+	ASSERT_EQ(0, stat(vfs_path(&self->m, true, "f"), &after));
+	EXPECT_EQ(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
+	EXPECT_EQ(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+}
+
+/*
+ * Bad backing fds and arguments: EBADF for a closed fd, -1, an O_PATH or
+ * an O_WRONLY fd; EINVAL for a directory, a pipe, a socket, /dev/vmfault,
+ * an unaligned or overflowing offset, a window too big, unknown flags, and
+ * file fields in zero mode. None of them takes a reference (the mount
+ * unmounts in teardown).
+ */
+TEST_F(file, bad_backing_fds)
+{
+	int fd = vmf_open(), pipefd[2], sock, dir, wronly, opath, self_fd, good;
+	struct vmfault_config cfg = { .mode = VMFAULT_MODE_FILE };
+	char *p;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, make_pattern(&self->m, "f", 4 * self->ps));
+	ASSERT_EQ(0, pipe(pipefd));
+	sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	dir = open(self->m.mnt, O_RDONLY | O_DIRECTORY);
+	wronly = open(vfs_path(&self->m, false, "f"), O_WRONLY);
+	opath = open(vfs_path(&self->m, false, "f"), O_PATH);
+	good = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	self_fd = vmf_open();
+	ASSERT_LE(0, sock);
+	ASSERT_LE(0, dir);
+	ASSERT_LE(0, wronly);
+	ASSERT_LE(0, opath);
+	ASSERT_LE(0, good);
+	ASSERT_LE(0, self_fd);
+
+	struct { int bfd; int err; } bad[] = {
+		{ -1, EBADF }, { 1000, EBADF }, { opath, EBADF }, { wronly, EBADF },
+		{ dir, EINVAL }, { pipefd[0], EINVAL }, { sock, EINVAL },
+		{ self_fd, EINVAL }, { fd, EINVAL },
+	};
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-1, configure_file(fd, bad[i].bfd, 1, 0, 0)) TH_LOG("case %u", i);
+		EXPECT_EQ(bad[i].err, errno) TH_LOG("case %u", i);
+	}
+	cfg.fd = good;
+	cfg.offset = 100;
+	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	EXPECT_EQ(EINVAL, errno);
+	cfg.offset = ~0ULL - 4095;
+	cfg.size = 8192;
+	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	EXPECT_EQ(EINVAL, errno);
+	cfg.offset = 8 * self->ps;	/* size 0 = to the end, but past it */
+	cfg.size = 0;
+	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	EXPECT_EQ(EINVAL, errno);
+	cfg.offset = 0;
+	cfg.window = VMFAULT_MAX_WINDOW + 1;
+	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	EXPECT_EQ(EINVAL, errno);
+	cfg.window = 0;
+	cfg.flags = 0x80;
+	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	EXPECT_EQ(EINVAL, errno);
+	cfg.flags = 0;
+	cfg.mode = VMFAULT_MODE_ZERO;
+	cfg.size = self->ps;
+	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	EXPECT_EQ(EINVAL, errno);
+	/* The good fd, then a good reconfiguration before mmap, then EBUSY. */
+	cfg.mode = VMFAULT_MODE_FILE;
+	cfg.size = 0;
+	EXPECT_EQ(0, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	cfg.window = 4;
+	EXPECT_EQ(0, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	p = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	EXPECT_EQ(EBUSY, errno);
+	munmap(p, self->ps);
+	close(good);
+	close(self_fd);
+	close(opath);
+	close(wronly);
+	close(dir);
+	close(sock);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(fd);
+}
+
+/*
+ * EIO for a page is SIGBUS for the access that needs it, counted; the
+ * page stays unreadable until the disk answers, then reads normally.
+ */
+TEST_F(file, read_error_is_sigbus)
+{
+	struct access_arg a = { .len = self->ps };
+	struct vmfault_region_info info;
+	char cmd[64];
+	char *p;
+	int fd;
+
+	ASSERT_EQ(0, make_pattern(&self->m, "f", 4 * self->ps));
+	fd = file_region(&self->m, "f", O_RDONLY, 1, 0, 0);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	snprintf(cmd, sizeof(cmd), "eio_offset %ld\neio_len 1\n", 2 * self->ps);
+	ASSERT_EQ(0, vfs_ctl(&self->m, cmd));
+	a.p = p + 2 * self->ps;
+	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	EXPECT_EQ(page_byte(1), p[self->ps]);
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_IO_ERRORS]);
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_SIGBUS]);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "eio_len 0"));
+	EXPECT_TRUE(pages_ok(p, 0, 4));
+	munmap(p, 4 * self->ps);
+	close(fd);
+}
+
+/* A region on vmfaultfs with readahead off, mapped read-only, fd closed. */
+static char *region_fresh(struct vfs_mount *m, int npages)
+{
+	char *p;
+	int fd;
+
+	if (make_pattern(m, "f", npages * page_size()))
+		return MAP_FAILED;
+	fd = file_region(m, "f", O_RDONLY, 1, 0, 0);
+	if (fd < 0)
+		return MAP_FAILED;
+	p = mmap(NULL, npages * page_size(), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	return p;
+}
+
+/*
+ * A killed daemon: resident pages still read, a miss is SIGBUS (the
+ * connection is gone), never a hang.
+ */
+TEST_F(file, daemon_killed_sigbus)
+{
+	struct access_arg a = { .len = self->ps };
+	int status;
+	char *p = region_fresh(&self->m, 4);
+
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(page_byte(0), p[0]);
+	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
+	ASSERT_EQ(0, vfs_reap(self->m.pid, &status, 10000));
+	self->m.pid = 0;
+	EXPECT_EQ(page_byte(0), p[1]);
+	a.p = p + self->ps;
+	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	munmap(p, 4 * self->ps);
+}
+
+/* A fault on a stalled daemon is killable, then the page reads normally. */
+TEST_F(file, stalled_fault_is_killable)
+{
+	struct access_arg a = { .len = self->ps };
+	char *p = region_fresh(&self->m, 4);
+	pid_t child;
+	int status;
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
+	a.p = p + self->ps;
+	child = fork_toucher(&a);
+	ASSERT_LE(0, child);
+	usleep(500000);
+	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
+	kill(child, SIGKILL);
+	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	EXPECT_EQ(0, vfs_ctl(&self->m, "stall 0"));
+	EXPECT_TRUE(pages_ok(p, 0, 4));
+	munmap(p, 4 * self->ps);
+}
+
+/* Aborting the connection under a blocked fault gives it SIGBUS. */
+TEST_F(file, connection_abort_sigbus)
+{
+	struct access_arg a = { .len = self->ps };
+	char *p = region_fresh(&self->m, 4);
+	pid_t child;
+	int status;
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
+	a.p = p + 2 * self->ps;
+	child = fork_toucher(&a);
+	ASSERT_LE(0, child);
+	usleep(500000);
+	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
+	ASSERT_EQ(0, vfs_abort(&self->m));
+	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+	EXPECT_EQ(0, vfs_reap(self->m.pid, &self->m.status, 10000));
+	self->m.pid = 0;
+	munmap(p, 4 * self->ps);
+}
+
+struct toucher {
+	pthread_barrier_t *go;
+	char *p;
+	char seen;
+};
+
+static void *touch_thread(void *arg)
+{
+	struct toucher *t = arg;
+
+	pthread_barrier_wait(t->go);
+	t->seen = *(volatile char *)t->p;
+	return NULL;
+}
+
+/*
+ * Eight threads fault the same page at once, on a disk that takes 50 ms:
+ * one READ, one page read; all eight see the data.
+ */
+TEST_F(file, many_threads_one_read)
+{
+	struct vmfault_region_info info;
+	struct toucher t[8];
+	pthread_barrier_t go;
+	pthread_t th[8];
+	char *p;
+	int fd;
+
+	ASSERT_EQ(0, make_pattern(&self->m, "f", 4 * self->ps));
+	fd = file_region(&self->m, "f", O_RDONLY, 1, 0, 0);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "read_delay_us 50000\nreset\n"));
+	pthread_barrier_init(&go, NULL, 8);
+	for (int i = 0; i < 8; i++) {
+		t[i] = (struct toucher){ .go = &go, .p = p + 3 * self->ps };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, touch_thread, &t[i]));
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(page_byte(3), t[i].seen);
+	}
+	pthread_barrier_destroy(&go);
+	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_FILE_READS]);
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_PAGES_READ]);
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	munmap(p, 4 * self->ps);
+	close(fd);
+}
+
+/*
+ * read() and write() on the region fd with the buffer a mapping of the
+ * same region: the copy faults into the region while the module holds no
+ * lock, so nothing deadlocks, and the data is right.
+ */
+TEST_F(file, syscalls_into_own_mapping)
+{
+	char *p;
+	int fd;
+
+	ASSERT_EQ(0, make_pattern(&self->m, "f", 8 * self->ps));
+	fd = file_region(&self->m, "f", O_RDWR, 1, 0, 0);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 8 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* Page 6's data into page 1, through a read() into the mapping. */
+	EXPECT_EQ(self->ps, pread(fd, p + self->ps, self->ps, 6 * self->ps));
+	EXPECT_TRUE(all_bytes(p + self->ps, self->ps, page_byte(6)));
+	/* Page 2 (not resident) into page 3 (not resident) with write(). */
+	EXPECT_EQ(self->ps, pwrite(fd, p + 2 * self->ps, self->ps, 3 * self->ps));
+	EXPECT_TRUE(all_bytes(p + 3 * self->ps, self->ps, page_byte(2)));
+	/* The same page as source and destination. */
+	EXPECT_EQ(self->ps, pwrite(fd, p + 5 * self->ps, self->ps, 5 * self->ps));
+	EXPECT_EQ(0, fsync(fd));
+	munmap(p, 8 * self->ps);
+	p = malloc(8 * self->ps);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(8 * self->ps, read_file(vfs_path(&self->m, true, "f"), p, 8 * self->ps));
+	EXPECT_TRUE(all_bytes(p + self->ps, self->ps, page_byte(6)));
+	EXPECT_TRUE(all_bytes(p + 3 * self->ps, self->ps, page_byte(2)));
+	EXPECT_TRUE(pages_ok(p, 4, 4));
+	free(p);
+	close(fd);
+}
+
+struct racer {
+	char *p;
+	size_t len;
+	int fd;
+	volatile bool stop;
+	unsigned long bad;
+};
+
+static void *fault_loop(void *arg)
+{
+	struct racer *r = arg;
+	long ps = page_size();
+
+	while (!r->stop) {
+		for (size_t i = 0; i < r->len / ps; i++) {
+			char c = *(volatile char *)(r->p + i * ps);
+
+			if (c != page_byte(i))
+				r->bad++;
+		}
+	}
+	return NULL;
+}
+
+/* Rewrites every page with its own bytes and fsyncs: dirty, clean, dirty. */
+static void *write_loop(void *arg)
+{
+	struct racer *r = arg;
+	long ps = page_size();
+	char *buf = malloc(ps);
+
+	while (buf && !r->stop) {
+		for (size_t i = 0; i < r->len / ps; i++) {
+			memset(buf, page_byte(i), ps);
+			if (pwrite(r->fd, buf, ps, i * ps) != ps)
+				r->bad++;
+		}
+		if (fsync(r->fd))
+			r->bad++;
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Faults race munmap() + mmap(MAP_FIXED) of the same range, fork(), a
+ * writer whose writeback unmaps pages under them, and close() of the
+ * region fd, for a second or so each: every byte read is right, the
+ * children see the same data, nothing hangs.
+ */
+TEST_F_TIMEOUT(file, faults_race_munmap_close_fork, 120)
+{
+	struct racer r = { .len = 32 * self->ps };
+	pthread_t th[3];
+	uint64_t end;
+	int status;
+
+	ASSERT_EQ(0, make_pattern(&self->m, "f", r.len));
+	r.fd = file_region(&self->m, "f", O_RDWR, 4, 0, 0);
+	ASSERT_LE(0, r.fd);
+	r.p = mmap(NULL, r.len, PROT_READ, MAP_SHARED, r.fd, 0);
+	ASSERT_NE(MAP_FAILED, r.p);
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, fault_loop, &r));
+	ASSERT_EQ(0, pthread_create(&th[2], NULL, write_loop, &r));
+	end = vfs_now_ms() + 1000;
+	while (vfs_now_ms() < end) {
+		/* The range vanishes and comes back; readers never see a hole. */
+		ASSERT_NE(MAP_FAILED, mmap(r.p, r.len, PROT_READ, MAP_SHARED | MAP_FIXED, r.fd, 0));
+		madvise(r.p, r.len, MADV_DONTNEED);
+	}
+	end = vfs_now_ms() + 1000;
+	while (vfs_now_ms() < end) {
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (pid == 0)
+			_exit(pages_ok(r.p, 0, r.len / self->ps) ? 0 : 1);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	}
+	r.stop = true;
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	/* The fd goes while faults go on: the mapping holds the region. */
+	r.stop = false;
+	ASSERT_EQ(0, pthread_create(&th[0], NULL, fault_loop, &r));
+	EXPECT_EQ(0, close(r.fd));
+	usleep(300000);
+	r.stop = true;
+	pthread_join(th[0], NULL);
+	EXPECT_EQ(0, r.bad);
+	EXPECT_TRUE(pages_ok(r.p, 0, r.len / self->ps));
+	munmap(r.p, r.len);
+}
+
+/* One sequential scan of @len bytes: faults, READs, bytes, µs per page. */
+struct cost {
+	long minor, major, reads, bytes, us_per_page;
+};
+
+static void scan_cost(struct vfs_mount *m, char *p, size_t len, struct cost *c)
+{
+	long min0, maj0;
+	uint64_t t0;
+
+	vfs_ctl(m, "reset");
+	t0 = vfs_now_ms();
+	min0 = minflt();
+	maj0 = majflt();
+	for (size_t off = 0; off < len; off += page_size())
+		(void)*(volatile char *)(p + off);
+	c->major = majflt() - maj0;
+	c->minor = minflt() - min0;
+	c->us_per_page = (vfs_now_ms() - t0) * 1000 / (len / page_size());
+	c->reads = vfs_stat(m, "read_requests");
+	c->bytes = vfs_stat(m, "read_bytes");
+}
+
+/*
+ * The comparison: one 256-page file on a disk that takes 1 ms per READ,
+ * scanned once through the kernel's page cache (filemap_fault, readahead
+ * 128 KiB) and through /dev/vmfault with windows 1 and 32. Each route reads
+ * each byte once; "# compare:" lines give the rest. The page cache is
+ * dropped first, so both start cold.
+ */
+TEST_F_TIMEOUT(file, page_cache_and_vmfault_side_by_side, 300)
+{
+	size_t len = NPAGES * self->ps;
+	struct cost c;
+	char *p;
+	int fd;
+
+	ASSERT_EQ(0, make_pattern(&self->m, "f", len));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "read_delay_us 1000"));
+
+	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	scan_cost(&self->m, p, len, &c);
+	EXPECT_EQ(len, c.bytes);
+	EXPECT_TRUE(pages_ok(p, 0, NPAGES));
+	report("compare: route page-cache faults %ld minor %ld major %ld reads %ld bytes %ld us/page %ld\n",
+	       c.minor + c.major, c.minor, c.major, c.reads, c.bytes, c.us_per_page);
+	munmap(p, len);
+	close(fd);
+
+	for (unsigned int w = 1; w <= 32; w *= 32) {
+		struct vmfault_region_info info;
+
+		fd = file_region(&self->m, "f", O_RDONLY, w, 0, 0);
+		ASSERT_LE(0, fd);
+		p = map_aligned(fd, len, PROT_READ, MAP_SHARED);
+		ASSERT_NE(MAP_FAILED, p);
+		scan_cost(&self->m, p, len, &c);
+		ASSERT_EQ(0, vmf_info(fd, &info));
+		EXPECT_EQ(len, c.bytes);
+		EXPECT_EQ(NPAGES / w, c.reads);
+		EXPECT_EQ(NPAGES / w, c.major);
+		EXPECT_EQ(c.major, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+		EXPECT_EQ(c.minor + c.major, info.counters[VMFAULT_CNT_FAULTS]);
+		report("compare: route vmfault-window-%u faults %ld minor %ld major %ld reads %ld bytes %ld us/page %ld\n",
+		       w, c.minor + c.major, c.minor, c.major, c.reads, c.bytes, c.us_per_page);
+		munmap(p, len);
+		close(fd);
+	}
+}
+
+TEST_HARNESS_MAIN
