@@ -86,27 +86,36 @@ bool vmfault_file_past_eof(struct vmfault_region *region, pgoff_t index)
 /*
  * One ->read_iter or ->write_iter of the backing file at @pos over @iter.
  * O_DIRECT where the file takes it and @len is whole pages (filesystems
- * want aligned direct I/O; a tail at the file's end goes buffered).
+ * want aligned direct I/O; a tail at the file's end goes buffered). A file
+ * that claims O_DIRECT but refuses it with EINVAL before any I/O (an
+ * overlayfs file over tmpfs) is read buffered from then on.
  */
 static ssize_t vmfault_file_rw(struct vmfault_region *region, loff_t pos,
 			       struct iov_iter *iter, bool write)
 {
 	struct file *file = region->backing;
+	bool direct = READ_ONCE(region->direct) && PAGE_ALIGNED(iov_iter_count(iter));
 	struct kiocb kiocb;
 	ssize_t ret;
 
+again:
 	init_sync_kiocb(&kiocb, file);
 	kiocb.ki_pos = pos;
 	/* Not the opener's flags: no O_APPEND, O_SYNC or O_NONBLOCK here. */
-	kiocb.ki_flags = 0;
-	if (region->direct && PAGE_ALIGNED(iov_iter_count(iter)))
-		kiocb.ki_flags |= IOCB_DIRECT;
+	kiocb.ki_flags = direct ? IOCB_DIRECT : 0;
 	if (write) {
 		file_start_write(file);
 		ret = vfs_iocb_iter_write(file, &kiocb, iter);
 		file_end_write(file);
 	} else {
 		ret = vfs_iocb_iter_read(file, &kiocb, iter);
+	}
+	if (ret == -EINVAL && direct) {
+		pr_info_ratelimited("region %lu: the backing file refuses O_DIRECT; using buffered I/O\n",
+				    vmfault_region_id(region));
+		WRITE_ONCE(region->direct, false);
+		direct = false;
+		goto again;
 	}
 	return ret;
 }

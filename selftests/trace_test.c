@@ -27,6 +27,8 @@ static const struct {
 	{ "vmfault_page_alloc", { "region;", "address;", "pgoff;", "pfn;" } },
 	{ "vmfault_cow", { "region;", "address;", "pgoff;", "pfn;" } },
 	{ "vmfault_sigbus", { "region;", "address;", "pgoff;", "size_pages;" } },
+	{ "vmfault_demand_read", { "region;", "nr_pages;", "bytes;", "latency_ns;" } },
+	{ "vmfault_writeback", { "region;", "nr_pages;", "bytes;", "latency_ns;" } },
 };
 
 static int write_file(const char *path, const char *s)
@@ -87,6 +89,27 @@ static int count_events(const char *trace, const char *name, unsigned int id)
 		p += strlen(want);
 	}
 	return n;
+}
+
+/* The sum of field=N over the events name of region id. */
+static long sum_field(const char *trace, const char *name, unsigned int id, const char *field)
+{
+	char want[96], region[32], key[32];
+	const char *p = trace;
+	long sum = 0;
+
+	snprintf(want, sizeof(want), " %s: ", name);
+	snprintf(region, sizeof(region), "region=%u ", id);
+	snprintf(key, sizeof(key), " %s=", field);
+	while ((p = strstr(p, want))) {
+		const char *eol = strchr(p, '\n');
+		const char *r = strstr(p, region), *f = strstr(p, key);
+
+		if (r && f && (!eol || f < eol) && r < f)
+			sum += atol(f + strlen(key));
+		p += strlen(want);
+	}
+	return sum;
 }
 
 FIXTURE(trace) {
@@ -191,6 +214,68 @@ TEST_F(trace, events_match_counters)
 	free(trace);
 	munmap(s, 10 * ps);
 	munmap(p, 8 * ps);
+}
+
+/*
+ * File mode: one vmfault_demand_read per read of the backing file, one
+ * vmfault_writeback per write, their bytes adding up to the counters'.
+ * The backing file is a plain file in /tmp (a buffered read).
+ */
+TEST_F(trace, file_events_match_counters)
+{
+	struct vmfault_config cfg = { .mode = VMFAULT_MODE_FILE, .window = 4 };
+	char path[] = "/tmp/vmfault-trace.XXXXXX", *buf, *trace, *s;
+	struct vmfault_region_info info;
+	long ps = self->ps;
+	int bfd;
+
+	bfd = mkstemp(path);
+	ASSERT_LE(0, bfd);
+	unlink(path);
+	buf = malloc(8 * ps);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 'T', 8 * ps);
+	ASSERT_EQ(8 * ps, write(bfd, buf, 8 * ps));
+	cfg.fd = bfd;
+	ASSERT_EQ(0, ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	ASSERT_EQ(write_file(INSTANCE "/events/vmfault/enable", "1"), 0);
+	ASSERT_EQ(write_file(INSTANCE "/tracing_on", "1"), 0);
+
+	s = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(s, MAP_FAILED);
+	touch_read(s);			/* reads pages 0-3 */
+	touch_read(s + 5 * ps);		/* reads pages 5-7 */
+	s[ps] = 'x';
+	s[2 * ps] = 'y';
+	EXPECT_EQ(0, msync(s, 8 * ps, MS_SYNC));	/* one run of 2 pages */
+
+	ASSERT_EQ(write_file(INSTANCE "/tracing_on", "0"), 0);
+	ASSERT_EQ(vmf_info(self->fd, &info), 0);
+	trace = read_file(INSTANCE "/trace");
+	ASSERT_NE(trace, NULL);
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_FILE_READS]);
+	EXPECT_EQ(7, info.counters[VMFAULT_CNT_PAGES_READ]);
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_WRITEBACKS]);
+	EXPECT_EQ(count_events(trace, "vmfault_demand_read", info.id),
+		  info.counters[VMFAULT_CNT_FILE_READS]);
+	EXPECT_EQ(sum_field(trace, "vmfault_demand_read", info.id, "bytes"),
+		  info.counters[VMFAULT_CNT_BYTES_READ]);
+	EXPECT_EQ(sum_field(trace, "vmfault_demand_read", info.id, "nr_pages"),
+		  info.counters[VMFAULT_CNT_PAGES_READ]);
+	EXPECT_EQ(count_events(trace, "vmfault_writeback", info.id),
+		  info.counters[VMFAULT_CNT_WRITEBACKS]);
+	EXPECT_EQ(sum_field(trace, "vmfault_writeback", info.id, "bytes"),
+		  info.counters[VMFAULT_CNT_BYTES_WRITTEN]);
+	EXPECT_EQ(count_events(trace, "vmfault_fault", info.id),
+		  info.counters[VMFAULT_CNT_FAULTS]);
+	EXPECT_NE(strstr(trace, "outcome=read"), NULL);
+	EXPECT_EQ(pread(bfd, buf, 8 * ps, 0), 8 * ps);
+	EXPECT_EQ('x', buf[ps]);
+	EXPECT_EQ('y', buf[2 * ps]);
+	free(trace);
+	free(buf);
+	munmap(s, 8 * ps);
+	close(bfd);
 }
 
 TEST_HARNESS_MAIN
