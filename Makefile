@@ -8,7 +8,7 @@
 #   make demo     boot the dev VM, load the module, run the demonstrations
 #   make check    boot the dev VM, run the kselftest suite, 'N passed, N failed'
 #   make vm       an interactive shell in the dev VM
-#   make doc-tables  rewrite Documentation's generated tables from that run
+#   make doc-tables  rewrite Documentation's generated tables and plots from that run
 #   make install  install the module for $(KVER) (on a host running it)
 #   make clean
 #
@@ -54,11 +54,16 @@ vm: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/vm
 
-# Rewrite Documentation's generated tables from the last 'make check' run.
+# Rewrite Documentation's generated tables and plots from the last
+# 'make check' run.
 doc-tables:
 	@for t in matrix majflt latency; do \
 		scripts/fusefs-tables $$t $(BUILD)/check/selftests.tap \
 			>Documentation/vmfaultfs-$$t.inc || exit 1; \
+	done
+	@mkdir -p Documentation/images
+	@for p in rates latency; do \
+		cp $(BUILD)/check/plot/$$p.png Documentation/images/vmfault-$$p.png || exit 1; \
 	done; git diff --stat -- Documentation/
 
 checkpatch:

@@ -819,6 +819,29 @@ TEST_F(file, daemon_killed_sigbus)
 	munmap(p, 4 * self->ps);
 }
 
+/* The daemon killed while a fault waits for its READ: that fault is SIGBUS. */
+TEST_F(file, daemon_killed_mid_fault)
+{
+	struct access_arg a = { .len = self->ps };
+	char *p = region_fresh(&self->m, 4);
+	pid_t child;
+	int status;
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
+	a.p = p + 3 * self->ps;
+	child = fork_toucher(&a);
+	ASSERT_LE(0, child);
+	usleep(500000);
+	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
+	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
+	EXPECT_EQ(0, vfs_reap(self->m.pid, &status, 10000));
+	self->m.pid = 0;
+	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+	munmap(p, 4 * self->ps);
+}
+
 /* A fault on a stalled daemon is killable, then the page reads normally. */
 TEST_F(file, stalled_fault_is_killable)
 {
