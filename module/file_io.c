@@ -272,7 +272,7 @@ struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
 		return page;
 
 	/* Being read by another task, or a read of it failed: wait, retry. */
-	err = lock_page_killable(page);
+	err = folio_lock_killable(page_folio(page));
 	if (err)
 		return ERR_PTR(err);
 	if (!PageUptodate(page)) {
@@ -384,7 +384,7 @@ int vmfault_file_writeback(struct vmfault_region *region, pgoff_t first, pgoff_t
 	while (!err && (page = xa_find(&region->pages, &index, last, VMFAULT_PAGE_DIRTY))) {
 		first = index;
 		for (nr = 0; page && nr < VMFAULT_MAX_WINDOW; nr++) {
-			err = lock_page_killable(page);
+			err = folio_lock_killable(page_folio(page));
 			if (err)
 				break;
 			/* Written back by another task meanwhile: end the run. */
