@@ -13,6 +13,7 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 
+#include "compat.h"
 #include "vmfault.h"
 #include "vmfault_trace.h"
 
@@ -87,6 +88,38 @@ void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
 		trace_vmfault_fault(vmfault_region_id(region), vmf->address, vmf->pgoff,
 				    write, vmf->vma->vm_flags & VM_SHARED, outcome,
 				    ktime_get_ns() - start);
+}
+
+/**
+ * vmfault_fault_sigbus() - count and trace a fault answered with SIGBUS
+ * @vmf: the fault
+ * @region: its region
+ * @size_pages: the pages the region has data for (its size, or the file's end)
+ *
+ * Return: VM_FAULT_SIGBUS.
+ */
+vm_fault_t vmfault_fault_sigbus(struct vm_fault *vmf, struct vmfault_region *region,
+				unsigned long size_pages)
+{
+	vmfault_count(region, VMFAULT_CNT_SIGBUS);
+	trace_vmfault_sigbus(vmfault_region_id(region), vmf->address, vmf->pgoff, size_pages);
+	return VM_FAULT_SIGBUS;
+}
+
+/**
+ * vmfault_mkwrite_done() - count a ->page_mkwrite that was a fault of its own
+ * @vmf: the fault passed to ->page_mkwrite
+ * @region: its region
+ * @start: vmfault_fault_start() at the handler's entry
+ *
+ * After ->fault in the same fault (an empty pte) it was counted there.
+ */
+void vmfault_mkwrite_done(struct vm_fault *vmf, struct vmfault_region *region, u64 start)
+{
+	if (!vmfault_mkwrite_is_own_fault(vmf))
+		return;
+	vmfault_count(region, VMFAULT_CNT_MKWRITES);
+	vmfault_fault_done(vmf, region, true, VMFAULT_OUT_MKWRITE, start);
 }
 
 /**

@@ -41,23 +41,8 @@
 #include <linux/pagemap.h>
 #include <linux/vmstat.h>
 
-#include "compat.h"
 #include "vmfault.h"
 #include "vmfault_trace.h"
-
-static struct vmfault_region *vmfault_vmf_region(struct vm_fault *vmf)
-{
-	return vmf->vma->vm_file->private_data;
-}
-
-/* Count and trace a SIGBUS at vmf->pgoff. */
-static vm_fault_t vmfault_file_sigbus(struct vm_fault *vmf, struct vmfault_region *region)
-{
-	vmfault_count(region, VMFAULT_CNT_SIGBUS);
-	trace_vmfault_sigbus(vmfault_region_id(region), vmf->address, vmf->pgoff,
-			     READ_ONCE(region->size) >> PAGE_SHIFT);
-	return VM_FAULT_SIGBUS;
-}
 
 /**
  * vmfault_file_fault() - ->fault of a file-mode mapping
@@ -78,15 +63,15 @@ static vm_fault_t vmfault_file_fault(struct vm_fault *vmf)
 {
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
-	unsigned long size_pages = READ_ONCE(region->size) >> PAGE_SHIFT;
+	pgoff_t end = vmfault_file_end(region);
 	u64 start = vmfault_fault_start();
 	enum vmfault_outcome outcome;
 	bool major = false;
 	struct page *page;
 	vm_fault_t ret = 0;
 
-	if (vmf->pgoff >= size_pages || vmfault_file_past_eof(region, vmf->pgoff)) {
-		ret = vmfault_file_sigbus(vmf, region);
+	if (vmf->pgoff >= end) {
+		ret = vmfault_fault_sigbus(vmf, region, end);
 		outcome = VMFAULT_OUT_SIGBUS;
 		goto out;
 	}
@@ -97,7 +82,7 @@ static vm_fault_t vmfault_file_fault(struct vm_fault *vmf)
 		ret = VM_FAULT_OOM;
 	} else if (IS_ERR(page)) {
 		outcome = VMFAULT_OUT_SIGBUS;
-		ret = vmfault_file_sigbus(vmf, region);
+		ret = vmfault_fault_sigbus(vmf, region, end);
 	} else {
 		get_page(page);
 		vmf->page = page;
@@ -143,20 +128,14 @@ static vm_fault_t vmfault_file_map_pages(struct vm_fault *vmf, pgoff_t start_pgo
 {
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
 	struct vm_area_struct *vma = vmf->vma;
-	unsigned long size_pages = READ_ONCE(region->size) >> PAGE_SHIFT;
-	loff_t isize = i_size_read(file_inode(region->backing));
+	pgoff_t index, end = min(end_pgoff + 1, vmfault_file_end(region));
 	u64 start = vmfault_fault_start();
 	unsigned long around = 0;
 	vm_fault_t ret = 0;
-	pgoff_t index;
 
 	if (pmd_none(READ_ONCE(*vmf->pmd)))
 		return 0;
-	if (isize <= region->offset)
-		return 0;
-	end_pgoff = min3(end_pgoff, size_pages - 1,
-			 (pgoff_t)DIV_ROUND_UP(isize - region->offset, PAGE_SIZE) - 1);
-	for (index = start_pgoff; index <= end_pgoff; index++) {
+	for (index = start_pgoff; index < end; index++) {
 		struct page *page = xa_load(&region->pages, index);
 		unsigned long addr;
 
@@ -192,16 +171,15 @@ static vm_fault_t vmfault_file_page_mkwrite(struct vm_fault *vmf)
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
 	u64 start = vmfault_fault_start();
 
+	pgoff_t end = vmfault_file_end(region);
+
 	lock_page(vmf->page);
-	if (vmfault_file_past_eof(region, vmf->pgoff)) {
+	if (vmf->pgoff >= end) {
 		unlock_page(vmf->page);
-		return vmfault_file_sigbus(vmf, region);
+		return vmfault_fault_sigbus(vmf, region, end);
 	}
-	vmfault_file_mark_dirty(region, vmf->pgoff, vmf->page);
-	if (vmfault_mkwrite_is_own_fault(vmf)) {
-		vmfault_count(region, VMFAULT_CNT_MKWRITES);
-		vmfault_fault_done(vmf, region, true, VMFAULT_OUT_MKWRITE, start);
-	}
+	vmfault_file_mark_dirty(region, vmf->pgoff);
+	vmfault_mkwrite_done(vmf, region, start);
 	return VM_FAULT_LOCKED;
 }
 

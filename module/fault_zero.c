@@ -41,14 +41,8 @@
 #include <linux/pagemap.h>
 #include <linux/pfn_t.h>
 
-#include "compat.h"
 #include "vmfault.h"
 #include "vmfault_trace.h"
-
-static struct vmfault_region *vmfault_vmf_region(struct vm_fault *vmf)
-{
-	return vmf->vma->vm_file->private_data;
-}
 
 /*
  * Map the zero page read-only at vmf->address. Runs in ->fault with
@@ -110,11 +104,8 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 	vm_fault_t ret = 0;
 
 	if (vmf->pgoff >= size_pages) {
-		vmfault_count(region, VMFAULT_CNT_SIGBUS);
-		trace_vmfault_sigbus(vmfault_region_id(region), vmf->address, vmf->pgoff,
-				     size_pages);
 		outcome = VMFAULT_OUT_SIGBUS;
-		ret = VM_FAULT_SIGBUS;
+		ret = vmfault_fault_sigbus(vmf, region, size_pages);
 	} else if (vmf->cow_page) {
 		/* Private write: do_cow_fault() copies what we return. */
 		page = vmfault_region_get_page(region, vmf->pgoff, false, 0);
@@ -196,10 +187,7 @@ static vm_fault_t vmfault_zero_page_mkwrite(struct vm_fault *vmf)
 	u64 start = vmfault_fault_start();
 
 	lock_page(vmf->page);
-	if (vmfault_mkwrite_is_own_fault(vmf)) {
-		vmfault_count(region, VMFAULT_CNT_MKWRITES);
-		vmfault_fault_done(vmf, region, true, VMFAULT_OUT_MKWRITE, start);
-	}
+	vmfault_mkwrite_done(vmf, region, start);
 	return VM_FAULT_LOCKED;
 }
 

@@ -72,15 +72,21 @@ static loff_t vmfault_file_isize(const struct vmfault_region *region)
 }
 
 /**
- * vmfault_file_past_eof() - does a page lie wholly past the file's end?
+ * vmfault_file_end() - where a file-mode region's data ends
  * @region: a file-mode region
- * @index: page offset in the region
  *
- * Return: true if no byte of the page is in the backing file now.
+ * Return: the first page offset with no data: the region's size or the
+ * backing file's end now (a partial last page counts), whichever is less.
+ * Accesses at or past it get SIGBUS.
  */
-bool vmfault_file_past_eof(struct vmfault_region *region, pgoff_t index)
+pgoff_t vmfault_file_end(struct vmfault_region *region)
 {
-	return vmfault_file_pos(region, index) >= vmfault_file_isize(region);
+	pgoff_t end = READ_ONCE(region->size) >> PAGE_SHIFT;
+	loff_t isize = vmfault_file_isize(region);
+
+	if (isize <= region->offset)
+		return 0;
+	return min_t(u64, end, DIV_ROUND_UP(isize - region->offset, PAGE_SIZE));
 }
 
 /*
@@ -121,30 +127,25 @@ again:
 }
 
 /*
- * Fill @nr locked, not-up-to-date pages from page offset @first with one
- * read (more if the file returns less, never past its end). Marks the
- * pages it filled up to date, the last partly read one with a zeroed tail.
- * Returns 0 if the first page is now up to date, else a negative errno:
- * the read's error, or -ENXIO if the file ended before the page.
+ * Fill the @nr locked, not-up-to-date pages of @bv (whole pages, from page
+ * offset @first) with one read (more if the file returns less, never past
+ * its end). Marks the pages it filled up to date, the last partly read one
+ * with a zeroed tail. Returns 0 if the first page is now up to date, else
+ * a negative errno: the read's error, or -ENXIO if the file ended before
+ * the page. A failure is counted and traced, not logged: this is the fault
+ * path.
  */
 static int vmfault_file_fill(struct vmfault_region *region, pgoff_t first,
-			     struct page **pages, unsigned int nr)
+			     struct bio_vec *bv, unsigned int nr)
 {
 	loff_t pos = vmfault_file_pos(region, first);
 	size_t len = (size_t)nr << PAGE_SHIFT, done = 0;
-	struct bio_vec *bv, one;
 	struct iov_iter iter;
 	unsigned int i, full;
 	ssize_t ret = 0;
 	u64 start;
 
-	bv = nr == 1 ? &one : kmalloc_array(nr, sizeof(*bv), GFP_KERNEL);
-	if (!bv)
-		return -ENOMEM;
-	for (i = 0; i < nr; i++)
-		bvec_set_page(&bv[i], pages[i], PAGE_SIZE, 0);
 	iov_iter_bvec(&iter, ITER_DEST, bv, nr, len);
-
 	start = ktime_get_ns();
 	while (done < len && pos + done < vmfault_file_isize(region)) {
 		ret = vmfault_file_rw(region, pos + done, &iter, false);
@@ -154,16 +155,14 @@ static int vmfault_file_fill(struct vmfault_region *region, pgoff_t first,
 		done += ret;
 	}
 	start = ktime_get_ns() - start;
-	if (bv != &one)
-		kfree(bv);
 
 	full = done >> PAGE_SHIFT;
 	if (offset_in_page(done)) {
-		zero_user_segment(pages[full], offset_in_page(done), PAGE_SIZE);
+		zero_user_segment(bv[full].bv_page, offset_in_page(done), PAGE_SIZE);
 		full++;
 	}
 	for (i = 0; i < full; i++)
-		SetPageUptodate(pages[i]);
+		SetPageUptodate(bv[i].bv_page);
 
 	vmfault_count_add(region, VMFAULT_CNT_PAGES_READ, full);
 	vmfault_count_add(region, VMFAULT_CNT_BYTES_READ, done);
@@ -174,12 +173,7 @@ static int vmfault_file_fill(struct vmfault_region *region, pgoff_t first,
 				  ret < 0 ? ret : 0);
 	if (full)
 		return 0;
-	if (ret < 0) {
-		pr_info_ratelimited("region %lu: reading %zu bytes at %lld failed: %zd\n",
-				    vmfault_region_id(region), len, pos, ret);
-		return ret;
-	}
-	return -ENXIO;
+	return ret < 0 ? ret : -ENXIO;
 }
 
 /*
@@ -190,20 +184,17 @@ static int vmfault_file_fill(struct vmfault_region *region, pgoff_t first,
 static struct page *vmfault_file_read_window(struct vmfault_region *region, pgoff_t index,
 					     bool *major)
 {
-	unsigned long end = READ_ONCE(region->size) >> PAGE_SHIFT;
-	loff_t isize = vmfault_file_isize(region);
-	struct page *one, **pages, *page, *old = NULL;
+	pgoff_t end = vmfault_file_end(region);
+	struct page *page, *old = NULL;
+	struct bio_vec one, *bv;
 	unsigned int nr, max;
 	int err;
 
-	if (isize > region->offset)
-		end = min_t(unsigned long, end,
-			    DIV_ROUND_UP(isize - region->offset, PAGE_SIZE));
 	if (index >= end)
 		return ERR_PTR(-ENXIO);
 	max = min_t(unsigned long, region->window, end - index);
-	pages = max == 1 ? &one : kmalloc_array(max, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
+	bv = max == 1 ? &one : kmalloc_array(max, sizeof(*bv), GFP_KERNEL);
+	if (!bv)
 		return ERR_PTR(-ENOMEM);
 
 	for (nr = 0; nr < max; nr++) {
@@ -224,11 +215,11 @@ static struct page *vmfault_file_read_window(struct vmfault_region *region, pgof
 		vmfault_count(region, VMFAULT_CNT_PAGES_ALLOCATED);
 		trace_vmfault_page_alloc(vmfault_region_id(region), 0, index + nr,
 					 page_to_pfn(page));
-		pages[nr] = page;
+		bvec_set_page(&bv[nr], page, PAGE_SIZE, 0);
 	}
 	if (!nr) {
-		if (pages != &one)
-			kfree(pages);
+		if (bv != &one)
+			kfree(bv);
 		if (!old || xa_is_err(old))
 			return ERR_PTR(-ENOMEM);
 		/* Another task published this page first: use it. */
@@ -236,12 +227,12 @@ static struct page *vmfault_file_read_window(struct vmfault_region *region, pgof
 	}
 
 	*major = true;
-	err = vmfault_file_fill(region, index, pages, nr);
-	page = pages[0];
+	err = vmfault_file_fill(region, index, bv, nr);
+	page = bv[0].bv_page;
 	while (nr--)
-		unlock_page(pages[nr]);
-	if (pages != &one)
-		kfree(pages);
+		unlock_page(bv[nr].bv_page);
+	if (bv != &one)
+		kfree(bv);
 	return err ? ERR_PTR(err) : page;
 }
 
@@ -276,8 +267,11 @@ struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
 	if (err)
 		return ERR_PTR(err);
 	if (!PageUptodate(page)) {
+		struct bio_vec bv;
+
+		bvec_set_page(&bv, page, PAGE_SIZE, 0);
 		*major = true;
-		err = vmfault_file_fill(region, index, &page, 1);
+		err = vmfault_file_fill(region, index, &bv, 1);
 	}
 	unlock_page(page);
 	return err ? ERR_PTR(err) : page;
@@ -286,11 +280,9 @@ struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
 /**
  * vmfault_file_mark_dirty() - note that a page needs writing back
  * @region: a file-mode region
- * @index: page offset
- * @page: the region page at @index, locked by the caller
+ * @index: page offset of a region page that the caller has locked
  */
-void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index,
-			     struct page *page)
+void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index)
 {
 	if (xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY))
 		return;
@@ -299,30 +291,25 @@ void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index,
 }
 
 /*
- * Write @nr locked dirty pages from @first back with one write (more if the
- * file takes less), up to the file's end. Unmaps them first so that a
- * write through a mapping faults and dirties them again. Returns 0 or a
- * negative errno; on error the pages are dirty again.
+ * Write the @nr locked dirty pages of @bv (from page offset @first) back
+ * with one write (more if the file takes less), up to the file's end.
+ * Unmaps them first so that a write through a mapping faults and dirties
+ * them again. Returns 0 or a negative errno; on error the pages are dirty
+ * again.
  */
 static int vmfault_file_write_run(struct vmfault_region *region, pgoff_t first,
-				  struct page **pages, unsigned int nr)
+				  struct bio_vec *bv, unsigned int nr)
 {
 	loff_t pos = vmfault_file_pos(region, first), isize = vmfault_file_isize(region);
 	size_t len = (size_t)nr << PAGE_SHIFT, done = 0;
-	struct bio_vec *bv;
 	struct iov_iter iter;
 	unsigned int i;
 	ssize_t ret = 0;
 	u64 start;
 
-	bv = kmalloc_array(nr, sizeof(*bv), GFP_KERNEL);
-	if (!bv)
-		return -ENOMEM;
 	unmap_mapping_range(region->inode->i_mapping, (loff_t)first << PAGE_SHIFT, len, 0);
-	for (i = 0; i < nr; i++) {
+	for (i = 0; i < nr; i++)
 		xa_clear_mark(&region->pages, first + i, VMFAULT_PAGE_DIRTY);
-		bvec_set_page(&bv[i], pages[i], PAGE_SIZE, 0);
-	}
 	/* Data past the file's end has nowhere to go, as in the page cache. */
 	len = pos < isize ? min_t(loff_t, len, isize - pos) : 0;
 	iov_iter_bvec(&iter, ITER_SOURCE, bv, nr, len);
@@ -339,7 +326,6 @@ static int vmfault_file_write_run(struct vmfault_region *region, pgoff_t first,
 		done += ret;
 	}
 	start = ktime_get_ns() - start;
-	kfree(bv);
 	trace_vmfault_writeback(vmfault_region_id(region), first, nr, pos, done, start,
 				ret < 0 ? ret : 0);
 	vmfault_count_add(region, VMFAULT_CNT_BYTES_WRITTEN, done);
@@ -371,14 +357,15 @@ static int vmfault_file_write_run(struct vmfault_region *region, pgoff_t first,
 int vmfault_file_writeback(struct vmfault_region *region, pgoff_t first, pgoff_t last)
 {
 	unsigned long index = first;
-	struct page **pages, *page;
+	struct bio_vec *bv;
+	struct page *page;
 	unsigned int nr;
 	int err = 0;
 
 	if (!xa_marked(&region->pages, VMFAULT_PAGE_DIRTY))
 		return 0;
-	pages = kmalloc_array(VMFAULT_MAX_WINDOW, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
+	bv = kmalloc_array(VMFAULT_MAX_WINDOW, sizeof(*bv), GFP_KERNEL);
+	if (!bv)
 		return -ENOMEM;
 
 	while (!err && (page = xa_find(&region->pages, &index, last, VMFAULT_PAGE_DIRTY))) {
@@ -392,7 +379,7 @@ int vmfault_file_writeback(struct vmfault_region *region, pgoff_t first, pgoff_t
 				unlock_page(page);
 				break;
 			}
-			pages[nr] = page;
+			bvec_set_page(&bv[nr], page, PAGE_SIZE, 0);
 			if (first + nr == last)
 				page = NULL;
 			else if (xa_get_mark(&region->pages, first + nr + 1, VMFAULT_PAGE_DIRTY))
@@ -401,14 +388,14 @@ int vmfault_file_writeback(struct vmfault_region *region, pgoff_t first, pgoff_t
 				page = NULL;
 		}
 		if (nr && !err)
-			err = vmfault_file_write_run(region, first, pages, nr);
+			err = vmfault_file_write_run(region, first, bv, nr);
 		index = first + max(nr, 1U);
 		while (nr--)
-			unlock_page(pages[nr]);
+			unlock_page(bv[nr].bv_page);
 		if (index == 0 || first == last)
 			break;
 	}
-	kfree(pages);
+	kfree(bv);
 	return err;
 }
 

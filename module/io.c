@@ -67,7 +67,7 @@ static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
 			if (file && copied) {
 				/* Dirty after the copy: writeback then sees all of it. */
 				lock_page(page);
-				vmfault_file_mark_dirty(region, index, page);
+				vmfault_file_mark_dirty(region, index);
 				unlock_page(page);
 			}
 		} else if (page) {

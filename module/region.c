@@ -238,9 +238,9 @@ int vmfault_region_configure(struct vmfault_region *region,
 	}
 
 	mutex_lock(&region->lock);
-	if (region->mapped || region->frozen) {
+	if (region->frozen || (file && !xa_empty(&region->pages))) {
 		mutex_unlock(&region->lock);
-		vmfault_cfg_err("region is already in use (mapped, or file I/O)");
+		vmfault_cfg_err("region is already in use (mapped, file I/O, or pages written)");
 		err = -EBUSY;
 		goto err_fput;
 	}
@@ -269,7 +269,9 @@ err_fput:
  * vmfault_region_freeze() - start file I/O on the region: no reconfiguring
  * @region: the region
  *
- * Return: the region's mode, frozen from now on.
+ * Zero-mode I/O freezes nothing and takes no lock.
+ *
+ * Return: the region's mode; file mode is frozen from now on.
  */
 u32 vmfault_region_freeze(struct vmfault_region *region)
 {
@@ -277,6 +279,8 @@ u32 vmfault_region_freeze(struct vmfault_region *region)
 
 	if (READ_ONCE(region->frozen))
 		return region->mode;
+	if (READ_ONCE(region->mode) != VMFAULT_MODE_FILE)
+		return VMFAULT_MODE_ZERO;
 	mutex_lock(&region->lock);
 	mode = region->mode;
 	if (mode == VMFAULT_MODE_FILE)

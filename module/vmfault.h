@@ -101,6 +101,12 @@ static inline unsigned long vmfault_region_id(const struct vmfault_region *regio
 	return region->inode->i_ino;
 }
 
+/* The region of a fault: the file of every vmfault mapping is a region's. */
+static inline struct vmfault_region *vmfault_vmf_region(const struct vm_fault *vmf)
+{
+	return vmf->vma->vm_file->private_data;
+}
+
 /* counters.c */
 extern const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS];
 void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx);
@@ -108,6 +114,10 @@ void vmfault_count_add(struct vmfault_region *region, enum vmfault_counter idx, 
 u64 vmfault_fault_start(void);
 void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
 			bool write, enum vmfault_outcome outcome, u64 start);
+vm_fault_t vmfault_fault_sigbus(struct vm_fault *vmf, struct vmfault_region *region,
+				unsigned long size_pages);
+void vmfault_mkwrite_done(struct vm_fault *vmf, struct vmfault_region *region, u64 start);
+
 void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out);
 int vmfault_counters_init(void);
 void vmfault_counters_exit(void);
@@ -131,11 +141,10 @@ void vmfault_region_zero_mapped(struct vmfault_region *region);
 /* file_io.c */
 struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
 				   bool *major);
-void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index,
-			     struct page *page);
+void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index);
 int vmfault_file_writeback(struct vmfault_region *region, pgoff_t first, pgoff_t last);
 int vmfault_file_flush(struct vmfault_region *region, bool sync);
-bool vmfault_file_past_eof(struct vmfault_region *region, pgoff_t index);
+pgoff_t vmfault_file_end(struct vmfault_region *region);
 
 /* dev.c */
 bool vmfault_is_region_file(const struct file *file);

@@ -96,7 +96,11 @@ DEFINE_EVENT(vmfault_page_event, vmfault_cow,
 		      unsigned long pfn),
 	     TP_ARGS(region, address, pgoff, pfn));
 
-/* An access at pgoff, past the region's size of size_pages, got SIGBUS. */
+/*
+ * An access at pgoff got SIGBUS: past the region's data, size_pages pages
+ * (its size; in file mode the backing file's end if that comes first), or
+ * (file mode, pgoff below size_pages) its read failed.
+ */
 TRACE_EVENT(vmfault_sigbus,
 	    TP_PROTO(unsigned long region, unsigned long address, unsigned long pgoff,
 		     unsigned long size_pages),
