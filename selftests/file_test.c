@@ -116,21 +116,6 @@ static bool pages_ok(const char *p, unsigned long first, unsigned long n)
 	return true;
 }
 
-static uint64_t vmstat(const char *name)
-{
-	char key[64];
-	unsigned long long v, found = ~0ULL;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return ~0ULL;
-	while (fscanf(f, "%63s %llu", key, &v) == 2)
-		if (!strcmp(key, name))
-			found = v;
-	fclose(f);
-	return found;
-}
-
 static long minflt(void)
 {
 	struct rusage ru;
@@ -180,13 +165,13 @@ TEST_F(file, miss_is_one_major_fault_and_one_read)
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
 	/* Code that runs between the two majflt() calls must be paged in. */
-	pgmaj = vmstat("pgmajfault");
-	pgmaj = vmstat("pgmajfault");
+	pgmaj = kv_read("/proc/vmstat", "pgmajfault");
+	pgmaj = kv_read("/proc/vmstat", "pgmajfault");
 	EXPECT_EQ(1, pages_ok(p, 5, 0));
 	maj = majflt();
 	EXPECT_EQ(page_byte(5), p[5 * self->ps]);
 	EXPECT_EQ(1, majflt() - maj);
-	EXPECT_LE(1, vmstat("pgmajfault") - pgmaj);
+	EXPECT_LE(1, kv_read("/proc/vmstat", "pgmajfault") - pgmaj);
 	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
 	EXPECT_EQ(self->ps, vfs_stat(&self->m, "read_bytes"));
 	ASSERT_EQ(0, vmf_info(fd, &info));
@@ -828,12 +813,9 @@ TEST_F(file, daemon_killed_mid_fault)
 	int status;
 
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
 	a.p = p + 3 * self->ps;
-	child = fork_toucher(&a);
+	child = vfs_stalled_toucher(&self->m, &a);
 	ASSERT_LE(0, child);
-	usleep(500000);
-	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
 	EXPECT_EQ(0, vfs_reap(self->m.pid, &status, 10000));
 	self->m.pid = 0;
@@ -851,12 +833,9 @@ TEST_F(file, stalled_fault_is_killable)
 	int status;
 
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
 	a.p = p + self->ps;
-	child = fork_toucher(&a);
+	child = vfs_stalled_toucher(&self->m, &a);
 	ASSERT_LE(0, child);
-	usleep(500000);
-	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
 	kill(child, SIGKILL);
 	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -874,12 +853,9 @@ TEST_F(file, connection_abort_sigbus)
 	int status;
 
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
 	a.p = p + 2 * self->ps;
-	child = fork_toucher(&a);
+	child = vfs_stalled_toucher(&self->m, &a);
 	ASSERT_LE(0, child);
-	usleep(500000);
-	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
 	ASSERT_EQ(0, vfs_abort(&self->m));
 	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);

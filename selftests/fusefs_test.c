@@ -616,11 +616,8 @@ TEST_F(fs, connection_abort_sigbus)
 
 	a.p = map_fresh(&self->m, 4, 'X');
 	ASSERT_NE(MAP_FAILED, a.p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
-	child = fork_toucher(&a);
+	child = vfs_stalled_toucher(&self->m, &a);
 	ASSERT_LE(0, child);
-	usleep(500000);
-	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
 	ASSERT_EQ(0, vfs_abort(&self->m));
 	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
@@ -645,11 +642,8 @@ TEST_F(fs, connection_abort_frees_stopped_daemon)
 	a.p = map_fresh(&self->m, 4, 'Y');
 	ASSERT_NE(MAP_FAILED, a.p);
 	/* Stall, so the READ is surely taken by a daemon thread; then stop. */
-	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
-	child = fork_toucher(&a);
+	child = vfs_stalled_toucher(&self->m, &a);
 	ASSERT_LE(0, child);
-	usleep(500000);
-	ASSERT_EQ(0, waitpid(child, &status, WNOHANG));
 	ASSERT_EQ(0, kill(self->m.pid, SIGSTOP));
 	ASSERT_EQ(0, vfs_wait_stopped(self->m.pid, 10000));
 	kill(child, SIGKILL);

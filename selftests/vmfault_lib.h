@@ -62,13 +62,17 @@ static inline uint64_t vmf_counter(int fd, enum vmfault_counter idx)
 	return info.counters[idx];
 }
 
-/* A counter of /proc/vmfault by name, or ~0 when missing. */
-static inline uint64_t vmf_proc(const char *name)
+/*
+ * The value of @name in a file of "name value" lines (/proc/vmfault,
+ * /proc/vmstat, vmfaultfs's stats), or ~0 if the file or the name is
+ * missing.
+ */
+static inline uint64_t kv_read(const char *path, const char *name)
 {
 	char key[64];
 	unsigned long long val;
 	uint64_t ret = ~0ULL;
-	FILE *f = fopen("/proc/vmfault", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return ret;
@@ -80,6 +84,12 @@ static inline uint64_t vmf_proc(const char *name)
 	}
 	fclose(f);
 	return ret;
+}
+
+/* A counter of /proc/vmfault by name, or ~0 when missing. */
+static inline uint64_t vmf_proc(const char *name)
+{
+	return kv_read("/proc/vmfault", name);
 }
 
 /* Faults of this process so far, minor plus major, as getrusage() counts. */

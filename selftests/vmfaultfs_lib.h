@@ -213,19 +213,10 @@ static inline int vfs_umount(struct vfs_mount *m)
 /* One counter of .vmfaultfs/stats ("read_requests", ...), or ~0 on error. */
 static inline uint64_t vfs_stat(struct vfs_mount *m, const char *name)
 {
-	char path[128], key[64];
-	unsigned long long v, found = ~0ULL;
-	FILE *f;
+	char path[128];
 
 	snprintf(path, sizeof(path), "%s/.vmfaultfs/stats", m->mnt);
-	f = fopen(path, "r");
-	if (!f)
-		return ~0ULL;
-	while (fscanf(f, "%63s %llu", key, &v) == 2)
-		if (!strcmp(key, name))
-			found = v;
-	fclose(f);
-	return found;
+	return kv_read(path, name);
 }
 
 /* Write one command ("reset", "stall 1", ...) to .vmfaultfs/ctl. */
@@ -400,6 +391,25 @@ static inline pid_t fork_toucher(struct access_arg *a)
 		_exit(0);
 	}
 	return pid;
+}
+
+/*
+ * Stall the daemon ("stall 1") and fork a child that makes the access @a
+ * describes. Returns the child once it has stayed blocked for half a
+ * second, or -1 if it could not be started or did not block.
+ */
+static inline pid_t vfs_stalled_toucher(struct vfs_mount *m, struct access_arg *a)
+{
+	pid_t child;
+	int status;
+
+	if (vfs_ctl(m, "stall 1"))
+		return -1;
+	child = fork_toucher(a);
+	if (child < 0)
+		return -1;
+	usleep(500000);
+	return waitpid(child, &status, WNOHANG) == 0 ? child : -1;
 }
 
 #endif /* VMFAULTFS_LIB_H */
