@@ -14,7 +14,10 @@
  *   do_shared_fault() for writes to MAP_SHARED, do_cow_fault() for writes
  *   to MAP_PRIVATE. A read of a page the region does not have maps the
  *   kernel's shared zero page, read-only, with a special pte (as
- *   do_anonymous_page() and DAX holes do): nothing is allocated. A shared
+ *   do_anonymous_page() and DAX holes do): nothing is allocated. Since
+ *   6.10, core mm allows that only in mappings that are private or can
+ *   never be written (vmfault_zero_page_allowed()); in a writable
+ *   MAP_SHARED mapping a read then allocates the region page. A shared
  *   write allocates the region page. A private write hands core mm the
  *   source page (the region's page, or the zero page for a hole) and
  *   do_cow_fault() copies it into a new anonymous page of its own.
@@ -41,6 +44,7 @@
 #include <linux/pagemap.h>
 #include <linux/pfn_t.h>
 
+#include "compat.h"
 #include "vmfault.h"
 #include "vmfault_trace.h"
 
@@ -118,7 +122,10 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 				  page_to_pfn(page));
 		outcome = VMFAULT_OUT_COW;
 	} else {
-		page = vmfault_region_get_page(region, vmf->pgoff, write, vmf->address);
+		/* A read allocates too where the zero page is refused (6.10+). */
+		page = vmfault_region_get_page(region, vmf->pgoff,
+					       write || !vmfault_zero_page_allowed(vmf->vma),
+					       vmf->address);
 		if (IS_ERR(page)) {
 			vmfault_count(region, VMFAULT_CNT_OOM);
 			outcome = VMFAULT_OUT_OOM;

@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "vmfault_uapi.h"
@@ -167,6 +168,29 @@ static inline uint64_t zero_pfn(void)
 	pfn = pfn_of((const void *)p);
 	munmap((void *)p, page_size());
 	return pfn;
+}
+
+/* Is the running kernel MAJOR.MINOR or newer? */
+static inline bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/*
+ * Does a read of a hole map the shared zero page, in a mapping with these
+ * mmap() flags of a region opened read-write? Always in MAP_PRIVATE. In
+ * MAP_SHARED only before 6.10, which refuses the zero page in shared
+ * mappings that may be written (module/compat.h,
+ * vmfault_zero_page_allowed()): there the read allocates the region page.
+ */
+static inline bool zero_page_mapped_in(int flags)
+{
+	return !(flags & MAP_SHARED) || !kernel_at_least(6, 10);
 }
 
 static inline void touch_read(const volatile char *p)
