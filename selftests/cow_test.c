@@ -467,7 +467,7 @@ TEST(cowtest_simple)
 {
 	long ps = page_size(), avail = mem_available_kb(), after;
 	size_t len = (size_t)(avail * 1024 * 6 / 10) & ~(size_t)(ps - 1);
-	int fd = vmf_open();
+	int i, fd = vmf_open();
 	char *p;
 	pid_t pid;
 
@@ -486,8 +486,16 @@ TEST(cowtest_simple)
 	EXPECT_EQ(vmf_counter(fd, VMFAULT_CNT_COW_FAULTS), len / ps);
 	munmap(p, len);
 	close(fd);
-	after = mem_available_kb();
-	/* All of it is back (within 5%). */
+	/*
+	 * All of it is back (within 5%), once the per-CPU page lists and
+	 * vmstat deltas are folded in (6.12 takes up to a few seconds).
+	 */
+	for (i = 0; i < 50; i++) {
+		after = mem_available_kb();
+		if (after > avail - avail / 20)
+			break;
+		usleep(100 * 1000);
+	}
 	EXPECT_GT(after, avail - avail / 20) TH_LOG("before %ld kB after %ld kB", avail, after);
 }
 
