@@ -6,8 +6,16 @@
 #   make deps     install the Debian packages that are missing (idempotent)
 #   make          build the module (W=1) and the selftests
 #   make demo     boot the dev VM, load the module, run the demonstrations
-#   make check    boot the dev VM, run the kselftest suite, 'N passed, N failed'
+#   make check    on every target: build, boot its dev VM, run the kselftest
+#                 suite; then 'N passed, N failed'
 #   make vm       an interactive shell in the dev VM
+#
+# Targets: x86_64-6.1 (the host's Debian 12 kernel), x86_64-6.12 and
+# riscv64-6.12 (Debian 13's kernels; scripts/sysroot makes their build
+# chroot and riscv64 root once, in ~/.cache/vmfault). 'make check' runs all
+# three; ARCH=riscv64 picks riscv64-6.12, KERNEL=6.12 or KERNEL=6.1 an x86
+# one, for check, demo, vm and the build:
+#   make check ARCH=riscv64      make demo KERNEL=6.12
 #   make doc-tables  rewrite Documentation's generated tables and plots from that run
 #   make install  install the module for $(KVER) (on a host running it)
 #   make clean
@@ -20,9 +28,34 @@ KVER ?= $(shell scripts/kver 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD := $(CURDIR)/build
 
+ALL_TARGETS := x86_64-6.1 x86_64-6.12 riscv64-6.12
+ifeq ($(ARCH),riscv64)
+TARGETS := riscv64-6.12
+else ifneq ($(filter-out x86_64 x86,$(ARCH)),)
+$(error ARCH=$(ARCH): vmfault's targets are x86_64 and riscv64)
+else ifeq ($(KERNEL),6.12)
+TARGETS := x86_64-6.12
+else ifeq ($(KERNEL),6.1)
+TARGETS := x86_64-6.1
+else ifneq ($(KERNEL),)
+$(error KERNEL=$(KERNEL): vmfault's kernels are 6.1 and 6.12)
+else ifneq ($(ARCH),)
+TARGETS := x86_64-6.1
+endif
+# Never hand ARCH=riscv64 or KERNEL to kbuild or the sub-makes.
+MAKEOVERRIDES :=
+unexport ARCH KERNEL
+# demo and vm take one target; the host's by default.
+TARGET := $(firstword $(or $(TARGETS),x86_64-6.1))
+
 .PHONY: all module fusefs tools selftests deps check demo vm install clean checkpatch doc-tables
 
+ifeq ($(TARGET),x86_64-6.1)
 all: module fusefs tools selftests
+else
+all:
+	@scripts/target-build $(TARGET)
+endif
 
 deps:
 	@scripts/deps
@@ -42,28 +75,26 @@ selftests:
 	$(MAKE) -C selftests
 
 check: deps
-	@rm -f module/*.o	# rebuild, so that the W=1 log is complete
-	@$(MAKE) --no-print-directory all
-	@scripts/check $(BUILD)/module-build.log
+	@scripts/check $(or $(TARGETS),$(ALL_TARGETS))
 
 demo: deps
-	@$(MAKE) --no-print-directory all
-	@scripts/vm -- scripts/demo-guest
+	@scripts/target-vm $(TARGET) demo
 
 vm: deps
-	@$(MAKE) --no-print-directory all
-	@scripts/vm
+	@scripts/target-vm $(TARGET)
 
 # Rewrite Documentation's generated tables and plots from the last
 # 'make check' run.
 doc-tables:
 	@for t in matrix majflt latency; do \
-		scripts/fusefs-tables $$t $(BUILD)/check/selftests.tap \
+		scripts/fusefs-tables $$t $(BUILD)/check/x86_64-6.1/selftests.tap \
 			>Documentation/vmfaultfs-$$t.inc || exit 1; \
 	done
+	@scripts/fusefs-tables matrix $(BUILD)/check/x86_64-6.12/selftests.tap \
+		>Documentation/vmfaultfs-matrix-6.12.inc
 	@mkdir -p Documentation/images
 	@for p in rates latency; do \
-		cp $(BUILD)/check/plot/$$p.png Documentation/images/vmfault-$$p.png || exit 1; \
+		cp $(BUILD)/check/x86_64-6.1/plot/$$p.png Documentation/images/vmfault-$$p.png || exit 1; \
 	done; git diff --stat -- Documentation/
 
 checkpatch:
