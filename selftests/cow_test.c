@@ -504,28 +504,40 @@ TEST_F(cow, cowtest_three)
 {
 	long ps = self->ps;
 	const int n = 64;
-	char *p;
+	char *p, c;
 	pid_t a, b;
 	uint64_t pfn0;
+	int gate[2];
 
 	p = mmap(NULL, n * ps / 4, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, 0);
 	ASSERT_NE(p, MAP_FAILED);
 	pattern(p, ps, n / 4, 't');
 	pfn0 = pfn_of(p);
+	/*
+	 * The children stay alive until the parent has written (they read
+	 * the gate until the parent closes it), so the parent's pages are
+	 * still shared when it writes: it must copy, whoever wrote first.
+	 */
+	ASSERT_EQ(pipe(gate), 0);
 	a = fork();
 	if (a == 0) {
+		close(gate[1]);
 		b = fork();
 		if (b == 0) {
 			pattern(p, ps, n / 4, 'T');
+			(void)!read(gate[0], &c, 1);
 			_exit(is_pattern(p, ps, n / 4, 'T') ? 0 : 1);
 		}
 		pattern(p, ps, n / 4, 'k');
+		(void)!read(gate[0], &c, 1);
 		_exit(wait_child(b) == 0 && is_pattern(p, ps, n / 4, 'k') ? 0 : 1);
 	}
+	close(gate[0]);
 	pattern(p, ps, n / 4, 'q');
+	close(gate[1]);
 	EXPECT_EQ(wait_child(a), 0);
 	EXPECT_TRUE(is_pattern(p, ps, n / 4, 'q'));
-	/* The first writer of a shared page copies it: the parent did. */
+	/* A writer of a page still shared copies it: the parent did. */
 	EXPECT_NE(pfn_of(p), pfn0);
 	/* The children's copies are gone: each page is mapped once. */
 	for (int i = 0; i < n / 4; i++)
