@@ -84,7 +84,7 @@ vm: deps
 	@scripts/target-vm $(TARGET)
 
 # Rewrite Documentation's generated tables and plots from the last
-# 'make check' run.
+# 'make check' run (of all three targets).
 doc-tables:
 	@for t in matrix majflt latency; do \
 		scripts/fusefs-tables $$t $(BUILD)/check/x86_64-6.1/selftests.tap \
@@ -92,6 +92,10 @@ doc-tables:
 	done
 	@scripts/fusefs-tables matrix $(BUILD)/check/x86_64-6.12/selftests.tap \
 		>Documentation/vmfaultfs-matrix-6.12.inc
+	@scripts/fault-rate-table "x86_64, 6.1=$(BUILD)/check/x86_64-6.1/fault-rate.txt" \
+		"x86_64, 6.12=$(BUILD)/check/x86_64-6.12/fault-rate.txt" \
+		"riscv64, 6.12=$(BUILD)/check/riscv64-6.12/fault-rate.txt" \
+		>Documentation/vmfault-fault-rates.inc
 	@mkdir -p Documentation/images
 	@for p in rates latency; do \
 		cp $(BUILD)/check/x86_64-6.1/plot/$$p.png Documentation/images/vmfault-$$p.png || exit 1; \
