@@ -42,15 +42,12 @@ static long long now_ns(void)
 
 /*
  * Fault in what measure() itself touches: the vDSO's data page (first
- * clock_gettime()) and 64 KiB of stack (after fork() the stack is COW).
+ * clock_gettime()) and the stack (after fork() it is COW).
  */
-static void __attribute__((noinline)) warm_up(void)
+static void warm_up(void)
 {
-	volatile char pad[64 << 10];
-
-	memset((char *)pad, 0, sizeof(pad));
+	warm_stack();
 	now_ns();
-	rusage_faults();
 }
 
 /* Touch every page of p once (read or write); report; 0 if exact. */
@@ -135,6 +132,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("# fault_rate: %ld pages per kind, page size %ld\n", pages, ps);
+	pin_to_this_cpu();
 	warm_up();
 
 	bad |= measure("anon_read", map_anon(), false);

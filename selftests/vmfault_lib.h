@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -168,6 +169,32 @@ static inline uint64_t zero_pfn(void)
 	pfn = pfn_of((const void *)p);
 	munmap((void *)p, page_size());
 	return pfn;
+}
+
+/*
+ * After fork() the stack is copy-on-write: write 64 KiB of it and call
+ * getrusage() once, so that a measurement's own calls take no fault.
+ */
+static void __attribute__((noinline, unused)) warm_stack(void)
+{
+	volatile char pad[64 << 10];
+	struct rusage ru;
+
+	memset((char *)pad, 0, sizeof(pad));
+	getrusage(RUSAGE_SELF, &ru);
+}
+
+/* Keep the calling thread on the CPU it runs on now. */
+static inline void pin_to_this_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
 }
 
 /* Is the running kernel MAJOR.MINOR or newer? */
