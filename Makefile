@@ -42,9 +42,6 @@ $(error KERNEL=$(KERNEL): vmfault's kernels are 6.1 and 6.12)
 else ifneq ($(ARCH),)
 TARGETS := x86_64-6.1
 endif
-# Never hand ARCH=riscv64 or KERNEL to kbuild or the sub-makes.
-MAKEOVERRIDES :=
-unexport ARCH KERNEL
 # demo and vm take one target; the host's by default.
 TARGET := $(firstword $(or $(TARGETS),x86_64-6.1))
 
