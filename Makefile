@@ -9,13 +9,18 @@
 #   make check    on every target: build, boot its dev VM, run the kselftest
 #                 suite; then 'N passed, N failed'
 #   make vm       an interactive shell in the dev VM
+#   make stress   in the dev VM: the stress program with its data oracle
+#                 (VMFAULT_STRESS_SECS=N per run, default 60), counters,
+#                 rmmod, and kmemleak on the debug kernel
 #
 # Targets: x86_64-6.1 (the host's Debian 12 kernel), x86_64-6.12 and
 # riscv64-6.12 (Debian 13's kernels; scripts/sysroot makes their build
 # chroot and riscv64 root once, in ~/.cache/vmfault). 'make check' runs all
 # three; ARCH=riscv64 picks riscv64-6.12, KERNEL=6.12 or KERNEL=6.1 an x86
-# one, for check, demo, vm and the build:
-#   make check ARCH=riscv64      make demo KERNEL=6.12
+# one, for check, demo, vm and the build. KERNEL=debug picks x86_64-6.1-debug,
+# Debian 12's 6.1 built with KASAN, kmemleak, lockdep and more
+# (scripts/debug-kernel builds it once, in about 40 minutes):
+#   make check ARCH=riscv64      make demo KERNEL=6.12      make check KERNEL=debug
 #   make doc-tables  rewrite Documentation's generated tables and plots from that run
 #   make install  install the module for $(KVER) (on a host running it)
 #   make clean
@@ -37,15 +42,17 @@ else ifeq ($(KERNEL),6.12)
 TARGETS := x86_64-6.12
 else ifeq ($(KERNEL),6.1)
 TARGETS := x86_64-6.1
+else ifeq ($(KERNEL),debug)
+TARGETS := x86_64-6.1-debug
 else ifneq ($(KERNEL),)
-$(error KERNEL=$(KERNEL): vmfault's kernels are 6.1 and 6.12)
+$(error KERNEL=$(KERNEL): vmfault's kernels are 6.1, 6.12 and debug)
 else ifneq ($(ARCH),)
 TARGETS := x86_64-6.1
 endif
 # demo and vm take one target; the host's by default.
 TARGET := $(firstword $(or $(TARGETS),x86_64-6.1))
 
-.PHONY: all module fusefs tools selftests deps check demo vm install clean checkpatch doc-tables
+.PHONY: all module fusefs tools selftests deps check demo vm stress install clean checkpatch doc-tables
 
 ifeq ($(TARGET),x86_64-6.1)
 all: module fusefs tools selftests
@@ -79,6 +86,11 @@ demo: deps
 
 vm: deps
 	@scripts/target-vm $(TARGET)
+
+stress: deps
+	@rm -rf $(BUILD)/stress/$(TARGET)
+	@VMFAULT_STRESS_SECS=$${VMFAULT_STRESS_SECS:-60} \
+		scripts/target-vm --out $(BUILD)/stress/$(TARGET)/vm $(TARGET) stress $(BUILD)/stress/$(TARGET)
 
 # Rewrite Documentation's generated tables and plots from the last
 # 'make check' run (of all three targets).
