@@ -259,6 +259,60 @@ TEST_F(region, sized_by_first_mapping)
 }
 
 /*
+ * Offsets near the top of off_t (catalogue A6): an unsized region refuses
+ * a first mapping that would make it larger than VMFAULT_MAX_SIZE; a sized
+ * one maps it, and an access there is SIGBUS, the page index math intact.
+ */
+TEST_F(region, mmap_offset_near_2_63)
+{
+	off_t top = (INT64_MAX / self->ps - 1) * self->ps;
+	char *p;
+
+	p = mmap(NULL, self->ps, PROT_READ, variant->flags, self->fd, top);
+	EXPECT_EQ(p, MAP_FAILED);
+	EXPECT_EQ(errno, EINVAL);
+	ASSERT_EQ(vmf_configure(self->fd, VMFAULT_MODE_ZERO, 4 * self->ps), 0);
+	p = mmap(NULL, self->ps, PROT_READ, variant->flags, self->fd, top);
+	ASSERT_NE(p, MAP_FAILED);
+	EXPECT_EQ(child_signal(touch_fn, p), SIGBUS);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_SIGBUS), 1);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_PAGES_ALLOCATED), 0);
+	munmap(p, self->ps);
+}
+
+/*
+ * /dev/vmfault opened read-only (catalogue E3): a writable MAP_SHARED
+ * mapping, or mprotect() to one, is EACCES; a MAP_PRIVATE write is allowed
+ * and copies, so the region gets no page.
+ */
+TEST(readonly_fd_no_shared_write)
+{
+	long ps = page_size();
+	int fd = open(VMFAULT_DEV, O_RDONLY | O_CLOEXEC);
+	char *p;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(vmf_configure(fd, VMFAULT_MODE_ZERO, 4 * ps), 0);
+	p = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	EXPECT_EQ(p, MAP_FAILED);
+	EXPECT_EQ(errno, EACCES);
+	p = mmap(NULL, 4 * ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	EXPECT_EQ(mprotect(p, 4 * ps, PROT_READ | PROT_WRITE), -1);
+	EXPECT_EQ(errno, EACCES);
+	EXPECT_EQ(child_signal(write_fn, p), SIGSEGV);
+	munmap(p, 4 * ps);
+	p = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	p[0] = 'x';
+	EXPECT_EQ(p[0], 'x');
+	EXPECT_EQ(vmf_counter(fd, VMFAULT_CNT_PAGES_ALLOCATED), 0);
+	EXPECT_EQ(vmf_counter(fd, VMFAULT_CNT_COW_FAULTS), 1);
+	munmap(p, 4 * ps);
+	close(fd);
+}
+
+/*
  * MAP_POPULATE and MADV_POPULATE_READ map the zero page, nothing else (a
  * writable MAP_SHARED mapping on 6.10+: the region's pages, once each).
  */
