@@ -37,9 +37,13 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/slab.h>
+#include <linux/task_work.h>
 #include <linux/vmstat.h>
+#include <linux/workqueue.h>
 
 #include "vmfault.h"
 #include "vmfault_trace.h"
@@ -183,20 +187,71 @@ static vm_fault_t vmfault_file_page_mkwrite(struct vm_fault *vmf)
 	return VM_FAULT_LOCKED;
 }
 
+/*
+ * The writeback of an unmapped range, run after mmap_lock is dropped. It
+ * holds the region's file, so the region outlives it.
+ */
+struct vmfault_unmap_wb {
+	struct callback_head twork;
+	struct work_struct work;
+	struct file *file;
+	pgoff_t first, last;
+};
+
+static void vmfault_unmap_wb_run(struct vmfault_unmap_wb *wb)
+{
+	struct file *file = wb->file;
+
+	vmfault_file_writeback(file->private_data, wb->first, wb->last);
+	kfree(wb);
+	/* The region's last reference may go here: its release is deferred. */
+	fput(file);
+}
+
+static void vmfault_unmap_wb_twork(struct callback_head *head)
+{
+	vmfault_unmap_wb_run(container_of(head, struct vmfault_unmap_wb, twork));
+}
+
+static void vmfault_unmap_wb_workfn(struct work_struct *work)
+{
+	vmfault_unmap_wb_run(container_of(work, struct vmfault_unmap_wb, work));
+}
+
 /**
  * vmfault_file_vm_close() - a mapping goes away: write back its pages
  * @vma: the mapping, already unmapped (pte dirty bits are in the pages)
  *
- * Context: mmap_lock held (munmap(), exit). A failed writeback leaves the
- * pages dirty for the next flush, close() or the region's release.
+ * Context: mmap_lock held (munmap(), exit). The write cannot be made here:
+ * ->write_iter of the backing file takes sb_writers and the inode lock,
+ * and a write() to that file holds the inode lock while it pins its user
+ * buffer, which takes mmap_lock: an ABBA deadlock (lockdep reports it on
+ * the debug kernel). So the writeback runs as task work, as fput() runs
+ * ->release: before munmap() returns to user space, or in do_exit() after
+ * the mm is gone; from a kernel thread, on a workqueue. A failed
+ * writeback, or no memory to queue it, leaves the pages dirty for the next
+ * flush, close() or the region's release.
  */
 static void vmfault_file_vm_close(struct vm_area_struct *vma)
 {
 	struct vmfault_region *region = vma->vm_file->private_data;
+	struct vmfault_unmap_wb *wb;
 
-	if (vma->vm_flags & VM_SHARED)
-		vmfault_file_writeback(region, vma->vm_pgoff,
-				       vma->vm_pgoff + vma_pages(vma) - 1);
+	if (!(vma->vm_flags & VM_SHARED) || !xa_marked(&region->pages, VMFAULT_PAGE_DIRTY))
+		return;
+	wb = kmalloc(sizeof(*wb), GFP_KERNEL);
+	if (!wb)
+		return;
+	wb->file = get_file(vma->vm_file);
+	wb->first = vma->vm_pgoff;
+	wb->last = vma->vm_pgoff + vma_pages(vma) - 1;
+	if (!(current->flags & PF_KTHREAD)) {
+		init_task_work(&wb->twork, vmfault_unmap_wb_twork);
+		if (!task_work_add(current, &wb->twork, TWA_RESUME))
+			return;
+	}
+	INIT_WORK(&wb->work, vmfault_unmap_wb_workfn);
+	queue_work(system_unbound_wq, &wb->work);
 }
 
 const struct vm_operations_struct vmfault_file_vm_ops = {

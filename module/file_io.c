@@ -347,7 +347,8 @@ static int vmfault_file_write_run(struct vmfault_region *region, pgoff_t first,
  * @first: first page offset
  * @last: last page offset, inclusive
  *
- * Context: might sleep; no locks held but mmap_lock (for munmap()).
+ * Context: might sleep; no locks held (not mmap_lock either: the backing
+ * file's ->write_iter takes sb_writers and its inode lock).
  * Locks the pages of each run in ascending order, as every multi-page
  * locker here does.
  *
