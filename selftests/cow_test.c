@@ -468,8 +468,12 @@ TEST_F(cow, fork_exactly_two_pages_copied)
 	munmap(p, n * ps);
 }
 
-/* xv6 cowtest "simple": a private mapping over half of free memory, forked. */
-TEST(cowtest_simple)
+/*
+ * xv6 cowtest "simple": a private mapping over half of free memory, forked.
+ * Populating it takes seconds; on the debug kernel (KASAN, page poisoning,
+ * DEBUG_PAGEALLOC) under TCG, minutes.
+ */
+TEST_F_TIMEOUT(cow, cowtest_simple, 600)
 {
 	long ps = page_size(), avail = mem_available_kb(), after;
 	size_t len = (size_t)(avail * 1024 * 6 / 10) & ~(size_t)(ps - 1);
