@@ -198,7 +198,12 @@ static struct page *vmfault_file_read_window(struct vmfault_region *region, pgof
 		return ERR_PTR(-ENOMEM);
 
 	for (nr = 0; nr < max; nr++) {
-		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO);
+		/*
+		 * Not zeroed: the read fills it, vmfault_file_fill() zeroes
+		 * the tail past the file's end, and a page that is not up to
+		 * date is never mapped, copied or written back.
+		 */
+		page = alloc_page(GFP_HIGHUSER);
 		if (!page)
 			break;
 		/* Nobody else can see the new page: this always succeeds. */
