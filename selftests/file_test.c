@@ -129,22 +129,8 @@ static bool present(const void *p)
 	return pagemap_entry(p) & (1ULL << 63);
 }
 
-FIXTURE(file) {
-	struct vfs_mount m;
-	long ps;
-};
-
-FIXTURE_SETUP(file)
-{
-	self->ps = page_size();
-	ASSERT_EQ(0, vfs_mount(&self->m, NULL));
-}
-
-FIXTURE_TEARDOWN(file)
-{
-	/* A file reference the module leaked would make this EBUSY. */
-	EXPECT_EQ(0, vfs_umount(&self->m));
-}
+/* A file reference the module leaked would make the teardown's umount EBUSY. */
+VFS_FIXTURE(file)
 
 /*
  * A miss is a major fault (ru_majflt, pgmajfault, the module's counter)
@@ -784,6 +770,21 @@ static char *region_fresh(struct vfs_mount *m, int npages)
 }
 
 /*
+ * region_fresh() of 4 pages at *@p, and a child blocked reading its page
+ * @page on the stalled daemon (vfs_stalled_toucher()); -1 on failure.
+ */
+static pid_t stalled_reader(struct vfs_mount *m, char **p, int page)
+{
+	struct access_arg a = { .len = page_size() };
+
+	*p = region_fresh(m, 4);
+	if (*p == MAP_FAILED)
+		return -1;
+	a.p = *p + page * page_size();
+	return vfs_stalled_toucher(m, &a);
+}
+
+/*
  * A killed daemon: resident pages still read, a miss is SIGBUS (the
  * connection is gone), never a hang.
  */
@@ -807,14 +808,10 @@ TEST_F(file, daemon_killed_sigbus)
 /* The daemon killed while a fault waits for its READ: that fault is SIGBUS. */
 TEST_F(file, daemon_killed_mid_fault)
 {
-	struct access_arg a = { .len = self->ps };
-	char *p = region_fresh(&self->m, 4);
-	pid_t child;
+	char *p;
+	pid_t child = stalled_reader(&self->m, &p, 3);
 	int status;
 
-	ASSERT_NE(MAP_FAILED, p);
-	a.p = p + 3 * self->ps;
-	child = vfs_stalled_toucher(&self->m, &a);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
 	EXPECT_EQ(0, vfs_reap(self->m.pid, &status, 10000));
@@ -827,14 +824,10 @@ TEST_F(file, daemon_killed_mid_fault)
 /* A fault on a stalled daemon is killable, then the page reads normally. */
 TEST_F(file, stalled_fault_is_killable)
 {
-	struct access_arg a = { .len = self->ps };
-	char *p = region_fresh(&self->m, 4);
-	pid_t child;
+	char *p;
+	pid_t child = stalled_reader(&self->m, &p, 1);
 	int status;
 
-	ASSERT_NE(MAP_FAILED, p);
-	a.p = p + self->ps;
-	child = vfs_stalled_toucher(&self->m, &a);
 	ASSERT_LE(0, child);
 	kill(child, SIGKILL);
 	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
@@ -847,14 +840,10 @@ TEST_F(file, stalled_fault_is_killable)
 /* Aborting the connection under a blocked fault gives it SIGBUS. */
 TEST_F(file, connection_abort_sigbus)
 {
-	struct access_arg a = { .len = self->ps };
-	char *p = region_fresh(&self->m, 4);
-	pid_t child;
+	char *p;
+	pid_t child = stalled_reader(&self->m, &p, 2);
 	int status;
 
-	ASSERT_NE(MAP_FAILED, p);
-	a.p = p + 2 * self->ps;
-	child = vfs_stalled_toucher(&self->m, &a);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, vfs_abort(&self->m));
 	EXPECT_EQ(0, vfs_reap(child, &status, 10000));

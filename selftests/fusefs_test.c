@@ -42,21 +42,7 @@ static bool drop_cache(int fd, size_t len)
 	return empty;
 }
 
-FIXTURE(fs) {
-	struct vfs_mount m;
-	long ps;
-};
-
-FIXTURE_SETUP(fs)
-{
-	self->ps = page_size();
-	ASSERT_EQ(0, vfs_mount(&self->m, NULL));
-}
-
-FIXTURE_TEARDOWN(fs)
-{
-	EXPECT_EQ(0, vfs_umount(&self->m));
-}
+VFS_FIXTURE(fs)
 
 /* mmaptest: the file is mirrored faithfully (stat and contents). */
 TEST_F(fs, mirrors_source)

@@ -546,7 +546,7 @@ static void op_open(int i)
 }
 
 /* One structural operation on slot @i, with its lock held for write. */
-static void op_structure(int i, char *buf)
+static void op_structure(int i)
 {
 	struct slot *s = &wk.slots[i];
 	struct vmfault_region_info info;
@@ -558,7 +558,7 @@ static void op_structure(int i, char *buf)
 		op_open(i);
 		goto out;
 	}
-	switch (below(10)) {
+	switch (below(8)) {
 	case 0:		/* munmap a run of pages, or all of them */
 		if (!s->base)
 			break;
@@ -671,8 +671,6 @@ static void op_structure(int i, char *buf)
 			msync(s->base, ps, MS_SYNC);
 		}
 		break;
-	default:	/* pread/pwrite need no structural change */
-		break;
 	}
 out:
 	slot_end_change(s);
@@ -745,7 +743,7 @@ static void *worker_thread(void *arg)
 			pthread_rwlock_unlock(&s->lock);
 		} else if (op < 98) {
 			pthread_rwlock_wrlock(&s->lock);
-			op_structure(i, buf);
+			op_structure(i);
 			pthread_rwlock_unlock(&s->lock);
 		} else {
 			op_fork(buf);
@@ -800,37 +798,21 @@ static void worker_main(int idx, uint64_t seed, unsigned int threads, uint64_t e
 }
 
 /* ---- vmfaultfs: mount, stall, kill and mount again ---- */
-static char fsrc[64];
+static struct vfs_mount fs;	/* the live mount; fs.src holds the files */
 static pid_t fspid;
 
+/* Mount generation @gen over fs.src, where the workers will find it. */
 static int fs_mount(uint64_t gen)
 {
-	char opts[160], *mnt = sh->mnt[gen % 64];
-	uint64_t end = vfs_now_ms() + 20000;
-
-	strcpy(mnt, "/tmp/vmfault-stress-mnt.XXXXXX");
-	if (!mkdtemp(mnt))
+	if (vfs_mount_src(&fs, NULL))
 		return -1;
-	snprintf(opts, sizeof(opts), "source=%s", fsrc);
-	fspid = fork();
-	if (fspid == 0) {
-		setpgid(0, 0);
-		execl(vfs_daemon(), "vmfaultfs", "-f", "-o", opts, mnt, (char *)NULL);
-		_exit(127);
-	}
-	while (!vfs_mounted(mnt)) {
-		int status;
-
-		if (fspid < 0 || waitpid(fspid, &status, WNOHANG) == fspid || vfs_now_ms() > end) {
-			fprintf(stderr, "stress: vmfaultfs did not mount on %s\n", mnt);
-			return -1;
-		}
-		usleep(10000);
-	}
+	fspid = fs.pid;
+	strcpy(sh->mnt[gen % 64], fs.mnt);
 	atomic_store(&sh->mount_gen, gen);
 	return 0;
 }
 
+/* Unmount (lazily if busy) and remove a mount point; keep fs.src. */
 static void fs_umount(const char *mnt)
 {
 	if (umount2(mnt, 0))
@@ -1016,10 +998,10 @@ int main(int argc, char **argv)
 	atomic_store(&sh->next_obj, 1);
 
 	if (use_fuse) {
-		strcpy(fsrc, "/tmp/vmfault-stress-src.XXXXXX");
-		if (!mkdtemp(fsrc) || make_files(fsrc, nprocs) || fs_mount(1))
+		strcpy(fs.src, "/tmp/vmfault-stress-src.XXXXXX");
+		if (!mkdtemp(fs.src) || make_files(fs.src, nprocs) || fs_mount(1))
 			return 2;
-		filedir = fsrc;
+		filedir = fs.src;
 	} else {
 		strcpy(tmpdir, "/tmp/vmfault-stress.XXXXXX");
 		if (!mkdtemp(tmpdir) || make_files(tmpdir, nprocs))

@@ -133,18 +133,19 @@ static inline dev_t vfs_dev(struct vfs_mount *m)
 }
 
 /*
- * Mount vmfaultfs with "-o source=SRC,@opts" (opts may be NULL) on fresh
- * directories under /tmp. Returns 0, or -1 with a message on stderr.
+ * Mount vmfaultfs with "-o source=m->src,@opts" (opts may be NULL) on a
+ * fresh directory under /tmp, m->mnt. The source may already hold files
+ * (a daemon mounted again over them). Returns 0, or -1 with a message on
+ * stderr.
  */
-static inline int vfs_mount(struct vfs_mount *m, const char *opts)
+static inline int vfs_mount_src(struct vfs_mount *m, const char *opts)
 {
 	char o[512];
 	uint64_t end;
 
-	memset(m, 0, sizeof(*m));
-	strcpy(m->src, "/tmp/vmfaultfs-src.XXXXXX");
+	m->pid = 0;
 	strcpy(m->mnt, "/tmp/vmfaultfs-mnt.XXXXXX");
-	if (!mkdtemp(m->src) || !mkdtemp(m->mnt)) {
+	if (!mkdtemp(m->mnt)) {
 		perror("mkdtemp");
 		return -1;
 	}
@@ -173,6 +174,18 @@ static inline int vfs_mount(struct vfs_mount *m, const char *opts)
 	}
 	m->dev = vfs_dev(m);
 	return 0;
+}
+
+/* vfs_mount_src() on a fresh, empty source directory under /tmp. */
+static inline int vfs_mount(struct vfs_mount *m, const char *opts)
+{
+	memset(m, 0, sizeof(*m));
+	strcpy(m->src, "/tmp/vmfaultfs-src.XXXXXX");
+	if (!mkdtemp(m->src)) {
+		perror("mkdtemp");
+		return -1;
+	}
+	return vfs_mount_src(m, opts);
 }
 
 static inline int vfs_rm_one(const char *path, const struct stat *st, int flag,
@@ -209,6 +222,26 @@ static inline int vfs_umount(struct vfs_mount *m)
 	nftw(m->src, vfs_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return ret;
 }
+
+/*
+ * A kselftest fixture @name with a fresh vmfaultfs mount (self->m) and the
+ * page size (self->ps); its teardown fails if the unmount does. For the
+ * harness's users only (FIXTURE() is kselftest_harness.h's).
+ */
+#define VFS_FIXTURE(name)					\
+	FIXTURE(name) {						\
+		struct vfs_mount m;				\
+		long ps;					\
+	};							\
+	FIXTURE_SETUP(name)					\
+	{							\
+		self->ps = page_size();				\
+		ASSERT_EQ(0, vfs_mount(&self->m, NULL));	\
+	}							\
+	FIXTURE_TEARDOWN(name)					\
+	{							\
+		EXPECT_EQ(0, vfs_umount(&self->m));		\
+	}
 
 /* One counter of .vmfaultfs/stats ("read_requests", ...), or ~0 on error. */
 static inline uint64_t vfs_stat(struct vfs_mount *m, const char *name)
