@@ -45,6 +45,7 @@ const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
 	[VMFAULT_CNT_IO_ERRORS]		 = "io_errors",
 };
 
+#ifndef VMFAULT_NO_STATS
 /**
  * vmfault_count() - count one event, globally and for a region
  * @region: the region the event happened in
@@ -58,6 +59,7 @@ void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx)
 	this_cpu_inc(vmfault_global_counters.v[idx]);
 	this_cpu_inc(region->stats->v[idx]);
 }
+#endif
 
 /**
  * vmfault_fault_start() - the start of a fault, for its latency
@@ -122,6 +124,7 @@ void vmfault_mkwrite_done(struct vm_fault *vmf, struct vmfault_region *region, u
 	vmfault_fault_done(vmf, region, true, VMFAULT_OUT_MKWRITE, start);
 }
 
+#ifndef VMFAULT_NO_STATS
 /**
  * vmfault_count_add() - add to a counter, globally and for a region
  * @region: the region
@@ -133,6 +136,7 @@ void vmfault_count_add(struct vmfault_region *region, enum vmfault_counter idx, 
 	this_cpu_add(vmfault_global_counters.v[idx], n);
 	this_cpu_add(region->stats->v[idx], n);
 }
+#endif
 
 /**
  * vmfault_counters_sum() - add up a per-CPU counter set

@@ -135,6 +135,10 @@ static int vmfault_region_check_file(const struct vmfault_config *cfg, u64 *size
 		vmfault_cfg_err("unknown flags %#x", cfg->flags);
 		return -EINVAL;
 	}
+	if (cfg->flags & VMFAULT_FLAG_FAULT_AROUND) {
+		vmfault_cfg_err("FAULT_AROUND is a zero-mode flag; file mode faults around unless NO_FAULT_AROUND");
+		return -EINVAL;
+	}
 	if (cfg->window > VMFAULT_MAX_WINDOW) {
 		vmfault_cfg_err("window %u is more than %u pages", cfg->window,
 				VMFAULT_MAX_WINDOW);
@@ -212,8 +216,12 @@ int vmfault_region_configure(struct vmfault_region *region,
 	}
 	switch (cfg->mode) {
 	case VMFAULT_MODE_ZERO:
-		if (cfg->flags) {
+		if (cfg->flags & ~VMFAULT_FLAGS_ALL) {
 			vmfault_cfg_err("unknown flags %#x", cfg->flags);
+			return -EINVAL;
+		}
+		if (cfg->flags & VMFAULT_FLAG_NO_FAULT_AROUND) {
+			vmfault_cfg_err("NO_FAULT_AROUND is a file-mode flag; zero mode faults around only with FAULT_AROUND");
 			return -EINVAL;
 		}
 		if (cfg->fd || cfg->window || cfg->offset) {
@@ -348,6 +356,11 @@ int vmfault_region_map(struct vmfault_region *region, struct vm_area_struct *vma
 			goto out_unlock;
 	} else {
 		vma->vm_ops = &vmfault_zero_vm_ops;
+		if (region->flags & VMFAULT_FLAG_FAULT_AROUND) {
+			/* As in file mode: for ->map_pages's vm_insert_page(). */
+			vmfault_vma_set_flags(vma, VM_MIXEDMAP, 0);
+			vma->vm_ops = &vmfault_zero_fa_vm_ops;
+		}
 	}
 	region->mapped = true;
 	region->frozen = true;

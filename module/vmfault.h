@@ -9,6 +9,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/sizes.h>
 #include <linux/xarray.h>
 
 #include "vmfault_uapi.h"
@@ -36,6 +37,9 @@ enum vmfault_outcome {
 	VMFAULT_OUT_READ,
 	VMFAULT_OUT_AROUND,
 };
+
+/* Pages in a zero-mode fault-around window: core mm's default 64 KiB. */
+#define VMFAULT_AROUND_PAGES	(SZ_64K / PAGE_SIZE)
 
 /* xarray mark of a file-mode page that is not yet written back */
 #define VMFAULT_PAGE_DIRTY	XA_MARK_0
@@ -109,8 +113,15 @@ static inline struct vmfault_region *vmfault_vmf_region(const struct vm_fault *v
 
 /* counters.c */
 extern const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS];
+#ifdef VMFAULT_NO_STATS
+/* The benchmarks' comparison build: counters compiled out. */
+static inline void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx) {}
+static inline void vmfault_count_add(struct vmfault_region *region,
+				     enum vmfault_counter idx, u64 n) {}
+#else
 void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx);
 void vmfault_count_add(struct vmfault_region *region, enum vmfault_counter idx, u64 n);
+#endif
 u64 vmfault_fault_start(void);
 void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
 			bool write, enum vmfault_outcome outcome, u64 start);
@@ -156,6 +167,7 @@ loff_t vmfault_llseek(struct file *file, loff_t offset, int whence);
 
 /* fault_zero.c */
 extern const struct vm_operations_struct vmfault_zero_vm_ops;
+extern const struct vm_operations_struct vmfault_zero_fa_vm_ops;
 
 /* fault_file.c */
 extern const struct vm_operations_struct vmfault_file_vm_ops;

@@ -7,6 +7,36 @@
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM vmfault
 
+#ifdef VMFAULT_NO_STATS
+/*
+ * The comparison build of the benchmarks (module/Kbuild, VMFAULT_NO_STATS=1):
+ * no tracepoints at all, and no counters (vmfault.h). Never shipped.
+ */
+#ifndef _VMFAULT_TRACE_STUBS_H
+#define _VMFAULT_TRACE_STUBS_H
+#include "vmfault.h"
+
+static inline bool trace_vmfault_fault_enabled(void) { return false; }
+static inline void trace_vmfault_fault(unsigned long region, unsigned long address,
+				       unsigned long pgoff, bool write, bool shared,
+				       int outcome, u64 latency_ns) {}
+static inline void trace_vmfault_zero_page_map(unsigned long region, unsigned long address,
+					       unsigned long pgoff, unsigned long pfn) {}
+static inline void trace_vmfault_page_alloc(unsigned long region, unsigned long address,
+					    unsigned long pgoff, unsigned long pfn) {}
+static inline void trace_vmfault_cow(unsigned long region, unsigned long address,
+				     unsigned long pgoff, unsigned long pfn) {}
+static inline void trace_vmfault_sigbus(unsigned long region, unsigned long address,
+					unsigned long pgoff, unsigned long size_pages) {}
+static inline void trace_vmfault_demand_read(unsigned long region, unsigned long pgoff,
+					     unsigned int nr_pages, long long pos, long bytes,
+					     u64 latency_ns, int err) {}
+static inline void trace_vmfault_writeback(unsigned long region, unsigned long pgoff,
+					   unsigned int nr_pages, long long pos, long bytes,
+					   u64 latency_ns, int err) {}
+#endif /* _VMFAULT_TRACE_STUBS_H */
+#else /* !VMFAULT_NO_STATS */
+
 #if !defined(_VMFAULT_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
 #define _VMFAULT_TRACE_H
 
@@ -165,3 +195,4 @@ DEFINE_EVENT(vmfault_io_event, vmfault_writeback,
 #undef TRACE_INCLUDE_FILE
 #define TRACE_INCLUDE_FILE vmfault_trace
 #include <trace/define_trace.h>
+#endif /* VMFAULT_NO_STATS */

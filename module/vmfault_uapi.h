@@ -36,7 +36,17 @@ enum vmfault_mode {
  * and every first access to a page is a fault of its own.
  */
 #define VMFAULT_FLAG_NO_FAULT_AROUND	0x1
-#define VMFAULT_FLAGS_ALL		VMFAULT_FLAG_NO_FAULT_AROUND
+
+/*
+ * VMFAULT_FLAG_FAULT_AROUND: zero mode only; a read fault on a hole maps
+ * the zero page at every hole of the aligned 64 KiB (16 pages of 4 KiB)
+ * window around it, and ->map_pages maps the window's resident pages, so
+ * that a sequential read takes one fault per window instead of one per
+ * page. Off by default: zero mode then faults once per page, as anonymous
+ * memory does.
+ */
+#define VMFAULT_FLAG_FAULT_AROUND	0x2
+#define VMFAULT_FLAGS_ALL		(VMFAULT_FLAG_NO_FAULT_AROUND | VMFAULT_FLAG_FAULT_AROUND)
 
 /* The largest region size the module accepts, in bytes (1 TiB). */
 #define VMFAULT_MAX_SIZE	0x10000000000ULL
@@ -44,7 +54,8 @@ enum vmfault_mode {
 /**
  * struct vmfault_config - argument of VMFAULT_IOC_CONFIGURE
  * @mode: (in) an enum vmfault_mode other than VMFAULT_MODE_INVALID
- * @flags: (in) VMFAULT_FLAG_* (file mode), else 0
+ * @flags: (in) VMFAULT_FLAG_NO_FAULT_AROUND (file mode) or
+ *	VMFAULT_FLAG_FAULT_AROUND (zero mode), or 0
  * @size: (in) region size in bytes: a multiple of the page size, from one
  *	page up to VMFAULT_MAX_SIZE. File mode: 0 means from @offset to the
  *	file's end, rounded up to a page.

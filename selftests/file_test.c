@@ -694,6 +694,9 @@ TEST_F(file, bad_backing_fds)
 	cfg.flags = 0x80;
 	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
 	EXPECT_EQ(EINVAL, errno);
+	cfg.flags = VMFAULT_FLAG_FAULT_AROUND;	/* zero mode's */
+	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	EXPECT_EQ(EINVAL, errno);
 	cfg.flags = 0;
 	cfg.mode = VMFAULT_MODE_ZERO;
 	cfg.size = self->ps;

@@ -496,6 +496,7 @@ static void op_open(int i)
 	if (below(3)) {
 		cfg.mode = VMFAULT_MODE_ZERO;
 		cfg.size = (uint64_t)(1 + below(OBJ_PAGES)) * ps;
+		cfg.flags = below(2) ? 0 : VMFAULT_FLAG_FAULT_AROUND;
 		s->mode = MODE_ZERO;
 		s->obj = atomic_fetch_add(&sh->next_obj, 1);
 		s->obj_off = 0;

@@ -184,6 +184,26 @@ static void __attribute__((noinline, unused)) warm_stack(void)
 	getrusage(RUSAGE_SELF, &ru);
 }
 
+/*
+ * mmap() @len bytes at an address aligned to @align (a power of two), so
+ * that fault-around windows fall at known pages. Returns MAP_FAILED on
+ * failure, with errno set.
+ */
+static inline void *mmap_aligned(size_t len, size_t align, int prot, int flags, int fd,
+				 off_t off)
+{
+	char *r = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t a;
+
+	if (r == MAP_FAILED)
+		return r;
+	a = ((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1);
+	if (a > (uintptr_t)r)
+		munmap(r, a - (uintptr_t)r);
+	munmap((char *)a + len, (uintptr_t)r + align - a);
+	return mmap((void *)a, len, prot, flags | MAP_FIXED, fd, off);
+}
+
 /* Keep the calling thread on the CPU it runs on now. */
 static inline void pin_to_this_cpu(void)
 {

@@ -345,6 +345,109 @@ TEST_F(region, populate_read)
 	munmap(q, n * self->ps);
 }
 
+/*
+ * VMFAULT_FLAG_FAULT_AROUND: a read of a hole maps the zero page at every
+ * hole of its aligned 16-page window, so 64 pages take 4 faults. Where the
+ * zero page is refused (writable MAP_SHARED on 6.10+) every read allocates.
+ */
+TEST_F(region, fault_around_zero_page)
+{
+	const int n = 64, w = 16;
+	bool zpm = zero_page_mapped_in(variant->flags);
+	uint64_t zp = zero_pfn(), g0 = vmf_proc("fault_around_pages");
+	struct vmfault_config cfg = { .mode = VMFAULT_MODE_ZERO, .size = n * self->ps,
+				      .flags = VMFAULT_FLAG_FAULT_AROUND };
+	struct vmfault_region_info info;
+	long f0, f1;
+	char *p;
+	int i;
+
+	ASSERT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), 0);
+	p = mmap_aligned(n * self->ps, w * self->ps, PROT_READ, variant->flags, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	f0 = rusage_faults();
+	for (i = 0; i < n; i++)
+		touch_read(p + i * self->ps);
+	f1 = rusage_faults();
+
+	EXPECT_EQ(f1 - f0, zpm ? n / w : n);
+	ASSERT_EQ(vmf_info(self->fd, &info), 0);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_FAULTS], zpm ? n / w : n);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_MAPS], zpm ? n : 0);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_FAULT_AROUND], zpm ? n - n / w : 0);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED], zpm ? 0 : n);
+	EXPECT_EQ(vmf_proc("fault_around_pages") - g0, zpm ? n - n / w : 0);
+	for (i = 0; i < n; i++) {
+		if (zpm) {
+			EXPECT_EQ(pfn_of(p + i * self->ps), zp);
+		} else {
+			EXPECT_NE(pfn_of(p + i * self->ps), zp);
+		}
+	}
+	EXPECT_TRUE(all_bytes(p, n * self->ps, 0));
+	munmap(p, n * self->ps);
+}
+
+/*
+ * One fault on a window with region pages, a private copy and holes:
+ * ->map_pages maps the region pages, ->fault the zero page at the holes,
+ * and the private copy keeps its data.
+ */
+TEST_F(one, fault_around_mixed_window)
+{
+	const int w = 16;
+	struct vmfault_config cfg = { .mode = VMFAULT_MODE_ZERO, .size = w * self->ps,
+				      .flags = VMFAULT_FLAG_FAULT_AROUND };
+	uint64_t zp = zero_pfn(), pfn5;
+	char *p, *q, buf[8] = "region";
+	long f0, f1;
+	int i;
+
+	ASSERT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), 0);
+	ASSERT_EQ(pwrite(self->fd, buf, sizeof(buf), 5 * self->ps), sizeof(buf));
+	ASSERT_EQ(pwrite(self->fd, buf, sizeof(buf), 9 * self->ps), sizeof(buf));
+	p = mmap_aligned(w * self->ps, w * self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+			 self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	p[3 * self->ps] = 'c';		/* a private copy of a hole */
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_FAULTS), 1);
+
+	f0 = rusage_faults();
+	for (i = 0; i < w; i++)
+		touch_read(p + i * self->ps);
+	f1 = rusage_faults();
+	EXPECT_EQ(f1 - f0, 1);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_FAULTS), 2);
+	/* 2 region pages by ->map_pages; 13 holes, the faulting one included. */
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_ZERO_PAGE_MAPS), w - 3);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_FAULT_AROUND), 2 + w - 3 - 1);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_PAGES_ALLOCATED), 2);
+	pfn5 = pfn_of(p + 5 * self->ps);
+	EXPECT_NE(pfn5, zp);
+	EXPECT_FALSE(kpf(pfn5, KPF_ANON));
+	EXPECT_STREQ(p + 5 * self->ps, "region");
+	EXPECT_STREQ(p + 9 * self->ps, "region");
+	EXPECT_EQ(p[3 * self->ps], 'c');
+	EXPECT_TRUE(kpf(pfn_of(p + 3 * self->ps), KPF_ANON));
+	for (i = 0; i < w; i++)
+		if (i != 3 && i != 5 && i != 9)
+			EXPECT_EQ(pfn_of(p + i * self->ps), zp);
+
+	/* A shared mapping sees the same region page, and writes reach p. */
+	q = mmap(NULL, w * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(q, MAP_FAILED);
+	touch_read(q + 5 * self->ps);
+	EXPECT_EQ(pfn_of(q + 5 * self->ps), pfn5);
+	q[5 * self->ps] = 'R';
+	EXPECT_EQ(p[5 * self->ps], 'R');
+	/* A shared write to a hole replaces p's zero page too. */
+	q[7 * self->ps] = 'h';
+	EXPECT_EQ(p[7 * self->ps], 'h');
+	EXPECT_NE(pfn_of(p + 7 * self->ps), zp);
+	munmap(q, w * self->ps);
+	munmap(p, w * self->ps);
+}
+
 /* Lazy allocation: map 10 pages, write 3, and exactly 3 pages exist. */
 TEST_F(one, lazy_allocation_shared)
 {
@@ -699,7 +802,10 @@ TEST_F(one, bad_ioctls)
 	EXPECT_EQ(errno, EINVAL);
 	EXPECT_EQ(vmf_configure(self->fd, 99, self->ps), -1);
 	EXPECT_EQ(errno, EINVAL);
-	cfg.flags = 1;
+	cfg.flags = VMFAULT_FLAG_NO_FAULT_AROUND;	/* file mode's */
+	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), -1);
+	EXPECT_EQ(errno, EINVAL);
+	cfg.flags = 0x80;
 	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), -1);
 	EXPECT_EQ(errno, EINVAL);
 	cfg.flags = 0;
