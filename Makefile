@@ -9,6 +9,11 @@
 #   make check    on every target: build, boot its dev VM, run the kselftest
 #                 suite; then 'N passed, N failed'
 #   make vm       an interactive shell in the dev VM
+#   make bench    in the dev VM (one vCPU, -icount shift=0): vmfault's fault
+#                 paths against anon, shmem, userfaultfd, MADV_POPULATE and
+#                 FUSE, in instructions per page; a table, the targets,
+#                 build/bench/{results.tsv,results.json,chart.png}
+#                 (BENCH_TRIALS=N, default 7)
 #   make stress   in the dev VM: the stress program with its data oracle
 #                 (VMFAULT_STRESS_SECS=N per run, default 60), counters,
 #                 rmmod, and kmemleak on the debug kernel
@@ -52,7 +57,7 @@ endif
 # demo and vm take one target; the host's by default.
 TARGET := $(firstword $(or $(TARGETS),x86_64-6.1))
 
-.PHONY: all module fusefs tools selftests deps check demo vm stress install clean checkpatch doc-tables
+.PHONY: all module fusefs tools selftests deps check demo vm stress bench install clean checkpatch doc-tables
 
 ifeq ($(TARGET),x86_64-6.1)
 all: module fusefs tools selftests
@@ -86,6 +91,9 @@ demo: deps
 
 vm: deps
 	@scripts/target-vm $(TARGET)
+
+bench: deps
+	@scripts/bench -t $${BENCH_TRIALS:-7}
 
 stress: deps
 	@rm -rf $(BUILD)/stress/$(TARGET)

@@ -17,7 +17,7 @@
 #include "vmfault.h"
 #include "vmfault_trace.h"
 
-static DEFINE_PER_CPU(struct vmfault_counters, vmfault_global_counters);
+DEFINE_PER_CPU(struct vmfault_counters, vmfault_global_counters);
 
 /* /proc/vmfault names, in enum vmfault_counter order. */
 const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
@@ -44,22 +44,6 @@ const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
 	[VMFAULT_CNT_BYTES_WRITTEN]	 = "bytes_written",
 	[VMFAULT_CNT_IO_ERRORS]		 = "io_errors",
 };
-
-#ifndef VMFAULT_NO_STATS
-/**
- * vmfault_count() - count one event, globally and for a region
- * @region: the region the event happened in
- * @idx: which counter
- *
- * Safe in any context that may be preempted: this_cpu_inc() is one
- * preemption-safe instruction on x86 and an irq-safe sequence elsewhere.
- */
-void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx)
-{
-	this_cpu_inc(vmfault_global_counters.v[idx]);
-	this_cpu_inc(region->stats->v[idx]);
-}
-#endif
 
 /**
  * vmfault_fault_start() - the start of a fault, for its latency
@@ -123,20 +107,6 @@ void vmfault_mkwrite_done(struct vm_fault *vmf, struct vmfault_region *region, u
 	vmfault_count(region, VMFAULT_CNT_MKWRITES);
 	vmfault_fault_done(vmf, region, true, VMFAULT_OUT_MKWRITE, start);
 }
-
-#ifndef VMFAULT_NO_STATS
-/**
- * vmfault_count_add() - add to a counter, globally and for a region
- * @region: the region
- * @idx: which counter
- * @n: how much
- */
-void vmfault_count_add(struct vmfault_region *region, enum vmfault_counter idx, u64 n)
-{
-	this_cpu_add(vmfault_global_counters.v[idx], n);
-	this_cpu_add(region->stats->v[idx], n);
-}
-#endif
 
 /**
  * vmfault_counters_sum() - add up a per-CPU counter set

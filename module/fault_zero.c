@@ -53,113 +53,91 @@
 
 #include <linux/mm.h>
 #include <linux/pagemap.h>
-#include <linux/pfn_t.h>
 
 #include "compat.h"
 #include "vmfault.h"
 #include "vmfault_trace.h"
 
-/*
- * Map the zero page read-only at vmf->address. Runs in ->fault with
- * mmap_lock held for read; returns VM_FAULT_NOPAGE (the pte is in place,
- * or another thread's is) or VM_FAULT_OOM.
- */
-static vm_fault_t vmfault_zero_map_hole(struct vm_fault *vmf,
-					struct vmfault_region *region)
-{
-	unsigned long pfn = page_to_pfn(ZERO_PAGE(vmf->address));
-	vm_fault_t ret;
-
-	vmfault_region_zero_mapped(region);
-	/*
-	 * vm_page_prot is read-only here: private mappings never have write
-	 * permission in it, shared ones lose it to write-notify.
-	 */
-	ret = vmf_insert_mixed(vmf->vma, vmf->address, pfn_to_pfn_t(pfn));
-	if (ret != VM_FAULT_NOPAGE)
-		return ret;
-	vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_MAPS);
-	trace_vmfault_zero_page_map(vmfault_region_id(region), vmf->address, vmf->pgoff, pfn);
-
-	/*
-	 * A writer may have installed the page between our lookup and the
-	 * pte. Either it sees our pte when it zaps, or we see its page here
-	 * (it stores the page, then barriers, then zaps; we store the pte,
-	 * then barrier, then look).
-	 */
-	smp_mb();
-	if (vmfault_region_get_page(region, vmf->pgoff, false, 0))
-		vmfault_region_unmap_zero(region, vmf->pgoff);
-	return VM_FAULT_NOPAGE;
-}
-
-/* Fault-around data: one window of a read fault on a hole. */
-struct vmfault_around {
-	struct vmfault_region *region;
+/* The holes of one window of a read fault, for vmfault_zero_map_holes(). */
+struct vmfault_holes {
 	struct vm_area_struct *vma;
 	unsigned long start;	/* first address of the window */
-	pgoff_t index;		/* its page offset */
+	unsigned long present;	/* bit i: page i of the window is a region page */
 	unsigned long mapped;	/* bit i: the zero page was mapped at page i */
 };
 
 /* apply_to_page_range() callback; runs under the page table lock. */
-static int vmfault_zero_around_pte(pte_t *pte, unsigned long addr, void *data)
+static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
 {
-	struct vmfault_around *fa = data;
-	unsigned long i = (addr - fa->start) >> PAGE_SHIFT;
+	struct vmfault_holes *h = data;
+	unsigned long i = (addr - h->start) >> PAGE_SHIFT;
 	unsigned long pfn = page_to_pfn(ZERO_PAGE(addr));
 
-	/* Mapped already (a region page, a COW copy), or a page to map. */
-	if (!pte_none(ptep_get(pte)) || xa_load(&fa->region->pages, fa->index + i))
+	/* Mapped already (a region page, a private copy), or a page to map. */
+	if (!pte_none(ptep_get(pte)) || (h->present & BIT(i)))
 		return 0;
 	/* The pte do_anonymous_page() makes for a read: special, read-only. */
-	set_pte_at(fa->vma->vm_mm, addr, pte,
-		   pte_mkspecial(pfn_pte(pfn, fa->vma->vm_page_prot)));
-	update_mmu_cache(fa->vma, addr, pte);
-	fa->mapped |= BIT(i);
+	set_pte_at(h->vma->vm_mm, addr, pte, pte_mkspecial(pfn_pte(pfn, h->vma->vm_page_prot)));
+	update_mmu_cache(h->vma, addr, pte);
+	h->mapped |= BIT(i);
 	return 0;
 }
 
 /*
- * Fault-around for a read of a hole: map the zero page at every hole of
- * the aligned VMFAULT_AROUND_PAGES window around vmf->address (inside the
- * vma and the region), the faulting page included, under one page table
- * lock. Resident region pages of the window are ->map_pages's. Returns as
- * vmfault_zero_map_hole().
+ * Map the zero page, read-only, at the holes of the aligned window of
+ * @nr pages (1 or VMFAULT_AROUND_PAGES) around vmf->address, inside the
+ * vma and the region, under one page table lock. Runs in ->fault with
+ * mmap_lock held for read: apply_to_page_range() allocates the page table
+ * if need be. The ptes are the ones do_anonymous_page() makes, set
+ * directly rather than through vmf_insert_mixed(), which would look up the
+ * zero page's memory type (x86 PAT) on every call.
+ *
+ * Return: VM_FAULT_NOPAGE (the faulting pte is in place, or another
+ * thread's is, or a region page appeared and the access faults again), or
+ * VM_FAULT_OOM.
  */
-static vm_fault_t vmfault_zero_map_around(struct vm_fault *vmf,
-					  struct vmfault_region *region,
-					  unsigned long size_pages)
+static vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *region,
+					 unsigned long size_pages, unsigned long nr)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	unsigned long base = ALIGN_DOWN(vmf->address, VMFAULT_AROUND_PAGES * PAGE_SIZE);
-	unsigned long end = min(base + VMFAULT_AROUND_PAGES * PAGE_SIZE, vma->vm_end);
-	struct vmfault_around fa = { .region = region, .vma = vma };
-	unsigned long i, n;
+	unsigned long base = ALIGN_DOWN(vmf->address, nr << PAGE_SHIFT);
+	unsigned long end = min(base + (nr << PAGE_SHIFT), vma->vm_end);
+	struct vmfault_holes h = { .vma = vma, .start = max(base, vma->vm_start) };
+	pgoff_t first = vmf->pgoff - ((vmf->address - h.start) >> PAGE_SHIFT), index;
+	unsigned long i = (vmf->address - h.start) >> PAGE_SHIFT, n;
+	struct page *page;
 
-	fa.start = max(base, vma->vm_start);
-	fa.index = vmf->pgoff - ((vmf->address - fa.start) >> PAGE_SHIFT);
-	end = min(end, fa.start + ((size_pages - fa.index) << PAGE_SHIFT));
-
+	end = min(end, h.start + ((size_pages - first) << PAGE_SHIFT));
 	vmfault_region_zero_mapped(region);
-	if (apply_to_page_range(vma->vm_mm, fa.start, end - fa.start,
-				vmfault_zero_around_pte, &fa))
+	xa_for_each_range(&region->pages, index, page, first,
+			  first + ((end - h.start) >> PAGE_SHIFT) - 1)
+		h.present |= BIT(index - first);
+	if (apply_to_page_range(vma->vm_mm, h.start, end - h.start, vmfault_zero_hole_pte, &h))
 		return VM_FAULT_OOM;
-	n = hweight_long(fa.mapped);
+	n = hweight_long(h.mapped);
 	vmfault_count_add(region, VMFAULT_CNT_ZERO_PAGE_MAPS, n);
-	n -= !!(fa.mapped & BIT((vmf->address - fa.start) >> PAGE_SHIFT));
-	vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND, n);
+	if (h.mapped & ~BIT(i))
+		vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND, n - !!(h.mapped & BIT(i)));
 
-	/* As in vmfault_zero_map_hole(), for every pte we made. */
+	/*
+	 * A writer may have installed a page between our lookup and the pte.
+	 * Either it sees our pte when it zaps, or we see its page here (it
+	 * stores the page, then barriers, then zaps; we store the pte, then
+	 * barrier, then look).
+	 */
 	smp_mb();
-	for_each_set_bit(i, &fa.mapped, VMFAULT_AROUND_PAGES) {
-		trace_vmfault_zero_page_map(vmfault_region_id(region), fa.start + i * PAGE_SIZE,
-					    fa.index + i,
-					    page_to_pfn(ZERO_PAGE(fa.start + i * PAGE_SIZE)));
-		if (xa_load(&region->pages, fa.index + i))
-			vmfault_region_unmap_zero(region, fa.index + i);
+	xa_for_each_range(&region->pages, index, page, first,
+			  first + ((end - h.start) >> PAGE_SHIFT) - 1)
+		if (h.mapped & BIT(index - first))
+			vmfault_region_unmap_zero(region, index);
+	if (trace_vmfault_zero_page_map_enabled()) {
+		for_each_set_bit(i, &h.mapped, nr) {
+			unsigned long addr = h.start + (i << PAGE_SHIFT);
+
+			trace_vmfault_zero_page_map(vmfault_region_id(region), addr, first + i,
+						    page_to_pfn(ZERO_PAGE(addr)));
+		}
 	}
-	/* Not mapped by us: another thread's pte, or a page to refault on. */
 	return VM_FAULT_NOPAGE;
 }
 
@@ -213,10 +191,9 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 			ret = VM_FAULT_OOM;
 		} else if (!page) {
 			outcome = VMFAULT_OUT_ZERO_PAGE;
-			if (region->flags & VMFAULT_FLAG_FAULT_AROUND)
-				ret = vmfault_zero_map_around(vmf, region, size_pages);
-			else
-				ret = vmfault_zero_map_hole(vmf, region);
+			ret = vmfault_zero_map_holes(vmf, region, size_pages,
+						     region->flags & VMFAULT_FLAG_FAULT_AROUND ?
+						     VMFAULT_AROUND_PAGES : 1);
 		} else {
 			get_page(page);
 			vmf->page = page;
@@ -293,7 +270,7 @@ static vm_fault_t vmfault_zero_page_mkwrite(struct vm_fault *vmf)
  *
  * Maps: every region page of the window whose pte is empty, read-only.
  * Holes are left to ->fault, which maps the zero page at all of them at
- * once (vmfault_zero_map_around()): replacing a zero page needs an unmap
+ * once (vmfault_zero_map_holes()): replacing a zero page needs an unmap
  * that sleeps, which ->map_pages may not do.
  *
  * Return: VM_FAULT_NOPAGE if the faulting address is now mapped, else 0.

@@ -113,14 +113,42 @@ static inline struct vmfault_region *vmfault_vmf_region(const struct vm_fault *v
 
 /* counters.c */
 extern const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS];
+DECLARE_PER_CPU(struct vmfault_counters, vmfault_global_counters);
+
 #ifdef VMFAULT_NO_STATS
 /* The benchmarks' comparison build: counters compiled out. */
 static inline void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx) {}
 static inline void vmfault_count_add(struct vmfault_region *region,
 				     enum vmfault_counter idx, u64 n) {}
 #else
-void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx);
-void vmfault_count_add(struct vmfault_region *region, enum vmfault_counter idx, u64 n);
+
+/**
+ * vmfault_count() - count one event, globally and for a region
+ * @region: the region the event happened in
+ * @idx: which counter
+ *
+ * Safe in any context that may be preempted: this_cpu_inc() is one
+ * preemption-safe instruction on x86 and an irq-safe sequence elsewhere.
+ * Inline: the fault paths call it several times per fault.
+ */
+static inline void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx)
+{
+	this_cpu_inc(vmfault_global_counters.v[idx]);
+	this_cpu_inc(region->stats->v[idx]);
+}
+
+/**
+ * vmfault_count_add() - add to a counter, globally and for a region
+ * @region: the region
+ * @idx: which counter
+ * @n: how much
+ */
+static inline void vmfault_count_add(struct vmfault_region *region,
+				     enum vmfault_counter idx, u64 n)
+{
+	this_cpu_add(vmfault_global_counters.v[idx], n);
+	this_cpu_add(region->stats->v[idx], n);
+}
 #endif
 u64 vmfault_fault_start(void);
 void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,

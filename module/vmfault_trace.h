@@ -17,6 +17,7 @@
 #include "vmfault.h"
 
 static inline bool trace_vmfault_fault_enabled(void) { return false; }
+static inline bool trace_vmfault_zero_page_map_enabled(void) { return false; }
 static inline void trace_vmfault_fault(unsigned long region, unsigned long address,
 				       unsigned long pgoff, bool write, bool shared,
 				       int outcome, u64 latency_ns) {}

@@ -1,0 +1,755 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmfault_bench: the cost of vmfault's fault paths against what a user
+ * would pick instead: anonymous memory, shmem, userfaultfd, MADV_POPULATE,
+ * a FUSE file through the page cache (mmap, read()) and a userfaultfd
+ * pager that pread()s the FUSE file.
+ *
+ * Every scenario runs each comparator once to warm up, then -t times
+ * (default 7), each time on a fresh mapping (and, for files, a cold cache),
+ * and prints one tab-separated line per comparator:
+ *
+ *   scenario comparator unit median min max trials faults/unit
+ *   allocs/unit reads/unit read/touched
+ *
+ * The times are CLOCK_MONOTONIC nanoseconds per unit (a 4 KiB page, or a
+ * MiB for the sequential file scenario). In the dev VM under
+ * `-icount shift=0` (scripts/bench) one guest nanosecond is one
+ * instruction, so they are instructions per unit, of the whole guest (a
+ * FUSE daemon's or a userfaultfd thread's work included). The counts are
+ * exact: faults (ru_minflt + ru_majflt), pages allocated (present frames
+ * other than the zero page, from /proc/self/pagemap; needs root), FUSE
+ * READ requests and bytes read ÷ bytes touched (vmfaultfs's counters).
+ *
+ * USAGE: vmfault_bench [-t TRIALS] [-n PAGES] [-s SCENARIO[,...]]
+ *                      [--native] [--tag TAG]
+ *   --native   leave out every comparator that needs /dev/vmfault
+ *   --tag TAG  run only vmfault's comparators and append "/TAG" to their
+ *              names (scripts/bench: the build without counters)
+ * It exits 1 if anything it needs fails: a figure it cannot measure is
+ * never printed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmfaultfs_lib.h"
+
+#define MAX_TRIALS	64
+#define SZ_2M		(2UL << 20)
+
+static long ps;
+static int trials = 7;
+static size_t npages = 4096;		/* 16 MiB for the memory scenarios */
+static bool native;
+static const char *tag;
+static const char *only;
+static uint64_t zpfn;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "vmfault_bench: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static long faults_now(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt + ru.ru_majflt;
+}
+
+/* What one trial measured. */
+struct sample {
+	uint64_t ns;
+	long faults;
+	uint64_t allocs;	/* present frames that are not the zero page */
+	uint64_t reads;		/* FUSE READ requests */
+	uint64_t bytes;		/* bytes FUSE READs returned */
+	uint64_t touched;	/* bytes the workload touched */
+	uint64_t units;		/* what ns and counts are divided by */
+};
+
+/* Present frames in [p, p + len) other than the zero page. */
+static uint64_t count_allocs(const char *p, size_t len)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	size_t pages = len / ps, i, done;
+	uint64_t ent[512], n = 0;
+
+	if (fd < 0)
+		die("open /proc/self/pagemap: %s", strerror(errno));
+	for (done = 0; done < pages; done += i) {
+		size_t want = pages - done < 512 ? pages - done : 512;
+		off_t off = ((uintptr_t)p / ps + done) * sizeof(uint64_t);
+
+		if (pread(fd, ent, want * sizeof(uint64_t), off) != (ssize_t)(want * sizeof(uint64_t)))
+			die("read /proc/self/pagemap: %s", strerror(errno));
+		for (i = 0; i < want; i++)
+			if ((ent[i] & (1ULL << 63)) && (ent[i] & ((1ULL << 55) - 1)) != zpfn)
+				n++;
+	}
+	close(fd);
+	return n;
+}
+
+static void touch_pages(char *p, size_t len, size_t step, bool write)
+{
+	size_t off;
+
+	for (off = 0; off < len; off += step) {
+		if (write)
+			((volatile char *)p)[off] = 1;
+		else
+			(void)((volatile char *)p)[off];
+	}
+}
+
+/* ---- regions and mappings ---- */
+
+static int region(uint32_t mode, uint32_t flags, uint64_t size, int fd, uint32_t window)
+{
+	struct vmfault_config cfg = { .mode = mode, .flags = flags, .size = size,
+				      .fd = mode == VMFAULT_MODE_FILE ? fd : 0,
+				      .window = window };
+	int r = vmf_open();
+
+	if (r < 0)
+		die("open %s: %s (is the module loaded?)", VMFAULT_DEV, strerror(errno));
+	if (ioctl(r, VMFAULT_IOC_CONFIGURE, &cfg))
+		die("configure mode %u flags %#x: %s", mode, flags, strerror(errno));
+	return r;
+}
+
+static char *map_or_die(size_t len, int prot, int flags, int fd, off_t off)
+{
+	char *p = mmap_aligned(len, SZ_2M, prot, flags, fd, off);
+
+	if (p == MAP_FAILED)
+		die("mmap %zu bytes: %s", len, strerror(errno));
+	if (flags & MAP_ANONYMOUS)
+		madvise(p, len, MADV_NOHUGEPAGE);	/* 4 KiB pages, as vmfault's */
+	return p;
+}
+
+/* ---- userfaultfd: a zero-page server, a copier, a pager ---- */
+
+enum uffd_kind { UFFD_ZERO, UFFD_COPY, UFFD_PAGER };
+
+struct uffd_server {
+	enum uffd_kind kind;
+	int uffd, stop, file;
+	char *base;
+	size_t len, chunk;
+	char *buf;
+	pthread_t thread;
+};
+
+static void *uffd_serve(void *arg)
+{
+	struct uffd_server *s = arg;
+	struct pollfd pfd[2] = { { s->uffd, POLLIN }, { s->stop, POLLIN } };
+	struct uffd_msg msg;
+
+	for (;;) {
+		unsigned long addr, start, end;
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+		if (pfd[1].revents)
+			return NULL;
+		if (read(s->uffd, &msg, sizeof(msg)) != sizeof(msg)) {
+			if (errno == EAGAIN)
+				continue;
+			die("read userfaultfd: %s", strerror(errno));
+		}
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		addr = msg.arg.pagefault.address & ~(unsigned long)(ps - 1);
+		if (s->kind == UFFD_ZERO) {
+			struct uffdio_zeropage z = { .range = { addr, ps } };
+
+			if (ioctl(s->uffd, UFFDIO_ZEROPAGE, &z) && errno != EEXIST)
+				die("UFFDIO_ZEROPAGE: %s", strerror(errno));
+			continue;
+		}
+		/* A chunk-aligned block, as a pager with read-ahead would. */
+		start = addr & ~(unsigned long)(s->chunk - 1);
+		if (start < (unsigned long)s->base)
+			start = (unsigned long)s->base;
+		end = start + s->chunk;
+		if (end > (unsigned long)s->base + s->len)
+			end = (unsigned long)s->base + s->len;
+		if (s->kind == UFFD_PAGER &&
+		    pread(s->file, s->buf, end - start, start - (unsigned long)s->base) < 0)
+			die("pager pread: %s", strerror(errno));
+		{
+			struct uffdio_copy c = { .dst = start, .src = (unsigned long)s->buf,
+						 .len = end - start };
+
+			if (ioctl(s->uffd, UFFDIO_COPY, &c) && errno != EEXIST)
+				die("UFFDIO_COPY: %s", strerror(errno));
+		}
+	}
+}
+
+static void uffd_start(struct uffd_server *s, enum uffd_kind kind, char *base, size_t len,
+		       size_t chunk, int file)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .range = { (unsigned long)base, len },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->base = base;
+	s->len = len;
+	s->chunk = chunk;
+	s->file = file;
+	s->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (s->uffd < 0)
+		die("userfaultfd: %s", strerror(errno));
+	if (ioctl(s->uffd, UFFDIO_API, &api) || ioctl(s->uffd, UFFDIO_REGISTER, &reg))
+		die("userfaultfd setup: %s", strerror(errno));
+	s->stop = eventfd(0, EFD_CLOEXEC);
+	s->buf = aligned_alloc(ps, chunk ? chunk : ps);
+	if (s->stop < 0 || !s->buf)
+		die("userfaultfd server: %s", strerror(errno));
+	memset(s->buf, 0, chunk ? chunk : ps);
+	if (pthread_create(&s->thread, NULL, uffd_serve, s))
+		die("pthread_create");
+}
+
+static void uffd_stop(struct uffd_server *s)
+{
+	uint64_t one = 1;
+
+	if (write(s->stop, &one, sizeof(one)) != sizeof(one))
+		die("eventfd: %s", strerror(errno));
+	pthread_join(s->thread, NULL);
+	close(s->stop);
+	close(s->uffd);
+	free(s->buf);
+}
+
+/* ---- the memory scenarios ---- */
+
+enum mem_kind {
+	M_VMF, M_VMF_SHARED, M_VMF_FA, M_ANON, M_SHMEM, M_UFFD_ZERO, M_UFFD_COPY4K,
+	M_UFFD_COPY64K, M_POPULATE, M_TMPFS_PRIV,
+};
+
+enum mem_op {
+	OP_READ,	/* read one byte per page */
+	OP_WRITE,	/* write one byte per page */
+	OP_READ_WRITE,	/* read every page, then write every page */
+	OP_COW,		/* write to a MAP_PRIVATE mapping of pages with data */
+	OP_SPARSE,	/* read one page per 2 MiB */
+	OP_MAP_POPULATE, OP_POPULATE_READ, OP_POPULATE_WRITE,
+};
+
+struct mem_case {
+	const char *name;
+	enum mem_kind kind;
+};
+
+static void mem_trial(enum mem_op op, enum mem_kind kind, struct sample *s)
+{
+	size_t span = op == OP_SPARSE ? npages / 16 * SZ_2M : npages * ps;
+	size_t step = op == OP_SPARSE ? SZ_2M : (size_t)ps;
+	bool write = op == OP_WRITE || op == OP_COW || op == OP_POPULATE_WRITE;
+	int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE, fd = -1;
+	struct uffd_server srv;
+	bool uffd = false;
+	uint64_t t0, t1;
+	long f0;
+	char *p;
+
+	switch (kind) {
+	case M_VMF:
+	case M_VMF_SHARED:
+	case M_VMF_FA:
+		fd = region(VMFAULT_MODE_ZERO, kind == M_VMF_FA ? VMFAULT_FLAG_FAULT_AROUND : 0,
+			    span, -1, 0);
+		if (kind == M_VMF_SHARED)
+			flags = MAP_SHARED;
+		break;
+	case M_SHMEM:
+	case M_TMPFS_PRIV:
+		fd = memfd_create("bench", MFD_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, span))
+			die("memfd: %s", strerror(errno));
+		if (kind == M_SHMEM)
+			flags = MAP_SHARED;
+		break;
+	default:
+		flags |= MAP_ANONYMOUS;
+		break;
+	}
+	if (op == OP_COW) {
+		/* The pages exist, with data, before the private mapping. */
+		char *data = malloc(span);
+
+		memset(data, 'd', span);
+		if (pwrite(fd, data, span, 0) != (ssize_t)span)
+			die("pwrite: %s", strerror(errno));
+		free(data);
+	}
+	if (op == OP_MAP_POPULATE) {
+		f0 = faults_now();
+		t0 = now_ns();
+		p = mmap(NULL, span, prot, flags | MAP_POPULATE, fd, 0);
+		t1 = now_ns();
+		if (p == MAP_FAILED)
+			die("mmap MAP_POPULATE: %s", strerror(errno));
+		goto done;
+	}
+	p = map_or_die(span, prot, flags, fd, 0);
+	if (kind == M_UFFD_ZERO || kind == M_UFFD_COPY4K || kind == M_UFFD_COPY64K) {
+		uffd_start(&srv, kind == M_UFFD_ZERO ? UFFD_ZERO : UFFD_COPY, p, span,
+			   kind == M_UFFD_COPY64K ? 65536 : ps, -1);
+		uffd = true;
+	}
+	f0 = faults_now();
+	t0 = now_ns();
+	switch (op) {
+	case OP_POPULATE_READ:
+	case OP_POPULATE_WRITE:
+		if (madvise(p, span, op == OP_POPULATE_READ ? MADV_POPULATE_READ :
+			    MADV_POPULATE_WRITE))
+			die("MADV_POPULATE: %s", strerror(errno));
+		break;
+	case OP_READ_WRITE:
+		touch_pages(p, span, step, false);
+		touch_pages(p, span, step, true);
+		break;
+	default:
+		if (kind == M_POPULATE) {
+			if (madvise(p, span, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ))
+				die("MADV_POPULATE: %s", strerror(errno));
+		} else {
+			touch_pages(p, span, step, write);
+		}
+		break;
+	}
+	t1 = now_ns();
+done:
+	s->faults = faults_now() - f0;
+	s->ns = t1 - t0;
+	s->units = span / step;
+	s->touched = s->units * ps;
+	s->allocs = count_allocs(p, span);
+	if (uffd)
+		uffd_stop(&srv);
+	munmap(p, span);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* ---- the file scenarios ---- */
+
+static struct vfs_mount mnt;
+static bool mounted;
+
+enum file_kind {
+	F_VMF, F_MMAP, F_MMAP_RANDOM, F_READ, F_PAGER,
+};
+
+struct file_case {
+	const char *name;
+	enum file_kind kind;
+	unsigned int size;	/* window in pages, read() size or pager chunk in bytes */
+};
+
+static void drop_cache(int fd)
+{
+	if (fdatasync(fd) && errno != EINVAL)
+		die("fdatasync: %s", strerror(errno));
+	if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+		die("fadvise DONTNEED failed");
+}
+
+/*
+ * One cold pass over @name: all of it in order (@order NULL), or the
+ * pages @order lists.
+ */
+static void file_trial(const char *name, size_t len, const uint32_t *order, size_t norder,
+		       const struct file_case *fc, struct sample *s)
+{
+	int fd = open(vfs_path(&mnt, false, name), O_RDONLY | O_CLOEXEC);
+	size_t npg = order ? norder : len / ps, i;
+	uint64_t r0, b0, t0, t1;
+	struct uffd_server srv;
+	char *p = NULL, *buf = NULL;
+	int r = -1;
+	long f0;
+
+	if (fd < 0)
+		die("open %s: %s", name, strerror(errno));
+	drop_cache(fd);
+	switch (fc->kind) {
+	case F_VMF:
+		r = region(VMFAULT_MODE_FILE, 0, 0, fd, fc->size);
+		p = map_or_die(len, PROT_READ, MAP_SHARED, r, 0);
+		break;
+	case F_MMAP:
+	case F_MMAP_RANDOM:
+		p = map_or_die(len, PROT_READ, MAP_SHARED, fd, 0);
+		if (fc->kind == F_MMAP_RANDOM && madvise(p, len, MADV_RANDOM))
+			die("MADV_RANDOM: %s", strerror(errno));
+		break;
+	case F_READ:
+		buf = aligned_alloc(ps, fc->size);
+		break;
+	case F_PAGER:
+		p = map_or_die(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uffd_start(&srv, UFFD_PAGER, p, len, fc->size, fd);
+		break;
+	}
+	r0 = vfs_stat(&mnt, "read_requests");
+	b0 = vfs_stat(&mnt, "read_bytes");
+	f0 = faults_now();
+	t0 = now_ns();
+	if (fc->kind == F_READ) {
+		for (i = 0; i < npg; i++) {
+			size_t off = (order ? order[i] : i) * (size_t)ps;
+
+			if (order || off % fc->size == 0) {
+				size_t n = order ? (size_t)ps : fc->size;
+
+				if (pread(fd, buf, n, off) <= 0)
+					die("pread: %s", strerror(errno));
+			}
+			(void)((volatile char *)buf)[order ? 0 : off % fc->size];
+		}
+	} else {
+		for (i = 0; i < npg; i++)
+			(void)((volatile char *)p)[(order ? order[i] : i) * (size_t)ps];
+	}
+	t1 = now_ns();
+	s->faults = faults_now() - f0;
+	s->ns = t1 - t0;
+	s->reads = vfs_stat(&mnt, "read_requests") - r0;
+	s->bytes = vfs_stat(&mnt, "read_bytes") - b0;
+	s->touched = npg * ps;
+	s->units = order ? npg : len >> 20;
+	s->allocs = 0;
+	if (fc->kind == F_PAGER)
+		uffd_stop(&srv);
+	if (p)
+		munmap(p, len);
+	if (r >= 0)
+		close(r);
+	free(buf);
+	close(fd);
+}
+
+/*
+ * t_mem of the cost model: dependent 8-byte loads at random over a
+ * resident 256 MiB buffer (natively, cache and TLB misses; under icount,
+ * the instructions of one load).
+ */
+static void mem_access_trial(struct sample *s)
+{
+	const size_t len = 256 << 20, n = 1 << 20, slots = len / sizeof(uint64_t);
+	uint64_t *b = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	uint64_t t0, x = 0, i;
+
+	if (b == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	/* One random cycle through the slots, so each load depends on the last. */
+	for (i = 0; i < slots; i++)
+		b[i] = i;
+	for (i = slots - 1; i > 0; i--) {
+		uint64_t j = ((i * 2654435761ULL) ^ (i >> 7)) % i, t = b[i];
+
+		b[i] = b[j];
+		b[j] = t;
+	}
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		x = b[x];
+	s->ns = now_ns() - t0 + (x == ~0ULL);
+	s->units = n;
+	munmap(b, len);
+}
+
+/* ---- running and printing ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool wanted(const char *scen)
+{
+	const char *p;
+	size_t n = strlen(scen);
+
+	if (!only)
+		return true;
+	for (p = only; (p = strstr(p, scen)); p += n)
+		if ((p == only || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+/* Print the line of one comparator: times over the trials, counts of the last. */
+static void emit(const char *scen, const char *comp, const char *unit, uint64_t *per,
+		 int n, const struct sample *s)
+{
+	double u = s->units;
+
+	qsort(per, n, sizeof(*per), cmp_u64);
+	printf("%s\t%s%s%s\t%s\t%llu\t%llu\t%llu\t%d\t%.4f\t%.4f\t%.4f\t%.3f\n", scen, comp,
+	       tag ? "/" : "", tag ? tag : "", unit, (unsigned long long)per[n / 2],
+	       (unsigned long long)per[0], (unsigned long long)per[n - 1], n,
+	       s->faults / u, s->allocs / u, s->reads / u,
+	       s->touched ? (double)s->bytes / s->touched : 0.0);
+	fflush(stdout);
+}
+
+static bool is_vmfault(const char *comp)
+{
+	return !strncmp(comp, "vmfault", 7);
+}
+
+static bool skip_comp(const char *comp)
+{
+	return (native && is_vmfault(comp)) || (tag && !is_vmfault(comp));
+}
+
+static void run_mem(const char *scen, enum mem_op op, const struct mem_case *cases, int ncases)
+{
+	uint64_t per[MAX_TRIALS];
+	struct sample s;
+	int c, t;
+
+	if (!wanted(scen))
+		return;
+	for (c = 0; c < ncases; c++) {
+		if (skip_comp(cases[c].name))
+			continue;
+		for (t = -1; t < trials; t++) {
+			memset(&s, 0, sizeof(s));
+			mem_trial(op, cases[c].kind, &s);
+			if (t >= 0)
+				per[t] = s.ns / s.units;
+		}
+		emit(scen, cases[c].name, "page", per, trials, &s);
+	}
+}
+
+static void run_file(const char *scen, const char *name, size_t len, const uint32_t *order,
+		     size_t norder, const struct file_case *cases, int ncases)
+{
+	uint64_t per[MAX_TRIALS];
+	struct sample s;
+	int c, t;
+
+	if (!wanted(scen))
+		return;
+	for (c = 0; c < ncases; c++) {
+		if (skip_comp(cases[c].name))
+			continue;
+		for (t = -1; t < trials; t++) {
+			memset(&s, 0, sizeof(s));
+			file_trial(name, len, order, norder, &cases[c], &s);
+			if (t >= 0)
+				per[t] = s.ns / s.units;
+		}
+		emit(scen, cases[c].name, order ? "page" : "MiB", per, trials, &s);
+	}
+}
+
+static const struct mem_case read_cases[] = {
+	{ "vmfault", M_VMF }, { "vmfault-shared", M_VMF_SHARED }, { "anon", M_ANON },
+	{ "shmem", M_SHMEM }, { "uffd-zeropage", M_UFFD_ZERO },
+	{ "populate-read", M_POPULATE },
+};
+
+static const struct mem_case read_fa_cases[] = {
+	{ "vmfault-fa", M_VMF_FA }, { "vmfault", M_VMF }, { "anon", M_ANON },
+	{ "shmem", M_SHMEM }, { "uffd-zeropage", M_UFFD_ZERO },
+	{ "populate-read", M_POPULATE },
+};
+
+static const struct mem_case sparse_cases[] = {
+	{ "vmfault-fa", M_VMF_FA }, { "vmfault", M_VMF }, { "anon", M_ANON },
+};
+
+static const struct mem_case write_cases[] = {
+	{ "vmfault", M_VMF }, { "vmfault-shared", M_VMF_SHARED }, { "anon", M_ANON },
+	{ "shmem", M_SHMEM }, { "populate-write", M_POPULATE },
+	{ "uffd-copy-4k", M_UFFD_COPY4K }, { "uffd-copy-64k", M_UFFD_COPY64K },
+};
+
+static const struct mem_case rw_cases[] = {
+	{ "vmfault", M_VMF }, { "anon", M_ANON },
+};
+
+static const struct mem_case cow_cases[] = {
+	{ "vmfault", M_VMF }, { "tmpfs-private", M_TMPFS_PRIV },
+};
+
+static const struct mem_case populate_cases[] = {
+	{ "vmfault", M_VMF }, { "vmfault-shared", M_VMF_SHARED }, { "anon", M_ANON },
+	{ "shmem", M_SHMEM },
+};
+
+static const struct file_case seq_cases[] = {
+	{ "vmfault-w1", F_VMF, 1 }, { "vmfault-w16", F_VMF, 16 },
+	{ "vmfault-w32", F_VMF, 32 }, { "mmap-fuse", F_MMAP, 0 },
+	{ "read-4k", F_READ, 4096 }, { "read-128k", F_READ, 131072 },
+	{ "uffd-pager-4k", F_PAGER, 4096 }, { "uffd-pager-128k", F_PAGER, 131072 },
+};
+
+static const struct file_case rand_cases[] = {
+	{ "vmfault-w1", F_VMF, 1 }, { "vmfault-w32", F_VMF, 32 },
+	{ "mmap-fuse", F_MMAP, 0 }, { "mmap-fuse-random", F_MMAP_RANDOM, 0 },
+	{ "pread-4k", F_READ, 4096 }, { "uffd-pager-4k", F_PAGER, 4096 },
+};
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static bool file_scenarios_wanted(void)
+{
+	return wanted("file-seq") || wanted("file-random") || wanted("major-fault");
+}
+
+int main(int argc, char **argv)
+{
+	const size_t seq_len = 8 << 20, rand_len = 64 << 20, nrand = 1024;
+	uint32_t *order;
+	size_t i;
+	int a;
+
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "-t") && a + 1 < argc)
+			trials = atoi(argv[++a]);
+		else if (!strcmp(argv[a], "-n") && a + 1 < argc)
+			npages = strtoul(argv[++a], NULL, 0);
+		else if (!strcmp(argv[a], "-s") && a + 1 < argc)
+			only = argv[++a];
+		else if (!strcmp(argv[a], "--native"))
+			native = true;
+		else if (!strcmp(argv[a], "--tag") && a + 1 < argc)
+			tag = argv[++a];
+		else
+			die("usage: %s [-t TRIALS] [-n PAGES] [-s SCENARIO,...] [--native] [--tag TAG]",
+			    argv[0]);
+	}
+	if (trials < 1 || trials > MAX_TRIALS || npages < 16 || npages % 16)
+		die("-t is 1 to %d, -n a multiple of 16", MAX_TRIALS);
+	ps = page_size();
+	/* 4 KiB pages everywhere, also for MAP_POPULATE of anonymous memory. */
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		die("PR_SET_THP_DISABLE: %s", strerror(errno));
+	zpfn = zero_pfn();
+	if (!zpfn)
+		die("no pfn in /proc/self/pagemap: run as root");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("# scenario\tcomparator\tunit\tmedian_ns\tmin_ns\tmax_ns\ttrials\tfaults\tallocs\treads\tread_per_touched\n");
+
+	run_mem("read-hole", OP_READ, read_cases, N(read_cases));
+	run_mem("read-hole-fa", OP_READ, read_fa_cases, N(read_fa_cases));
+	run_mem("sparse-read", OP_SPARSE, sparse_cases, N(sparse_cases));
+	run_mem("write-first", OP_WRITE, write_cases, N(write_cases));
+	run_mem("read-then-write", OP_READ_WRITE, rw_cases, N(rw_cases));
+	run_mem("cow-private", OP_COW, cow_cases, N(cow_cases));
+	run_mem("map-populate", OP_MAP_POPULATE, populate_cases, N(populate_cases));
+	run_mem("populate-read", OP_POPULATE_READ, populate_cases, N(populate_cases));
+	run_mem("populate-write", OP_POPULATE_WRITE, populate_cases, N(populate_cases));
+
+	if (wanted("mem-access") && !tag) {
+		uint64_t per[MAX_TRIALS];
+		struct sample s;
+		int t;
+
+		for (t = -1; t < trials; t++) {
+			memset(&s, 0, sizeof(s));
+			mem_access_trial(&s);
+			if (t >= 0)
+				per[t] = s.ns / s.units;
+		}
+		emit("mem-access", "load", "access", per, trials, &s);
+	}
+	if (!file_scenarios_wanted() || tag)
+		return 0;
+	if (vfs_mount(&mnt, NULL))
+		die("cannot mount vmfaultfs");
+	mounted = true;
+	if (vfs_make_file(&mnt, "seq", seq_len, 's') || vfs_make_file(&mnt, "rand", rand_len, 'r'))
+		die("cannot create the files");
+	/* 1024 distinct pages of the 64 MiB file, in a fixed random order. */
+	order = malloc(rand_len / ps * sizeof(*order));
+	for (i = 0; i < rand_len / ps; i++)
+		order[i] = i;
+	srandom(9);
+	for (i = rand_len / ps - 1; i > 0; i--) {
+		size_t j = random() % (i + 1);
+		uint32_t tmp = order[i];
+
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	run_file("file-seq", "seq", seq_len, NULL, 0, seq_cases, N(seq_cases));
+	run_file("file-random", "rand", rand_len, order, nrand, rand_cases, N(rand_cases));
+	/* Major faults of the cost model: one 4 KiB READ each, at three disk delays. */
+	if (wanted("major-fault") && !native) {
+		static const char * const delays[] = { "0", "100", "1000" };
+		char cmd[64], name[32];
+		unsigned int d;
+
+		for (d = 0; d < 3; d++) {
+			struct file_case fc = { name, F_VMF, 1 };
+
+			snprintf(cmd, sizeof(cmd), "read_delay_us %s", delays[d]);
+			snprintf(name, sizeof(name), "vmfault-w1-delay-%sus", delays[d]);
+			if (vfs_ctl(&mnt, cmd))
+				die("vmfaultfs ctl '%s' failed", cmd);
+			run_file("major-fault", "rand", rand_len, order, 256, &fc, 1);
+		}
+		vfs_ctl(&mnt, "read_delay_us 0");
+	}
+	free(order);
+	if (vfs_umount(&mnt))
+		die("umount failed");
+	return 0;
+}
