@@ -69,4 +69,25 @@ static inline bool vmfault_zero_page_allowed(const struct vm_area_struct *vma)
 #endif
 }
 
+/**
+ * vmfault_set_zero_pte() - set a zero-page pte under the page table lock
+ * @vma: the mapping
+ * @addr: the address of the pte
+ * @ptep: the pte, empty
+ * @pte: the special, read-only pte of the zero page
+ *
+ * riscv's set_pte_at() flushes the instruction cache for an executable pte
+ * with flush_icache_pte(), which is not exported to modules. The zero page's
+ * contents never change, so there is nothing to flush: store the pte.
+ */
+static inline void vmfault_set_zero_pte(struct vm_area_struct *vma, unsigned long addr,
+					pte_t *ptep, pte_t pte)
+{
+#ifdef CONFIG_RISCV
+	set_pte(ptep, pte);
+#else
+	set_pte_at(vma->vm_mm, addr, ptep, pte);
+#endif
+}
+
 #endif /* _VMFAULT_COMPAT_H */

@@ -77,7 +77,7 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
 	if (!pte_none(ptep_get(pte)) || (h->present & BIT(i)))
 		return 0;
 	/* The pte do_anonymous_page() makes for a read: special, read-only. */
-	set_pte_at(h->vma->vm_mm, addr, pte, pte_mkspecial(pfn_pte(pfn, h->vma->vm_page_prot)));
+	vmfault_set_zero_pte(h->vma, addr, pte, pte_mkspecial(pfn_pte(pfn, h->vma->vm_page_prot)));
 	update_mmu_cache(h->vma, addr, pte);
 	h->mapped |= BIT(i);
 	return 0;
