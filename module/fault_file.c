@@ -115,48 +115,17 @@ out:
  * @start_pgoff: first page offset of the fault-around window
  * @end_pgoff: last page offset of the window, inside the vma
  *
- * Context: as ->fault, and on 6.12 under rcu_read_lock() as well: nothing
- * here may sleep. vm_insert_page() takes the page table lock itself and
- * allocates nothing while the page table exists, so a window whose page
- * table does not exist yet is left to ->fault.
- *
- * Maps: every up-to-date region page of the window whose pte is empty,
- * read-only (vm_page_prot; MAP_SHARED writes still go through
- * ->page_mkwrite). Reads nothing.
- *
- * Return: VM_FAULT_NOPAGE if the faulting address is now mapped, else 0
- * and core mm calls ->fault.
+ * Context and return: as vmfault_region_map_resident(), which maps the
+ * up-to-date region pages of the window, up to the file's end.
  */
 static vm_fault_t vmfault_file_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 					 pgoff_t end_pgoff)
 {
-	struct vmfault_region *region = vmfault_vmf_region(vmf);
-	struct vm_area_struct *vma = vmf->vma;
-	pgoff_t index, end = min(end_pgoff + 1, vmfault_file_end(region));
-	u64 start = vmfault_fault_start();
-	unsigned long around = 0;
-	vm_fault_t ret = 0;
+	pgoff_t end = vmfault_file_end(vmfault_vmf_region(vmf));
 
-	if (pmd_none(READ_ONCE(*vmf->pmd)))
+	if (start_pgoff >= end)
 		return 0;
-	for (index = start_pgoff; index < end; index++) {
-		struct page *page = xa_load(&region->pages, index);
-		unsigned long addr;
-
-		if (!page || !PageUptodate(page))
-			continue;
-		addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
-		if (vm_insert_page(vma, addr, page))
-			continue;	/* -EBUSY: mapped already */
-		if (index == vmf->pgoff)
-			ret = VM_FAULT_NOPAGE;
-		else
-			around++;
-	}
-	vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND, around);
-	if (ret)
-		vmfault_fault_done(vmf, region, false, VMFAULT_OUT_AROUND, start);
-	return ret;
+	return vmfault_region_map_resident(vmf, start_pgoff, min(end_pgoff, end - 1), true);
 }
 
 /**

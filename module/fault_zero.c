@@ -265,43 +265,15 @@ static vm_fault_t vmfault_zero_page_mkwrite(struct vm_fault *vmf)
  * @start_pgoff: first page offset of the fault-around window
  * @end_pgoff: last page offset of the window, inside the vma
  *
- * Context: as vmfault_file_map_pages(): nothing here may sleep, and a
- * window whose page table does not exist yet is left to ->fault.
- *
- * Maps: every region page of the window whose pte is empty, read-only.
- * Holes are left to ->fault, which maps the zero page at all of them at
- * once (vmfault_zero_map_holes()): replacing a zero page needs an unmap
- * that sleeps, which ->map_pages may not do.
- *
- * Return: VM_FAULT_NOPAGE if the faulting address is now mapped, else 0.
+ * Context and return: as vmfault_region_map_resident(), which maps the
+ * region pages of the window. Holes are left to ->fault, which maps the
+ * zero page at all of them at once (vmfault_zero_map_holes()): replacing a
+ * zero page needs an unmap that sleeps, which ->map_pages may not do.
  */
 static vm_fault_t vmfault_zero_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 					 pgoff_t end_pgoff)
 {
-	struct vmfault_region *region = vmfault_vmf_region(vmf);
-	struct vm_area_struct *vma = vmf->vma;
-	unsigned long around = 0;
-	u64 start = vmfault_fault_start();
-	vm_fault_t ret = 0;
-	struct page *page;
-	pgoff_t index = start_pgoff;
-
-	if (pmd_none(READ_ONCE(*vmf->pmd)))
-		return 0;
-	xa_for_each_range(&region->pages, index, page, start_pgoff, end_pgoff) {
-		unsigned long addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
-
-		if (vm_insert_page(vma, addr, page))
-			continue;	/* -EBUSY: mapped already */
-		if (index == vmf->pgoff)
-			ret = VM_FAULT_NOPAGE;
-		else
-			around++;
-	}
-	vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND, around);
-	if (ret)
-		vmfault_fault_done(vmf, region, false, VMFAULT_OUT_AROUND, start);
-	return ret;
+	return vmfault_region_map_resident(vmf, start_pgoff, end_pgoff, false);
 }
 
 const struct vm_operations_struct vmfault_zero_vm_ops = {

@@ -508,6 +508,59 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
 }
 
 /**
+ * vmfault_region_map_resident() - ->map_pages of both modes
+ * @vmf: the read fault; the pte at vmf->address is empty
+ * @first: first page offset of the fault-around window
+ * @last: last page offset, inside the vma and the region's data
+ * @uptodate: map only pages marked up to date (file mode: read in full)
+ *
+ * Context: mmap_lock (or 6.12's per-VMA lock) held for read, and on 6.12
+ * rcu_read_lock() as well: nothing here may sleep. vm_insert_page() takes
+ * the page table lock itself and allocates nothing while the page table
+ * exists, so a window whose page table does not exist yet is left to
+ * ->fault.
+ *
+ * Maps: every region page of the window whose pte is empty, read-only
+ * (vm_page_prot; MAP_SHARED writes still go through ->page_mkwrite).
+ * Reads and allocates nothing. The pages mapped besides the faulting one
+ * count as fault_around_pages.
+ *
+ * Return: VM_FAULT_NOPAGE if the faulting address is now mapped (a fault
+ * with outcome VMFAULT_OUT_AROUND), else 0 and core mm calls ->fault.
+ */
+vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgoff_t last,
+				       bool uptodate)
+{
+	struct vmfault_region *region = vmfault_vmf_region(vmf);
+	struct vm_area_struct *vma = vmf->vma;
+	u64 start = vmfault_fault_start();
+	unsigned long around = 0;
+	vm_fault_t ret = 0;
+	struct page *page;
+	pgoff_t index;
+
+	if (pmd_none(READ_ONCE(*vmf->pmd)))
+		return 0;
+	xa_for_each_range(&region->pages, index, page, first, last) {
+		unsigned long addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
+
+		if (uptodate && !PageUptodate(page))
+			continue;
+		if (vm_insert_page(vma, addr, page))
+			continue;	/* -EBUSY: mapped already */
+		if (index == vmf->pgoff)
+			ret = VM_FAULT_NOPAGE;
+		else
+			around++;
+	}
+	if (around)
+		vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND, around);
+	if (ret)
+		vmfault_fault_done(vmf, region, false, VMFAULT_OUT_AROUND, start);
+	return ret;
+}
+
+/**
  * vmfault_region_zero_mapped() - note that a zero-page pte is about to exist
  * @region: the region
  *

@@ -176,6 +176,8 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
 				     bool alloc, unsigned long address);
 void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);
 void vmfault_region_zero_mapped(struct vmfault_region *region);
+vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgoff_t last,
+				       bool uptodate);
 
 /* file_io.c */
 struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,

@@ -382,7 +382,6 @@ done:
 /* ---- the file scenarios ---- */
 
 static struct vfs_mount mnt;
-static bool mounted;
 
 enum file_kind {
 	F_VMF, F_MMAP, F_MMAP_RANDOM, F_READ, F_PAGER,
@@ -555,47 +554,82 @@ static bool skip_comp(const char *comp)
 	return (native && is_vmfault(comp)) || (tag && !is_vmfault(comp));
 }
 
-static void run_mem(const char *scen, enum mem_op op, const struct mem_case *cases, int ncases)
+/* One comparator: a warm-up, then the trials; one line. */
+static void measure(const char *scen, const char *comp, const char *unit,
+		    void (*trial)(const void *arg, struct sample *s), const void *arg)
 {
 	uint64_t per[MAX_TRIALS];
 	struct sample s;
-	int c, t;
+	int t;
+
+	if (skip_comp(comp))
+		return;
+	for (t = -1; t < trials; t++) {
+		memset(&s, 0, sizeof(s));
+		trial(arg, &s);
+		if (t >= 0)
+			per[t] = s.ns / s.units;
+	}
+	emit(scen, comp, unit, per, trials, &s);
+}
+
+struct mem_arg {
+	enum mem_op op;
+	enum mem_kind kind;
+};
+
+static void mem_trial_fn(const void *arg, struct sample *s)
+{
+	const struct mem_arg *m = arg;
+
+	mem_trial(m->op, m->kind, s);
+}
+
+static void run_mem(const char *scen, enum mem_op op, const struct mem_case *cases, int ncases)
+{
+	int c;
 
 	if (!wanted(scen))
 		return;
 	for (c = 0; c < ncases; c++) {
-		if (skip_comp(cases[c].name))
-			continue;
-		for (t = -1; t < trials; t++) {
-			memset(&s, 0, sizeof(s));
-			mem_trial(op, cases[c].kind, &s);
-			if (t >= 0)
-				per[t] = s.ns / s.units;
-		}
-		emit(scen, cases[c].name, "page", per, trials, &s);
+		struct mem_arg m = { op, cases[c].kind };
+
+		measure(scen, cases[c].name, "page", mem_trial_fn, &m);
 	}
+}
+
+struct file_arg {
+	const char *name;
+	size_t len;
+	const uint32_t *order;
+	size_t norder;
+	const struct file_case *fc;
+};
+
+static void file_trial_fn(const void *arg, struct sample *s)
+{
+	const struct file_arg *f = arg;
+
+	file_trial(f->name, f->len, f->order, f->norder, f->fc, s);
 }
 
 static void run_file(const char *scen, const char *name, size_t len, const uint32_t *order,
 		     size_t norder, const struct file_case *cases, int ncases)
 {
-	uint64_t per[MAX_TRIALS];
-	struct sample s;
-	int c, t;
+	int c;
 
 	if (!wanted(scen))
 		return;
 	for (c = 0; c < ncases; c++) {
-		if (skip_comp(cases[c].name))
-			continue;
-		for (t = -1; t < trials; t++) {
-			memset(&s, 0, sizeof(s));
-			file_trial(name, len, order, norder, &cases[c], &s);
-			if (t >= 0)
-				per[t] = s.ns / s.units;
-		}
-		emit(scen, cases[c].name, order ? "page" : "MiB", per, trials, &s);
+		struct file_arg f = { name, len, order, norder, &cases[c] };
+
+		measure(scen, cases[c].name, order ? "page" : "MiB", file_trial_fn, &f);
 	}
+}
+
+static void mem_access_fn(const void *arg, struct sample *s)
+{
+	mem_access_trial(s);
 }
 
 static const struct mem_case read_cases[] = {
@@ -697,24 +731,12 @@ int main(int argc, char **argv)
 	run_mem("populate-read", OP_POPULATE_READ, populate_cases, N(populate_cases));
 	run_mem("populate-write", OP_POPULATE_WRITE, populate_cases, N(populate_cases));
 
-	if (wanted("mem-access") && !tag) {
-		uint64_t per[MAX_TRIALS];
-		struct sample s;
-		int t;
-
-		for (t = -1; t < trials; t++) {
-			memset(&s, 0, sizeof(s));
-			mem_access_trial(&s);
-			if (t >= 0)
-				per[t] = s.ns / s.units;
-		}
-		emit("mem-access", "load", "access", per, trials, &s);
-	}
+	if (wanted("mem-access") && !tag)
+		measure("mem-access", "load", "access", mem_access_fn, NULL);
 	if (!file_scenarios_wanted() || tag)
 		return 0;
 	if (vfs_mount(&mnt, NULL))
 		die("cannot mount vmfaultfs");
-	mounted = true;
 	if (vfs_make_file(&mnt, "seq", seq_len, 's') || vfs_make_file(&mnt, "rand", rand_len, 'r'))
 		die("cannot create the files");
 	/* 1024 distinct pages of the 64 MiB file, in a fixed random order. */
