@@ -326,6 +326,42 @@ static void cow_fork(void)
 	close(fd);
 }
 
+/* Step 6: fault-around. 64 pages read, with and without the flag. */
+static void fault_around(void)
+{
+	const int n = 64;
+	int pass;
+
+	printf("\n== 6. Fault-around: read 64 never-written pages (MAP_PRIVATE) ==\n");
+	for (pass = 0; pass < 2; pass++) {
+		struct vmfault_config cfg = { .mode = VMFAULT_MODE_ZERO, .size = n * ps,
+					      .flags = pass ? VMFAULT_FLAG_FAULT_AROUND : 0 };
+		int fd = open_region(), i;
+		struct snap a, b;
+		char *p;
+
+		if (ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg)) {
+			perror("VMFAULT_IOC_CONFIGURE");
+			exit(1);
+		}
+		p = mmap_aligned(n * ps, 16 * ps, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			perror("mmap /dev/vmfault");
+			exit(1);
+		}
+		printf("%s:\n", pass ? "VMFAULT_FLAG_FAULT_AROUND: the zero page at every hole of a 16-page window"
+				     : "without fault-around (the default, as anonymous memory)");
+		snap(&a);
+		for (i = 0; i < n; i++)
+			touch_read(p + i * ps);
+		snap(&b);
+		report(&a, &b);
+		printf("   -> %ld faults for %d pages\n", b.ru - a.ru, n);
+		munmap(p, n * ps);
+		close(fd);
+	}
+}
+
 int main(void)
 {
 	ps = page_size();
@@ -341,5 +377,6 @@ int main(void)
 	sparse_array();
 	cow_contents();
 	cow_fork();
+	fault_around();
 	return 0;
 }
