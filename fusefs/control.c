@@ -167,14 +167,17 @@ static int vfs_delay(fuse_req_t req, unsigned int delay_us)
  * @req: the request
  * @write: WRITE rather than READ
  * @off: file offset of the request
- * @size: its length in bytes
+ * @size: its length in bytes; a READ that reaches into the error range
+ *	from before it is cut short there when eio_partial is set, as a disk
+ *	returns what it read before a bad sector
  *
  * Waits while stalled, sleeps for the injected latency, then decides on an
  * injected error. Called once per data request, before any I/O.
  *
- * Return: 0 to go on, or the negative errno to answer with.
+ * Return: 0 to go on (for *@size bytes), or the negative errno to answer
+ * with.
  */
-int vfs_data_begin(fuse_req_t req, bool write, uint64_t off, uint64_t size)
+int vfs_data_begin(fuse_req_t req, bool write, uint64_t off, size_t *size)
 {
 	int64_t after = atomic_load(&vfs_inject.eio_after);
 	uint64_t nth = atomic_fetch_add(&vfs_inject.data_requests, 1) + 1;
@@ -193,8 +196,11 @@ int vfs_data_begin(fuse_req_t req, bool write, uint64_t off, uint64_t size)
 		uint64_t eoff = atomic_load(&vfs_inject.eio_offset);
 		uint64_t elen = atomic_load(&vfs_inject.eio_len);
 
-		if (elen && off < eoff + elen && eoff < off + size)
-			return -EIO;
+		if (elen && off < eoff + elen && eoff < off + *size) {
+			if (off >= eoff || !atomic_load(&vfs_inject.eio_partial))
+				return -EIO;
+			*size = eoff - off;
+		}
 	}
 	return 0;
 }
@@ -252,6 +258,11 @@ static int vfs_ctl_apply(const char *key, const char *value, bool apply)
 			return -EINVAL;
 		if (apply)
 			vfs_stall(v);
+	} else if (!strcmp(key, "eio_partial")) {
+		if (v > 1)
+			return -EINVAL;
+		if (apply)
+			atomic_store(&vfs_inject.eio_partial, v);
 	} else {
 		atomic_uint *u;
 
@@ -349,6 +360,7 @@ char *vfs_ctl_render(enum vfs_kind kind, size_t *len)
 		fprintf(f, "jitter_us %u\n", atomic_load(&vfs_inject.jitter_us));
 		fprintf(f, "eio_offset %" PRIu64 "\n", (uint64_t)atomic_load(&vfs_inject.eio_offset));
 		fprintf(f, "eio_len %" PRIu64 "\n", (uint64_t)atomic_load(&vfs_inject.eio_len));
+		fprintf(f, "eio_partial %u\n", atomic_load(&vfs_inject.eio_partial));
 		if (after < 0)
 			fprintf(f, "eio_after off\n");
 		else

@@ -445,6 +445,13 @@ static void vfs_set_open_flags(struct fuse_file_info *fi)
  * With the writeback cache the kernel reads around writes and does appends
  * itself, so an O_WRONLY open must be readable and O_APPEND is dropped.
  */
+/*
+ * The flags the daemon opens a source file with. O_DIRECT on the mount
+ * is the kernel's business (no FUSE page cache for that open); the
+ * daemon's own reads of its source need not be direct, and a source on a
+ * file system without O_DIRECT (tmpfs before 6.6, overlayfs over it)
+ * would refuse the open.
+ */
 static int vfs_open_flags(int flags)
 {
 	if (vfs_cache_mode == VFS_CACHE_WRITEBACK) {
@@ -452,7 +459,7 @@ static int vfs_open_flags(int flags)
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
 		flags &= ~O_APPEND;
 	}
-	return flags & ~O_NOFOLLOW;
+	return flags & ~(O_NOFOLLOW | O_DIRECT);
 }
 
 static int vfs_ctl_open(struct vfs_inode *inode, struct fuse_file_info *fi)
@@ -597,7 +604,7 @@ static void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 
-	err = vfs_data_begin(req, false, off, size);
+	err = vfs_data_begin(req, false, off, &size);
 	if (!err) {
 		buf = malloc(size ? size : 1);
 		if (!buf)
@@ -638,7 +645,7 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 		return;
 	}
 
-	err = vfs_data_begin(req, true, off, size);
+	err = vfs_data_begin(req, true, off, &size);
 	if (!err) {
 		n = pwrite(fi->fh, buf, size, off);
 		if (n < 0)

@@ -55,6 +55,8 @@ struct vfs_inject {
 	atomic_uint jitter_us;
 	atomic_uint_fast64_t eio_offset;	/* reads overlapping [offset, */
 	atomic_uint_fast64_t eio_len;		/*  offset + len) get EIO */
+	atomic_uint eio_partial;		/* 1: a read from before the range
+						 * returns what precedes it */
 	atomic_int_fast64_t eio_after;		/* -1: off; else N data requests succeed */
 	atomic_uint_fast64_t data_requests;	/* since eio_after was set */
 };
@@ -70,7 +72,7 @@ int vfs_cache_parse(const char *name, enum vfs_cache *mode);
 uint64_t vfs_now_ns(void);
 void vfs_account(enum vfs_op op, uint64_t start_ns, uint64_t bytes, int err);
 
-int vfs_data_begin(fuse_req_t req, bool write, uint64_t off, uint64_t size);
+int vfs_data_begin(fuse_req_t req, bool write, uint64_t off, size_t *size);
 int vfs_ctl_set(const char *key, const char *value);
 void vfs_stall(bool on);
 
