@@ -79,7 +79,14 @@ static inline bool vmfault_zero_page_allowed(const struct vm_area_struct *vma)
  * riscv's set_pte_at() flushes the instruction cache for an executable pte
  * with flush_icache_pte(), which is not exported to modules. The zero page's
  * contents never change, so there is nothing to flush: store the pte.
+ * set_pte_at() also feeds page_table_check, which core mm's later clear of
+ * the pte would then find unbalanced: Debian's kernels have no
+ * CONFIG_PAGE_TABLE_CHECK, and a riscv kernel that has it is refused at
+ * build time rather than at the first unmap.
  */
+#if defined(CONFIG_RISCV) && defined(CONFIG_PAGE_TABLE_CHECK)
+#error "vmfault: riscv with CONFIG_PAGE_TABLE_CHECK: set_pte() would bypass the check"
+#endif
 static inline void vmfault_set_zero_pte(struct vm_area_struct *vma, unsigned long addr,
 					pte_t *ptep, pte_t pte)
 {
@@ -87,6 +94,44 @@ static inline void vmfault_set_zero_pte(struct vm_area_struct *vma, unsigned lon
 	set_pte(ptep, pte);
 #else
 	set_pte_at(vma->vm_mm, addr, ptep, pte);
+#endif
+}
+
+/**
+ * vmfault_release_fault_lock() - drop the lock a fault was called with
+ * @vmf: the fault
+ *
+ * 6.4 added per-VMA locks: a fault then holds the vma's lock
+ * (FAULT_FLAG_VMA_LOCK) instead of mmap_lock, and release_fault_lock()
+ * drops whichever it holds. 6.1 has only mmap_lock. module/Kbuild defines
+ * VMFAULT_HAVE_RELEASE_FAULT_LOCK when the headers have it. After this,
+ * vmf->vma may be gone.
+ */
+static inline void vmfault_release_fault_lock(struct vm_fault *vmf)
+{
+#ifdef VMFAULT_HAVE_RELEASE_FAULT_LOCK
+	release_fault_lock(vmf);
+#else
+	mmap_read_unlock(vmf->vma->vm_mm);
+#endif
+}
+
+/**
+ * vmfault_page_mapcount() - how many ptes map an order-0 page
+ * @page: a region page
+ *
+ * 6.1's folio_mapcount() is not exported, its page_mapcount() is inline;
+ * 6.12 has no page_mapcount() and an inline folio_mapcount().
+ * module/Kbuild defines VMFAULT_HAVE_INLINE_FOLIO_MAPCOUNT for the latter.
+ *
+ * Return: the number of mappings of @page.
+ */
+static inline int vmfault_page_mapcount(struct page *page)
+{
+#ifdef VMFAULT_HAVE_INLINE_FOLIO_MAPCOUNT
+	return folio_mapcount(page_folio(page));
+#else
+	return page_mapcount(page);
 #endif
 }
 

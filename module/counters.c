@@ -43,6 +43,10 @@ const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
 	[VMFAULT_CNT_PAGES_WRITTEN]	 = "pages_written",
 	[VMFAULT_CNT_BYTES_WRITTEN]	 = "bytes_written",
 	[VMFAULT_CNT_IO_ERRORS]		 = "io_errors",
+	[VMFAULT_CNT_FAULT_RETRIES]	 = "fault_retries",
+	[VMFAULT_CNT_CACHED_READS]	 = "cached_reads",
+	[VMFAULT_CNT_HWPOISON]		 = "hwpoison",
+	[VMFAULT_CNT_LIMIT_REFUSALS]	 = "limit_refusals",
 };
 
 /**
@@ -58,22 +62,47 @@ u64 vmfault_fault_start(void)
 }
 
 /**
+ * vmfault_fault_done_at() - count a fault served by the module and trace it
+ * @region: its region
+ * @address: the faulting address
+ * @pgoff: its page offset in the region
+ * @write: a write fault
+ * @shared: in a MAP_SHARED mapping
+ * @outcome: what the handler did
+ * @start: vmfault_fault_start() at the handler's entry
+ *
+ * For a fault that has dropped mmap_lock and may no longer look at its vma.
+ */
+void vmfault_fault_done_at(struct vmfault_region *region, unsigned long address,
+			   pgoff_t pgoff, bool write, bool shared,
+			   enum vmfault_outcome outcome, u64 start)
+{
+	vmfault_count(region, VMFAULT_CNT_FAULTS);
+	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
+	if (trace_vmfault_fault_enabled())
+		trace_vmfault_fault(vmfault_region_id(region), address, pgoff, write, shared,
+				    outcome, ktime_get_ns() - start);
+}
+
+/**
  * vmfault_fault_done() - count a fault served by the module and trace it
  * @vmf: the fault
  * @region: its region
  * @write: a write fault
  * @outcome: what the handler did
  * @start: vmfault_fault_start() at the handler's entry
+ *
+ * A fault that core mm retries (FAULT_FLAG_TRIED) was counted by the pass
+ * that asked for the retry (file_io.c): the retry is not counted again, so
+ * that the counters count faults as getrusage() does.
  */
 void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
 			bool write, enum vmfault_outcome outcome, u64 start)
 {
-	vmfault_count(region, VMFAULT_CNT_FAULTS);
-	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
-	if (trace_vmfault_fault_enabled())
-		trace_vmfault_fault(vmfault_region_id(region), vmf->address, vmf->pgoff,
-				    write, vmf->vma->vm_flags & VM_SHARED, outcome,
-				    ktime_get_ns() - start);
+	if (vmf->flags & FAULT_FLAG_TRIED)
+		return;
+	vmfault_fault_done_at(region, vmf->address, vmf->pgoff, write,
+			      vmf->vma->vm_flags & VM_SHARED, outcome, start);
 }
 
 /**
@@ -126,6 +155,23 @@ void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out)
 	}
 }
 
+/**
+ * vmfault_counter_sum() - add up one counter of a per-CPU set
+ * @stats: the per-CPU set
+ * @idx: which counter
+ *
+ * Return: the sum over all possible CPUs.
+ */
+u64 vmfault_counter_sum(struct vmfault_counters __percpu *stats, enum vmfault_counter idx)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(stats, cpu)->v[idx]);
+	return sum;
+}
+
 static int vmfault_proc_show(struct seq_file *m, void *v)
 {
 	u64 sum[VMFAULT_NR_COUNTERS];
@@ -135,11 +181,16 @@ static int vmfault_proc_show(struct seq_file *m, void *v)
 	for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
 		seq_printf(m, "%s %llu\n", vmfault_counter_names[i], sum[i]);
 	seq_printf(m, "regions %u\n", vmfault_regions_count());
+	seq_printf(m, "pages_resident %lld\n", percpu_counter_sum(&vmfault_pages_used));
+	seq_printf(m, "max_pages %lu\n", READ_ONCE(vmfault_max_pages));
 	return 0;
 }
 
 /**
  * vmfault_counters_init() - create /proc/vmfault and /proc/vmfault_regions
+ *
+ * /proc/vmfault (global counts) is for everyone; /proc/vmfault_regions
+ * names every region's owner, size and counters, so only root reads it.
  *
  * Return: 0, or -ENOMEM.
  */
@@ -147,7 +198,7 @@ int vmfault_counters_init(void)
 {
 	if (!proc_create_single("vmfault", 0444, NULL, vmfault_proc_show))
 		return -ENOMEM;
-	if (!proc_create_single("vmfault_regions", 0444, NULL, vmfault_regions_show)) {
+	if (!proc_create_single("vmfault_regions", 0400, NULL, vmfault_regions_show)) {
 		remove_proc_entry("vmfault", NULL);
 		return -ENOMEM;
 	}

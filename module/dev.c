@@ -15,8 +15,11 @@
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mount.h>
+#include <linux/oom.h>
+#include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
 #include <linux/uaccess.h>
 
@@ -27,6 +30,22 @@
 static ushort devmode = 0600;
 module_param(devmode, ushort, 0444);
 MODULE_PARM_DESC(devmode, "permissions of /dev/vmfault (default 0600)");
+
+/*
+ * All regions together hold at most this many pages, as tmpfs's size=
+ * bounds a mount: a fault past it gets SIGBUS, a write() ENOSPC. Root may
+ * change it at run time; 0 at load time means half of RAM, tmpfs's
+ * default.
+ */
+unsigned long vmfault_max_pages;
+module_param_named(max_pages, vmfault_max_pages, ulong, 0644);
+MODULE_PARM_DESC(max_pages, "most pages all regions may hold (default: half of RAM)");
+
+/* Pages that regions hold; a per-CPU counter, as tmpfs's used_blocks. */
+struct percpu_counter vmfault_pages_used;
+
+/* The munmap writebacks that a kernel thread queues (fault_file.c). */
+struct workqueue_struct *vmfault_wq;
 
 /* The pseudo filesystem is mounted while any region exists. */
 static struct vfsmount *vmfault_mnt;
@@ -65,6 +84,8 @@ static int vmfault_open(struct inode *inode, struct file *file)
 	}
 	file->private_data = region;
 	file->f_mapping = anon->i_mapping;
+	/* Writeback errors are the region's inode's to report (errseq). */
+	file->f_wb_err = filemap_sample_wb_err(file->f_mapping);
 	return 0;
 
 err_iput:
@@ -97,10 +118,22 @@ static int vmfault_flush(struct file *file, fl_owner_t id)
 	return vmfault_file_flush(file->private_data, false);
 }
 
-/* fsync(), fdatasync() and msync(MS_SYNC): write back, then fsync the file. */
+/*
+ * fsync(), fdatasync(), msync(MS_SYNC) and VMFAULT_IOC_FLUSH: write back,
+ * fsync the backing file, and report a loss of data since this fd's last
+ * look (a dirty page that was hardware-poisoned), once per fd.
+ */
+static int vmfault_sync(struct file *file)
+{
+	int err = vmfault_file_flush(file->private_data, true);
+	int lost = file_check_and_advance_wb_err(file);
+
+	return err ?: lost;
+}
+
 static int vmfault_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 {
-	return vmfault_file_flush(file->private_data, true);
+	return vmfault_sync(file);
 }
 
 static int vmfault_mmap(struct file *file, struct vm_area_struct *vma)
@@ -130,7 +163,7 @@ static long vmfault_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return 0;
 	}
 	case VMFAULT_IOC_FLUSH:
-		return vmfault_file_flush(region, true);
+		return vmfault_sync(file);
 	default:
 		return -ENOTTY;
 	}
@@ -161,6 +194,20 @@ bool vmfault_is_region_file(const struct file *file)
 	return file->f_op == &vmfault_fops;
 }
 
+/*
+ * Before the OOM killer picks a victim by RSS, say what the regions hold:
+ * it cannot see region pages that no process maps.
+ */
+static int vmfault_oom_notify(struct notifier_block *nb, unsigned long unused, void *freed)
+{
+	vmfault_regions_report();
+	return NOTIFY_OK;
+}
+
+static struct notifier_block vmfault_oom_nb = {
+	.notifier_call = vmfault_oom_notify,
+};
+
 static struct miscdevice vmfault_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "vmfault",
@@ -176,24 +223,51 @@ static int __init vmfault_init(void)
 		return -EINVAL;
 	}
 	vmfault_misc.mode = devmode;
+	if (!vmfault_max_pages)
+		vmfault_max_pages = totalram_pages() / 2;
 
-	ret = vmfault_counters_init();
+	ret = percpu_counter_init(&vmfault_pages_used, 0, GFP_KERNEL);
 	if (ret)
 		return ret;
-	ret = misc_register(&vmfault_misc);
+	vmfault_wq = alloc_workqueue("vmfault", WQ_UNBOUND, 0);
+	if (!vmfault_wq) {
+		ret = -ENOMEM;
+		goto err_counter_destroy;
+	}
+	ret = vmfault_counters_init();
+	if (ret)
+		goto err_destroy_wq;
+	ret = register_oom_notifier(&vmfault_oom_nb);
 	if (ret)
 		goto err_counters_exit;
+	ret = misc_register(&vmfault_misc);
+	if (ret)
+		goto err_unregister_oom;
 	return 0;
 
+err_unregister_oom:
+	unregister_oom_notifier(&vmfault_oom_nb);
 err_counters_exit:
 	vmfault_counters_exit();
+err_destroy_wq:
+	destroy_workqueue(vmfault_wq);
+err_counter_destroy:
+	percpu_counter_destroy(&vmfault_pages_used);
 	return ret;
 }
 
 static void __exit vmfault_exit(void)
 {
 	misc_deregister(&vmfault_misc);
+	unregister_oom_notifier(&vmfault_oom_nb);
 	vmfault_counters_exit();
+	/*
+	 * A munmap writeback on the queue may still be returning from its
+	 * fput() of a region (whose release dropped the module reference
+	 * that kept us loaded): wait for it before the text goes.
+	 */
+	destroy_workqueue(vmfault_wq);
+	percpu_counter_destroy(&vmfault_pages_used);
 }
 
 module_init(vmfault_init);

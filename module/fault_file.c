@@ -19,21 +19,32 @@
  *   for the region's own pages.
  *
  * - ->fault, when the pte is empty. A resident page is returned at once
- *   (a minor fault). A missing one is read from the file together with
- *   the rest of its prefetch window (file_io.c) and the fault returns
- *   VM_FAULT_MAJOR, so ru_majflt and pgmajfault count it, as
- *   filemap_fault() does for the page cache. For a MAP_PRIVATE write
- *   (vmf->cow_page set) the page is returned for do_cow_fault() to copy:
- *   private writes never reach the region or the file.
+ *   (a minor fault). A missing one must be read from the file (file_io.c
+ *   says by which route), which ->fault does as filemap_fault() does: it
+ *   pins the file, drops mmap_lock (or the per-VMA lock), reads the page
+ *   and the rest of its prefetch window, and returns VM_FAULT_RETRY |
+ *   VM_FAULT_MAJOR. Core mm then takes the lock again and retries the
+ *   fault (FAULT_FLAG_TRIED), which finds the page resident: ->map_pages
+ *   maps it and the window's other pages in one go. ru_majflt and
+ *   pgmajfault count the fault once, as major; the module's counters count
+ *   it once too, in the pass that read. A fault that cannot drop the lock
+ *   (no FAULT_FLAG_ALLOW_RETRY: GUP from ptrace or /proc/PID/mem, a
+ *   long-term pin; or the retry itself) reads through the backing file's
+ *   page cache under it, which is what filemap_fault() does then too. For
+ *   a MAP_PRIVATE write (vmf->cow_page set) the page is returned for
+ *   do_cow_fault() to copy: private writes never reach the region or the
+ *   file.
  *
  * - ->page_mkwrite, before a MAP_SHARED write makes the page writable
  *   (after ->fault, or on its own for a read-only pte): marks it dirty.
  *
  * - ->close, when a mapping goes away: a MAP_SHARED one writes its dirty
- *   pages back.
+ *   pages back, after mmap_lock is released.
  *
- * Pages wholly past the file's end, or past the region's size, get
- * SIGBUS; so does a page whose read fails (-EIO, a dead FUSE daemon).
+ * Pages wholly past the data's end, or past the region's size, get
+ * SIGBUS; so does a page whose read fails (-EIO, a dead FUSE daemon), a
+ * page refused at the module's limit, and a hardware-poisoned page
+ * (VM_FAULT_HWPOISON: SIGBUS with BUS_MCEERR_AR).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -45,23 +56,88 @@
 #include <linux/vmstat.h>
 #include <linux/workqueue.h>
 
+#include "compat.h"
 #include "vmfault.h"
 #include "vmfault_trace.h"
+
+/* The answer to a fault whose page could not be had. */
+static vm_fault_t vmfault_file_fault_error(struct vm_fault *vmf, struct vmfault_region *region,
+					   long err, pgoff_t end, enum vmfault_outcome *outcome)
+{
+	if (err == -ENOMEM) {
+		vmfault_count(region, VMFAULT_CNT_OOM);
+		*outcome = VMFAULT_OUT_OOM;
+		return VM_FAULT_OOM;
+	}
+	*outcome = VMFAULT_OUT_SIGBUS;
+	return vmfault_fault_sigbus(vmf, region, end);
+}
+
+/* apply_to_page_range() callback: the page table is all we wanted. */
+static int vmfault_file_pte_noop(pte_t *pte, unsigned long addr, void *data)
+{
+	return 0;
+}
+
+/*
+ * The first pass of a fault that needs backing I/O, allowed to drop the
+ * lock: pin the file, drop the lock, read (or wait for another task's
+ * read), and have core mm retry. A user-mode fault holds no other lock and
+ * may read with ->read_iter; a kernel-mode one may hold the backing file's
+ * inode lock and reads through its page cache. Counts the fault here,
+ * once: its retry is not counted again. The retry's ->map_pages maps the
+ * window just read if the page table exists: filemap_map_pages() installs
+ * a new one itself, which a module cannot (pmd_install() is not
+ * exported), so the page table is made here, while the lock is held.
+ */
+static vm_fault_t vmfault_file_fault_unlocked(struct vm_fault *vmf, struct vmfault_region *region,
+					      u64 start)
+{
+	enum vmfault_get how = vmf->flags & FAULT_FLAG_USER ? VMFAULT_GET_WAIT : VMFAULT_GET_SAFE;
+	bool write = vmf->flags & FAULT_FLAG_WRITE, major = false;
+	bool shared = vmf->vma->vm_flags & VM_SHARED;
+	struct file *file = get_file(vmf->vma->vm_file);
+	unsigned long address = vmf->address;
+	pgoff_t pgoff = vmf->pgoff;
+	struct page *page;
+
+	if (pmd_none(READ_ONCE(*vmf->pmd)))
+		apply_to_page_range(vmf->vma->vm_mm, address & PAGE_MASK, PAGE_SIZE,
+				    vmfault_file_pte_noop, NULL);
+	/* From here on vmf->vma may be gone; the file holds the region. */
+	vmfault_release_fault_lock(vmf);
+	page = vmfault_file_get_page(region, pgoff, how, false, &major);
+	if (!IS_ERR(page))
+		put_page(page);
+	vmfault_count(region, VMFAULT_CNT_FAULT_RETRIES);
+	if (major) {
+		vmfault_count(region, VMFAULT_CNT_MAJOR_FAULTS);
+		count_vm_event(PGMAJFAULT);
+	}
+	vmfault_fault_done_at(region, address, pgoff, write, shared, VMFAULT_OUT_READ, start);
+	fput(file);
+	/* MAJOR: a 6.12 fault retried after the per-VMA lock counts as major too. */
+	return VM_FAULT_RETRY | VM_FAULT_MAJOR;
+}
 
 /**
  * vmfault_file_fault() - ->fault of a file-mode mapping
  * @vmf: the fault; the pte at vmf->address is empty
  *
  * Context: mmap_lock (or 6.12's per-VMA lock) held for read, no page
- * table lock; the same on return. Might sleep for the read, killably:
- * the lock is held across it, as filemap_fault() holds it when it cannot
- * drop it for a retry.
+ * table lock. Returns with it held, unless it returns VM_FAULT_RETRY
+ * after dropping it to read (FAULT_FLAG_ALLOW_RETRY on the first attempt:
+ * vmfault_file_fault_unlocked()). Might sleep: for the read, killably,
+ * when the lock can be dropped; when it cannot, for a read through the
+ * page cache under it, as filemap_fault() does.
  *
  * Maps: returns the region page in vmf->page with a reference for core
  * mm: finish_fault() maps it, or do_cow_fault() copies it.
  *
- * Return: 0 or VM_FAULT_MAJOR with vmf->page set; VM_FAULT_SIGBUS past
- * the region or the file, or when the read failed; VM_FAULT_OOM.
+ * Return: 0 or VM_FAULT_MAJOR with vmf->page set; VM_FAULT_RETRY (the
+ * lock dropped, or with FAULT_FLAG_RETRY_NOWAIT kept); VM_FAULT_SIGBUS
+ * past the region or the data, when the read failed or at the module's
+ * page limit; VM_FAULT_HWPOISON; VM_FAULT_OOM.
  */
 static vm_fault_t vmfault_file_fault(struct vm_fault *vmf)
 {
@@ -79,26 +155,46 @@ static vm_fault_t vmfault_file_fault(struct vm_fault *vmf)
 		outcome = VMFAULT_OUT_SIGBUS;
 		goto out;
 	}
-	page = vmfault_file_get_page(region, vmf->pgoff, &major);
-	if (page == ERR_PTR(-ENOMEM)) {
-		vmfault_count(region, VMFAULT_CNT_OOM);
-		outcome = VMFAULT_OUT_OOM;
-		ret = VM_FAULT_OOM;
-	} else if (IS_ERR(page)) {
-		outcome = VMFAULT_OUT_SIGBUS;
-		ret = vmfault_fault_sigbus(vmf, region, end);
-	} else {
+	page = vmfault_region_uptodate_page(region, vmf->pgoff);
+	if (page) {
 		get_page(page);
-		vmf->page = page;
-		outcome = major ? VMFAULT_OUT_READ : VMFAULT_OUT_PAGE;
-		if (vmf->cow_page) {
-			vmfault_count(region, VMFAULT_CNT_COW_FAULTS);
-			trace_vmfault_cow(vmfault_region_id(region), vmf->address, vmf->pgoff,
-					  page_to_pfn(page));
-			if (!major)
-				outcome = VMFAULT_OUT_COW;
-		}
+		goto got_page;
 	}
+	if ((vmf->flags & FAULT_FLAG_TRIED) && vmfault_file_take_error(region, vmf->pgoff)) {
+		/* This fault's first pass read and failed: report it. */
+		ret = vmfault_file_fault_error(vmf, region, -EIO, end, &outcome);
+		goto out;
+	}
+	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT) {
+		/* The caller asked not to wait: it comes back without NOWAIT. */
+		vmfault_count(region, VMFAULT_CNT_FAULT_RETRIES);
+		return VM_FAULT_RETRY;
+	}
+	if (fault_flag_allow_retry_first(vmf->flags))
+		return vmfault_file_fault_unlocked(vmf, region, start);
+	page = vmfault_file_get_page(region, vmf->pgoff, VMFAULT_GET_SAFE, false, &major);
+	if (IS_ERR(page)) {
+		ret = vmfault_file_fault_error(vmf, region, PTR_ERR(page), end, &outcome);
+		goto count_major;
+	}
+got_page:
+	if (vmfault_page_poisoned(region, vmf->pgoff, page)) {
+		put_page(page);
+		vmfault_fault_sigbus(vmf, region, end);
+		ret = VM_FAULT_HWPOISON;
+		outcome = VMFAULT_OUT_SIGBUS;
+		goto count_major;
+	}
+	vmf->page = page;
+	outcome = major || (vmf->flags & FAULT_FLAG_TRIED) ? VMFAULT_OUT_READ : VMFAULT_OUT_PAGE;
+	if (vmf->cow_page) {
+		vmfault_count(region, VMFAULT_CNT_COW_FAULTS);
+		trace_vmfault_cow(vmfault_region_id(region), vmf->address, vmf->pgoff,
+				  page_to_pfn(page));
+		if (outcome == VMFAULT_OUT_PAGE)
+			outcome = VMFAULT_OUT_COW;
+	}
+count_major:
 	if (major) {
 		vmfault_count(region, VMFAULT_CNT_MAJOR_FAULTS);
 		count_vm_event(PGMAJFAULT);
@@ -116,7 +212,7 @@ out:
  * @end_pgoff: last page offset of the window, inside the vma
  *
  * Context and return: as vmfault_region_map_resident(), which maps the
- * up-to-date region pages of the window, up to the file's end.
+ * up-to-date region pages of the window, up to the data's end.
  */
 static vm_fault_t vmfault_file_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 					 pgoff_t end_pgoff)
@@ -125,33 +221,40 @@ static vm_fault_t vmfault_file_map_pages(struct vm_fault *vmf, pgoff_t start_pgo
 
 	if (start_pgoff >= end)
 		return 0;
-	return vmfault_region_map_resident(vmf, start_pgoff, min(end_pgoff, end - 1), true);
+	return vmfault_region_map_resident(vmf, start_pgoff, min(end_pgoff, end - 1));
 }
 
 /**
  * vmfault_file_page_mkwrite() - a MAP_SHARED write to a region page
- * @vmf: the fault; vmf->page is the region page
+ * @vmf: the fault; vmf->page is the region page, up to date
  *
- * Context: mmap_lock held for read, page unlocked; returns with the page
- * locked unless it returns an error. Waits for a writeback of the page
- * (which holds its lock) to finish, so the page is stable while written.
+ * Context: mmap_lock (or the per-VMA lock) held for read, page unlocked;
+ * returns with the page locked unless it returns an error. Does not wait
+ * for a writeback of the page: the write may land in the page while it is
+ * written, which leaves it dirty for the next writeback (waiting could
+ * deadlock: that writeback may need the inode lock this task holds).
  *
  * Return: VM_FAULT_LOCKED after marking the page dirty: core mm makes the
- * pte writable; VM_FAULT_SIGBUS if the file shrank below the page.
+ * pte writable; VM_FAULT_SIGBUS if the data shrank below the page;
+ * VM_FAULT_HWPOISON.
  */
 static vm_fault_t vmfault_file_page_mkwrite(struct vm_fault *vmf)
 {
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
-	u64 start = vmfault_fault_start();
-
 	pgoff_t end = vmfault_file_end(region);
+	u64 start = vmfault_fault_start();
 
 	lock_page(vmf->page);
 	if (vmf->pgoff >= end) {
 		unlock_page(vmf->page);
 		return vmfault_fault_sigbus(vmf, region, end);
 	}
-	vmfault_file_mark_dirty(region, vmf->pgoff);
+	if (vmfault_page_poisoned(region, vmf->pgoff, vmf->page)) {
+		unlock_page(vmf->page);
+		vmfault_fault_sigbus(vmf, region, end);
+		return VM_FAULT_HWPOISON;
+	}
+	vmfault_file_mark_dirty(region, vmf->pgoff, vmf->page);
 	vmfault_mkwrite_done(vmf, region, start);
 	return VM_FAULT_LOCKED;
 }
@@ -220,7 +323,8 @@ static void vmfault_file_vm_close(struct vm_area_struct *vma)
 			return;
 	}
 	INIT_WORK(&wb->work, vmfault_unmap_wb_workfn);
-	queue_work(system_unbound_wq, &wb->work);
+	/* The module's own queue: unloading drains it (dev.c). */
+	queue_work(vmfault_wq, &wb->work);
 }
 
 const struct vm_operations_struct vmfault_file_vm_ops = {

@@ -154,7 +154,8 @@ static vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_re
  * (shared) or do_cow_fault() copies it (private, vmf->cow_page set).
  *
  * Return: 0 with vmf->page set, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS past the
- * region's size, VM_FAULT_OOM when no page can be allocated.
+ * region's size or at the module's page limit, VM_FAULT_HWPOISON for a
+ * poisoned page, VM_FAULT_OOM when no page can be allocated (or charged).
  */
 static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 {
@@ -172,8 +173,14 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 	} else if (vmf->cow_page) {
 		/* Private write: do_cow_fault() copies what we return. */
 		page = vmfault_region_get_page(region, vmf->pgoff, false, 0);
-		if (!page)
+		if (!page) {
 			page = ZERO_PAGE(vmf->address);
+		} else if (vmfault_page_poisoned(region, vmf->pgoff, page)) {
+			outcome = VMFAULT_OUT_SIGBUS;
+			vmfault_fault_sigbus(vmf, region, size_pages);
+			ret = VM_FAULT_HWPOISON;
+			goto out;
+		}
 		get_page(page);
 		vmf->page = page;
 		vmfault_count(region, VMFAULT_CNT_COW_FAULTS);
@@ -185,21 +192,30 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 		page = vmfault_region_get_page(region, vmf->pgoff,
 					       write || !vmfault_zero_page_allowed(vmf->vma),
 					       vmf->address);
-		if (IS_ERR(page)) {
+		if (page == ERR_PTR(-ENOMEM)) {
 			vmfault_count(region, VMFAULT_CNT_OOM);
 			outcome = VMFAULT_OUT_OOM;
 			ret = VM_FAULT_OOM;
+		} else if (IS_ERR(page)) {
+			/* -ENOSPC: the module's page limit, as a full tmpfs. */
+			outcome = VMFAULT_OUT_SIGBUS;
+			ret = vmfault_fault_sigbus(vmf, region, size_pages);
 		} else if (!page) {
 			outcome = VMFAULT_OUT_ZERO_PAGE;
 			ret = vmfault_zero_map_holes(vmf, region, size_pages,
 						     region->flags & VMFAULT_FLAG_FAULT_AROUND ?
 						     VMFAULT_AROUND_PAGES : 1);
+		} else if (vmfault_page_poisoned(region, vmf->pgoff, page)) {
+			outcome = VMFAULT_OUT_SIGBUS;
+			vmfault_fault_sigbus(vmf, region, size_pages);
+			ret = VM_FAULT_HWPOISON;
 		} else {
 			get_page(page);
 			vmf->page = page;
 			outcome = VMFAULT_OUT_PAGE;
 		}
 	}
+out:
 	vmfault_fault_done(vmf, region, write, outcome, start);
 	return ret;
 }
@@ -215,7 +231,8 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
  * the region, this one included. The faulting access is retried and meets
  * an empty pte, which ->fault fills with the new page.
  *
- * Return: VM_FAULT_NOPAGE, or VM_FAULT_OOM.
+ * Return: VM_FAULT_NOPAGE, VM_FAULT_OOM, or VM_FAULT_SIGBUS at the
+ * module's page limit.
  */
 static vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf)
 {
@@ -227,10 +244,13 @@ static vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf)
 
 	vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_UPGRADES);
 	page = vmfault_region_get_page(region, vmf->pgoff, true, vmf->address);
-	if (IS_ERR(page)) {
+	if (page == ERR_PTR(-ENOMEM)) {
 		vmfault_count(region, VMFAULT_CNT_OOM);
 		outcome = VMFAULT_OUT_OOM;
 		ret = VM_FAULT_OOM;
+	} else if (IS_ERR(page)) {
+		outcome = VMFAULT_OUT_SIGBUS;
+		ret = vmfault_fault_sigbus(vmf, region, READ_ONCE(region->size) >> PAGE_SHIFT);
 	} else {
 		/* A new page was unmapped everywhere already; an old one may not be. */
 		vmfault_region_unmap_zero(region, vmf->pgoff);
@@ -247,13 +267,18 @@ static vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf)
  * locked. Called after ->fault for a write to an empty pte (the same fault,
  * counted there) and on its own for a write to a read-only pte.
  *
- * Return: VM_FAULT_LOCKED: core mm makes the pte writable and dirty.
+ * Return: VM_FAULT_LOCKED: core mm makes the pte writable and dirty;
+ * VM_FAULT_HWPOISON for a poisoned page.
  */
 static vm_fault_t vmfault_zero_page_mkwrite(struct vm_fault *vmf)
 {
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
 	u64 start = vmfault_fault_start();
 
+	if (vmfault_page_poisoned(region, vmf->pgoff, vmf->page)) {
+		vmfault_fault_sigbus(vmf, region, READ_ONCE(region->size) >> PAGE_SHIFT);
+		return VM_FAULT_HWPOISON;
+	}
 	lock_page(vmf->page);
 	vmfault_mkwrite_done(vmf, region, start);
 	return VM_FAULT_LOCKED;
@@ -273,7 +298,7 @@ static vm_fault_t vmfault_zero_page_mkwrite(struct vm_fault *vmf)
 static vm_fault_t vmfault_zero_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 					 pgoff_t end_pgoff)
 {
-	return vmfault_region_map_resident(vmf, start_pgoff, end_pgoff, false);
+	return vmfault_region_map_resident(vmf, start_pgoff, end_pgoff);
 }
 
 const struct vm_operations_struct vmfault_zero_vm_ops = {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vmfault file mode, the I/O half: filling region pages from the backing
- * file on a miss and writing dirty pages back. The fault handlers that
- * call it are in fault_file.c.
+ * file and writing dirty pages back. The fault handlers that call it are
+ * in fault_file.c.
  */
 
 /**
@@ -13,51 +13,128 @@
  * its own reference to the file, taken from the fd given to
  * VMFAULT_IOC_CONFIGURE; it never opens anything by path.
  *
- * The read route. A miss at page i allocates region pages for i and the
- * up to window - 1 absent pages after it (stopping at a resident page, the
- * region's end and the file's end), locks them, publishes them in the
- * xarray and reads them with one ->read_iter call into a bio_vec over
- * exactly those pages. When the backing file takes O_DIRECT
- * (FMODE_CAN_ODIRECT: FUSE, ext4, xfs; not tmpfs on 6.1) the read is
- * IOCB_DIRECT: the data goes from the "disk" straight into the region's
- * page, the backing file's page cache holds no second copy, and its
- * readahead does not add requests of its own, so a window of w pages is
- * one FUSE READ of w * 4096 bytes. Otherwise the read is buffered and goes
- * through the backing file's page cache (and its readahead).
- * kernel_read() would always be buffered; read_cache_page() on the backing
- * mapping would map or copy page-cache pages, whose readahead and reclaim
- * the module does not control. Either would hide what the window does.
+ * The states of a region page:
  *
- * The pages of a read stay locked and not up to date until it completes.
- * A concurrent fault on one of them finds it in the xarray and waits on
- * the page lock (killably), so many threads faulting a page read it once.
- * Bytes past the end of the file in the last page are zeroed. A page that
- * failed to read stays in the region, not up to date; it is never mapped
- * or copied, and the next access reads it again.
+ * - absent: no entry in the xarray.
+ * - being read: an entry, locked and not up to date. Whoever allocated it
+ *   (the "filler") publishes it before the read and holds a reference and
+ *   the page lock until the read ends; a task that needs the page either
+ *   waits for that lock or, if it may not wait, replaces the entry with a
+ *   page of its own (below). Such a page is never mapped, copied or
+ *   written back: nothing outside this file ever sees it.
+ * - failed: not up to date, unlocked: its last read failed (or ended past
+ *   the file's end before it). The next access reads it again.
+ * - up to date (PG_uptodate), clean or dirty (PG_dirty). It stays in the
+ *   region until the region is freed.
  *
- * Writeback. A MAP_SHARED write fault (->page_mkwrite) or a write() marks
- * the page dirty in the xarray (VMFAULT_PAGE_DIRTY). Writeback collects
- * runs of contiguous dirty pages, locks them, unmaps them from every
- * mapping of the region (core mm cannot write-protect a page that has no
- * ->mapping, and unmapping moves pte dirty bits into the page; the next
- * access is a minor fault), clears the marks and writes each run with one
- * ->write_iter call, never past the file's end. A write fault during
- * writeback waits on the page lock, then marks the page dirty again. A
- * failed write leaves its pages dirty and returns the error.
+ * Two routes read a page. The direct route: one ->read_iter call fills
+ * the missing pages of a window (the faulting page and up to window - 1
+ * after it, stopping at a resident page, the region's end and the data's
+ * end) through a bio_vec over exactly those pages, as IOCB_DIRECT when the
+ * file takes it (FMODE_CAN_ODIRECT: FUSE, ext4, xfs, btrfs; not tmpfs on
+ * 6.1): the data goes from the "disk" straight into the region's pages,
+ * the backing file's page cache holds no second copy, and a window of w
+ * pages is one FUSE READ of w * 4096 bytes. The cached route: the pages
+ * are read into the backing file's page cache (one readahead of the
+ * window, then ->read_folio, or shmem's own reader for tmpfs) and copied.
+ *
+ * Which route a read takes is a question of locks, not speed: ->read_iter
+ * may take the backing file's inode lock (ext4 and xfs O_DIRECT reads,
+ * xfs buffered reads, NFS), and a task may fault on a region mapping while
+ * it holds that very lock: a write() to the backing file whose source
+ * buffer is a region mapping faults inside the file system's ->write_iter.
+ * The page cache's ->read_folio is what filemap_fault() calls under
+ * mmap_lock and under such writers, so no file system takes the inode
+ * lock there. Hence:
+ *
+ * - a user-mode fault (FAULT_FLAG_USER: the task was running user code
+ *   and holds no lock) drops mmap_lock, as filemap_fault() does for I/O,
+ *   and reads with the direct route, waiting (killably) for another
+ *   task's read of the same page if need be; then core mm retries the
+ *   fault (VM_FAULT_RETRY) and maps the page, now resident;
+ * - a kernel-mode fault (a system call copying to or from a region
+ *   mapping, GUP), the retried pass, and a fault that may not drop
+ *   mmap_lock take the cached route and never wait for another task's
+ *   read, which might need the inode lock they hold: a page being read
+ *   by someone else is read again into a new page that replaces it;
+ * - read() and write() of the region hold no lock and take the direct
+ *   route.
+ *
+ * Bytes past the end of the file in the last page are zeroed. If a read
+ * fails, the pages read in full before the error are up to date; the rest,
+ * a partly read page included, stay not up to date (a zeroed tail would
+ * later be written back over real data). A fault whose read failed after
+ * it dropped mmap_lock marks the page (VMFAULT_PAGE_EIO), and its retry
+ * answers SIGBUS instead of reading again.
+ *
+ * write() past the file's end, within the region, extends the data: the
+ * region remembers the end (data_end), reads and faults see the new
+ * bytes, and writeback extends the file. Stores through a mapping past
+ * the data's end are dropped at writeback, as the page cache drops them.
+ *
+ * Writeback. A MAP_SHARED write fault (->page_mkwrite) or a write() sets
+ * PG_dirty and marks the page in the xarray (VMFAULT_PAGE_DIRTY); so does
+ * the kernel when it unmaps a dirty pte, and so does whoever wrote into
+ * the page through a GUP reference (an O_DIRECT read into a region
+ * mapping, io_uring, vmsplice, RDMA) when it lets go of it
+ * (set_page_dirty_lock(), unpin_user_pages_dirty_lock()): PG_dirty is the
+ * one answer to "is it dirty". Writeback collects runs of contiguous
+ * marked pages, locks them, unmaps them from every mapping of the region
+ * (core mm cannot write-protect a page that has no ->mapping; unmapping
+ * moves pte dirty bits into PG_dirty; the next access is a minor fault),
+ * clears PG_dirty, sets PG_writeback and unlocks them, then writes each
+ * run with one ->write_iter call, never past the data's end. No region
+ * page lock is held across ->write_iter. Afterwards a page keeps its mark
+ * if it is dirty again, or if someone outside the region still holds it
+ * (a GUP user may yet write into it and set PG_dirty), so that the next
+ * flush looks at it again. A failed write leaves its pages dirty and
+ * returns the error. A store during the write lands in the page and
+ * dirties it again: faults never wait for writeback (they may hold the
+ * inode lock the write needs).
+ *
  * Writeback runs on fsync() and msync(MS_SYNC) of the region (both then
  * fsync the backing file), on VMFAULT_IOC_FLUSH (the same), on munmap() of
  * a MAP_SHARED mapping (its range), on every close() of a region fd and
  * on the region's release.
+ */
+
+/**
+ * DOC: file mode's lock order
+ *
+ * The kernel's order (mm/filemap.c): i_rwsem (the inode lock) ->
+ * mmap_lock -> invalidate_lock -> page lock. In file mode:
+ *
+ * - No ->read_iter or ->write_iter of the backing file under mmap_lock or
+ *   the per-VMA lock: faults that read with ->read_iter drop the lock
+ *   first; the munmap writeback runs as task work after mmap_lock is
+ *   released.
+ * - No ->read_iter in a task that may hold the backing file's inode lock
+ *   (a kernel-mode fault): it reads through the page cache, which takes
+ *   invalidate_lock and the backing page's lock, both after i_rwsem.
+ * - No region page lock across ->write_iter: writeback unlocks its pages
+ *   (PG_writeback marks them instead) before it writes.
+ * - The one region page lock held across ->read_iter is a page being
+ *   read, by its filler: such a page is never mapped, so neither core mm
+ *   nor a GUP user ever locks it, and the only tasks that wait for it are
+ *   those that hold no lock (user-mode faults after dropping mmap_lock,
+ *   read() and write() of the region).
+ * - Writeback locks a run of pages in ascending order and waits for
+ *   nothing while it holds them (a page under another writeback ends the
+ *   run; it waits for that writeback with no page locked).
+ * - region->lock (a mutex) is a leaf: nothing is taken under it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bvec.h>
 #include <linux/highmem.h>
 #include <linux/pagemap.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/vmstat.h>
+#include <uapi/linux/magic.h>
 
+#include "compat.h"
 #include "vmfault.h"
 #include "vmfault_trace.h"
 
@@ -71,22 +148,47 @@ static loff_t vmfault_file_isize(const struct vmfault_region *region)
 	return i_size_read(file_inode(region->backing));
 }
 
+/* The end of the data: the file's end, or what write() made past it. */
+static loff_t vmfault_file_data_end(struct vmfault_region *region)
+{
+	return max_t(loff_t, vmfault_file_isize(region), atomic64_read(&region->data_end));
+}
+
 /**
  * vmfault_file_end() - where a file-mode region's data ends
  * @region: a file-mode region
  *
  * Return: the first page offset with no data: the region's size or the
- * backing file's end now (a partial last page counts), whichever is less.
- * Accesses at or past it get SIGBUS.
+ * data's end now (the file's end, or past it what write() added; a
+ * partial last page counts), whichever is less. Accesses at or past it
+ * get SIGBUS.
  */
 pgoff_t vmfault_file_end(struct vmfault_region *region)
 {
 	pgoff_t end = READ_ONCE(region->size) >> PAGE_SHIFT;
-	loff_t isize = vmfault_file_isize(region);
+	loff_t dend = vmfault_file_data_end(region);
 
-	if (isize <= region->offset)
+	if (dend <= region->offset)
 		return 0;
-	return min_t(u64, end, DIV_ROUND_UP(isize - region->offset, PAGE_SIZE));
+	return min_t(u64, end, DIV_ROUND_UP(dend - region->offset, PAGE_SIZE));
+}
+
+/**
+ * vmfault_file_extend() - write() put data up to a position in the file
+ * @region: a file-mode region
+ * @end: the position after the last byte written, in the backing file
+ *
+ * Past the file's end this moves the region's data end, which writeback
+ * extends the file to.
+ */
+void vmfault_file_extend(struct vmfault_region *region, loff_t end)
+{
+	s64 old = atomic64_read(&region->data_end);
+
+	if (end <= vmfault_file_isize(region))
+		return;
+	while (end > old && !atomic64_try_cmpxchg(&region->data_end, &old, end))
+		;
 }
 
 /*
@@ -126,27 +228,32 @@ again:
 	return ret;
 }
 
+/* Zero @bv's pages from byte @done of the run on: the data ended there. */
+static void vmfault_file_zero_from(struct bio_vec *bv, unsigned int nr, size_t done)
+{
+	unsigned int i;
+
+	for (i = done >> PAGE_SHIFT; i < nr; i++)
+		zero_user_segment(bv[i].bv_page, i == done >> PAGE_SHIFT ? offset_in_page(done) : 0,
+				  PAGE_SIZE);
+}
+
 /*
- * Fill the @nr locked, not-up-to-date pages of @bv (whole pages, from page
- * offset @first) with one read (more if the file returns less, never past
- * its end). Marks the pages it filled up to date, the last partly read one
- * with a zeroed tail. Returns 0 if the first page is now up to date, else
- * a negative errno: the read's error, or -ENXIO if the file ended before
- * the page. A failure is counted and traced, not logged: this is the fault
- * path.
+ * The direct route: fill the @nr pages of @bv (from page offset @first)
+ * with one ->read_iter (more if the file returns less, never past its
+ * end). Returns how many pages, from the first, are now filled; on an
+ * error *@err is set and a partly read page does not count.
  */
-static int vmfault_file_fill(struct vmfault_region *region, pgoff_t first,
-			     struct bio_vec *bv, unsigned int nr)
+static unsigned int vmfault_file_fill_direct(struct vmfault_region *region, pgoff_t first,
+					     struct bio_vec *bv, unsigned int nr, int *err,
+					     size_t *bytes)
 {
 	loff_t pos = vmfault_file_pos(region, first);
 	size_t len = (size_t)nr << PAGE_SHIFT, done = 0;
 	struct iov_iter iter;
-	unsigned int i, full;
 	ssize_t ret = 0;
-	u64 start;
 
 	iov_iter_bvec(&iter, ITER_DEST, bv, nr, len);
-	start = ktime_get_ns();
 	while (done < len && pos + done < vmfault_file_isize(region)) {
 		ret = vmfault_file_rw(region, pos + done, &iter, false);
 		vmfault_count(region, VMFAULT_CNT_FILE_READS);
@@ -154,44 +261,165 @@ static int vmfault_file_fill(struct vmfault_region *region, pgoff_t first,
 			break;
 		done += ret;
 	}
+	*bytes = done;
+	if (ret < 0) {
+		*err = ret;
+		return done >> PAGE_SHIFT;
+	}
+	/* The file ended (or returned no more): the rest is zeros. */
+	vmfault_file_zero_from(bv, nr, done);
+	return nr;
+}
+
+/*
+ * The cached route: fill the @nr pages of @bv (from page offset @first)
+ * from the backing file's page cache, after one readahead of their range.
+ * This is what filemap_fault() does and may be done under mmap_lock and
+ * the backing file's inode lock. Returns as vmfault_file_fill_direct().
+ */
+static unsigned int vmfault_file_fill_cached(struct vmfault_region *region, pgoff_t first,
+					     struct bio_vec *bv, unsigned int nr, int *err,
+					     size_t *bytes)
+{
+	struct file *file = region->backing;
+	struct address_space *mapping = file->f_mapping;
+	bool shmem = file_inode(file)->i_sb->s_magic == TMPFS_MAGIC;
+	loff_t pos = vmfault_file_pos(region, first), isize = vmfault_file_isize(region);
+	pgoff_t fidx = pos >> PAGE_SHIFT;
+	size_t done = 0;
+	unsigned int i;
+
+	vmfault_count(region, VMFAULT_CNT_FILE_READS);
+	if (!shmem && pos < isize) {
+		DEFINE_READAHEAD(ractl, file, &file->f_ra, mapping, fidx);
+		loff_t left = DIV_ROUND_UP(isize - pos, PAGE_SIZE);
+
+		page_cache_ra_unbounded(&ractl, min_t(loff_t, nr, left), 0);
+	}
+	for (i = 0; i < nr && pos + done < isize; i++) {
+		size_t n = min_t(loff_t, PAGE_SIZE, isize - pos - done);
+		struct folio *folio;
+		struct page *src;
+
+		if (shmem) {
+			src = shmem_read_mapping_page_gfp(mapping, fidx + i,
+							  mapping_gfp_mask(mapping));
+		} else {
+			folio = read_cache_folio(mapping, fidx + i, NULL, file);
+			src = IS_ERR(folio) ? ERR_CAST(folio) : folio_file_page(folio, fidx + i);
+		}
+		if (IS_ERR(src)) {
+			*err = PTR_ERR(src);
+			*bytes = done;
+			return i;
+		}
+		copy_highpage(bv[i].bv_page, src);
+		put_page(src);
+		vmfault_count(region, VMFAULT_CNT_CACHED_READS);
+		done += n;
+	}
+	*bytes = done;
+	vmfault_file_zero_from(bv, nr, done);
+	return nr;
+}
+
+/*
+ * Fill the @nr pages of @bv from page offset @first by the route @how
+ * allows, count and trace it. Returns the pages filled, from the first.
+ */
+static unsigned int vmfault_file_fill(struct vmfault_region *region, pgoff_t first,
+				      struct bio_vec *bv, unsigned int nr, enum vmfault_get how,
+				      int *err)
+{
+	loff_t pos = vmfault_file_pos(region, first);
+	unsigned int full;
+	size_t bytes = 0;
+	u64 start;
+
+	*err = 0;
+	start = ktime_get_ns();
+	if (how == VMFAULT_GET_WAIT)
+		full = vmfault_file_fill_direct(region, first, bv, nr, err, &bytes);
+	else
+		full = vmfault_file_fill_cached(region, first, bv, nr, err, &bytes);
 	start = ktime_get_ns() - start;
 
-	full = done >> PAGE_SHIFT;
-	if (offset_in_page(done)) {
-		zero_user_segment(bv[full].bv_page, offset_in_page(done), PAGE_SIZE);
-		full++;
-	}
-	for (i = 0; i < full; i++)
-		SetPageUptodate(bv[i].bv_page);
-
 	vmfault_count_add(region, VMFAULT_CNT_PAGES_READ, full);
-	vmfault_count_add(region, VMFAULT_CNT_BYTES_READ, done);
+	vmfault_count_add(region, VMFAULT_CNT_BYTES_READ, bytes);
 	vmfault_count_add(region, VMFAULT_CNT_READ_NS, start);
-	if (ret < 0)
+	if (*err)
 		vmfault_count(region, VMFAULT_CNT_IO_ERRORS);
-	trace_vmfault_demand_read(vmfault_region_id(region), first, nr, pos, done, start,
-				  ret < 0 ? ret : 0);
-	if (full)
-		return 0;
-	return ret < 0 ? ret : -ENXIO;
+	trace_vmfault_demand_read(vmfault_region_id(region), first, nr, pos, bytes, start, *err);
+	return full;
+}
+
+/*
+ * The end of a fill of the @nr locked pages of @bv from page offset
+ * @first, of which @full were filled: those of them the region still holds
+ * become up to date; the others, if the fill failed, are marked as failed.
+ * Unlocks every page and puts the filler's references, except the first
+ * page's, which the caller keeps.
+ */
+static void vmfault_file_fill_done(struct vmfault_region *region, pgoff_t first,
+				   struct bio_vec *bv, unsigned int nr, unsigned int full, int err)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		struct page *page = bv[i].bv_page;
+
+		/* Not the slot's any more: replaced, it goes with its last reference. */
+		if (xa_load(&region->pages, first + i) == page) {
+			if (i < full) {
+				SetPageUptodate(page);
+				xa_clear_mark(&region->pages, first + i, VMFAULT_PAGE_EIO);
+			} else if (err) {
+				xa_set_mark(&region->pages, first + i, VMFAULT_PAGE_EIO);
+			}
+		}
+		unlock_page(page);
+		if (i)
+			put_page(page);
+	}
+}
+
+/*
+ * The page the caller holds a reference to, filled: if the region holds it
+ * and it is up to date, return it (the reference goes to the caller);
+ * else put it and return NULL to look again, or the fill's error.
+ */
+static struct page *vmfault_file_filled(struct vmfault_region *region, pgoff_t index,
+					struct page *page, unsigned int full, int err)
+{
+	if (PageUptodate(page) && xa_load(&region->pages, index) == page)
+		return page;
+	put_page(page);
+	if (!full)
+		return ERR_PTR(err ?: -EIO);
+	return NULL;
 }
 
 /*
  * A miss at @index: allocate, lock and publish the absent pages of the
- * window from @index, then read them. Returns the page at @index, up to
- * date, or an error; if another task published @index first, its page.
+ * window from @index, then fill them. Returns the page at @index, up to
+ * date, with a reference; NULL to look again (another task published the
+ * page first, or replaced it); or an error.
  */
 static struct page *vmfault_file_read_window(struct vmfault_region *region, pgoff_t index,
-					     bool *major)
+					     enum vmfault_get how, bool write, bool *major)
 {
 	pgoff_t end = vmfault_file_end(region);
 	struct page *page, *old = NULL;
 	struct bio_vec one, *bv;
-	unsigned int nr, max;
-	int err;
+	unsigned int nr, max, full;
+	int err = 0;
 
-	if (index >= end)
-		return ERR_PTR(-ENXIO);
+	if (index >= end) {
+		/* write() may add data past the end: the page starts as zeros. */
+		if (!write)
+			return ERR_PTR(-ENXIO);
+		end = index + 1;
+	}
 	max = min_t(unsigned long, region->window, end - index);
 	bv = max == 1 ? &one : kmalloc_array(max, sizeof(*bv), GFP_KERNEL);
 	if (!bv)
@@ -199,124 +427,238 @@ static struct page *vmfault_file_read_window(struct vmfault_region *region, pgof
 
 	for (nr = 0; nr < max; nr++) {
 		/*
-		 * Not zeroed: the read fills it, vmfault_file_fill() zeroes
-		 * the tail past the file's end, and a page that is not up to
-		 * date is never mapped, copied or written back.
+		 * Not zeroed: the fill writes every byte, and a page that is
+		 * not up to date is never mapped, copied or written back.
 		 */
-		page = alloc_page(GFP_HIGHUSER);
-		if (!page)
-			break;
-		/* Nobody else can see the new page: this always succeeds. */
-		if (WARN_ON_ONCE(!trylock_page(page))) {
-			__free_page(page);
+		page = vmfault_page_alloc(region, false);
+		if (IS_ERR(page)) {
+			err = PTR_ERR(page);
 			break;
 		}
-		old = xa_cmpxchg(&region->pages, index + nr, NULL, page, GFP_KERNEL);
+		/* Nobody can see the page yet: the non-atomic lock is enough. */
+		__folio_set_locked(page_folio(page));
+		get_page(page);		/* the filler's; the slot has the other */
+		old = vmfault_region_publish(region, index + nr, NULL, page, 0);
 		if (old) {
-			unlock_page(page);
-			__free_page(page);
+			__folio_clear_locked(page_folio(page));
+			put_page(page);
+			vmfault_page_drop(page);
+			if (IS_ERR(old))
+				err = PTR_ERR(old);
 			break;
 		}
-		vmfault_count(region, VMFAULT_CNT_PAGES_ALLOCATED);
-		trace_vmfault_page_alloc(vmfault_region_id(region), 0, index + nr,
-					 page_to_pfn(page));
 		bvec_set_page(&bv[nr], page, PAGE_SIZE, 0);
 	}
 	if (!nr) {
 		if (bv != &one)
 			kfree(bv);
-		if (!old || xa_is_err(old))
-			return ERR_PTR(-ENOMEM);
-		/* Another task published this page first: use it. */
-		return vmfault_file_get_page(region, index, major);
+		/* Another task published this page first: look again. */
+		return old && !IS_ERR(old) ? NULL : ERR_PTR(err);
 	}
 
 	*major = true;
-	err = vmfault_file_fill(region, index, bv, nr);
+	full = vmfault_file_fill(region, index, bv, nr, how, &err);
+	vmfault_file_fill_done(region, index, bv, nr, full, err);
 	page = bv[0].bv_page;
-	while (nr--)
-		unlock_page(bv[nr].bv_page);
 	if (bv != &one)
 		kfree(bv);
-	return err ? ERR_PTR(err) : page;
+	return vmfault_file_filled(region, index, page, full, err);
+}
+
+/*
+ * A task that may not wait met @old, being read by another: read the page
+ * through the page cache into a new one and put that in @old's place.
+ * Consumes the caller's reference to @old. Returns as
+ * vmfault_file_read_window().
+ */
+static struct page *vmfault_file_replace(struct vmfault_region *region, pgoff_t index,
+					 struct page *old, bool *major)
+{
+	struct page *page, *cur;
+	struct bio_vec bv;
+	unsigned int full;
+	int err;
+
+	page = vmfault_page_alloc(region, false);
+	if (IS_ERR(page)) {
+		put_page(old);
+		return page;
+	}
+	bvec_set_page(&bv, page, PAGE_SIZE, 0);
+	*major = true;
+	full = vmfault_file_fill(region, index, &bv, 1, VMFAULT_GET_SAFE, &err);
+	if (!full) {
+		vmfault_page_drop(page);
+		put_page(old);
+		return ERR_PTR(err);
+	}
+	SetPageUptodate(page);
+	get_page(page);		/* the caller's; the slot takes the other */
+	cur = vmfault_region_publish(region, index, old, page, 0);
+	put_page(old);
+	if (!cur) {
+		xa_clear_mark(&region->pages, index, VMFAULT_PAGE_EIO);
+		return page;
+	}
+	put_page(page);
+	vmfault_page_drop(page);
+	return IS_ERR(cur) ? cur : NULL;
+}
+
+/*
+ * @page, held and not up to date: wait for its filler (if @how allows)
+ * or replace it, or read it again. Consumes the caller's reference.
+ * Returns as vmfault_file_read_window().
+ */
+static struct page *vmfault_file_not_uptodate(struct vmfault_region *region, pgoff_t index,
+					      struct page *page, enum vmfault_get how,
+					      bool *major)
+{
+	unsigned int full;
+	struct bio_vec bv;
+	int err;
+
+	if (!trylock_page(page)) {
+		/* A filler may need the inode lock this task holds: do not wait. */
+		if (how == VMFAULT_GET_SAFE)
+			return vmfault_file_replace(region, index, page, major);
+		err = folio_lock_killable(page_folio(page));
+		if (err) {
+			put_page(page);
+			return ERR_PTR(err);
+		}
+	}
+	if (PageUptodate(page) || xa_load(&region->pages, index) != page) {
+		unlock_page(page);
+		put_page(page);
+		return NULL;
+	}
+	/* Its last read failed: read it again, alone. */
+	bvec_set_page(&bv, page, PAGE_SIZE, 0);
+	*major = true;
+	full = vmfault_file_fill(region, index, &bv, 1, how, &err);
+	vmfault_file_fill_done(region, index, &bv, 1, full, err);
+	return vmfault_file_filled(region, index, page, full, err);
 }
 
 /**
  * vmfault_file_get_page() - the up-to-date region page at an offset
  * @region: a file-mode region
  * @index: page offset, below the region's size
+ * @how: the route and waits the caller's locks allow (enum vmfault_get)
+ * @write: for write(): a page at or past the data's end is made, as zeros
  * @major: set when this call read from the backing file
  *
- * Context: might sleep; takes no lock across the call that a caller could
- * hold. Waits (killably) for a read of the page by another task.
+ * Context: might sleep. With VMFAULT_GET_WAIT, waits (killably) for a
+ * read of the page by another task.
  *
- * Return: the page, without a reference of the caller's (the region keeps
- * one until it is destroyed); ERR_PTR(-ENXIO) if the page lies wholly past
- * the file's end; -EINTR if killed while waiting; -ENOMEM; the error of a
- * failed read (-EIO, or -ENOTCONN when the FUSE connection is gone).
+ * Return: the page, with a reference of the caller's; ERR_PTR(-ENXIO) if
+ * the page lies wholly past the data's end (and !@write); -EINTR if killed
+ * while waiting; -ENOMEM; -ENOSPC at the module's page limit; the error of
+ * a failed read (-EIO, or -ENOTCONN when the FUSE connection is gone).
  */
 struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
-				   bool *major)
+				   enum vmfault_get how, bool write, bool *major)
 {
 	struct page *page;
-	int err;
 
-	page = xa_load(&region->pages, index);
-	if (!page)
-		return vmfault_file_read_window(region, index, major);
-	if (PageUptodate(page))
-		return page;
-
-	/* Being read by another task, or a read of it failed: wait, retry. */
-	err = folio_lock_killable(page_folio(page));
-	if (err)
-		return ERR_PTR(err);
-	if (!PageUptodate(page)) {
-		struct bio_vec bv;
-
-		bvec_set_page(&bv, page, PAGE_SIZE, 0);
-		*major = true;
-		err = vmfault_file_fill(region, index, &bv, 1);
-	}
-	unlock_page(page);
-	return err ? ERR_PTR(err) : page;
+	do {
+		page = vmfault_region_find_get(region, index);
+		if (!page)
+			page = vmfault_file_read_window(region, index, how, write, major);
+		else if (!PageUptodate(page))
+			page = vmfault_file_not_uptodate(region, index, page, how, major);
+		if (fatal_signal_pending(current) && !page)
+			return ERR_PTR(-EINTR);
+	} while (!page);
+	return page;
 }
 
 /**
- * vmfault_file_mark_dirty() - note that a page needs writing back
+ * vmfault_file_take_error() - did the page's last read, in a fault, fail?
  * @region: a file-mode region
- * @index: page offset of a region page that the caller has locked
+ * @index: page offset
+ *
+ * For the retry of a fault that dropped mmap_lock to read: if that read
+ * failed, the retry answers SIGBUS rather than reading again. Clears the
+ * mark: the next access reads again.
+ *
+ * Return: true if the slot holds a page that is not up to date and whose
+ * read failed.
  */
-void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index)
+bool vmfault_file_take_error(struct vmfault_region *region, pgoff_t index)
 {
-	if (xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY))
-		return;
-	xa_set_mark(&region->pages, index, VMFAULT_PAGE_DIRTY);
-	vmfault_count(region, VMFAULT_CNT_PAGES_DIRTIED);
+	struct page *page;
+
+	if (!xa_get_mark(&region->pages, index, VMFAULT_PAGE_EIO))
+		return false;
+	page = vmfault_region_find_get(region, index);
+	if (!page)
+		return false;
+	if (PageUptodate(page)) {
+		put_page(page);
+		return false;
+	}
+	put_page(page);
+	xa_clear_mark(&region->pages, index, VMFAULT_PAGE_EIO);
+	return true;
+}
+
+/**
+ * vmfault_file_mark_dirty() - a page was written: it needs writing back
+ * @region: a file-mode region
+ * @index: page offset of @page
+ * @page: a region page, up to date, that the caller has locked
+ */
+void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index,
+			     struct page *page)
+{
+	if (!TestSetPageDirty(page))
+		vmfault_count(region, VMFAULT_CNT_PAGES_DIRTIED);
+	if (!xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY))
+		xa_set_mark(&region->pages, index, VMFAULT_PAGE_DIRTY);
 }
 
 /*
- * Write the @nr locked dirty pages of @bv (from page offset @first) back
- * with one write (more if the file takes less), up to the file's end.
- * Unmaps them first so that a write through a mapping faults and dirties
- * them again. Returns 0 or a negative errno; on error the pages are dirty
- * again.
+ * Does someone besides the region, @ours references of the caller and the
+ * page tables hold @page? A GUP or pin user (O_DIRECT, io_uring, vmsplice,
+ * RDMA) may write into it and set PG_dirty later. A transient reference
+ * (a mapping under way) only keeps the page marked once more.
+ */
+static bool vmfault_page_held(struct page *page, int ours)
+{
+	return page_count(page) > 1 + ours + vmfault_page_mapcount(page);
+}
+
+/*
+ * Write the @nr dirty pages of @bv (locked, with a reference each, from
+ * page offset @first) back with one write (more if the file takes less),
+ * up to the data's end. Unmaps them, clears PG_dirty, sets PG_writeback
+ * and unlocks them first; afterwards drops the mark of each page that is
+ * clean and held by no one else. Returns 0 or a negative errno; on error
+ * the pages are dirty again.
  */
 static int vmfault_file_write_run(struct vmfault_region *region, pgoff_t first,
 				  struct bio_vec *bv, unsigned int nr)
 {
-	loff_t pos = vmfault_file_pos(region, first), isize = vmfault_file_isize(region);
+	loff_t pos = vmfault_file_pos(region, first), dend = vmfault_file_data_end(region);
 	size_t len = (size_t)nr << PAGE_SHIFT, done = 0;
 	struct iov_iter iter;
 	unsigned int i;
 	ssize_t ret = 0;
 	u64 start;
 
+	/* Pte dirty bits move into PG_dirty; no pte stays writable. */
 	unmap_mapping_range(region->inode->i_mapping, (loff_t)first << PAGE_SHIFT, len, 0);
-	for (i = 0; i < nr; i++)
-		xa_clear_mark(&region->pages, first + i, VMFAULT_PAGE_DIRTY);
-	/* Data past the file's end has nowhere to go, as in the page cache. */
-	len = pos < isize ? min_t(loff_t, len, isize - pos) : 0;
+	for (i = 0; i < nr; i++) {
+		struct page *page = bv[i].bv_page;
+
+		ClearPageDirty(page);
+		folio_start_writeback(page_folio(page));
+		unlock_page(page);
+	}
+	/* Data past the data's end has nowhere to go, as in the page cache. */
+	len = pos < dend ? min_t(loff_t, len, dend - pos) : 0;
 	iov_iter_bvec(&iter, ITER_SOURCE, bv, nr, len);
 
 	start = ktime_get_ns();
@@ -334,9 +676,20 @@ static int vmfault_file_write_run(struct vmfault_region *region, pgoff_t first,
 	trace_vmfault_writeback(vmfault_region_id(region), first, nr, pos, done, start,
 				ret < 0 ? ret : 0);
 	vmfault_count_add(region, VMFAULT_CNT_BYTES_WRITTEN, done);
+
+	for (i = 0; i < nr; i++) {
+		struct page *page = bv[i].bv_page;
+
+		lock_page(page);
+		if (ret < 0)
+			SetPageDirty(page);
+		folio_end_writeback(page_folio(page));
+		if (!PageDirty(page) && !vmfault_page_held(page, 1))
+			xa_clear_mark(&region->pages, first + i, VMFAULT_PAGE_DIRTY);
+		unlock_page(page);
+		put_page(page);
+	}
 	if (ret < 0) {
-		for (i = 0; i < nr; i++)
-			xa_set_mark(&region->pages, first + i, VMFAULT_PAGE_DIRTY);
 		vmfault_count(region, VMFAULT_CNT_IO_ERRORS);
 		pr_info_ratelimited("region %lu: writing %zu bytes at %lld failed: %zd\n",
 				    vmfault_region_id(region), len, pos, ret);
@@ -346,26 +699,89 @@ static int vmfault_file_write_run(struct vmfault_region *region, pgoff_t first,
 	return 0;
 }
 
+/*
+ * Lock the run of marked, dirty pages from @first (at most @last, and
+ * VMFAULT_MAX_WINDOW) into @bv, with a reference each. The run ends at a
+ * page that is not marked, under writeback (*@busy: the caller waits for
+ * it with nothing locked, then looks again), clean (its mark is dropped
+ * unless someone else holds it) or poisoned (its data is lost: -EIO in
+ * *@err). Returns the run's length; *@skip is 1 if the page after the run
+ * was dealt with here and needs no second look.
+ */
+static unsigned int vmfault_file_collect_run(struct vmfault_region *region, pgoff_t first,
+					     pgoff_t last, struct bio_vec *bv,
+					     struct page **busy, unsigned int *skip, int *err)
+{
+	unsigned int nr;
+
+	*skip = 0;
+	for (nr = 0; nr < VMFAULT_MAX_WINDOW && first + nr <= last; nr++) {
+		pgoff_t index = first + nr;
+		struct page *page;
+
+		if (!xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY))
+			break;
+		/* Marked pages are up to date: they stay while the region lives. */
+		page = xa_load(&region->pages, index);
+		get_page(page);
+		if (folio_lock_killable(page_folio(page))) {
+			put_page(page);
+			*err = -EINTR;
+			break;
+		}
+		if (PageWriteback(page)) {
+			unlock_page(page);
+			*busy = page;
+			break;
+		}
+		*skip = 1;
+		if (!xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY)) {
+			/* Written back by another task meanwhile. */
+		} else if (vmfault_page_poisoned(region, index, page)) {
+			/*
+			 * Its data is lost: say so to the next fsync() of every
+			 * fd, as the page cache does (mapping_set_error()),
+			 * whichever writeback met it (a munmap's, at exit).
+			 */
+			ClearPageDirty(page);
+			xa_clear_mark(&region->pages, index, VMFAULT_PAGE_DIRTY);
+			vmfault_count(region, VMFAULT_CNT_IO_ERRORS);
+			mapping_set_error(region->inode->i_mapping, -EIO);
+			*err = -EIO;
+		} else if (!PageDirty(page)) {
+			if (!vmfault_page_held(page, 1))
+				xa_clear_mark(&region->pages, index, VMFAULT_PAGE_DIRTY);
+		} else {
+			*skip = 0;
+			bvec_set_page(&bv[nr], page, PAGE_SIZE, 0);
+			continue;
+		}
+		unlock_page(page);
+		put_page(page);
+		break;
+	}
+	return nr;
+}
+
 /**
  * vmfault_file_writeback() - write dirty pages of a range back
  * @region: a file-mode region
  * @first: first page offset
  * @last: last page offset, inclusive
  *
- * Context: might sleep; no locks held (not mmap_lock either: the backing
- * file's ->write_iter takes sb_writers and its inode lock).
+ * Context: might sleep; no locks held: not mmap_lock (the backing file's
+ * ->write_iter takes sb_writers and its inode lock), not the backing
+ * file's inode lock (a page of the run may be under a GUP user's I/O).
  * Locks the pages of each run in ascending order, as every multi-page
- * locker here does.
+ * locker here does, and holds none of them across the write.
  *
- * Return: 0, or the first error; later runs are then left dirty too.
- * -EINTR if killed while waiting for a page.
+ * Return: 0, or the first error (later runs are still written); -EINTR if
+ * killed while waiting for a page.
  */
 int vmfault_file_writeback(struct vmfault_region *region, pgoff_t first, pgoff_t last)
 {
 	unsigned long index = first;
 	struct bio_vec *bv;
-	struct page *page;
-	unsigned int nr;
 	int err = 0;
 
 	if (!xa_marked(&region->pages, VMFAULT_PAGE_DIRTY))
@@ -374,32 +790,32 @@ int vmfault_file_writeback(struct vmfault_region *region, pgoff_t first, pgoff_t
 	if (!bv)
 		return -ENOMEM;
 
-	while (!err && (page = xa_find(&region->pages, &index, last, VMFAULT_PAGE_DIRTY))) {
-		first = index;
-		for (nr = 0; page && nr < VMFAULT_MAX_WINDOW; nr++) {
-			err = folio_lock_killable(page_folio(page));
-			if (err)
-				break;
-			/* Written back by another task meanwhile: end the run. */
-			if (!xa_get_mark(&region->pages, first + nr, VMFAULT_PAGE_DIRTY)) {
-				unlock_page(page);
-				break;
-			}
-			bvec_set_page(&bv[nr], page, PAGE_SIZE, 0);
-			if (first + nr == last)
-				page = NULL;
-			else if (xa_get_mark(&region->pages, first + nr + 1, VMFAULT_PAGE_DIRTY))
-				page = xa_load(&region->pages, first + nr + 1);
-			else
-				page = NULL;
+	while (xa_find(&region->pages, &index, last, VMFAULT_PAGE_DIRTY)) {
+		struct page *busy = NULL;
+		unsigned int nr, skip;
+		int ret = 0;
+
+		nr = vmfault_file_collect_run(region, index, last, bv, &busy, &skip, &ret);
+		if (nr) {
+			int wret = vmfault_file_write_run(region, index, bv, nr);
+
+			if (!err)
+				err = wret;
 		}
-		if (nr && !err)
-			err = vmfault_file_write_run(region, first, bv, nr);
-		index = first + max(nr, 1U);
-		while (nr--)
-			unlock_page(bv[nr].bv_page);
-		if (index == 0 || first == last)
+		if (ret && !err)
+			err = ret;
+		if (busy) {
+			ret = folio_wait_writeback_killable(page_folio(busy));
+			put_page(busy);
+		}
+		if (ret == -EINTR) {
+			err = ret;
 			break;
+		}
+		index += nr + skip;
+		if (index > last || index < first)
+			break;
+		cond_resched();
 	}
 	kfree(bv);
 	return err;
@@ -425,4 +841,25 @@ int vmfault_file_flush(struct vmfault_region *region, bool sync)
 		err = vfs_fsync_range(region->backing, region->offset,
 				      region->offset + region->size - 1, 0);
 	return err;
+}
+
+/**
+ * vmfault_file_count_dirty() - how many pages are dirty
+ * @region: the region
+ *
+ * Return: the marked pages whose PG_dirty is set.
+ */
+u64 vmfault_file_count_dirty(struct vmfault_region *region)
+{
+	struct page *page;
+	unsigned long index;
+	u64 n = 0, seen = 0;
+
+	xa_for_each_marked(&region->pages, index, page, VMFAULT_PAGE_DIRTY) {
+		if (PageDirty(page))
+			n++;
+		if (!(++seen % 1024))
+			cond_resched();
+	}
+	return n;
 }

@@ -9,7 +9,9 @@
  * page (which unmaps the zero page from every mapping, see region.c).
  *
  * A file-mode region reads missing pages from its backing file first
- * (file_io.c); a write marks the page dirty for writeback.
+ * (file_io.c); a write marks the page dirty for writeback, and past the
+ * file's end adds data that writeback extends the file with. A page whose
+ * memory failed (hardware poison) is never copied: -EIO.
  *
  * No lock is held across the user copy: the buffer may itself be a mapping
  * of this region, and the copy may fault into this region's handlers.
@@ -23,6 +25,25 @@
 #include <linux/uio.h>
 
 #include "vmfault.h"
+
+/*
+ * The page to copy to or from at @index, with a reference: for a read of
+ * a zero-mode hole NULL (zeros). A file page is up to date; a zero-mode
+ * page always is.
+ */
+static struct page *vmfault_io_page(struct vmfault_region *region, bool file, pgoff_t index,
+				    bool write)
+{
+	struct page *page;
+	bool major;
+
+	if (file)
+		return vmfault_file_get_page(region, index, VMFAULT_GET_WAIT, write, &major);
+	page = vmfault_region_get_page(region, index, write, 0);
+	if (!IS_ERR_OR_NULL(page))
+		get_page(page);
+	return page;
+}
 
 /*
  * Copy between the region and @iter from iocb->ki_pos, up to the region's
@@ -48,26 +69,29 @@ static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
 		pgoff_t index = pos >> PAGE_SHIFT;
 		struct page *page;
 		size_t copied;
-		bool major;
 
-		if (file)
-			page = vmfault_file_get_page(region, index, &major);
-		else
-			page = vmfault_region_get_page(region, index, write, 0);
+		page = vmfault_io_page(region, file, index, write);
 		if (IS_ERR(page)) {
 			err = PTR_ERR(page);
-			/* Wholly past the file's end: the end of the data. */
+			/* Wholly past the data's end: the end of the data. */
 			if (err == -ENXIO)
-				err = write ? -ENOSPC : 0;
+				err = 0;
+			break;
+		}
+		if (page && vmfault_page_poisoned(region, index, page)) {
+			put_page(page);
+			err = -EIO;
 			break;
 		}
 		if (write) {
 			copied = copy_page_from_iter(page, off, n, iter);
 			flush_dcache_page(page);
 			if (file && copied) {
+				/* Past the file's end, write() adds data. */
+				vmfault_file_extend(region, region->offset + pos + copied);
 				/* Dirty after the copy: writeback then sees all of it. */
 				lock_page(page);
-				vmfault_file_mark_dirty(region, index);
+				vmfault_file_mark_dirty(region, index, page);
 				unlock_page(page);
 			}
 		} else if (page) {
@@ -75,6 +99,8 @@ static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
 		} else {
 			copied = iov_iter_zero(n, iter);
 		}
+		if (page)
+			put_page(page);
 		done += copied;
 		pos += copied;
 		if (copied < n) {
@@ -91,8 +117,9 @@ static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
  * @iocb: the file and position
  * @to: the user buffer
  *
- * Return: bytes read, 0 at or past the region's size, -EFAULT if nothing
- * could be copied.
+ * Return: bytes read, 0 at or past the region's size (file mode: the
+ * data's end), -EFAULT if nothing could be copied, -EIO for a failed read
+ * or a poisoned page, -EINTR if killed while waiting for a read.
  */
 ssize_t vmfault_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
@@ -109,8 +136,9 @@ ssize_t vmfault_read_iter(struct kiocb *iocb, struct iov_iter *to)
  * The region has a fixed size (configured, or taken from its first
  * mapping); writing at or past it is -ENOSPC, like a full device.
  *
- * Return: bytes written, -ENOSPC, -ENOMEM, or -EFAULT if nothing could be
- * copied.
+ * Return: bytes written; -ENOSPC at or past the size, or at the module's
+ * page limit; -ENOMEM (or the memory cgroup's limit); -EIO; -EFAULT if
+ * nothing could be copied.
  */
 ssize_t vmfault_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {

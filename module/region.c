@@ -15,6 +15,7 @@
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <uapi/linux/magic.h>
 
 #include "compat.h"
 #include "vmfault.h"
@@ -57,19 +58,25 @@ struct vmfault_region *vmfault_region_create(struct inode *inode)
  * @region: a region with no mappings left
  *
  * Pages still pinned elsewhere (a pipe that a vmsplice() filled, an
- * in-flight O_DIRECT request) are freed when their last reference goes.
+ * in-flight O_DIRECT request) are freed when their last reference goes;
+ * what such a holder writes into one after this is not written back (the
+ * page is no longer the region's). A hardware-poisoned page is never
+ * freed: memory_failure() keeps a reference.
  */
 void vmfault_region_destroy(struct vmfault_region *region)
 {
 	struct page *page;
-	unsigned long index;
+	unsigned long index, n = 0;
 
 	mutex_lock(&vmfault_regions_lock);
 	list_del(&region->node);
 	mutex_unlock(&vmfault_regions_lock);
 	xa_for_each(&region->pages, index, page) {
-		put_page(page);
 		vmfault_count(region, VMFAULT_CNT_PAGES_FREED);
+		vmfault_page_drop(page);
+		/* Up to 2^28 pages (1 TiB): let others run. */
+		if (!(++n % 1024))
+			cond_resched();
 	}
 	xa_destroy(&region->pages);
 	if (region->backing)
@@ -168,6 +175,16 @@ static int vmfault_region_check_file(const struct vmfault_config *cfg, u64 *size
 		err = -EBADF;
 		goto err_fput;
 	}
+	/*
+	 * A fault that may hold the file's inode lock reads through its page
+	 * cache (file_io.c): ->read_folio, or shmem's own for tmpfs.
+	 */
+	if (!file->f_mapping->a_ops->read_folio &&
+	    file_inode(file)->i_sb->s_magic != TMPFS_MAGIC) {
+		vmfault_cfg_err("fd %d: its file system (%s) has no page cache to read from in a fault",
+				cfg->fd, file_inode(file)->i_sb->s_type->name);
+		goto err_fput;
+	}
 	isize = i_size_read(file_inode(file));
 	*size = cfg->size;
 	if (!*size) {
@@ -260,6 +277,7 @@ int vmfault_region_configure(struct vmfault_region *region,
 	region->offset = file ? cfg->offset : 0;
 	region->window = file ? max(cfg->window, 1U) : 0;
 	region->direct = file && (file->f_mode & FMODE_CAN_ODIRECT);
+	atomic64_set(&region->data_end, 0);
 	region->writable = file && (file->f_mode & FMODE_WRITE) && file->f_op->write_iter &&
 			   !IS_APPEND(file_inode(file)) && !IS_IMMUTABLE(file_inode(file));
 	mutex_unlock(&region->lock);
@@ -274,27 +292,24 @@ err_fput:
 }
 
 /**
- * vmfault_region_freeze() - start file I/O on the region: no reconfiguring
+ * vmfault_region_freeze() - start I/O on the region: no reconfiguring
  * @region: the region
  *
- * Zero-mode I/O freezes nothing and takes no lock.
+ * The first read(), write() or flush freezes the configuration, as the
+ * first mmap() does: no I/O of one mode may be under way when the region
+ * turns into the other (a read of a zero-mode hole racing a switch to file
+ * mode would meet file pages being filled). Takes @region->lock once.
  *
- * Return: the region's mode; file mode is frozen from now on.
+ * Return: the region's mode, fixed from now on.
  */
 u32 vmfault_region_freeze(struct vmfault_region *region)
 {
-	u32 mode;
-
-	if (READ_ONCE(region->frozen))
-		return region->mode;
-	if (READ_ONCE(region->mode) != VMFAULT_MODE_FILE)
-		return VMFAULT_MODE_ZERO;
-	mutex_lock(&region->lock);
-	mode = region->mode;
-	if (mode == VMFAULT_MODE_FILE)
+	if (!READ_ONCE(region->frozen)) {
+		mutex_lock(&region->lock);
 		region->frozen = true;
-	mutex_unlock(&region->lock);
-	return mode;
+		mutex_unlock(&region->lock);
+	}
+	return region->mode;
 }
 
 /*
@@ -369,17 +384,6 @@ out_unlock:
 	return ret;
 }
 
-static u64 vmfault_region_count_dirty(struct vmfault_region *region)
-{
-	struct page *page;
-	unsigned long index;
-	u64 n = 0;
-
-	xa_for_each_marked(&region->pages, index, page, VMFAULT_PAGE_DIRTY)
-		n++;
-	return n;
-}
-
 /**
  * vmfault_region_get_info() - fill the VMFAULT_IOC_GET_INFO answer
  * @region: the region
@@ -398,7 +402,7 @@ void vmfault_region_get_info(struct vmfault_region *region,
 	info->flags = region->flags;
 	info->offset = region->offset;
 	mutex_unlock(&region->lock);
-	info->dirty = vmfault_region_count_dirty(region);
+	info->dirty = vmfault_file_count_dirty(region);
 	info->id = vmfault_region_id(region);
 
 	BUILD_BUG_ON(VMFAULT_NR_COUNTERS > VMFAULT_MAX_COUNTERS);
@@ -446,6 +450,44 @@ int vmfault_regions_show(struct seq_file *m, void *v)
 }
 
 /**
+ * vmfault_regions_report() - say in the kernel log what regions hold
+ *
+ * For the OOM killer's report (dev.c's notifier): region pages are in no
+ * process's RSS unless mapped, so the OOM killer's ranking cannot see
+ * them. Names the region that holds the most.
+ */
+void vmfault_regions_report(void)
+{
+	struct vmfault_region *region, *big = NULL;
+	u64 most = 0, resident;
+	unsigned int n = 0;
+
+	/* Never wait in an OOM: a holder may be allocating. */
+	if (mutex_trylock(&vmfault_regions_lock)) {
+		list_for_each_entry(region, &vmfault_regions, node) {
+			n++;
+			resident = vmfault_counter_sum(region->stats, VMFAULT_CNT_PAGES_ALLOCATED) -
+				   vmfault_counter_sum(region->stats, VMFAULT_CNT_PAGES_FREED);
+			if (resident > most) {
+				most = resident;
+				big = region;
+			}
+		}
+		if (big)
+			pr_info("%u regions hold %lld pages (%lld MiB), in no process's RSS unless mapped; the most, %llu pages, region %lu opened by pid %d\n",
+				n, percpu_counter_sum(&vmfault_pages_used),
+				percpu_counter_sum(&vmfault_pages_used) >> (20 - PAGE_SHIFT),
+				most, vmfault_region_id(big), big->owner);
+		mutex_unlock(&vmfault_regions_lock);
+		if (big)
+			return;
+	}
+	pr_info("regions hold %lld pages (%lld MiB), in no process's RSS unless mapped\n",
+		percpu_counter_sum(&vmfault_pages_used),
+		percpu_counter_sum(&vmfault_pages_used) >> (20 - PAGE_SHIFT));
+}
+
+/**
  * vmfault_region_unmap_zero() - remove zero-page ptes of one page offset
  * @region: the region
  * @index: page offset in the region
@@ -462,8 +504,136 @@ void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index)
 }
 
 /**
- * vmfault_region_get_page() - look up, and optionally allocate, a page
+ * vmfault_page_alloc() - allocate a page for a region, within the limits
+ * @region: the region, for the counters
+ * @zero: zero it (zero mode; file mode fills it)
+ *
+ * The page is charged to the memory cgroup of the calling task
+ * (__GFP_ACCOUNT, as KVM charges the pages it maps into user space), so
+ * memory.max bounds region memory and a cgroup at its limit reclaims or
+ * OOM-kills within itself. All regions together hold at most
+ * vmfault_max_pages (dev.c), as tmpfs's size= bounds a mount.
+ *
+ * Return: the page, with one reference; ERR_PTR(-ENOSPC) at the module's
+ * limit, ERR_PTR(-ENOMEM) when the allocation (or the charge) fails.
+ */
+struct page *vmfault_page_alloc(struct vmfault_region *region, bool zero)
+{
+	struct page *page;
+
+	if (percpu_counter_compare(&vmfault_pages_used, READ_ONCE(vmfault_max_pages)) >= 0) {
+		vmfault_count(region, VMFAULT_CNT_LIMIT_REFUSALS);
+		return ERR_PTR(-ENOSPC);
+	}
+	page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT | (zero ? __GFP_ZERO : 0));
+	if (!page)
+		return ERR_PTR(-ENOMEM);
+	percpu_counter_inc(&vmfault_pages_used);
+	return page;
+}
+
+/**
+ * vmfault_page_drop() - put a page that vmfault_page_alloc() gave
+ * @page: the page; the caller's reference goes
+ */
+void vmfault_page_drop(struct page *page)
+{
+	percpu_counter_dec(&vmfault_pages_used);
+	put_page(page);
+}
+
+/**
+ * vmfault_region_publish() - put a page in a region's slot
  * @region: the region
+ * @index: page offset
+ * @old: what the slot must hold: NULL, or a page that is not up to date
+ * @page: the page, whose reference from vmfault_page_alloc() the slot takes
+ * @address: the faulting address, for the trace; 0 for I/O
+ *
+ * A replaced @old leaves the region: its slot reference is put (its
+ * reader, if any, holds one of its own).
+ *
+ * Return: NULL when @page is in the slot; else what the slot holds, which
+ * the caller did not expect, or ERR_PTR(-ENOMEM).
+ */
+struct page *vmfault_region_publish(struct vmfault_region *region, pgoff_t index,
+				    struct page *old, struct page *page, unsigned long address)
+{
+	struct page *cur = xa_cmpxchg(&region->pages, index, old, page, GFP_KERNEL);
+
+	if (xa_is_err(cur))
+		return ERR_PTR(xa_err(cur));
+	if (cur != old)
+		return cur;
+	vmfault_count(region, VMFAULT_CNT_PAGES_ALLOCATED);
+	trace_vmfault_page_alloc(vmfault_region_id(region), address, index, page_to_pfn(page));
+	if (old) {
+		vmfault_count(region, VMFAULT_CNT_PAGES_FREED);
+		vmfault_page_drop(old);
+	}
+	return NULL;
+}
+
+/**
+ * vmfault_region_find_get() - the page at an offset, with a reference
+ * @region: the region
+ * @index: page offset
+ *
+ * As the page cache's lookup: a page that is freed and reused between the
+ * lookup and the reference is no longer in the slot, and the lookup
+ * starts again.
+ *
+ * Return: the page with a reference of the caller's, or NULL.
+ */
+struct page *vmfault_region_find_get(struct vmfault_region *region, pgoff_t index)
+{
+	XA_STATE(xas, &region->pages, index);
+	struct page *page;
+
+	rcu_read_lock();
+repeat:
+	xas_reset(&xas);
+	page = xas_load(&xas);
+	if (xas_retry(&xas, page))
+		goto repeat;
+	if (page) {
+		if (!get_page_unless_zero(page))
+			goto repeat;
+		if (unlikely(page != xas_reload(&xas))) {
+			put_page(page);
+			goto repeat;
+		}
+	}
+	rcu_read_unlock();
+	return page;
+}
+
+/**
+ * vmfault_page_poisoned() - is a region page hardware-poisoned?
+ * @region: the region
+ * @index: the page's offset
+ * @page: the page
+ *
+ * memory_failure() (a machine check, or MADV_HWPOISON) marks the page but
+ * does not unmap a page that is on no LRU: the first vmfault path that
+ * meets the mark unmaps it from every mapping of the region, so that no
+ * access reaches it again, and counts the refusal.
+ *
+ * Context: might sleep.
+ * Return: true if @page must not be mapped or copied.
+ */
+bool vmfault_page_poisoned(struct vmfault_region *region, pgoff_t index, struct page *page)
+{
+	if (likely(!PageHWPoison(page)))
+		return false;
+	vmfault_count(region, VMFAULT_CNT_HWPOISON);
+	unmap_mapping_range(region->inode->i_mapping, (loff_t)index << PAGE_SHIFT, PAGE_SIZE, 0);
+	return true;
+}
+
+/**
+ * vmfault_region_get_page() - look up, and optionally allocate, a zero-mode page
+ * @region: a zero-mode region
  * @index: page offset, below the region's size
  * @alloc: allocate a zeroed page if there is none
  * @address: the faulting address, for the trace; 0 for write()
@@ -471,10 +641,12 @@ void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index)
  * Concurrent callers for the same @index get the same page: the first to
  * install it in the xarray wins, the others free theirs. A new page is
  * then unmapped as zero page from every mapping (see
- * vmfault_region_zero_mapped()).
+ * vmfault_region_zero_mapped()). Zero-mode pages are up to date from the
+ * start and stay until the region is freed.
  *
  * Return: the page, without a reference of the caller's (the region holds
- * one until it is destroyed); NULL if absent and !@alloc; ERR_PTR(-ENOMEM).
+ * one until it is destroyed); NULL if absent and !@alloc; ERR_PTR(-ENOMEM)
+ * or ERR_PTR(-ENOSPC) (vmfault_page_alloc()).
  */
 struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
 				     bool alloc, unsigned long address)
@@ -485,16 +657,15 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
 	if (page || !alloc)
 		return page;
 
-	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO);
-	if (!page)
-		return ERR_PTR(-ENOMEM);
-	old = xa_cmpxchg(&region->pages, index, NULL, page, GFP_KERNEL);
+	page = vmfault_page_alloc(region, true);
+	if (IS_ERR(page))
+		return page;
+	SetPageUptodate(page);
+	old = vmfault_region_publish(region, index, NULL, page, address);
 	if (old) {
-		__free_page(page);
-		return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
+		vmfault_page_drop(page);
+		return old;
 	}
-	vmfault_count(region, VMFAULT_CNT_PAGES_ALLOCATED);
-	trace_vmfault_page_alloc(vmfault_region_id(region), address, index, page_to_pfn(page));
 
 	/*
 	 * Pairs with the barrier in vmfault_region_zero_mapped(): either that
@@ -512,7 +683,6 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
  * @vmf: the read fault; the pte at vmf->address is empty
  * @first: first page offset of the fault-around window
  * @last: last page offset, inside the vma and the region's data
- * @uptodate: map only pages marked up to date (file mode: read in full)
  *
  * Context: mmap_lock (or 6.12's per-VMA lock) held for read, and on 6.12
  * rcu_read_lock() as well: nothing here may sleep. vm_insert_page() takes
@@ -520,19 +690,22 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
  * exists, so a window whose page table does not exist yet is left to
  * ->fault.
  *
- * Maps: every region page of the window whose pte is empty, read-only
- * (vm_page_prot; MAP_SHARED writes still go through ->page_mkwrite).
+ * Maps: every up-to-date region page of the window whose pte is empty,
+ * read-only (vm_page_prot; MAP_SHARED writes still go through
+ * ->page_mkwrite), except hardware-poisoned ones (->fault refuses those).
  * Reads and allocates nothing. The pages mapped besides the faulting one
- * count as fault_around_pages.
+ * count as fault_around_pages. A page that is not up to date (a file page
+ * being read) may be replaced and freed meanwhile: it is mapped only if
+ * the slot still holds it after the flag test.
  *
  * Return: VM_FAULT_NOPAGE if the faulting address is now mapped (a fault
  * with outcome VMFAULT_OUT_AROUND), else 0 and core mm calls ->fault.
  */
-vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgoff_t last,
-				       bool uptodate)
+vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgoff_t last)
 {
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
 	struct vm_area_struct *vma = vmf->vma;
+	bool file = region->mode == VMFAULT_MODE_FILE;
 	u64 start = vmfault_fault_start();
 	unsigned long around = 0;
 	vm_fault_t ret = 0;
@@ -544,7 +717,9 @@ vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgof
 	xa_for_each_range(&region->pages, index, page, first, last) {
 		unsigned long addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
 
-		if (uptodate && !PageUptodate(page))
+		if (!PageUptodate(page) || PageHWPoison(page))
+			continue;
+		if (file && xa_load(&region->pages, index) != page)
 			continue;
 		if (vm_insert_page(vma, addr, page))
 			continue;	/* -EBUSY: mapped already */

@@ -5,11 +5,14 @@
 #ifndef _VMFAULT_H
 #define _VMFAULT_H
 
+#include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/percpu_counter.h>
 #include <linux/sizes.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "vmfault_uapi.h"
@@ -21,7 +24,8 @@
  * @VMFAULT_OUT_COW: handed do_cow_fault() the page to copy
  * @VMFAULT_OUT_UPGRADE: replaced the zero page everywhere (pfn_mkwrite)
  * @VMFAULT_OUT_MKWRITE: made a read-only region page writable
- * @VMFAULT_OUT_SIGBUS: past the region's size
+ * @VMFAULT_OUT_SIGBUS: past the region's size or the file's end, a failed
+ *	read, a page at the module's limit, or a hardware-poisoned page
  * @VMFAULT_OUT_OOM: no page could be allocated
  * @VMFAULT_OUT_READ: read the page from the backing file (a major fault)
  * @VMFAULT_OUT_AROUND: ->map_pages mapped the faulting page, already resident
@@ -41,8 +45,19 @@ enum vmfault_outcome {
 /* Pages in a zero-mode fault-around window: core mm's default 64 KiB. */
 #define VMFAULT_AROUND_PAGES	(SZ_64K / PAGE_SIZE)
 
-/* xarray mark of a file-mode page that is not yet written back */
+/*
+ * xarray mark of a file-mode page that may need writing back: its PG_dirty
+ * is set, or was set while someone outside the region held the page (a
+ * GUP or pin user, who may set PG_dirty again when done). Writeback looks
+ * only at marked pages; PG_dirty says whether one is dirty.
+ */
 #define VMFAULT_PAGE_DIRTY	XA_MARK_0
+/*
+ * xarray mark of a file-mode page, not up to date, whose last read failed
+ * in a fault that had dropped mmap_lock: the retried fault reports the
+ * error (SIGBUS) instead of reading again.
+ */
+#define VMFAULT_PAGE_EIO	XA_MARK_1
 
 /**
  * struct vmfault_counters - one CPU's share of a set of event counters
@@ -54,7 +69,7 @@ struct vmfault_counters {
 
 /**
  * struct vmfault_region - the memory object behind one open() of the device
- * @lock: protects the configuration (@mode to @writable) and @mapped
+ * @lock: protects the configuration (@mode to @writable), @mapped and @frozen
  * @mode: enum vmfault_mode
  * @size: size in bytes; 0 until configured or first mapped
  * @flags: VMFAULT_FLAG_*
@@ -65,15 +80,21 @@ struct vmfault_counters {
  *	region pages, bypassing its page cache)
  * @writable: file mode: @backing is open for writing
  * @mapped: set by the first mmap(); the configuration is frozen from then on
- * @frozen: set by the first mmap() or file-mode read(), write() or flush:
+ * @frozen: set by the first mmap(), read(), write() or file-mode flush:
  *	from then on the configuration (and @backing) never changes, and
- *	paths that saw it set read it without @lock
+ *	paths that saw it set read it without @lock; no I/O starts before
+ * @data_end: file mode: the end of the data in bytes, as a position in
+ *	@backing, that write() has made beyond the file's end (0 if none);
+ *	writeback extends the file to it
  * @zero_mapped: set before the zero page is first mapped for this region;
  *	while clear, allocating a page needs no unmap of zero-page ptes
- * @pages: the region's pages, indexed by page offset. Entries are only
- *	added while the region lives and are all dropped when it is freed,
- *	so a fault (whose vma pins the file and so the region) may take a
- *	reference on an entry without further locking.
+ * @pages: the region's pages, indexed by page offset, each holding one
+ *	reference. An up-to-date page stays until the region is freed, so a
+ *	fault (whose vma pins the file and so the region) may use an
+ *	up-to-date entry without a reference of its own. A page that is not
+ *	up to date (file mode, being read or failed) may be replaced by
+ *	another filled elsewhere (file_io.c); users of such an entry hold a
+ *	reference and check the slot again.
  * @inode: a private inode whose i_mapping is the file's f_mapping, so that
  *	unmap_mapping_range() reaches exactly this region's mappings
  * @stats: per-CPU counters of this region
@@ -93,6 +114,7 @@ struct vmfault_region {
 	bool mapped;
 	bool frozen;
 	bool zero_mapped;
+	atomic64_t data_end;
 	struct xarray pages;
 	struct inode *inode;
 	struct vmfault_counters __percpu *stats;
@@ -114,6 +136,11 @@ static inline struct vmfault_region *vmfault_vmf_region(const struct vm_fault *v
 /* counters.c */
 extern const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS];
 DECLARE_PER_CPU(struct vmfault_counters, vmfault_global_counters);
+
+/* dev.c */
+extern unsigned long vmfault_max_pages;
+extern struct percpu_counter vmfault_pages_used;
+extern struct workqueue_struct *vmfault_wq;
 
 #ifdef VMFAULT_NO_STATS
 /* The benchmarks' comparison build: counters compiled out. */
@@ -153,11 +180,15 @@ static inline void vmfault_count_add(struct vmfault_region *region,
 u64 vmfault_fault_start(void);
 void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
 			bool write, enum vmfault_outcome outcome, u64 start);
+void vmfault_fault_done_at(struct vmfault_region *region, unsigned long address,
+			   pgoff_t pgoff, bool write, bool shared,
+			   enum vmfault_outcome outcome, u64 start);
 vm_fault_t vmfault_fault_sigbus(struct vm_fault *vmf, struct vmfault_region *region,
 				unsigned long size_pages);
 void vmfault_mkwrite_done(struct vm_fault *vmf, struct vmfault_region *region, u64 start);
 
 void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out);
+u64 vmfault_counter_sum(struct vmfault_counters __percpu *stats, enum vmfault_counter idx);
 int vmfault_counters_init(void);
 void vmfault_counters_exit(void);
 
@@ -172,20 +203,73 @@ void vmfault_region_get_info(struct vmfault_region *region,
 			     struct vmfault_region_info *info);
 int vmfault_regions_show(struct seq_file *m, void *v);
 unsigned int vmfault_regions_count(void);
+void vmfault_regions_report(void);
 struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
 				     bool alloc, unsigned long address);
 void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);
 void vmfault_region_zero_mapped(struct vmfault_region *region);
-vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgoff_t last,
-				       bool uptodate);
+vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgoff_t last);
+struct page *vmfault_page_alloc(struct vmfault_region *region, bool zero);
+void vmfault_page_drop(struct page *page);
+struct page *vmfault_region_publish(struct vmfault_region *region, pgoff_t index,
+				    struct page *old, struct page *page, unsigned long address);
+struct page *vmfault_region_find_get(struct vmfault_region *region, pgoff_t index);
+bool vmfault_page_poisoned(struct vmfault_region *region, pgoff_t index, struct page *page);
+
+/**
+ * vmfault_region_uptodate_page() - the up-to-date page at an offset, if any
+ * @region: the region
+ * @index: page offset
+ *
+ * No reference is taken: an up-to-date page stays in the region until the
+ * region is freed. A page that is not up to date may be replaced and
+ * freed, and its struct page reused, between the lookup and the flag test:
+ * reading the slot again after the test tells.
+ *
+ * Return: the page, or NULL when the slot is empty or not up to date.
+ */
+static inline struct page *vmfault_region_uptodate_page(struct vmfault_region *region,
+							pgoff_t index)
+{
+	struct page *page = xa_load(&region->pages, index);
+
+	if (!page || !PageUptodate(page))
+		return NULL;
+	/* Zero-mode pages are up to date from birth and never replaced. */
+	if (region->mode != VMFAULT_MODE_FILE)
+		return page;
+	return likely(xa_load(&region->pages, index) == page) ? page : NULL;
+}
 
 /* file_io.c */
+
+/**
+ * enum vmfault_get - what a caller of vmfault_file_get_page() may do
+ * @VMFAULT_GET_WAIT: the caller holds no lock (a read() or write() of the
+ *	region, or a user-mode fault that dropped mmap_lock): it may read
+ *	with the backing file's ->read_iter, which can take the file's inode
+ *	lock, and wait for another task's read
+ * @VMFAULT_GET_SAFE: the caller may hold the backing file's inode lock or
+ *	mmap_lock (a kernel-mode fault: a system call copying to or from a
+ *	region mapping, GUP; a fault that cannot drop mmap_lock): it reads
+ *	only through the backing file's page cache, as filemap_fault() does,
+ *	and never waits for another task's read
+ */
+enum vmfault_get {
+	VMFAULT_GET_WAIT,
+	VMFAULT_GET_SAFE,
+};
+
 struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
-				   bool *major);
-void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index);
+				   enum vmfault_get how, bool write, bool *major);
+void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index,
+			     struct page *page);
+void vmfault_file_extend(struct vmfault_region *region, loff_t end);
+bool vmfault_file_take_error(struct vmfault_region *region, pgoff_t index);
 int vmfault_file_writeback(struct vmfault_region *region, pgoff_t first, pgoff_t last);
 int vmfault_file_flush(struct vmfault_region *region, bool sync);
 pgoff_t vmfault_file_end(struct vmfault_region *region);
+u64 vmfault_file_count_dirty(struct vmfault_region *region);
 
 /* dev.c */
 bool vmfault_is_region_file(const struct file *file);

@@ -118,7 +118,24 @@ struct vmfault_config {
  * @VMFAULT_CNT_BYTES_WRITTEN: file mode: bytes the backing file took
  * @VMFAULT_CNT_IO_ERRORS: file mode: reads and writes of the backing file
  *	that failed (the pages stay not up to date, or dirty)
+ * @VMFAULT_CNT_FAULT_RETRIES: file mode: faults that dropped mmap_lock (or
+ *	the vma's lock) to read from the backing file, or to wait for another
+ *	task's read, and had core mm retry them (VM_FAULT_RETRY); the retry
+ *	is the same fault, counted once in @VMFAULT_CNT_FAULTS
+ * @VMFAULT_CNT_CACHED_READS: file mode: pages read through the backing
+ *	file's page cache instead of with its ->read_iter, by faults that
+ *	may hold the backing file's inode lock (a system call copying to or
+ *	from a region mapping, GUP) or cannot drop mmap_lock
+ * @VMFAULT_CNT_HWPOISON: accesses refused because the page is
+ *	hardware-poisoned: SIGBUS for a fault, EIO for read(), write() and
+ *	writeback
+ * @VMFAULT_CNT_LIMIT_REFUSALS: pages not allocated because all regions
+ *	together hold the module's max_pages: SIGBUS for a fault, ENOSPC for
+ *	write()
  * @VMFAULT_NR_COUNTERS: number of counters defined by this header
+ *
+ * The values are positions in @counters of struct vmfault_region_info:
+ * new counters are only ever appended.
  */
 enum vmfault_counter {
 	VMFAULT_CNT_FAULTS,
@@ -143,6 +160,10 @@ enum vmfault_counter {
 	VMFAULT_CNT_PAGES_WRITTEN,
 	VMFAULT_CNT_BYTES_WRITTEN,
 	VMFAULT_CNT_IO_ERRORS,
+	VMFAULT_CNT_FAULT_RETRIES,
+	VMFAULT_CNT_CACHED_READS,
+	VMFAULT_CNT_HWPOISON,
+	VMFAULT_CNT_LIMIT_REFUSALS,
 	VMFAULT_NR_COUNTERS,
 };
 
@@ -157,7 +178,7 @@ enum vmfault_counter {
  * @resident: (out) region pages currently allocated
  * @mapped: (out) 1 once the region has been mmap()ed, else 0
  * @id: (out) the region's id, as in tracepoints and /proc/vmfault_regions
- * @dirty: (out) file mode: resident pages not yet written back
+ * @dirty: (out) file mode: resident pages not yet written back (PG_dirty)
  * @window: (out) file mode: pages read per miss, else 0
  * @flags: (out) the configured VMFAULT_FLAG_* bits
  * @offset: (out) file mode: where the region starts in the backing file
