@@ -44,32 +44,6 @@ static inline void vmfault_vma_set_flags(struct vm_area_struct *vma, vm_flags_t 
 }
 
 /**
- * vmfault_zero_page_allowed() - may a read of a hole map the shared zero page?
- * @vma: the mapping being faulted
- *
- * 6.10 ("mm/memory: cleanly support zeropage in vm_insert_page*(),
- * vm_map_pages*() and vmf_insert_mixed()") refuses the zero page in a
- * VM_MIXEDMAP mapping that is shared and may be written, unless it is
- * fsdax or VM_IO: GUP could pin the zero page long-term, and a later
- * ->pfn_mkwrite would replace it under the pin. vmf_insert_mixed() then
- * fails with VM_FAULT_SIGBUS. This is the same test as 6.12's
- * vm_mixed_zeropage_allowed() (mm_forbids_zeropage() is s390-only).
- * 6.1 allows the zero page in every mapping. module/Kbuild defines
- * VMFAULT_SHARED_ZERO_PAGE_REFUSED from 6.10 on.
- *
- * Return: true when the zero page may be mapped in @vma.
- */
-static inline bool vmfault_zero_page_allowed(const struct vm_area_struct *vma)
-{
-#ifdef VMFAULT_SHARED_ZERO_PAGE_REFUSED
-	return is_cow_mapping(vma->vm_flags) ||
-	       !(vma->vm_flags & (VM_WRITE | VM_MAYWRITE));
-#else
-	return true;
-#endif
-}
-
-/**
  * vmfault_set_zero_pte() - set a zero-page pte under the page table lock
  * @vma: the mapping
  * @addr: the address of the pte

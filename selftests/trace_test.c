@@ -161,7 +161,6 @@ TEST_F(trace, events_match_counters)
 	struct vmfault_region_info info;
 	char *s, *p, *trace;
 	int i, status;
-	bool zpm;
 	pid_t pid;
 
 	ASSERT_EQ(vmf_configure(self->fd, VMFAULT_MODE_ZERO, 8 * ps), 0);
@@ -173,14 +172,13 @@ TEST_F(trace, events_match_counters)
 	ASSERT_NE(s, MAP_FAILED);
 	ASSERT_NE(p, MAP_FAILED);
 	/*
-	 * 6.10+ refuses the zero page in this writable MAP_SHARED mapping:
-	 * the reads allocate, and the first two writes are mkwrites.
+	 * No zero page in this writable MAP_SHARED mapping: the reads
+	 * allocate, and the first two writes are mkwrites.
 	 */
-	zpm = zero_page_mapped_in(MAP_SHARED);
 	for (i = 0; i < 4; i++)
-		touch_read(s + i * ps);		/* 4 zero-page maps */
+		touch_read(s + i * ps);		/* 4 pages allocated */
 	for (i = 2; i < 6; i++)
-		s[i * ps] = 1;			/* 2 upgrades + 2 fresh pages */
+		s[i * ps] = 1;			/* 2 mkwrites + 2 fresh pages */
 	p[6 * ps] = 1;				/* a do_cow_fault copy of a hole */
 	p[3 * ps] = 1;				/* ... and of a region page */
 	pid = fork();
@@ -207,18 +205,15 @@ TEST_F(trace, events_match_counters)
 	EXPECT_EQ(count_events(trace, "vmfault_sigbus", info.id),
 		  info.counters[VMFAULT_CNT_SIGBUS]);
 	/* And the counters are what the workload must give. */
-	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_MAPS], zpm ? 4 : 0);
-	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED], zpm ? 4 : 6);
-	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_UPGRADES], zpm ? 2 : 0);
-	EXPECT_EQ(info.counters[VMFAULT_CNT_MKWRITES], zpm ? 0 : 2);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_MAPS], 0);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED], 6);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_ZERO_PAGE_UPGRADES], 0);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_MKWRITES], 2);
 	EXPECT_EQ(info.counters[VMFAULT_CNT_COW_FAULTS], 2);
 	EXPECT_EQ(info.counters[VMFAULT_CNT_SIGBUS], 1);
-	/*
-	 * 4 reads, 2 upgrades + their 2 refaults (6.10+: 2 mkwrites), 2 fresh
-	 * writes, 2 COW, 1 SIGBUS.
-	 */
-	EXPECT_EQ(info.counters[VMFAULT_CNT_FAULTS], zpm ? 13 : 11);
-	EXPECT_NE(strstr(trace, zpm ? "outcome=zero_page_upgrade" : "outcome=mkwrite"), NULL);
+	/* 4 reads, 2 mkwrites, 2 fresh writes, 2 COW, 1 SIGBUS. */
+	EXPECT_EQ(info.counters[VMFAULT_CNT_FAULTS], 11);
+	EXPECT_NE(strstr(trace, "outcome=mkwrite"), NULL);
 	EXPECT_NE(strstr(trace, "outcome=cow"), NULL);
 	EXPECT_EQ(strstr(trace, "latency_ns=0\n"), NULL);
 	free(trace);
@@ -229,12 +224,12 @@ TEST_F(trace, events_match_counters)
 /*
  * File mode: one vmfault_demand_read per read of the backing file, one
  * vmfault_writeback per write, their bytes adding up to the counters'.
- * The backing file is a plain file in /tmp (a buffered read).
+ * The backing file is a plain file on tmpfs (a buffered read).
  */
 TEST_F(trace, file_events_match_counters)
 {
 	struct vmfault_config cfg = { .mode = VMFAULT_MODE_FILE, .window = 4 };
-	char path[] = "/tmp/vmfault-trace.XXXXXX", *buf, *trace, *s;
+	char path[] = VMFAULT_SCRATCH "/vmfault-trace.XXXXXX", *buf, *trace, *s;
 	struct vmfault_region_info info;
 	long ps = self->ps;
 	int bfd;

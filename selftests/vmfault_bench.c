@@ -656,6 +656,7 @@ static const struct mem_case write_cases[] = {
 
 static const struct mem_case rw_cases[] = {
 	{ "vmfault", M_VMF }, { "anon", M_ANON },
+	{ "vmfault-shared", M_VMF_SHARED }, { "shmem", M_SHMEM },
 };
 
 static const struct mem_case cow_cases[] = {

@@ -169,15 +169,12 @@ static void one_zero_page(void)
 			"      wp_page_copy), which gives this mapping a zeroed private page\n");
 	read_then_write(MAP_PRIVATE, "MAP_PRIVATE", "buf", 8192,
 			"   -> the same: 2 faults, 1 page\n");
-	read_then_write(MAP_SHARED, "MAP_SHARED", "s", 4096, zero_page_mapped_in(MAP_SHARED) ?
-			"   -> 3 faults, 1 page: the write allocates the region's page and\n"
-			"      unmaps the zero page from EVERY mapping of the region\n"
-			"      (->pfn_mkwrite), so that all sharers see the data; the\n"
-			"      access then faults once more and maps the new page\n" :
-			"   -> 2 faults, 1 page: since 6.10 the kernel refuses the zero page\n"
-			"      in a shared mapping that may be written (a pinned zero page\n"
-			"      would go stale), so the read allocates the region's page,\n"
-			"      mapped read-only; the write is ->page_mkwrite\n");
+	read_then_write(MAP_SHARED, "MAP_SHARED", "s", 4096,
+			"   -> 2 faults, 1 page: no zero page in a shared mapping that may\n"
+			"      be written (a GUP pin of it would go stale when a write\n"
+			"      replaced it; Linux refuses it there since 6.10), so the read\n"
+			"      allocates the region's page, mapped read-only; the write is\n"
+			"      ->page_mkwrite\n");
 }
 
 /* Step 3: the exercise "128 KiB array, one write every 16 KiB". */

@@ -27,6 +27,13 @@
 
 #define VMFAULT_DEV	"/dev/vmfault"
 
+/*
+ * Where tests put plain backing files: a tmpfs. The dev VM's /tmp is an
+ * overlayfs, which has no page cache of its own to read from in a fault,
+ * so file mode refuses files there (EINVAL).
+ */
+#define VMFAULT_SCRATCH	"/dev/shm"
+
 /* /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h). */
 #define KPF_ANON	12
 #define KPF_ZERO_PAGE	24
@@ -230,14 +237,14 @@ static inline bool kernel_at_least(int major, int minor)
 
 /*
  * Does a read of a hole map the shared zero page, in a mapping with these
- * mmap() flags of a region opened read-write? Always in MAP_PRIVATE. In
- * MAP_SHARED only before 6.10, which refuses the zero page in shared
- * mappings that may be written (module/compat.h,
- * vmfault_zero_page_allowed()): there the read allocates the region page.
+ * mmap() flags of a region opened read-write? In MAP_PRIVATE, yes; in
+ * MAP_SHARED, which may be written, no: the read allocates the region page
+ * (6.10's rule, which vmfault keeps on every kernel:
+ * vmfault_zero_page_allowed() in module/fault_zero.c).
  */
 static inline bool zero_page_mapped_in(int flags)
 {
-	return !(flags & MAP_SHARED) || !kernel_at_least(6, 10);
+	return !(flags & MAP_SHARED);
 }
 
 static inline void touch_read(const volatile char *p)
