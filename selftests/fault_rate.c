@@ -19,7 +19,7 @@
  *                  a region page
  *   vmf_cow        write of a MAP_PRIVATE vmfault region: do_cow_fault()
  *   vmf_file       read of a file-mode region (window 1, no fault-around,
- *                  backing file in /tmp): a demand read per fault
+ *                  backing file on tmpfs): a demand read per fault
  * Under TCG the absolute figures are the emulator's, not the hardware's;
  * the ratios travel better (../Documentation/vmfault.rst).
  */
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 {
 	struct vmfault_config cfg = { .mode = VMFAULT_MODE_FILE, .window = 1,
 				      .flags = VMFAULT_FLAG_NO_FAULT_AROUND };
-	char path[] = "/tmp/fault_rate.XXXXXX";
+	char path[] = VMFAULT_SCRATCH "/fault_rate.XXXXXX";
 	int bad = 0, status, fd;
 	char *p;
 	pid_t pid;

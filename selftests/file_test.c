@@ -192,8 +192,12 @@ struct scan {
 
 /*
  * The model of a sequential scan: a miss reads the window (absent pages
- * from the miss on); ->map_pages maps the resident pages of the faulting
- * address's fault-around block (@fa pages, aligned), without reading.
+ * from the miss on), with mmap_lock dropped; core mm retries the fault,
+ * and the retry's ->map_pages maps the resident pages of the faulting
+ * address's fault-around block (@fa pages, aligned), the faulting one
+ * among them. A fault on a resident page does the same without reading.
+ * Either way one fault (major if it read), and no fault-around without
+ * ->map_pages (@fa 1).
  */
 static void scan_model(unsigned int n, unsigned int window, unsigned int fa, struct scan *s)
 {
@@ -201,27 +205,21 @@ static void scan_model(unsigned int n, unsigned int window, unsigned int fa, str
 
 	memset(s, 0, sizeof(*s));
 	for (unsigned int i = 0; i < n; i++) {
-		bool hit = false;
-
 		if (mapped[i])
 			continue;
 		s->faults++;
-		for (unsigned int j = i & ~(fa - 1); fa > 1 && j < n && j < (i & ~(fa - 1)) + fa; j++) {
-			if (res[j] && !mapped[j]) {
-				mapped[j] = true;
-				if (j == i)
-					hit = true;
-				else
-					s->around++;
-			}
-		}
-		if (hit)
-			continue;
 		if (!res[i]) {
 			s->major++;
 			s->reads++;
 			for (unsigned int j = i; j < n && j < i + window && !res[j]; j++)
 				res[j] = true;
+		}
+		for (unsigned int j = i & ~(fa - 1); fa > 1 && j < n && j < (i & ~(fa - 1)) + fa; j++) {
+			if (res[j] && !mapped[j]) {
+				mapped[j] = true;
+				if (j != i)
+					s->around++;
+			}
 		}
 		mapped[i] = true;
 	}
@@ -1112,6 +1110,162 @@ TEST_F_TIMEOUT(file, page_cache_and_vmfault_side_by_side, 300)
 		munmap(p, len);
 		close(fd);
 	}
+}
+
+/*
+ * A read that comes back short and then fails (a bad sector in the middle
+ * of page 2 of a 4-page window): the pages read in full are up to date,
+ * the partly read page is not (a zeroed tail would be written back over
+ * real data later): touching it is SIGBUS, and once the disk answers it
+ * reads whole, the real bytes, not zeros. The mount is cache=direct: in
+ * FUSE's page cache a short READ means the end of the file.
+ */
+TEST_F(file, short_read_then_error_is_not_up_to_date)
+{
+	struct access_arg a = { .len = self->ps };
+	struct vmfault_region_info info;
+	struct vfs_mount m;
+	char cmd[96];
+	char *p;
+	int fd;
+
+	ASSERT_EQ(0, vfs_mount(&m, "cache=direct"));
+	ASSERT_EQ(0, make_pattern(&m, "f", 4 * self->ps));
+	fd = file_region(&m, "f", O_RDONLY, 4, VMFAULT_FLAG_NO_FAULT_AROUND, 0);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	snprintf(cmd, sizeof(cmd), "eio_partial 1\neio_offset %ld\neio_len %ld\n",
+		 2 * self->ps + self->ps / 2, self->ps / 2);
+	ASSERT_EQ(0, vfs_ctl(&m, cmd));
+	EXPECT_TRUE(pages_ok(p, 0, 2));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_PAGES_READ]);
+	EXPECT_EQ(2 * self->ps + self->ps / 2, info.counters[VMFAULT_CNT_BYTES_READ]);
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_IO_ERRORS]);
+	a.p = p + 2 * self->ps;
+	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	ASSERT_EQ(0, vfs_ctl(&m, "eio_len 0\neio_partial 0\n"));
+	EXPECT_TRUE(pages_ok(p, 2, 2));
+	munmap(p, 4 * self->ps);
+	close(fd);
+	EXPECT_EQ(0, vfs_umount(&m));
+}
+
+/*
+ * A page being read (the daemon stalled) is never copied before it is up
+ * to date: a pread() of it waits for the fault that reads it, and both get
+ * the file's bytes (with page poisoning on the debug kernel, an early copy
+ * would show the poison pattern).
+ */
+TEST_F(file, read_waits_for_a_page_being_read)
+{
+	struct access_arg a = { .len = self->ps };
+	char *buf = malloc(self->ps), *p;
+	int fd, status;
+	pid_t toucher, reader;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, make_pattern(&self->m, "f", 4 * self->ps));
+	fd = file_region(&self->m, "f", O_RDONLY, 4, 0, 0);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	a.p = p + self->ps;
+	toucher = vfs_stalled_toucher(&self->m, &a);
+	ASSERT_LT(0, toucher);
+	reader = fork();
+	ASSERT_LE(0, reader);
+	if (reader == 0)
+		_exit(pread(fd, buf, self->ps, 2 * self->ps) == self->ps &&
+		      all_bytes(buf, self->ps, page_byte(2)) ? 0 : 1);
+	usleep(300000);
+	EXPECT_EQ(0, waitpid(reader, &status, WNOHANG));	/* it waits */
+	EXPECT_EQ(0, vfs_ctl(&self->m, "stall 0"));
+	EXPECT_EQ(0, vfs_reap(reader, &status, 10000));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_EQ(0, vfs_reap(toucher, &status, 10000));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));	/* pages 1-3 */
+	EXPECT_TRUE(pages_ok(p, 0, 4));
+	munmap(p, 4 * self->ps);
+	close(fd);
+	free(buf);
+}
+
+#define KPF_WRITEBACK	8
+
+/*
+ * A writeback held up by a stalled daemon: its page is under writeback
+ * (KPF_WRITEBACK) but not locked, so faults on it go on: a read maps it, a
+ * write dirties it again, neither waits. The task doing the writeback
+ * (fsync) ends within a second of SIGKILL, and a later fsync writes the
+ * last data.
+ */
+TEST_F(file, stalled_writeback_is_killable_and_faults_go_on)
+{
+	int fd, status;
+	char *p = shared_writer(&self->m, &fd, 8);
+	uint64_t t0;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(fsync(fd) ? 1 : 0);
+	usleep(500000);
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	t0 = vfs_now_ms();
+	EXPECT_EQ('1', p[self->ps]);		/* maps it again, read-only */
+	EXPECT_TRUE(kpf(pfn_of(p + self->ps), KPF_WRITEBACK));
+	p[self->ps] = 'w';			/* dirties it again */
+	EXPECT_GT(200, vfs_now_ms() - t0);
+	t0 = vfs_now_ms();
+	kill(pid, SIGKILL);
+	EXPECT_EQ(0, vfs_reap(pid, &status, 1000));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	TH_LOG("the fsync ended %llu ms after SIGKILL",
+	       (unsigned long long)(vfs_now_ms() - t0));
+	EXPECT_EQ(0, vfs_ctl(&self->m, "stall 0"));
+	EXPECT_EQ(0, fsync(fd));
+	munmap(p, 8 * self->ps);
+	close(fd);
+	p = malloc(8 * self->ps);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(8 * self->ps, read_file(vfs_path(&self->m, true, "f"), p, 8 * self->ps));
+	EXPECT_EQ('w', p[self->ps]);
+	EXPECT_TRUE(all_bytes(p + self->ps + 1, self->ps - 1, '1'));
+	EXPECT_TRUE(all_bytes(p + 3 * self->ps, self->ps, '3'));
+	free(p);
+}
+
+/*
+ * The daemon killed while a writeback waits for it: the fsync fails
+ * (the connection is gone) within seconds, and nothing hangs.
+ */
+TEST_F(file, daemon_killed_mid_writeback)
+{
+	int fd, status;
+	char *p = shared_writer(&self->m, &fd, 8);
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(fsync(fd) ? 1 : 0);
+	usleep(500000);
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
+	EXPECT_EQ(0, vfs_reap(self->m.pid, &status, 10000));
+	self->m.pid = 0;
+	EXPECT_EQ(0, vfs_reap(pid, &status, 10000));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	munmap(p, 8 * self->ps);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -11,8 +11,14 @@
  *   -t SECONDS  how long to run (default 20)
  *   -p PROCS    worker processes at a time (default 3)
  *   -j THREADS  threads per worker process (default 3)
- *   -n          no vmfaultfs: file regions are backed by files in /tmp
- *               (default: on a vmfaultfs mount that is stalled and killed)
+ *   -n          no vmfaultfs: file regions are backed by plain files, in
+ *               /dev/shm (tmpfs) or DIR (default: on a vmfaultfs mount
+ *               that is stalled and killed)
+ *   -d DIR      with -n: the plain files' directory (an ext4 or xfs mount)
+ *   -m BYTES    put every other worker in a memory cgroup with this
+ *               memory.max: region pages are charged there; such a worker
+ *               also grows a zero region of ballast now and then, and one
+ *               past the limit is OOM-killed (accepted, as a SIGKILL)
  *
  * Each worker process owns NSLOT slots. A slot is a region, in zero mode or
  * in file mode over its own file, with at most one mapping (any pages of
@@ -21,7 +27,11 @@
  * region's fd, open and configure, mmap, munmap, mremap, mprotect,
  * MADV_DONTNEED, msync, the ioctls (also a refused reconfigure and an
  * unknown command), close, and fork (the child reads and writes its copy,
- * then exits). Workers exit with their mappings alive, and the main
+ * then exits); and I/O between a backing file and its region's mapping: a
+ * write() of a mapped page to the file (buffered or O_DIRECT: the write
+ * holds the file's inode lock and may fault on its source), and an
+ * O_DIRECT read of the file into a mapped page (a GUP user writing into a
+ * region page, perhaps across a writeback). Workers exit with their mappings alive, and the main
  * process SIGKILLs some of them. With vmfaultfs, the main process also
  * stops the daemon for up to a second now and then, and kills it (then
  * mounts a new one over the same files).
@@ -166,11 +176,13 @@ struct shared {
 	/* statistics */
 	_Atomic uint64_t ops, pages_read, pages_written, zeros_seen, raced, contended,
 		forks, opens, mremaps, mremap_refused, mprotects, munmaps, closes, ioctls,
-		sigbus_dead, exits_live, flushes, repaired, torn_lossy;
+		sigbus_dead, exits_live, flushes, repaired, torn_lossy, backing_writes,
+		backing_reads, direct_io;
 };
 
 static struct shared *sh;
-static const char *filedir;		/* backing files: vmfaultfs or /tmp */
+static const char *filedir;		/* backing files: vmfaultfs or plain */
+static char cgdir[128];			/* the workers' memory cgroup, if any */
 static bool use_fuse = true;
 
 static void fail(const char *fmt, ...)
@@ -229,6 +241,7 @@ enum { MODE_NONE, MODE_ZERO, MODE_FILE };
 
 struct slot {
 	pthread_rwlock_t lock;		/* writers of data: read; structure: write */
+	int idx;			/* in wk.slots */
 	_Atomic uint32_t gen;		/* odd while the mapping changes */
 	int fd;				/* -1 once closed */
 	int mode;
@@ -256,6 +269,8 @@ struct worker {
 };
 
 static struct worker wk;
+static int ballast = -1;		/* a memory-cgroup worker's zero region */
+#define BALLAST_PAGES	4096
 
 static bool mount_dead(uint64_t gen)
 {
@@ -443,6 +458,74 @@ static void file_path(char *p, size_t len, uint64_t gen, int w, int i)
 		snprintf(p, len, "%s/w%d-s%d", sh->mnt[gen % 64], w, i);
 	else
 		snprintf(p, len, "%s/w%d-s%d", filedir, w, i);
+}
+
+/*
+ * I/O between a file-mode slot's backing file and a page of its MAP_SHARED
+ * mapping, that page's lock held: a write() of the page to its own place
+ * in the file (the source is the mapping, perhaps not resident: the write
+ * holds the file's inode lock and faults), or a read of the file's page
+ * into it (O_DIRECT where the file takes it: a GUP user writing into a
+ * region page). After a read the page holds what the file had, which is
+ * then its last write. s->lock held for read.
+ */
+static void op_backing_io(struct slot *s, char *buf)
+{
+	bool read = below(2), direct = below(2);
+	unsigned int mp, objpage;
+	uint32_t was, seq = 0;
+	const char *why;
+	char path[160];
+	ssize_t n = -1;
+	int bfd;
+
+	if (s->mode != MODE_FILE || !s->base || !s->shared || !s->map_pages)
+		return;
+	mp = below(s->map_pages);
+	if (!s->mapped[mp] || (read && !s->writable[mp]))
+		return;
+	objpage = s->obj_off + s->map_off + mp;
+	if (objpage >= OBJ_PAGES)
+		return;
+	file_path(path, sizeof(path), s->mount_gen, wk.idx, s->idx);
+	bfd = open(path, (read ? O_RDONLY : O_WRONLY) | O_CLOEXEC | (direct ? O_DIRECT : 0));
+	if (bfd < 0 && direct) {
+		direct = false;		/* tmpfs before 6.6 */
+		bfd = open(path, (read ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+	}
+	if (bfd < 0) {
+		if (!mount_dead(s->mount_gen))
+			fail("open %s: %s", path, strerror(errno));
+		return;
+	}
+	if (!page_lock(&s->ver[objpage], &was)) {
+		close(bfd);
+		return;
+	}
+	if (read)
+		n = pread(bfd, s->base + (size_t)mp * ps, ps, (off_t)objpage * ps);
+	else
+		n = pwrite(bfd, s->base + (size_t)mp * ps, ps, (off_t)objpage * ps);
+	/* What the read brought is what the file holds: read it again. */
+	if (n == ps && read && pread(bfd, buf, ps, (off_t)objpage * ps) == ps) {
+		why = stamp_check(buf, s->obj, objpage, false, &seq);
+		if (!why)
+			file_written(s, objpage, seq);
+		else if (!file_page_lossy(s->file, objpage))
+			fail("a read of file page %u into its region page: %s", objpage, why);
+	}
+	page_unlock(&s->ver[objpage]);
+	close(bfd);
+	if (n != ps) {
+		if (!mount_dead(s->mount_gen))
+			fail("%s of file page %u %s the region's mapping: %zd (%s)",
+			     read ? "pread" : "pwrite", objpage, read ? "into" : "from", n,
+			     strerror(errno));
+		return;
+	}
+	atomic_fetch_add(read ? &sh->backing_reads : &sh->backing_writes, 1);
+	if (direct)
+		atomic_fetch_add(&sh->direct_io, 1);
 }
 
 /* Map @s (after a structural lock): a random part of the region. */
@@ -715,6 +798,9 @@ static void op_fork(char *buf)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	pthread_rwlock_unlock(&wk.forklock);
+	/* In the memory cgroup, the OOM killer may pick the child. */
+	if (cgdir[0] && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		return;
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		if (!atomic_load(&sh->stop))
 			fail("fork child %d ended with status %#x", pid, status);
@@ -738,14 +824,27 @@ static void *worker_thread(void *arg)
 			pthread_rwlock_rdlock(&s->lock);
 			op_write(s, buf);
 			pthread_rwlock_unlock(&s->lock);
-		} else if (op < 75) {
+		} else if (op < 72) {
 			pthread_rwlock_rdlock(&s->lock);
 			op_rw_fd(s, buf, below(2));
+			pthread_rwlock_unlock(&s->lock);
+		} else if (op < 76) {
+			pthread_rwlock_rdlock(&s->lock);
+			op_backing_io(s, buf);
 			pthread_rwlock_unlock(&s->lock);
 		} else if (op < 98) {
 			pthread_rwlock_wrlock(&s->lock);
 			op_structure(i);
 			pthread_rwlock_unlock(&s->lock);
+		} else if (ballast >= 0 && below(5) == 0) {
+			/* 64 KiB more region memory, charged to the cgroup. */
+			unsigned int at = below(BALLAST_PAGES - 16);
+
+			memset(buf, 0xb, ps);
+			for (int k = 0; k < 16; k++)
+				if (pwrite(ballast, buf, ps, (off_t)(at + k) * ps) != ps &&
+				    errno != ENOMEM)
+					fail("ballast pwrite: %s", strerror(errno));
 		} else {
 			op_fork(buf);
 		}
@@ -770,6 +869,24 @@ static void worker_main(int idx, uint64_t seed, unsigned int threads, uint64_t e
 	for (int i = 0; i < NSLOT; i++) {
 		pthread_rwlock_init(&wk.slots[i].lock, NULL);
 		wk.slots[i].fd = -1;
+		wk.slots[i].idx = i;
+	}
+	/* Every other worker is charged to the memory cgroup, if there is one. */
+	if (cgdir[0] && idx % 2) {
+		char path[200], pid[16];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cgdir);
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		fd = open(path, O_WRONLY);
+		if (fd < 0 || write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid))
+			fail("join %s: %s", cgdir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		ballast = vmf_open();
+		if (ballast < 0 || vmf_configure(ballast, VMFAULT_MODE_ZERO,
+						 (uint64_t)BALLAST_PAGES * ps))
+			fail("the ballast region: %s", strerror(errno));
 	}
 	life = vfs_now_ms() + 500 + below(4000);
 	if (life > end)
@@ -937,8 +1054,65 @@ static void repair(int w)
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [-s SEED] [-t SECONDS] [-p PROCS] [-j THREADS] [-n]\n", argv0);
+	fprintf(stderr, "usage: %s [-s SEED] [-t SECONDS] [-p PROCS] [-j THREADS] [-n [-d DIR]] "
+		"[-m BYTES]\n", argv0);
 	exit(2);
+}
+
+static void write_kmsg(const char *msg)
+{
+	int fd = open("/dev/kmsg", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, msg, strlen(msg)) < 0)
+			perror("/dev/kmsg");
+		close(fd);
+	}
+}
+
+/*
+ * A memory cgroup for every other worker, with memory.max @max. Workers
+ * past it are OOM-killed: the kernel log says to expect that (the dev
+ * VM's dmesg check then accepts the OOM reports' stack traces).
+ */
+static int cg_setup(const char *max)
+{
+	char path[200];
+	int fd;
+
+	snprintf(cgdir, sizeof(cgdir), "/sys/fs/cgroup/vmfault-stress-%d", getpid());
+	fd = open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "+memory", 7) != 7)
+			perror("+memory");
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/memory.max", cgdir);
+	if (mkdir(cgdir, 0755) || (fd = open(path, O_WRONLY)) < 0 ||
+	    write(fd, max, strlen(max)) != (ssize_t)strlen(max)) {
+		fprintf(stderr, "stress: a memory cgroup with memory.max %s: %s\n", max,
+			strerror(errno));
+		return -1;
+	}
+	close(fd);
+	write_kmsg("vmfault-selftest: expect OOM kills: stress workers in a memory cgroup");
+	return 0;
+}
+
+static long long cg_peak(void)
+{
+	char path[200];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/memory.peak", cgdir);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
 }
 
 int main(int argc, char **argv)
@@ -950,17 +1124,20 @@ int main(int argc, char **argv)
 	pid_t pids[MAXPROCS] = { 0 };
 	unsigned int incarn[MAXPROCS] = { 0 };
 	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_NODEFER };
-	char tmpdir[64] = "";
+	const char *plaindir = VMFAULT_SCRATCH, *memmax = NULL;
+	char tmpdir[160] = "", path[200];
 	int opt;
 
 	ps = page_size();
-	while ((opt = getopt(argc, argv, "s:t:p:j:n")) != -1) {
+	while ((opt = getopt(argc, argv, "s:t:p:j:nd:m:")) != -1) {
 		switch (opt) {
 		case 's': seed = strtoull(optarg, NULL, 0); have_seed = true; break;
 		case 't': secs = atoi(optarg); break;
 		case 'p': nprocs = atoi(optarg); break;
 		case 'j': threads = atoi(optarg); break;
 		case 'n': use_fuse = false; break;
+		case 'd': plaindir = optarg; break;
+		case 'm': memmax = optarg; break;
 		default: usage(argv[0]);
 		}
 	}
@@ -976,9 +1153,10 @@ int main(int argc, char **argv)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		seed = ts.tv_sec * 1000003ULL ^ ts.tv_nsec;
 	}
-	printf("stress: seed %llu (replay: %s -s %llu -t %u -p %u -j %u%s)\n",
+	printf("stress: seed %llu (replay: %s -s %llu -t %u -p %u -j %u%s%s%s%s)\n",
 	       (unsigned long long)seed, argv[0], (unsigned long long)seed, secs, nprocs,
-	       threads, use_fuse ? "" : " -n");
+	       threads, use_fuse ? "" : " -n -d ", use_fuse ? "" : plaindir,
+	       memmax ? " -m " : "", memmax ? memmax : "");
 	fflush(stdout);
 	rng_state = seed;
 
@@ -998,13 +1176,15 @@ int main(int argc, char **argv)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	atomic_store(&sh->next_obj, 1);
 
+	if (memmax && cg_setup(memmax))
+		return 2;
 	if (use_fuse) {
 		strcpy(fs.src, "/tmp/vmfault-stress-src.XXXXXX");
 		if (!mkdtemp(fs.src) || make_files(fs.src, nprocs) || fs_mount(1))
 			return 2;
 		filedir = fs.src;
 	} else {
-		strcpy(tmpdir, "/tmp/vmfault-stress.XXXXXX");
+		snprintf(tmpdir, sizeof(tmpdir), "%s/vmfault-stress.XXXXXX", plaindir);
 		if (!mkdtemp(tmpdir) || make_files(tmpdir, nprocs))
 			return 2;
 		filedir = tmpdir;
@@ -1110,6 +1290,13 @@ int main(int argc, char **argv)
 		if (fspid > 0 && vfs_reap(fspid, NULL, 10000))
 			kill(fspid, SIGKILL);
 	}
+	if (cgdir[0]) {
+		printf("stress: %lld OOM kills in the workers' memory cgroup (memory.max %s, peak %lld)\n",
+		       (long long)kv_read(strcat(strcpy(path, cgdir), "/memory.events"), "oom_kill"),
+		       memmax, cg_peak());
+		rmdir(cgdir);
+		write_kmsg("vmfault-selftest: expect no more OOM kills");
+	}
 	checked = check_files(filedir, nprocs, &lossy);
 	nftw(filedir, vfs_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 
@@ -1142,6 +1329,10 @@ int main(int argc, char **argv)
 		       "all last written through a mount whose daemon was killed)\n",
 		       stalls, dkills, (unsigned long long)sh->sigbus_dead,
 		       (unsigned long long)sh->torn_lossy, lossy);
+	printf("stress: %llu writes of a mapped page to its file (from the mapping), %llu reads of "
+	       "a file page into its mapped page, %llu of them O_DIRECT\n",
+	       (unsigned long long)sh->backing_writes, (unsigned long long)sh->backing_reads,
+	       (unsigned long long)sh->direct_io);
 	printf("stress: %u file pages hold their last write (%llu torn by a SIGKILL, rewritten); "
 	       "counters %s\n", checked, (unsigned long long)sh->repaired,
 	       left ? "do NOT balance" : "balance");

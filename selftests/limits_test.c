@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the kernel's limits see of region memory, and what may never be
+ * read from it:
+ *
+ *  - region pages are charged to the memory cgroup of the task that makes
+ *    them (memory.current, memory.stat "kernel"), and given back when the
+ *    region goes;
+ *  - memory.max bounds them: a task that writes past its group's limit is
+ *    OOM-killed inside its group, not a bigger process in another one;
+ *  - the module's max_pages bounds all regions together: past it a write()
+ *    is ENOSPC and a fault SIGBUS, counted;
+ *  - the OOM killer's report says what the regions hold;
+ *  - /proc/vmfault_regions (who holds what) is root's only;
+ *  - a hardware-poisoned page is never mapped or copied again (SIGBUS with
+ *    BUS_MCEERR_AR, EIO);
+ *  - a region cannot change mode while a read() of it is under way.
+ *
+ * OOM kills print a stack trace; the cases that cause them say so in the
+ * kernel log first ("vmfault-selftest: expect OOM"), and the dev VM's
+ * dmesg check accepts traces of OOM reports only between those lines.
+ */
+#define _GNU_SOURCE
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/klog.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "vmfault_lib.h"
+#include "vmfaultfs_lib.h"
+
+#define CGROOT		"/sys/fs/cgroup"
+#define KPF_HWPOISON	19
+#define MIB		(1UL << 20)
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static long long read_num(const char *path)
+{
+	long long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* A line in the kernel log, so that a reader knows what comes next. */
+static void kmsg(const char *msg)
+{
+	write_str("/dev/kmsg", msg);
+}
+
+/* A memory cgroup under the root one, in @dir; -1 on failure. */
+static int cg_make(char *dir, size_t len, const char *name, const char *max)
+{
+	char path[200];
+
+	if (access(CGROOT "/cgroup.controllers", R_OK) &&
+	    mount("cgroup2", CGROOT, "cgroup2", 0, NULL))
+		return -1;
+	write_str(CGROOT "/cgroup.subtree_control", "+memory");
+	snprintf(dir, len, CGROOT "/%s-%d", name, getpid());
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -1;
+	if (max) {
+		snprintf(path, sizeof(path), "%s/memory.max", dir);
+		if (write_str(path, max))
+			return -1;
+		snprintf(path, sizeof(path), "%s/memory.swap.max", dir);
+		write_str(path, "0");
+	}
+	return 0;
+}
+
+static int cg_join(const char *dir)
+{
+	char path[200], pid[16];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return write_str(path, pid);
+}
+
+static long long cg_num(const char *dir, const char *file)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return read_num(path);
+}
+
+static long long cg_key(const char *dir, const char *file, const char *key)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return kv_read(path, key);
+}
+
+/* Remove a cgroup once its tasks are gone. */
+static void cg_remove(const char *dir)
+{
+	for (int i = 0; i < 100 && rmdir(dir) && errno == EBUSY; i++)
+		usleep(50000);
+}
+
+/* Write @len bytes of ones into a fresh zero region of @len bytes: the pages it made. */
+static long fill_region(int fd, size_t len)
+{
+	size_t chunk = MIB, done = 0;
+	char *buf = malloc(chunk);
+
+	if (!buf)
+		return -1;
+	memset(buf, 1, chunk);
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf, chunk, done);
+
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	free(buf);
+	return done / page_size();
+}
+
+struct charge {
+	long long cur0, cur1, cur2, kernel1;
+	long pages;
+};
+
+/*
+ * Region pages count in the memory cgroup of the task that makes them,
+ * with write() and with faults, as kernel memory (memory.stat "kernel");
+ * closing the region gives them back.
+ */
+TEST(memcg_charges_region_pages)
+{
+	struct charge *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char dir[160];
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, c);
+	ASSERT_EQ(0, cg_make(dir, sizeof(dir), "vmfault-charge", NULL));
+	for (int faults = 0; faults <= 1; faults++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			int fd = vmf_open();
+			char *p;
+
+			if (fd < 0 || cg_join(dir) || vmf_configure(fd, VMFAULT_MODE_ZERO, 32 * MIB))
+				_exit(1);
+			c->cur0 = cg_num(dir, "memory.current");
+			if (faults) {
+				p = mmap(NULL, 32 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+				if (p == MAP_FAILED)
+					_exit(1);
+				for (size_t off = 0; off < 32 * MIB; off += page_size())
+					p[off] = 1;
+				c->pages = 32 * MIB / page_size();
+				munmap(p, 32 * MIB);
+			} else {
+				c->pages = fill_region(fd, 32 * MIB);
+			}
+			c->cur1 = cg_num(dir, "memory.current");
+			c->kernel1 = cg_key(dir, "memory.stat", "kernel");
+			close(fd);
+			c->cur2 = cg_num(dir, "memory.current");
+			_exit(0);
+		}
+		ASSERT_EQ(0, vfs_reap(pid, &status, 60000));
+		ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+		/* Other charges come and go meanwhile: a MiB of slack. */
+		EXPECT_EQ(32 * MIB / page_size(), c->pages);
+		EXPECT_LE(31 * MIB, c->cur1 - c->cur0);
+		EXPECT_LE(32 * MIB, c->kernel1);
+		EXPECT_LE(31 * MIB, c->cur1 - c->cur2);
+		TH_LOG("%s: memory.current %lld -> %lld -> %lld after close; memory.stat kernel %lld",
+		       faults ? "faults" : "write()", c->cur0, c->cur1, c->cur2, c->kernel1);
+	}
+	cg_remove(dir);
+	munmap(c, sizeof(*c));
+}
+
+/* Hold @mib MiB of anonymous memory until killed. */
+static pid_t innocent(const char *dir, size_t mib)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char *p;
+
+		if (cg_join(dir))
+			_exit(1);
+		p = mmap(NULL, mib * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(1);
+		memset(p, 7, mib * MIB);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+/*
+ * A task in a group with memory.max = 64 MiB writes 512 MiB into a region,
+ * with write() and then with faults. The group never holds more than its
+ * limit, the OOM killer kills that task inside its group, and a bigger
+ * process in another group (96 MiB of anonymous memory) lives on. The
+ * region's pages are freed with the task.
+ */
+TEST(memcg_limit_oom_kills_inside_the_group)
+{
+	char hog[160], other[160];
+	uint64_t resident0 = vmf_proc("pages_resident");
+	int status;
+	pid_t bystander, pid;
+
+	ASSERT_EQ(0, cg_make(hog, sizeof(hog), "vmfault-hog", "64M"));
+	ASSERT_EQ(0, cg_make(other, sizeof(other), "vmfault-other", NULL));
+	bystander = innocent(other, 96);
+	ASSERT_LE(0, bystander);
+	kmsg("vmfault-selftest: expect OOM kills: memcg_limit_oom_kills_inside_the_group");
+	for (int faults = 0; faults <= 1; faults++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			int fd = vmf_open();
+			char *p;
+
+			if (fd < 0 || cg_join(hog) || vmf_configure(fd, VMFAULT_MODE_ZERO, 512 * MIB))
+				_exit(1);
+			if (!faults) {
+				fill_region(fd, 512 * MIB);
+				_exit(2);	/* never here: killed */
+			}
+			p = mmap(NULL, 512 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (p == MAP_FAILED)
+				_exit(1);
+			for (size_t off = 0; off < 512 * MIB; off += page_size())
+				p[off] = 1;
+			_exit(2);
+		}
+		ASSERT_EQ(0, vfs_reap(pid, &status, 120000));
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			TH_LOG("%s: status %#x", faults ? "faults" : "write()", status);
+	}
+	kmsg("vmfault-selftest: expect no more OOM kills");
+	EXPECT_LE(2, cg_key(hog, "memory.events", "oom_kill"));
+	EXPECT_GE(64 * MIB, cg_num(hog, "memory.peak"));
+	EXPECT_EQ(0, kill(bystander, 0));
+	EXPECT_EQ(0, cg_key(other, "memory.events", "oom_kill"));
+	TH_LOG("group peak %lld bytes of a 64 MiB limit, %llu OOM kills in it, none outside",
+	       cg_num(hog, "memory.peak"), (unsigned long long)cg_key(hog, "memory.events", "oom_kill"));
+	kill(bystander, SIGKILL);
+	waitpid(bystander, NULL, 0);
+	for (int i = 0; i < 100 && vmf_proc("pages_resident") != resident0; i++)
+		usleep(50000);
+	EXPECT_EQ(resident0, vmf_proc("pages_resident"));
+	cg_remove(hog);
+	cg_remove(other);
+}
+
+/* Set the module's limit; returns the old one. */
+static unsigned long set_max_pages(unsigned long max)
+{
+	unsigned long old = vmf_proc("max_pages");
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lu", max);
+	write_str("/sys/module/vmfault/parameters/max_pages", v);
+	return old;
+}
+
+static void touch_write(void *arg)
+{
+	*(volatile char *)arg = 1;
+}
+
+/*
+ * max_pages bounds the pages of all regions together, as size= bounds a
+ * tmpfs: with room for 16 more, a write() of 32 pages stops after 16, the
+ * next one is ENOSPC, a write fault on a hole is SIGBUS, a read of a hole
+ * in a private mapping still maps the zero page; each refusal is counted.
+ * Back at the old limit the write goes through.
+ */
+TEST(module_limit_refuses_pages)
+{
+	long ps = page_size();
+	unsigned long old;
+	char *buf = calloc(32, ps), *p, *q;
+	int fd = vmf_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, vmf_configure(fd, VMFAULT_MODE_ZERO, 64 * ps));
+	p = mmap(NULL, 64 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	q = mmap(NULL, 64 * ps, PROT_READ, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, q);
+	old = set_max_pages(vmf_proc("pages_resident") + 16);
+	ASSERT_NE(old, vmf_proc("max_pages"));
+	EXPECT_EQ(16 * ps, pwrite(fd, buf, 32 * ps, 0));
+	EXPECT_EQ(-1, pwrite(fd, buf, ps, 20 * ps));
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_TRUE(dies_of(touch_write, p + 40 * ps, SIGBUS));
+	EXPECT_EQ(0, q[41 * ps]);
+	EXPECT_EQ(zero_pfn(), pfn_of(q + 41 * ps));
+	EXPECT_LE(2, vmf_counter(fd, VMFAULT_CNT_LIMIT_REFUSALS));
+	EXPECT_EQ(16, vmf_counter(fd, VMFAULT_CNT_PAGES_ALLOCATED));
+	set_max_pages(old);
+	EXPECT_EQ(ps, pwrite(fd, buf, ps, 20 * ps));
+	p[40 * ps] = 1;
+	EXPECT_EQ(18, vmf_counter(fd, VMFAULT_CNT_PAGES_ALLOCATED));
+	munmap(q, 64 * ps);
+	munmap(p, 64 * ps);
+	close(fd);
+	free(buf);
+}
+
+/*
+ * The OOM killer ranks processes by their RSS, which has no room for
+ * region pages that no process maps: before it picks, the module says in
+ * its report what the regions hold. A manual OOM kill (sysrq f) with 8 MiB
+ * in a region and a volunteer (oom_score_adj 1000) shows the line.
+ */
+TEST(oom_report_names_region_memory)
+{
+	char *log = malloc(1 << 20), *hit, *from;
+	long pages = 0;
+	int fd = vmf_open(), n, status;
+	pid_t victim;
+
+	ASSERT_NE(NULL, log);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vmf_configure(fd, VMFAULT_MODE_ZERO, 8 * MIB));
+	ASSERT_EQ(8 * MIB / page_size(), fill_region(fd, 8 * MIB));
+	victim = fork();
+	ASSERT_LE(0, victim);
+	if (victim == 0) {
+		write_str("/proc/self/oom_score_adj", "1000");
+		for (;;)
+			pause();
+	}
+	usleep(200000);
+	kmsg("vmfault-selftest: expect OOM kills: oom_report_names_region_memory");
+	write_str("/proc/sys/kernel/sysrq", "1");
+	ASSERT_EQ(0, write_str("/proc/sysrq-trigger", "f"));
+	ASSERT_EQ(0, vfs_reap(victim, &status, 30000));
+	kmsg("vmfault-selftest: expect no more OOM kills");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, (1 << 20) - 1);
+	ASSERT_LT(0, n);
+	log[n] = '\0';
+	from = strstr(log, "expect OOM kills: oom_report_names_region_memory");
+	ASSERT_NE(NULL, from);
+	hit = strstr(from, "vmfault: ");
+	ASSERT_NE(NULL, hit) TH_LOG("no vmfault line in the OOM report");
+	hit = strstr(hit, "regions hold ");
+	ASSERT_NE(NULL, hit);
+	pages = atol(hit + strlen("regions hold "));
+	EXPECT_LE(8 * MIB / page_size(), pages);
+	TH_LOG("the OOM report says: %.*s", (int)strcspn(hit, "\n"), hit);
+	close(fd);
+	free(log);
+}
+
+/*
+ * /proc/vmfault_regions names every region's owner, size and counters:
+ * root's only (0400). /proc/vmfault, global counts, stays everyone's.
+ */
+TEST(proc_regions_is_roots)
+{
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, stat("/proc/vmfault_regions", &st));
+	EXPECT_EQ(0400, st.st_mode & 0777);
+	ASSERT_EQ(0, stat("/proc/vmfault", &st));
+	EXPECT_EQ(0444, st.st_mode & 0777);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int a, b;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		a = open("/proc/vmfault_regions", O_RDONLY);
+		if (a >= 0 || errno != EACCES)
+			_exit(11);
+		b = open("/proc/vmfault", O_RDONLY);
+		_exit(b >= 0 ? 0 : 12);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x (11: the nobody user could open it)", status);
+}
+
+/* A child that touches @arg: exits 42 on SIGBUS with si_code BUS_MCEERR_AR. */
+static void on_mce(int sig, siginfo_t *si, void *uc)
+{
+	_exit(si->si_code == BUS_MCEERR_AR ? 42 : 43);
+}
+
+static int touch_poisoned(char *p)
+{
+	struct sigaction sa = { .sa_sigaction = on_mce, .sa_flags = SA_SIGINFO };
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		sigaction(SIGBUS, &sa, NULL);
+		(void)*(volatile char *)p;
+		_exit(0);
+	}
+	if (pid < 0 || vfs_reap(pid, &status, 20000))
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* @fd's region, mapped at @p, has page 0 written: poison it and check. */
+static void poison_checks(struct __test_metadata *_metadata, int fd, char *p, bool file)
+{
+	long ps = page_size();
+	char buf[8], *q;
+	uint64_t pfn;
+
+	if (access("/proc/sys/vm/memory_failure_recovery", F_OK)) {
+		/* No CONFIG_MEMORY_FAILURE (Debian's riscv64 kernel): no poison. */
+		EXPECT_EQ(-1, madvise(p, ps, MADV_HWPOISON));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ('P', p[0]);
+		TH_LOG("this kernel has no memory-failure handling: MADV_HWPOISON is refused");
+		return;
+	}
+	/*
+	 * memory_failure() marks the page, then finds it on no LRU and cannot
+	 * recover it ("unknown page"): MADV_HWPOISON answers EBUSY. Keeping
+	 * it from being read again is the module's job.
+	 */
+	pfn = pfn_of(p);
+	ASSERT_NE(0, pfn);
+	EXPECT_TRUE(!madvise(p, ps, MADV_HWPOISON) || errno == EBUSY) TH_LOG("%s", strerror(errno));
+	ASSERT_TRUE(kpf(pfn, KPF_HWPOISON));
+	/* A new mapping never maps it: SIGBUS with BUS_MCEERR_AR. */
+	q = mmap(NULL, 4 * ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, q);
+	EXPECT_EQ(42, touch_poisoned(q));
+	/* ...and it is gone from the old one too, the first time it was met. */
+	EXPECT_EQ(0, pfn_of(p));
+	EXPECT_EQ(42, touch_poisoned(p));
+	/* read(), write() and writeback never copy it. */
+	EXPECT_EQ(-1, pread(fd, buf, 8, 0));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-1, pwrite(fd, "x", 1, 0));
+	EXPECT_EQ(EIO, errno);
+	if (file) {
+		EXPECT_EQ(-1, fsync(fd));	/* it was dirty: its data is lost */
+		EXPECT_EQ(EIO, errno);
+		EXPECT_EQ(0, fsync(fd));	/* said once */
+	}
+	/* The page next to it is fine. */
+	EXPECT_EQ('Q', q[ps]);
+	EXPECT_LE(4, vmf_counter(fd, VMFAULT_CNT_HWPOISON));
+	munmap(q, 4 * ps);
+}
+
+/* A poisoned zero-mode page is never mapped or copied again. */
+TEST(hwpoison_zero_mode)
+{
+	long ps = page_size();
+	int fd = vmf_open();
+	char *p;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vmf_configure(fd, VMFAULT_MODE_ZERO, 4 * ps));
+	p = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 'P', ps);
+	memset(p + ps, 'Q', ps);
+	poison_checks(_metadata, fd, p, false);
+	munmap(p, 4 * ps);
+	close(fd);
+}
+
+/* A poisoned file-mode page: the same, and its dirty data is an EIO. */
+TEST(hwpoison_file_mode)
+{
+	struct vmfault_config cfg = { .mode = VMFAULT_MODE_FILE };
+	char path[] = VMFAULT_SCRATCH "/vmfault-poison.XXXXXX";
+	long ps = page_size();
+	int fd = vmf_open(), bfd = mkstemp(path);
+	char *p;
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, bfd);
+	unlink(path);
+	ASSERT_EQ(0, ftruncate(bfd, 4 * ps));
+	cfg.fd = bfd;
+	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	close(bfd);
+	p = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 'P', ps);
+	memset(p + ps, 'Q', ps);
+	poison_checks(_metadata, fd, p, true);
+	munmap(p, 4 * ps);
+	close(fd);
+}
+
+struct parked {
+	int fd;
+	char *dst;
+	ssize_t n;
+};
+
+static void *parked_read(void *arg)
+{
+	struct parked *r = arg;
+
+	r->n = pread(r->fd, r->dst, 2 * page_size(), 0);
+	return NULL;
+}
+
+/*
+ * A read() of a zero-mode region is parked halfway (its user buffer is a
+ * userfaultfd-registered page): meanwhile the region cannot be configured
+ * into file mode or resized (EBUSY), so the read never meets a file page
+ * that is being filled. A region is also frozen by any finished I/O.
+ */
+TEST(configure_refused_while_read_in_flight)
+{
+	struct vmfault_config cfg = { .mode = VMFAULT_MODE_FILE };
+	long ps = page_size();
+	struct uffdio_register reg = { 0 };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct parked r = { 0 };
+	char path[] = VMFAULT_SCRATCH "/vmfault-cfg.XXXXXX";
+	int uffd, bfd, done = 0;
+	pthread_t th;
+
+	r.fd = vmf_open();
+	ASSERT_LE(0, r.fd);
+	ASSERT_EQ(0, vmf_configure(r.fd, VMFAULT_MODE_ZERO, 4 * ps));
+	bfd = mkstemp(path);
+	ASSERT_LE(0, bfd);
+	unlink(path);
+	ASSERT_EQ(0, ftruncate(bfd, 4 * ps));
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	r.dst = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.dst);
+	reg.range.start = (uintptr_t)r.dst;
+	reg.range.len = 2 * ps;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+	ASSERT_EQ(0, pthread_create(&th, NULL, parked_read, &r));
+	while (!done) {
+		struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+		struct uffd_msg msg;
+		struct uffdio_zeropage z = { .range.len = ps };
+
+		ASSERT_EQ(1, poll(&pfd, 1, 10000)) TH_LOG("the read never faulted");
+		ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+		/* The read is parked in the middle of its copy: reconfigure. */
+		cfg.fd = bfd;
+		EXPECT_EQ(-1, ioctl(r.fd, VMFAULT_IOC_CONFIGURE, &cfg));
+		EXPECT_EQ(EBUSY, errno);
+		EXPECT_EQ(-1, vmf_configure(r.fd, VMFAULT_MODE_ZERO, 8 * ps));
+		EXPECT_EQ(EBUSY, errno);
+		z.range.start = msg.arg.pagefault.address & ~(ps - 1);
+		ASSERT_EQ(0, ioctl(uffd, UFFDIO_ZEROPAGE, &z));
+		done = z.range.start == (uintptr_t)r.dst + ps;
+	}
+	pthread_join(th, NULL);
+	EXPECT_EQ(2 * ps, r.n);
+	EXPECT_TRUE(all_bytes(r.dst, 2 * ps, 0));
+	EXPECT_EQ(0, vmf_counter(r.fd, VMFAULT_CNT_PAGES_ALLOCATED));
+	close(r.fd);
+
+	/* A region that was read once keeps its mode and size. */
+	r.fd = vmf_open();
+	ASSERT_LE(0, r.fd);
+	ASSERT_EQ(0, vmf_configure(r.fd, VMFAULT_MODE_ZERO, 4 * ps));
+	EXPECT_EQ(1, pread(r.fd, path, 1, 0));
+	EXPECT_EQ(-1, ioctl(r.fd, VMFAULT_IOC_CONFIGURE, &cfg));
+	EXPECT_EQ(EBUSY, errno);
+	close(r.fd);
+	close(bfd);
+	close(uffd);
+	munmap(r.dst, 2 * ps);
+}
+
+TEST_HARNESS_MAIN
