@@ -272,6 +272,39 @@ static unsigned int vmfault_file_fill_direct(struct vmfault_region *region, pgof
 }
 
 /*
+ * read_cache_folio() with a killable wait for a folio that is locked: one
+ * being read, or held by a writer of the backing file that faults on a
+ * region page (FUSE's multi-page write keeps the folios it filled locked
+ * while it faults on the next source page; were that source a region page
+ * over the same range, this task would wait for itself, as filemap_fault()
+ * would, and SIGKILL must end it). read_cache_folio() itself waits for a
+ * locked folio uninterruptibly.
+ */
+static struct folio *vmfault_file_cache_folio(struct file *file, pgoff_t index)
+{
+	struct folio *folio;
+	int err;
+
+	for (;;) {
+		/* NULL on 6.1, ERR_PTR(-ENOENT) on 6.12 when absent. */
+		folio = filemap_get_folio(file->f_mapping, index);
+		if (IS_ERR_OR_NULL(folio))
+			break;
+		if (folio_test_uptodate(folio))
+			return folio;
+		if (!folio_test_locked(folio)) {
+			folio_put(folio);
+			break;
+		}
+		err = folio_wait_locked_killable(folio);
+		folio_put(folio);
+		if (err)
+			return ERR_PTR(err);
+	}
+	return read_cache_folio(file->f_mapping, index, NULL, file);
+}
+
+/*
  * The cached route: fill the @nr pages of @bv (from page offset @first)
  * from the backing file's page cache, after one readahead of their range.
  * This is what filemap_fault() does and may be done under mmap_lock and
@@ -305,7 +338,7 @@ static unsigned int vmfault_file_fill_cached(struct vmfault_region *region, pgof
 			src = shmem_read_mapping_page_gfp(mapping, fidx + i,
 							  mapping_gfp_mask(mapping));
 		} else {
-			folio = read_cache_folio(mapping, fidx + i, NULL, file);
+			folio = vmfault_file_cache_folio(file, fidx + i);
 			src = IS_ERR(folio) ? ERR_CAST(folio) : folio_file_page(folio, fidx + i);
 		}
 		if (IS_ERR(src)) {
@@ -368,15 +401,22 @@ static void vmfault_file_fill_done(struct vmfault_region *region, pgoff_t first,
 	for (i = 0; i < nr; i++) {
 		struct page *page = bv[i].bv_page;
 
-		/* Not the slot's any more: replaced, it goes with its last reference. */
+		/*
+		 * Not the slot's any more: replaced, it goes with its last
+		 * reference. The test and the flag go together under the
+		 * xarray's lock, as the replacement does (vmfault_file_replace()):
+		 * a page that is up to date in its slot is never replaced.
+		 */
+		xa_lock(&region->pages);
 		if (xa_load(&region->pages, first + i) == page) {
 			if (i < full) {
 				SetPageUptodate(page);
-				xa_clear_mark(&region->pages, first + i, VMFAULT_PAGE_EIO);
+				__xa_clear_mark(&region->pages, first + i, VMFAULT_PAGE_EIO);
 			} else if (err) {
-				xa_set_mark(&region->pages, first + i, VMFAULT_PAGE_EIO);
+				__xa_set_mark(&region->pages, first + i, VMFAULT_PAGE_EIO);
 			}
 		}
+		xa_unlock(&region->pages);
 		unlock_page(page);
 		if (i)
 			put_page(page);
@@ -438,7 +478,7 @@ static struct page *vmfault_file_read_window(struct vmfault_region *region, pgof
 		/* Nobody can see the page yet: the non-atomic lock is enough. */
 		__folio_set_locked(page_folio(page));
 		get_page(page);		/* the filler's; the slot has the other */
-		old = vmfault_region_publish(region, index + nr, NULL, page, 0);
+		old = vmfault_region_publish(region, index + nr, page, 0);
 		if (old) {
 			__folio_clear_locked(page_folio(page));
 			put_page(page);
@@ -494,15 +534,28 @@ static struct page *vmfault_file_replace(struct vmfault_region *region, pgoff_t 
 	}
 	SetPageUptodate(page);
 	get_page(page);		/* the caller's; the slot takes the other */
-	cur = vmfault_region_publish(region, index, old, page, 0);
+	/*
+	 * Only a page that is still not up to date is replaced: its filler
+	 * marks it under the same lock (vmfault_file_fill_done()), and a page
+	 * that is up to date in its slot may already be mapped. The slot
+	 * exists, so the exchange allocates nothing.
+	 */
+	xa_lock(&region->pages);
+	cur = xa_load(&region->pages, index);
+	if (cur == old && !PageUptodate(old)) {
+		__xa_cmpxchg(&region->pages, index, old, page, GFP_NOWAIT);
+		__xa_clear_mark(&region->pages, index, VMFAULT_PAGE_EIO);
+		cur = NULL;
+	}
+	xa_unlock(&region->pages);
 	put_page(old);
 	if (!cur) {
-		xa_clear_mark(&region->pages, index, VMFAULT_PAGE_EIO);
+		vmfault_region_replaced(region, index, old, page);
 		return page;
 	}
 	put_page(page);
 	vmfault_page_drop(page);
-	return IS_ERR(cur) ? cur : NULL;
+	return NULL;
 }
 
 /*

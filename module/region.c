@@ -543,35 +543,45 @@ void vmfault_page_drop(struct page *page)
 }
 
 /**
- * vmfault_region_publish() - put a page in a region's slot
+ * vmfault_region_publish() - put a page in a region's empty slot
  * @region: the region
  * @index: page offset
- * @old: what the slot must hold: NULL, or a page that is not up to date
  * @page: the page, whose reference from vmfault_page_alloc() the slot takes
  * @address: the faulting address, for the trace; 0 for I/O
  *
- * A replaced @old leaves the region: its slot reference is put (its
- * reader, if any, holds one of its own).
- *
- * Return: NULL when @page is in the slot; else what the slot holds, which
- * the caller did not expect, or ERR_PTR(-ENOMEM).
+ * Return: NULL when @page is in the slot; else what the slot holds (another
+ * task was first), or ERR_PTR(-ENOMEM).
  */
 struct page *vmfault_region_publish(struct vmfault_region *region, pgoff_t index,
-				    struct page *old, struct page *page, unsigned long address)
+				    struct page *page, unsigned long address)
 {
-	struct page *cur = xa_cmpxchg(&region->pages, index, old, page, GFP_KERNEL);
+	struct page *cur = xa_cmpxchg(&region->pages, index, NULL, page, GFP_KERNEL);
 
 	if (xa_is_err(cur))
 		return ERR_PTR(xa_err(cur));
-	if (cur != old)
+	if (cur)
 		return cur;
 	vmfault_count(region, VMFAULT_CNT_PAGES_ALLOCATED);
 	trace_vmfault_page_alloc(vmfault_region_id(region), address, index, page_to_pfn(page));
-	if (old) {
-		vmfault_count(region, VMFAULT_CNT_PAGES_FREED);
-		vmfault_page_drop(old);
-	}
 	return NULL;
+}
+
+/**
+ * vmfault_region_replaced() - account a page put in another's slot
+ * @region: the region
+ * @index: page offset
+ * @old: the page that left the slot, whose slot reference is dropped here
+ * @page: the page now in the slot, with the reference vmfault_page_alloc() gave
+ *
+ * For a caller that exchanged the entries itself, under the xarray's lock.
+ */
+void vmfault_region_replaced(struct vmfault_region *region, pgoff_t index,
+			     struct page *old, struct page *page)
+{
+	vmfault_count(region, VMFAULT_CNT_PAGES_ALLOCATED);
+	trace_vmfault_page_alloc(vmfault_region_id(region), 0, index, page_to_pfn(page));
+	vmfault_count(region, VMFAULT_CNT_PAGES_FREED);
+	vmfault_page_drop(old);
 }
 
 /**
@@ -661,7 +671,7 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
 	if (IS_ERR(page))
 		return page;
 	SetPageUptodate(page);
-	old = vmfault_region_publish(region, index, NULL, page, address);
+	old = vmfault_region_publish(region, index, page, address);
 	if (old) {
 		vmfault_page_drop(page);
 		return old;

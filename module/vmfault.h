@@ -212,8 +212,10 @@ vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgof
 struct page *vmfault_page_alloc(struct vmfault_region *region, bool zero);
 void vmfault_page_drop(struct page *page);
 struct page *vmfault_region_publish(struct vmfault_region *region, pgoff_t index,
-				    struct page *old, struct page *page, unsigned long address);
+				    struct page *page, unsigned long address);
 struct page *vmfault_region_find_get(struct vmfault_region *region, pgoff_t index);
+void vmfault_region_replaced(struct vmfault_region *region, pgoff_t index,
+			     struct page *old, struct page *page);
 bool vmfault_page_poisoned(struct vmfault_region *region, pgoff_t index, struct page *page);
 
 /**

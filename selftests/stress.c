@@ -17,8 +17,9 @@
  *   -d DIR      with -n: the plain files' directory (an ext4 or xfs mount)
  *   -m BYTES    put every other worker in a memory cgroup with this
  *               memory.max: region pages are charged there; such a worker
- *               also grows a zero region of ballast now and then, and one
- *               past the limit is OOM-killed (accepted, as a SIGKILL)
+ *               also grows a zero region of ballast (64 KiB per 20 ms),
+ *               and one past the limit is OOM-killed (accepted, as a
+ *               SIGKILL)
  *
  * Each worker process owns NSLOT slots. A slot is a region, in zero mode or
  * in file mode over its own file, with at most one mapping (any pages of
@@ -151,12 +152,17 @@ static const char *stamp_check(const char *buf, uint32_t obj, uint32_t page, boo
 }
 
 /* ---- state shared by every process (MAP_SHARED, made by main) ---- */
+#define HIST	8			/* writes of a file page remembered */
+
 struct file_state {			/* the backing file of one slot */
 	uint32_t id;
 	_Atomic uint32_t ver[OBJ_PAGES];	/* seqlock of each file page */
 	_Atomic uint32_t last[OBJ_PAGES];	/* last seq written to the file's region */
 	_Atomic uint32_t last_gen[OBJ_PAGES];	/* mount generation of that write;
 						 * 0: made directly, not through a mount */
+	/* the last HIST writes of each page, for the report of a lost one */
+	_Atomic uint32_t hist[OBJ_PAGES][HIST];	/* seq << 8 | how */
+	_Atomic uint32_t nhist[OBJ_PAGES];
 };
 
 struct zero_state {			/* the zero-mode region of one slot */
@@ -177,10 +183,11 @@ struct shared {
 	_Atomic uint64_t ops, pages_read, pages_written, zeros_seen, raced, contended,
 		forks, opens, mremaps, mremap_refused, mprotects, munmaps, closes, ioctls,
 		sigbus_dead, exits_live, flushes, repaired, torn_lossy, backing_writes,
-		backing_reads, direct_io;
+		backing_reads, direct_io, torn_reads;
 };
 
 static struct shared *sh;
+static bool fork_child_now;		/* in a fork child (its writes say 'c') */
 static const char *filedir;		/* backing files: vmfaultfs or plain */
 static char cgdir[128];			/* the workers' memory cgroup, if any */
 static bool use_fuse = true;
@@ -278,8 +285,11 @@ static bool mount_dead(uint64_t gen)
 }
 
 /* Record write @seq to file page @p, made through a region of @s's mount. */
-static void file_written(struct slot *s, unsigned int p, uint32_t seq)
+static void file_written(struct slot *s, unsigned int p, uint32_t seq, char how)
 {
+	uint32_t n = atomic_fetch_add(&s->file->nhist[p], 1);
+
+	atomic_store(&s->file->hist[p][n % HIST], seq << 8 | (uint8_t)how);
 	atomic_store(&s->file->last[p], seq);
 	atomic_store(&s->file->last_gen[p], s->mount_gen);
 }
@@ -400,7 +410,7 @@ static void op_write(struct slot *s, char *buf)
 	memcpy(s->base + (size_t)mp * ps, buf, ps);
 	armed = 0;
 	if (s->shared && s->file)
-		file_written(s, objpage, (was + 2) / 2);
+		file_written(s, objpage, (was + 2) / 2, fork_child_now ? 'c' : 'm');
 	page_unlock(&s->ver[objpage]);
 	atomic_fetch_add(&sh->pages_written, 1);
 }
@@ -421,7 +431,7 @@ static void op_rw_fd(struct slot *s, char *buf, bool write)
 		stamp_fill(buf, s->obj, objpage, (was + 2) / 2);
 		n = pwrite(s->fd, buf, ps, (off_t)rp * ps);
 		if (n == ps && s->file)
-			file_written(s, objpage, (was + 2) / 2);
+			file_written(s, objpage, (was + 2) / 2, 'w');
 		page_unlock(&s->ver[objpage]);
 		if (n == ps)
 			atomic_fetch_add(&sh->pages_written, 1);
@@ -506,13 +516,40 @@ static void op_backing_io(struct slot *s, char *buf)
 		n = pread(bfd, s->base + (size_t)mp * ps, ps, (off_t)objpage * ps);
 	else
 		n = pwrite(bfd, s->base + (size_t)mp * ps, ps, (off_t)objpage * ps);
-	/* What the read brought is what the file holds: read it again. */
-	if (n == ps && read && pread(bfd, buf, ps, (off_t)objpage * ps) == ps) {
-		why = stamp_check(buf, s->obj, objpage, false, &seq);
-		if (!why)
-			file_written(s, objpage, seq);
-		else if (!file_page_lossy(s->file, objpage))
-			fail("a read of file page %u into its region page: %s", objpage, why);
+	/*
+	 * What the read brought is now the region page's last write. Look at
+	 * the page itself: the file may already hold something else (a
+	 * writeback of the page's older data may land between).
+	 */
+	if (n == ps && read) {
+		int sig = sigsetjmp(jb, 1);
+
+		if (!sig) {
+			armed = 1;
+			memcpy(buf, s->base + (size_t)mp * ps, ps);
+			armed = 0;
+			why = stamp_check(buf, s->obj, objpage, false, &seq);
+			if (why && !strcmp(why, TORN)) {
+				/*
+				 * The read met a writeback of this very page
+				 * (a file page read while it is written may be
+				 * half old, half new): stamp the page whole again.
+				 */
+				seq = (was + 2) / 2;
+				stamp_fill(buf, s->obj, objpage, seq);
+				armed = 1;
+				memcpy(s->base + (size_t)mp * ps, buf, ps);
+				armed = 0;
+				atomic_fetch_add(&sh->torn_reads, 1);
+				why = NULL;
+			}
+			if (!why)
+				file_written(s, objpage, seq, direct ? 'D' : 'R');
+			else if (!file_page_lossy(s->file, objpage))
+				fail("a read of file page %u into its region page: %s", objpage, why);
+		} else if (!(sig == SIGBUS && mount_dead(s->mount_gen))) {
+			fail("signal %d reading page %u after a read into it", sig, mp);
+		}
 	}
 	page_unlock(&s->ver[objpage]);
 	close(bfd);
@@ -763,6 +800,7 @@ out:
 /* The child of a fork: read and write its copy of every mapping, exit. */
 static void fork_child(char *buf)
 {
+	fork_child_now = true;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	rng_state = mix64(rng_state ^ getpid());
 	for (int k = 0; k < 64 && !atomic_load(&sh->stop); k++) {
@@ -836,18 +874,31 @@ static void *worker_thread(void *arg)
 			pthread_rwlock_wrlock(&s->lock);
 			op_structure(i);
 			pthread_rwlock_unlock(&s->lock);
-		} else if (ballast >= 0 && below(5) == 0) {
-			/* 64 KiB more region memory, charged to the cgroup. */
-			unsigned int at = below(BALLAST_PAGES - 16);
-
-			memset(buf, 0xb, ps);
-			for (int k = 0; k < 16; k++)
-				if (pwrite(ballast, buf, ps, (off_t)(at + k) * ps) != ps &&
-				    errno != ENOMEM)
-					fail("ballast pwrite: %s", strerror(errno));
 		} else {
 			op_fork(buf);
 		}
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * A memory-cgroup worker's ballast: 64 KiB more of a zero region every
+ * 20 ms, charged to the group, until the OOM killer steps in (within a
+ * couple of seconds at -m 6M) or the worker's life ends.
+ */
+static void *ballast_thread(void *arg)
+{
+	uint64_t end = (uintptr_t)arg;
+	char *buf = aligned_alloc(ps, 16 * ps);
+
+	memset(buf, 0xb, 16 * ps);
+	while (!atomic_load(&sh->stop) && vfs_now_ms() < end) {
+		unsigned int at = below(BALLAST_PAGES - 16);
+
+		if (pwrite(ballast, buf, 16 * ps, (off_t)at * ps) < 0 && errno != ENOMEM)
+			fail("ballast pwrite: %s", strerror(errno));
+		usleep(20000);
 	}
 	free(buf);
 	return NULL;
@@ -893,9 +944,13 @@ static void worker_main(int idx, uint64_t seed, unsigned int threads, uint64_t e
 		life = end;
 	for (unsigned int t = 1; t < threads; t++)
 		pthread_create(&tid[t], NULL, worker_thread, (void *)(uintptr_t)life);
+	if (ballast >= 0)
+		pthread_create(&tid[0], NULL, ballast_thread, (void *)(uintptr_t)life);
 	worker_thread((void *)(uintptr_t)life);
 	for (unsigned int t = 1; t < threads; t++)
 		pthread_join(tid[t], NULL);
+	if (ballast >= 0)
+		pthread_join(tid[0], NULL);
 	/* Half the time, exit with every mapping and fd alive (catalogue C6). */
 	if (below(2)) {
 		atomic_fetch_add(&sh->exits_live, 1);
@@ -964,6 +1019,25 @@ static int make_files(const char *dir, int nprocs)
 	return 0;
 }
 
+/*
+ * The last writes of file page @p, oldest first, as "seq how": m a store
+ * through a mapping, c one in a fork child, w pwrite() on the region, D/R
+ * an O_DIRECT/buffered read of the file into the mapped page, r a repair.
+ */
+static const char *history(struct file_state *f, unsigned int p)
+{
+	static char out[160];
+	uint32_t n = atomic_load(&f->nhist[p]);
+	size_t len = snprintf(out, sizeof(out), "its last writes:");
+
+	for (uint32_t i = n > HIST ? n - HIST : 0; i < n && len < sizeof(out) - 16; i++) {
+		uint32_t h = atomic_load(&f->hist[p][i % HIST]);
+
+		len += snprintf(out + len, sizeof(out) - len, " %u%c", h >> 8, h & 0xff);
+	}
+	return out;
+}
+
 /* After every process is gone: each file holds its last written stamps. */
 static unsigned int check_files(const char *dir, int nprocs, unsigned int *lossy)
 {
@@ -1000,8 +1074,8 @@ static unsigned int check_files(const char *dir, int nprocs, unsigned int *lossy
 				} else if (why) {
 					fail("file %s page %d: %s", path, p, why);
 				} else if (seq != atomic_load(&f->last[p])) {
-					fail("file %s page %d holds write %u, but write %u was the last (lost data)",
-					     path, p, seq, atomic_load(&f->last[p]));
+					fail("file %s page %d holds write %u, but write %u was the last (lost data); %s",
+					     path, p, seq, atomic_load(&f->last[p]), history(f, p));
 				}
 				checked++;
 			}
@@ -1041,6 +1115,8 @@ static void repair(int w)
 			/* If this write fails, the mount just died: lossy. */
 			if (fd >= 0 && pwrite(fd, buf, ps, (off_t)p * ps) == ps)
 				fsync(fd);
+			atomic_store(&f->hist[p][atomic_fetch_add(&f->nhist[p], 1) % HIST],
+				     (v + 1) / 2 << 8 | 'r');
 			atomic_store(&f->last[p], (v + 1) / 2);
 			atomic_store(&f->last_gen[p], atomic_load(&sh->mount_gen));
 			atomic_store(&f->ver[p], v + 1);
@@ -1330,9 +1406,10 @@ int main(int argc, char **argv)
 		       stalls, dkills, (unsigned long long)sh->sigbus_dead,
 		       (unsigned long long)sh->torn_lossy, lossy);
 	printf("stress: %llu writes of a mapped page to its file (from the mapping), %llu reads of "
-	       "a file page into its mapped page, %llu of them O_DIRECT\n",
+	       "a file page into its mapped page (%llu torn by a writeback of that page), "
+	       "%llu of them O_DIRECT\n",
 	       (unsigned long long)sh->backing_writes, (unsigned long long)sh->backing_reads,
-	       (unsigned long long)sh->direct_io);
+	       (unsigned long long)sh->torn_reads, (unsigned long long)sh->direct_io);
 	printf("stress: %u file pages hold their last write (%llu torn by a SIGKILL, rewritten); "
 	       "counters %s\n", checked, (unsigned long long)sh->repaired,
 	       left ? "do NOT balance" : "balance");
