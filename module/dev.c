@@ -95,9 +95,9 @@ err_release_fs:
 	return ret;
 }
 
-static int vmfault_release(struct inode *inode, struct file *file)
+/* The last writeback of a region, then the region, its inode and the mount go. */
+static void vmfault_region_release(struct vmfault_region *region)
 {
-	struct vmfault_region *region = file->private_data;
 	struct inode *anon = region->inode;
 	int err;
 
@@ -109,6 +109,30 @@ static int vmfault_release(struct inode *inode, struct file *file)
 	vmfault_region_destroy(region);
 	iput(anon);
 	simple_release_fs(&vmfault_mnt, &vmfault_mnt_count);
+}
+
+static void vmfault_release_workfn(struct work_struct *work)
+{
+	vmfault_region_release(container_of(work, struct vmfault_region, release_work));
+}
+
+/*
+ * The last fput() of a region. A thread of a SIGKILLed process (any but
+ * the one that took the signal) has SIGKILL pending while it exits, and a
+ * killable I/O, such as a FUSE or NFS request, fails in it at once: its
+ * last writeback would lose the dirty pages. Such a release runs on the
+ * module's workqueue, which no signal reaches; module unload waits for it.
+ */
+static int vmfault_release(struct inode *inode, struct file *file)
+{
+	struct vmfault_region *region = file->private_data;
+
+	if (fatal_signal_pending(current) && xa_marked(&region->pages, VMFAULT_PAGE_DIRTY)) {
+		INIT_WORK(&region->release_work, vmfault_release_workfn);
+		queue_work(vmfault_wq, &region->release_work);
+		return 0;
+	}
+	vmfault_region_release(region);
 	return 0;
 }
 

@@ -100,6 +100,8 @@ struct vmfault_counters {
  * @stats: per-CPU counters of this region
  * @owner: tgid of the process that opened the region
  * @node: in the list of all regions, for /proc/vmfault_regions
+ * @release_work: its release, when the task that drops the last reference
+ *	cannot do the last writeback (dev.c)
  */
 struct vmfault_region {
 	struct mutex lock;	/* protects mode .. writable, mapped */
@@ -120,6 +122,7 @@ struct vmfault_region {
 	struct vmfault_counters __percpu *stats;
 	pid_t owner;
 	struct list_head node;
+	struct work_struct release_work;
 };
 
 static inline unsigned long vmfault_region_id(const struct vmfault_region *region)

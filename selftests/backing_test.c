@@ -445,6 +445,34 @@ struct abba {
 	_Atomic int failed;
 };
 
+/*
+ * In shared memory: a region over @path (@window), its MAP_SHARED mapping
+ * and a write-only fd of the file; NULL on failure.
+ */
+static struct abba *abba_setup(const char *path, uint32_t window)
+{
+	struct abba *a = mmap(NULL, sizeof(*a), PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (a == MAP_FAILED)
+		return NULL;
+	a->ps = page_size();
+	a->fd = file_region(path, window, NPAGES * a->ps);
+	a->wfd = open(path, O_WRONLY);
+	if (a->fd < 0 || a->wfd < 0)
+		return NULL;
+	a->p = mmap(NULL, NPAGES * a->ps, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
+	return a->p == MAP_FAILED ? NULL : a;
+}
+
+static void abba_teardown(struct abba *a)
+{
+	munmap(a->p, NPAGES * a->ps);
+	close(a->wfd);
+	close(a->fd);
+	munmap(a, sizeof(*a));
+}
+
 /* Dirty every page of the region and fsync() it, round after round. */
 static void *abba_dirtier(void *arg)
 {
@@ -484,20 +512,12 @@ static void *abba_writer(void *arg)
  */
 TEST_F(backing, writeback_vs_write_from_region)
 {
-	struct abba *a = mmap(NULL, sizeof(*a), PROT_READ | PROT_WRITE,
-			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct abba *a = abba_setup(self->path, 16);
 	int status, rfd;
 	pid_t pid;
 	char c;
 
-	ASSERT_NE(MAP_FAILED, a);
-	a->ps = self->ps;
-	a->fd = file_region(self->path, 16, NPAGES * self->ps);
-	ASSERT_LE(0, a->fd);
-	a->wfd = open(self->path, O_WRONLY);
-	ASSERT_LE(0, a->wfd);
-	a->p = mmap(NULL, NPAGES * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
-	ASSERT_NE(MAP_FAILED, a->p);
+	ASSERT_NE(NULL, a);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -528,10 +548,7 @@ TEST_F(backing, writeback_vs_write_from_region)
 		EXPECT_EQ(a->p[0], c);
 	}
 	close(rfd);
-	munmap(a->p, NPAGES * self->ps);
-	close(a->wfd);
-	close(a->fd);
-	munmap(a, sizeof(*a));
+	abba_teardown(a);
 }
 
 struct dio {
@@ -685,19 +702,11 @@ TEST_F(backing, proc_mem_reads_an_unfaulted_page)
  */
 TEST_F(backing, close_on_exec_writes_back)
 {
-	struct abba *a = mmap(NULL, sizeof(*a), PROT_READ | PROT_WRITE,
-			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct abba *a = abba_setup(self->path, 4);
 	pthread_t th;
 	int status;
 
-	ASSERT_NE(MAP_FAILED, a);
-	a->ps = self->ps;
-	a->fd = file_region(self->path, 4, NPAGES * self->ps);
-	ASSERT_LE(0, a->fd);
-	a->wfd = open(self->path, O_WRONLY);
-	ASSERT_LE(0, a->wfd);
-	a->p = mmap(NULL, NPAGES * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
-	ASSERT_NE(MAP_FAILED, a->p);
+	ASSERT_NE(NULL, a);
 	ASSERT_EQ(0, pthread_create(&th, NULL, abba_writer, a));
 	for (int i = 0; i < 20; i++) {
 		pid_t pid;
@@ -716,10 +725,7 @@ TEST_F(backing, close_on_exec_writes_back)
 	pthread_join(th, NULL);
 	EXPECT_EQ(0, a->failed);
 	EXPECT_TRUE(file_page_is(self->path, NPAGES - 1, 'e' + 19 % 8));
-	munmap(a->p, NPAGES * self->ps);
-	close(a->wfd);
-	close(a->fd);
-	munmap(a, sizeof(*a));
+	abba_teardown(a);
 }
 
 /*

@@ -1196,6 +1196,25 @@ TEST_F(file, read_waits_for_a_page_being_read)
 #define KPF_WRITEBACK	8
 
 /*
+ * Stall the daemon and fork a child that fsync()s the region @fd (exit 0
+ * if it worked). Returns the child once it has stayed blocked for half a
+ * second in the writeback, or -1.
+ */
+static pid_t stalled_fsync(struct vfs_mount *m, int fd)
+{
+	int status;
+	pid_t pid;
+
+	if (vfs_ctl(m, "stall 1"))
+		return -1;
+	pid = fork();
+	if (pid == 0)
+		_exit(fsync(fd) ? 1 : 0);
+	usleep(500000);
+	return pid > 0 && waitpid(pid, &status, WNOHANG) == 0 ? pid : -1;
+}
+
+/*
  * A writeback held up by a stalled daemon: its page is under writeback
  * (KPF_WRITEBACK) but not locked, so faults on it go on: a read maps it, a
  * write dirties it again, neither waits. The task doing the writeback
@@ -1210,13 +1229,8 @@ TEST_F(file, stalled_writeback_is_killable_and_faults_go_on)
 	pid_t pid;
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0)
-		_exit(fsync(fd) ? 1 : 0);
-	usleep(500000);
-	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	pid = stalled_fsync(&self->m, fd);
+	ASSERT_LT(0, pid);
 	t0 = vfs_now_ms();
 	EXPECT_EQ('1', p[self->ps]);		/* maps it again, read-only */
 	EXPECT_TRUE(kpf(pfn_of(p + self->ps), KPF_WRITEBACK));
@@ -1252,13 +1266,8 @@ TEST_F(file, daemon_killed_mid_writeback)
 	pid_t pid;
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "stall 1"));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0)
-		_exit(fsync(fd) ? 1 : 0);
-	usleep(500000);
-	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	pid = stalled_fsync(&self->m, fd);
+	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
 	EXPECT_EQ(0, vfs_reap(self->m.pid, &status, 10000));
 	self->m.pid = 0;

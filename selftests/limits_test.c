@@ -37,17 +37,6 @@
 #define KPF_HWPOISON	19
 #define MIB		(1UL << 20)
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 static long long read_num(const char *path)
 {
 	long long v = -1;
@@ -64,7 +53,7 @@ static long long read_num(const char *path)
 /* A line in the kernel log, so that a reader knows what comes next. */
 static void kmsg(const char *msg)
 {
-	write_str("/dev/kmsg", msg);
+	vfs_write_file("/dev/kmsg", msg);
 }
 
 /* A memory cgroup under the root one, in @dir; -1 on failure. */
@@ -75,16 +64,16 @@ static int cg_make(char *dir, size_t len, const char *name, const char *max)
 	if (access(CGROOT "/cgroup.controllers", R_OK) &&
 	    mount("cgroup2", CGROOT, "cgroup2", 0, NULL))
 		return -1;
-	write_str(CGROOT "/cgroup.subtree_control", "+memory");
+	vfs_write_file(CGROOT "/cgroup.subtree_control", "+memory");
 	snprintf(dir, len, CGROOT "/%s-%d", name, getpid());
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -1;
 	if (max) {
 		snprintf(path, sizeof(path), "%s/memory.max", dir);
-		if (write_str(path, max))
+		if (vfs_write_file(path, max))
 			return -1;
 		snprintf(path, sizeof(path), "%s/memory.swap.max", dir);
-		write_str(path, "0");
+		vfs_write_file(path, "0");
 	}
 	return 0;
 }
@@ -95,7 +84,7 @@ static int cg_join(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	return write_str(path, pid);
+	return vfs_write_file(path, pid);
 }
 
 static long long cg_num(const char *dir, const char *file)
@@ -119,6 +108,19 @@ static void cg_remove(const char *dir)
 {
 	for (int i = 0; i < 100 && rmdir(dir) && errno == EBUSY; i++)
 		usleep(50000);
+}
+
+/*
+ * In a child: join the memory cgroup @dir and open a zero region of
+ * @bytes. The region fd, or the child exits 1.
+ */
+static int region_in_group(const char *dir, size_t bytes)
+{
+	int fd = vmf_open();
+
+	if (fd < 0 || cg_join(dir) || vmf_configure(fd, VMFAULT_MODE_ZERO, bytes))
+		_exit(1);
+	return fd;
 }
 
 /* Write @len bytes of ones into a fresh zero region of @len bytes: the pages it made. */
@@ -165,11 +167,9 @@ TEST(memcg_charges_region_pages)
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (pid == 0) {
-			int fd = vmf_open();
+			int fd = region_in_group(dir, 32 * MIB);
 			char *p;
 
-			if (fd < 0 || cg_join(dir) || vmf_configure(fd, VMFAULT_MODE_ZERO, 32 * MIB))
-				_exit(1);
 			c->cur0 = cg_num(dir, "memory.current");
 			if (faults) {
 				p = mmap(NULL, 32 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -245,11 +245,9 @@ TEST(memcg_limit_oom_kills_inside_the_group)
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (pid == 0) {
-			int fd = vmf_open();
+			int fd = region_in_group(hog, 512 * MIB);
 			char *p;
 
-			if (fd < 0 || cg_join(hog) || vmf_configure(fd, VMFAULT_MODE_ZERO, 512 * MIB))
-				_exit(1);
 			if (!faults) {
 				fill_region(fd, 512 * MIB);
 				_exit(2);	/* never here: killed */
@@ -288,7 +286,7 @@ static unsigned long set_max_pages(unsigned long max)
 	char v[32];
 
 	snprintf(v, sizeof(v), "%lu", max);
-	write_str("/sys/module/vmfault/parameters/max_pages", v);
+	vfs_write_file("/sys/module/vmfault/parameters/max_pages", v);
 	return old;
 }
 
@@ -358,14 +356,14 @@ TEST(oom_report_names_region_memory)
 	victim = fork();
 	ASSERT_LE(0, victim);
 	if (victim == 0) {
-		write_str("/proc/self/oom_score_adj", "1000");
+		vfs_write_file("/proc/self/oom_score_adj", "1000");
 		for (;;)
 			pause();
 	}
 	usleep(200000);
 	kmsg("vmfault-selftest: expect OOM kills: oom_report_names_region_memory");
-	write_str("/proc/sys/kernel/sysrq", "1");
-	ASSERT_EQ(0, write_str("/proc/sysrq-trigger", "f"));
+	vfs_write_file("/proc/sys/kernel/sysrq", "1");
+	ASSERT_EQ(0, vfs_write_file("/proc/sysrq-trigger", "f"));
 	ASSERT_EQ(0, vfs_reap(victim, &status, 30000));
 	kmsg("vmfault-selftest: expect no more OOM kills");
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -439,12 +437,20 @@ static int touch_poisoned(char *p)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* @fd's region, mapped at @p, has page 0 written: poison it and check. */
-static void poison_checks(struct __test_metadata *_metadata, int fd, char *p, bool file)
+/*
+ * Map @fd's 4-page region, write pages 0 ('P') and 1 ('Q'), poison page 0
+ * and check that it is never mapped or copied again.
+ */
+static void poison_checks(struct __test_metadata *_metadata, int fd, bool file)
 {
 	long ps = page_size();
-	char buf[8], *q;
+	char buf[8], *p, *q;
 	uint64_t pfn;
+
+	p = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 'P', ps);
+	memset(p + ps, 'Q', ps);
 
 	if (access("/proc/sys/vm/memory_failure_recovery", F_OK)) {
 		/* No CONFIG_MEMORY_FAILURE (Debian's riscv64 kernel): no poison. */
@@ -452,6 +458,7 @@ static void poison_checks(struct __test_metadata *_metadata, int fd, char *p, bo
 		EXPECT_EQ(EINVAL, errno);
 		EXPECT_EQ('P', p[0]);
 		TH_LOG("this kernel has no memory-failure handling: MADV_HWPOISON is refused");
+		munmap(p, 4 * ps);
 		return;
 	}
 	/*
@@ -484,23 +491,17 @@ static void poison_checks(struct __test_metadata *_metadata, int fd, char *p, bo
 	EXPECT_EQ('Q', q[ps]);
 	EXPECT_LE(4, vmf_counter(fd, VMFAULT_CNT_HWPOISON));
 	munmap(q, 4 * ps);
+	munmap(p, 4 * ps);
 }
 
 /* A poisoned zero-mode page is never mapped or copied again. */
 TEST(hwpoison_zero_mode)
 {
-	long ps = page_size();
 	int fd = vmf_open();
-	char *p;
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, vmf_configure(fd, VMFAULT_MODE_ZERO, 4 * ps));
-	p = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	memset(p, 'P', ps);
-	memset(p + ps, 'Q', ps);
-	poison_checks(_metadata, fd, p, false);
-	munmap(p, 4 * ps);
+	ASSERT_EQ(0, vmf_configure(fd, VMFAULT_MODE_ZERO, 4 * page_size()));
+	poison_checks(_metadata, fd, false);
 	close(fd);
 }
 
@@ -509,23 +510,16 @@ TEST(hwpoison_file_mode)
 {
 	struct vmfault_config cfg = { .mode = VMFAULT_MODE_FILE };
 	char path[] = VMFAULT_SCRATCH "/vmfault-poison.XXXXXX";
-	long ps = page_size();
 	int fd = vmf_open(), bfd = mkstemp(path);
-	char *p;
 
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, bfd);
 	unlink(path);
-	ASSERT_EQ(0, ftruncate(bfd, 4 * ps));
+	ASSERT_EQ(0, ftruncate(bfd, 4 * page_size()));
 	cfg.fd = bfd;
 	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
 	close(bfd);
-	p = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	memset(p, 'P', ps);
-	memset(p + ps, 'Q', ps);
-	poison_checks(_metadata, fd, p, true);
-	munmap(p, 4 * ps);
+	poison_checks(_metadata, fd, true);
 	close(fd);
 }
 

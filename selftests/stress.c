@@ -1373,6 +1373,12 @@ int main(int argc, char **argv)
 		rmdir(cgdir);
 		write_kmsg("vmfault-selftest: expect no more OOM kills");
 	}
+	/*
+	 * A region whose last holder was a thread of a SIGKILLed process is
+	 * written back and freed on the module's workqueue: wait for it.
+	 */
+	for (end = vfs_now_ms() + 60000; vmf_proc("regions") != regions0 && vfs_now_ms() < end;)
+		usleep(20000);
 	checked = check_files(filedir, nprocs, &lossy);
 	nftw(filedir, vfs_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 
