@@ -19,7 +19,9 @@
  *  - a read of an unfaulted page through /proc/self/mem (GUP that cannot
  *    drop mmap_lock: the page-cache route);
  *  - close-on-exec of a region fd with dirty pages, while the parent writes
- *    the backing file from the region.
+ *    the backing file from the region;
+ *  - a write() of the backing file from its own region mapping, one page
+ *    behind (a memmove through the mapping): done, or killable.
  *
  * A case that could hang runs in a child with a bound; if the bound passes,
  * the test fails and prints the kernel stacks of the child's threads (an
