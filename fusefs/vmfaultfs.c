@@ -359,6 +359,41 @@ static void vfs_reply_new_entry(fuse_req_t req, struct vfs_inode *parent, const 
 		fuse_reply_entry(req, &e);
 }
 
+/*
+ * Give a new entry its creator as owner, as a local file system does, and
+ * pass @ret through: a daemon that runs as root (to mount with allow_other
+ * for every user) would leave whatever it creates to root. The owner is the
+ * caller's fsuid; the group its fsgid, or in a set-group-ID directory the
+ * directory's group, which the entry already has. chown() clears the set-ID
+ * bits of a file, so a mode that asked for them is applied again. If the
+ * entry cannot be given away, it is removed and the error returned.
+ */
+static int vfs_own(fuse_req_t req, struct vfs_inode *dir, const char *name, mode_t mode, int ret)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t gid = ctx->gid;
+	struct stat st;
+	int err;
+
+	if (ret < 0 || geteuid() != 0)
+		return ret;
+	if (fstat(dir->fd, &st))
+		goto undo;
+	if (st.st_mode & S_ISGID)
+		gid = (gid_t)-1;
+	if (fchownat(dir->fd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW))
+		goto undo;
+	if ((mode & (S_ISUID | S_ISGID)) && !S_ISLNK(mode) &&
+	    fchmodat(dir->fd, name, mode & 07777, 0))
+		goto undo;
+	return ret;
+undo:
+	err = errno;
+	unlinkat(dir->fd, name, S_ISDIR(mode) ? AT_REMOVEDIR : 0);
+	errno = err;
+	return -1;
+}
+
 static bool vfs_is_real_dir(fuse_req_t req, struct vfs_inode *parent)
 {
 	if (parent->kind == VFS_REAL)
@@ -373,7 +408,8 @@ static void vfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct vfs_inode *dir = vfs_inode(parent);
 
 	if (vfs_is_real_dir(req, dir))
-		vfs_reply_new_entry(req, dir, name, mknodat(dir->fd, name, mode, rdev));
+		vfs_reply_new_entry(req, dir, name,
+				    vfs_own(req, dir, name, mode, mknodat(dir->fd, name, mode, rdev)));
 }
 
 static void vfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -381,7 +417,8 @@ static void vfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct vfs_inode *dir = vfs_inode(parent);
 
 	if (vfs_is_real_dir(req, dir))
-		vfs_reply_new_entry(req, dir, name, mkdirat(dir->fd, name, mode));
+		vfs_reply_new_entry(req, dir, name, vfs_own(req, dir, name, S_IFDIR | mode,
+							     mkdirat(dir->fd, name, mode)));
 }
 
 static void vfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
@@ -389,7 +426,8 @@ static void vfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, con
 	struct vfs_inode *dir = vfs_inode(parent);
 
 	if (vfs_is_real_dir(req, dir))
-		vfs_reply_new_entry(req, dir, name, symlinkat(link, dir->fd, name));
+		vfs_reply_new_entry(req, dir, name,
+				    vfs_own(req, dir, name, S_IFLNK, symlinkat(link, dir->fd, name)));
 }
 
 static void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
@@ -491,7 +529,16 @@ static void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 
 	if (!vfs_is_real_dir(req, dir))
 		return;
-	fd = openat(dir->fd, name, vfs_open_flags(fi->flags) | O_CREAT, mode);
+	/* Only a file this call made gets a new owner, not one made meanwhile. */
+	fd = openat(dir->fd, name, vfs_open_flags(fi->flags) | O_CREAT | O_EXCL, mode);
+	if (fd >= 0 && vfs_own(req, dir, name, S_IFREG | mode, 0) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		fd = -1;
+	} else if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
+		fd = openat(dir->fd, name, vfs_open_flags(fi->flags));
+	}
 	err = fd < 0 ? -errno : vfs_do_lookup(dir, name, &e);
 	vfs_account(VFS_OP_OPEN, start, 0, err);
 	if (err) {
@@ -976,6 +1023,12 @@ int main(int argc, char *argv[])
 	}
 	if (fuse_opt_parse(&args, &o, vfs_opt_spec, NULL) || vfs_apply_options(&o))
 		goto out_args;
+	/*
+	 * The kernel has applied the caller's umask to every mode it sends
+	 * (this file system does not ask for FUSE_CAP_DONT_MASK): the daemon's
+	 * own must not mask it again (passthrough_ll.c does the same).
+	 */
+	umask(0);
 	conn_opts = fuse_parse_conn_info_opts(&args);
 	if (!conn_opts)
 		goto out_root;

@@ -7,12 +7,14 @@
  *    readahead on and off, and fault latency against the injected delay;
  *  - MAP_SHARED and MAP_PRIVATE against each cache mode (the "# matrix:"
  *    lines become the table in Documentation/vmfaultfs.rst);
- *  - a daemon killed, stalled, stopped or aborted under a mapping.
+ *  - a daemon killed, stalled, stopped or aborted under a mapping;
+ *  - POSIX modes and owners on a mount shared by every user.
  *
  * Every figure comes from the daemon's own request counters
  * (.vmfaultfs/stats) and from getrusage(), not from timing.
  */
 #define _GNU_SOURCE
+#include <grp.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -752,6 +754,127 @@ TEST_F(cache, shared_and_private)
 	} else {
 		EXPECT_STREQ(variant->private, row);
 	}
+}
+
+/*
+ * POSIX on a mount that every user may use (allow_other,
+ * default_permissions), as pjdfstest checks it: a new entry's mode is the
+ * one asked for under the caller's umask only (the daemon's own umask does
+ * not apply), and its owner is the creating user, its group the user's or,
+ * in a set-group-ID directory, the directory's, as on a local file system.
+ */
+#define USER_ID		4321	/* an unprivileged creator */
+#define GROUP_ID	4322
+#define SGID_GROUP	4323
+
+/* In a child: umask @mask, then become USER_ID (if @user) and create. */
+static int create_entries(const char *mnt, mode_t mask, bool user)
+{
+	char path[256];
+	pid_t pid = fork();
+	int status, fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		const char *who = user ? "u" : "r";
+
+		umask(mask);
+		if (user && (setgroups(0, NULL) || setgid(GROUP_ID) || setuid(USER_ID)))
+			_exit(10);
+		snprintf(path, sizeof(path), "%s/%s-file-%03o", mnt, who, mask);
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0666);
+		if (fd < 0 || close(fd))
+			_exit(11);
+		snprintf(path, sizeof(path), "%s/%s-dir-%03o", mnt, who, mask);
+		if (mkdir(path, 0777))
+			_exit(12);
+		snprintf(path, sizeof(path), "%s/%s-fifo-%03o", mnt, who, mask);
+		if (mkfifo(path, 0666))
+			_exit(13);
+		snprintf(path, sizeof(path), "%s/%s-link-%03o", mnt, who, mask);
+		if (symlink("target", path))
+			_exit(14);
+		snprintf(path, sizeof(path), "%s/%s-suid-%03o", mnt, who, mask);
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 04755);
+		if (fd < 0 || close(fd))
+			_exit(15);
+		if (user) {
+			snprintf(path, sizeof(path), "%s/sgid/u-file", mnt);
+			fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+			if (fd < 0 || close(fd))
+				_exit(16);
+			snprintf(path, sizeof(path), "%s/sgid/u-dir", mnt);
+			if (mkdir(path, 0755))
+				_exit(17);
+			/* default_permissions: root's 0755 directory is not the user's. */
+			snprintf(path, sizeof(path), "%s/roots/u-file", mnt);
+			fd = open(path, O_CREAT | O_WRONLY, 0644);
+			if (fd >= 0 || errno != EACCES)
+				_exit(18);
+		}
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
+/* lstat() of @name in the mount and in its source agree, and are @mode @uid:@gid. */
+static bool entry_is(struct vfs_mount *m, const char *name, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct stat in_mnt, in_src;
+
+	if (lstat(vfs_path(m, false, name), &in_mnt) || lstat(vfs_path(m, true, name), &in_src)) {
+		fprintf(stderr, "# %s: %s\n", name, strerror(errno));
+		return false;
+	}
+	if (in_mnt.st_mode != in_src.st_mode || in_mnt.st_uid != in_src.st_uid ||
+	    in_mnt.st_gid != in_src.st_gid || in_mnt.st_mode != mode ||
+	    in_mnt.st_uid != uid || in_mnt.st_gid != gid) {
+		fprintf(stderr, "# %s: mount %06o %u:%u, source %06o %u:%u, want %06o %u:%u\n",
+			name, in_mnt.st_mode, in_mnt.st_uid, in_mnt.st_gid, in_src.st_mode,
+			in_src.st_uid, in_src.st_gid, mode, uid, gid);
+		return false;
+	}
+	return true;
+}
+
+TEST(posix_modes_and_owners)
+{
+	struct vfs_mount m;
+
+	ASSERT_EQ(0, vfs_mount(&m, "allow_other,default_permissions"));
+	ASSERT_EQ(0, chmod(m.src, 0777));
+	ASSERT_EQ(0, mkdir(vfs_path(&m, true, "sgid"), 0777));
+	ASSERT_EQ(0, chown(vfs_path(&m, true, "sgid"), 0, SGID_GROUP));
+	ASSERT_EQ(0, chmod(vfs_path(&m, true, "sgid"), 02777));
+	ASSERT_EQ(0, mkdir(vfs_path(&m, true, "roots"), 0755));
+
+	/* Root, umask 0 and 022: the modes asked for, under that umask only. */
+	EXPECT_EQ(0, create_entries(m.mnt, 0, false));
+	EXPECT_TRUE(entry_is(&m, "r-file-000", S_IFREG | 0666, 0, 0));
+	EXPECT_TRUE(entry_is(&m, "r-dir-000", S_IFDIR | 0777, 0, 0));
+	EXPECT_TRUE(entry_is(&m, "r-fifo-000", S_IFIFO | 0666, 0, 0));
+	EXPECT_TRUE(entry_is(&m, "r-suid-000", S_IFREG | 04755, 0, 0));
+	EXPECT_EQ(0, create_entries(m.mnt, 022, false));
+	EXPECT_TRUE(entry_is(&m, "r-file-022", S_IFREG | 0644, 0, 0));
+	EXPECT_TRUE(entry_is(&m, "r-dir-022", S_IFDIR | 0755, 0, 0));
+	EXPECT_TRUE(entry_is(&m, "r-fifo-022", S_IFIFO | 0644, 0, 0));
+
+	/* Another user: the entries are that user's, with its mode bits. */
+	EXPECT_EQ(0, create_entries(m.mnt, 0, true));
+	EXPECT_TRUE(entry_is(&m, "u-file-000", S_IFREG | 0666, USER_ID, GROUP_ID));
+	EXPECT_TRUE(entry_is(&m, "u-dir-000", S_IFDIR | 0777, USER_ID, GROUP_ID));
+	EXPECT_TRUE(entry_is(&m, "u-fifo-000", S_IFIFO | 0666, USER_ID, GROUP_ID));
+	EXPECT_TRUE(entry_is(&m, "u-link-000", S_IFLNK | 0777, USER_ID, GROUP_ID));
+	EXPECT_TRUE(entry_is(&m, "u-suid-000", S_IFREG | 04755, USER_ID, GROUP_ID));
+	/* In a set-group-ID directory: its group; a new directory inherits the bit. */
+	EXPECT_TRUE(entry_is(&m, "sgid/u-file", S_IFREG | 0644, USER_ID, SGID_GROUP));
+	EXPECT_TRUE(entry_is(&m, "sgid/u-dir", S_IFDIR | 02755, USER_ID, SGID_GROUP));
+	EXPECT_NE(0, access(vfs_path(&m, true, "roots/u-file"), F_OK));
+
+	EXPECT_EQ(0, vfs_umount(&m));
 }
 
 TEST_HARNESS_MAIN
