@@ -7,7 +7,9 @@
  *
  *   .vmfaultfs/stats  "name value" lines (read_requests, read_bytes, ...);
  *                     writing "reset" zeroes them
- *   .vmfaultfs/ctl    the injection settings; write "key value" lines
+ *   .vmfaultfs/ctl    the injection settings; write "key value" lines,
+ *                     "zero_stats" (the counters only) or "reset" (every
+ *                     setting as the mount started, counters zeroed)
  *
  * Settings and counters are atomics: a READ never takes a lock to be
  * accounted. Only the stall switch has a mutex, for its condition variable.
@@ -32,6 +34,14 @@ struct fuse_session *vfs_session;
 static pthread_mutex_t vfs_stall_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t vfs_stall_cond = PTHREAD_COND_INITIALIZER;
 static bool vfs_stalled;		/* protected by vfs_stall_lock */
+
+/* The settings as the mount started (its options), for "reset". */
+static struct {
+	unsigned int read_delay_us, write_delay_us, jitter_us, eio_partial;
+	uint64_t eio_offset, eio_len;
+	int64_t eio_after;
+	bool stalled;
+} vfs_at_mount;
 
 static const char *const vfs_op_names[VFS_OP_NR] = {
 	[VFS_OP_READ] = "read",
@@ -94,6 +104,39 @@ static void vfs_stats_reset(void)
 		atomic_store(&vfs_stats[i].ns, 0);
 	}
 	atomic_store(&vfs_inject.data_requests, 0);
+}
+
+/**
+ * vfs_ctl_mounted() - remember the settings as the mount starts them
+ *
+ * Called once the mount options are applied: "reset" in the ctl file goes
+ * back to these.
+ */
+void vfs_ctl_mounted(void)
+{
+	vfs_at_mount.read_delay_us = atomic_load(&vfs_inject.read_delay_us);
+	vfs_at_mount.write_delay_us = atomic_load(&vfs_inject.write_delay_us);
+	vfs_at_mount.jitter_us = atomic_load(&vfs_inject.jitter_us);
+	vfs_at_mount.eio_partial = atomic_load(&vfs_inject.eio_partial);
+	vfs_at_mount.eio_offset = atomic_load(&vfs_inject.eio_offset);
+	vfs_at_mount.eio_len = atomic_load(&vfs_inject.eio_len);
+	vfs_at_mount.eio_after = atomic_load(&vfs_inject.eio_after);
+	pthread_mutex_lock(&vfs_stall_lock);
+	vfs_at_mount.stalled = vfs_stalled;
+	pthread_mutex_unlock(&vfs_stall_lock);
+}
+
+static void vfs_ctl_reset(void)
+{
+	atomic_store(&vfs_inject.read_delay_us, vfs_at_mount.read_delay_us);
+	atomic_store(&vfs_inject.write_delay_us, vfs_at_mount.write_delay_us);
+	atomic_store(&vfs_inject.jitter_us, vfs_at_mount.jitter_us);
+	atomic_store(&vfs_inject.eio_partial, vfs_at_mount.eio_partial);
+	atomic_store(&vfs_inject.eio_offset, vfs_at_mount.eio_offset);
+	atomic_store(&vfs_inject.eio_len, vfs_at_mount.eio_len);
+	atomic_store(&vfs_inject.eio_after, vfs_at_mount.eio_after);
+	vfs_stats_reset();
+	vfs_stall(vfs_at_mount.stalled);
 }
 
 void vfs_stall(bool on)
@@ -228,11 +271,13 @@ static int vfs_ctl_apply(const char *key, const char *value, bool apply)
 {
 	uint64_t v;
 
-	if (!strcmp(key, "reset")) {
+	if (!strcmp(key, "zero_stats") || !strcmp(key, "reset")) {
 		if (value && *value)
 			return -EINVAL;
-		if (apply)
+		if (apply && key[0] == 'z')
 			vfs_stats_reset();
+		else if (apply)
+			vfs_ctl_reset();
 		return 0;
 	}
 	if (!strcmp(key, "eio_after") && value && !strcmp(value, "off")) {
@@ -284,8 +329,8 @@ static int vfs_ctl_apply(const char *key, const char *value, bool apply)
 
 /**
  * vfs_ctl_set() - change one setting, from the command line or the ctl file
- * @key: setting name (see vfs_ctl_render()), or "reset"
- * @value: its new value as text; NULL for "reset"
+ * @key: setting name (see vfs_ctl_render()), "zero_stats" or "reset"
+ * @value: its new value as text; NULL for "zero_stats" and "reset"
  *
  * Return: 0, or -EINVAL for an unknown key or a bad value.
  */

@@ -935,7 +935,8 @@ static void vfs_usage(const char *prog)
 	       "    -o timeout=SEC         entry and attribute cache time (default 1.0)\n\n"
 	       "While mounted, MOUNTPOINT/" VFS_CTL_DIR_NAME "/stats has the request counters\n"
 	       "(write 'reset' to zero them) and MOUNTPOINT/" VFS_CTL_DIR_NAME "/ctl the settings\n"
-	       "above (write 'read_delay_us 5000', 'stall 1', 'eio_after off', ...).\n\n",
+	       "above (write 'read_delay_us 5000', 'stall 1', 'eio_after off', ...; 'zero_stats'\n"
+	       "zeroes the counters, 'reset' also puts every setting back as the mount began).\n\n",
 	       prog);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
@@ -985,6 +986,7 @@ static int vfs_apply_options(struct vfs_options *o)
 	}
 	if (o->stall)
 		vfs_stall(true);
+	vfs_ctl_mounted();
 	vfs_root.fd = open(o->source, O_PATH | O_DIRECTORY);
 	if (vfs_root.fd < 0) {
 		fprintf(stderr, "vmfaultfs: source=%s: %s\n", o->source, strerror(errno));

@@ -74,6 +74,7 @@ void vfs_account(enum vfs_op op, uint64_t start_ns, uint64_t bytes, int err);
 
 int vfs_data_begin(fuse_req_t req, bool write, uint64_t off, size_t *size);
 int vfs_ctl_set(const char *key, const char *value);
+void vfs_ctl_mounted(void);
 void vfs_stall(bool on);
 
 int vfs_ctl_stat(enum vfs_kind kind, struct stat *st);

@@ -149,7 +149,7 @@ TEST_F(file, miss_is_one_major_fault_and_one_read)
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, 16 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
 	/* Code that runs between the two majflt() calls must be paged in. */
 	pgmaj = kv_read("/proc/vmstat", "pgmajfault");
 	pgmaj = kv_read("/proc/vmstat", "pgmajfault");
@@ -270,7 +270,7 @@ TEST_F_TIMEOUT(file, prefetch_window_and_fault_around, 300)
 			p = map_aligned(fd, len, PROT_READ, MAP_SHARED);
 			ASSERT_NE(MAP_FAILED, p);
 			scan_model(NPAGES, windows[w], around ? fa : 1, &s);
-			ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+			ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
 			t0 = vfs_now_ms();
 			min0 = minflt();
 			maj0 = majflt();
@@ -413,7 +413,7 @@ TEST_F(file, writeback_on_msync_and_fsync)
 	EXPECT_EQ(2, info.dirty);
 	EXPECT_EQ(2, info.counters[VMFAULT_CNT_PAGES_DIRTIED]);
 	EXPECT_TRUE(source_written(&self->m, 8, false));
-	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
 	EXPECT_EQ(0, msync(p, 8 * self->ps, MS_SYNC));
 	EXPECT_TRUE(source_written(&self->m, 8, true));
 	EXPECT_EQ(2, vfs_stat(&self->m, "write_requests"));
@@ -430,13 +430,13 @@ TEST_F(file, writeback_on_msync_and_fsync)
 	/* Two contiguous dirty pages are one WRITE. */
 	p[self->ps] = '1';
 	p[2 * self->ps] = page_byte(2);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
 	EXPECT_EQ(0, fsync(fd));
 	EXPECT_EQ(1, vfs_stat(&self->m, "write_requests"));
 	EXPECT_EQ(2 * self->ps, vfs_stat(&self->m, "write_bytes"));
 	EXPECT_TRUE(source_written(&self->m, 8, true));
 	/* Nothing dirty: nothing written. */
-	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
 	EXPECT_EQ(0, ioctl(fd, VMFAULT_IOC_FLUSH));
 	EXPECT_EQ(0, vfs_stat(&self->m, "write_requests"));
 	munmap(p, 8 * self->ps);
@@ -888,7 +888,7 @@ TEST_F(file, many_threads_one_read)
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "read_delay_us 50000\nreset\n"));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "read_delay_us 50000\nzero_stats\n"));
 	pthread_barrier_init(&go, NULL, 8);
 	for (int i = 0; i < 8; i++) {
 		t[i] = (struct toucher){ .go = &go, .p = p + 3 * self->ps };
@@ -1049,7 +1049,7 @@ static void scan_cost(struct vfs_mount *m, char *p, size_t len, struct cost *c)
 	long min0, maj0;
 	uint64_t t0;
 
-	vfs_ctl(m, "reset");
+	vfs_ctl(m, "zero_stats");
 	t0 = vfs_now_ms();
 	min0 = minflt();
 	maj0 = majflt();

@@ -44,6 +44,27 @@ static bool drop_cache(int fd, size_t len)
 	return empty;
 }
 
+/* Read a whole (one-page) file with O_DIRECT: bytes read, or -errno. */
+static ssize_t read_direct(const char *path)
+{
+	void *buf;
+	ssize_t n;
+	int fd;
+
+	if (posix_memalign(&buf, 4096, 4096))
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_DIRECT);
+	if (fd < 0) {
+		n = -errno;
+	} else {
+		n = read(fd, buf, 4096);
+		n = n < 0 ? -errno : n;
+		close(fd);
+	}
+	free(buf);
+	return n;
+}
+
 VFS_FIXTURE(fs)
 
 /* mmaptest: the file is mirrored faithfully (stat and contents). */
@@ -92,7 +113,7 @@ TEST_F(fs, private_never_written_back)
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
 	memset(p, 'B', 2 * self->ps);
 	EXPECT_EQ(0, munmap(p, 2 * self->ps));
 	EXPECT_EQ(0, fsync(fd));
@@ -167,7 +188,7 @@ TEST_F(fs, lazy_first_touch)
 	ASSERT_EQ(0, vfs_make_file(&self->m, "f", self->ps, 'A'));
 	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
 	p = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(0, vfs_stat(&self->m, "read_requests"));
@@ -288,7 +309,7 @@ TEST_F(fs, one_fault_one_read)
 	long maj;
 
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "reset"));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
 	maj = majflt();
 	EXPECT_EQ('R', p[5 * self->ps]);
 	EXPECT_EQ(1, majflt() - maj);
@@ -316,7 +337,7 @@ TEST_F(fs, write_delay_and_jitter)
 	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 4 * self->ps, 'A'));
 	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "write_delay_us 2000\njitter_us 1000\nreset\n"));
+	ASSERT_EQ(0, vfs_ctl(&self->m, "write_delay_us 2000\njitter_us 1000\nzero_stats\n"));
 	t0 = vfs_now_ms();
 	for (int i = 0; i < 4; i++)
 		ASSERT_EQ(sizeof(buf), pwrite(fd, buf, sizeof(buf), i * sizeof(buf)));
@@ -398,7 +419,7 @@ static int major_run(struct vfs_mount *m, bool random, enum advice adv, struct m
 	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		goto err_close;
-	vfs_ctl(m, "reset");
+	vfs_ctl(m, "zero_stats");
 	maj = majflt();
 	if (madvise(p, len, advice_flag[adv]))
 		goto err_unmap;
@@ -496,7 +517,7 @@ TEST_F_TIMEOUT(fs, fault_latency_follows_delay, 300)
 		ASSERT_TRUE(drop_cache(fd, PAGES * self->ps));
 		p = mmap(NULL, PAGES * self->ps, PROT_READ, MAP_SHARED, fd, 0);
 		ASSERT_NE(MAP_FAILED, p);
-		snprintf(cmd, sizeof(cmd), "read_delay_us %u\nreset\n", delays[d]);
+		snprintf(cmd, sizeof(cmd), "read_delay_us %u\nzero_stats\n", delays[d]);
 		ASSERT_EQ(0, vfs_ctl(&self->m, cmd));
 		for (int i = 0; i < n; i++) {
 			struct timespec a, b;
@@ -754,6 +775,56 @@ TEST_F(cache, shared_and_private)
 	} else {
 		EXPECT_STREQ(variant->private, row);
 	}
+}
+
+/* The ctl file's text, in @buf. */
+static bool ctl_text(struct vfs_mount *m, char *buf, size_t size)
+{
+	ssize_t n = read_file(vfs_path(m, false, ".vmfaultfs/ctl"), buf, size - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	return n > 0;
+}
+
+/*
+ * "zero_stats" zeroes the counters and keeps the settings; "reset" puts
+ * every setting back as the mount began (its options) and zeroes the
+ * counters: no errors injected, not stalled, and the mount's own delay.
+ */
+TEST(ctl_zero_stats_and_reset)
+{
+	struct vfs_mount m;
+	char buf[4096];
+
+	ASSERT_EQ(0, vfs_mount(&m, "read_delay_us=1000"));
+	ASSERT_EQ(0, vfs_make_file(&m, "f", 4096, 'z'));
+	ASSERT_EQ(4096, read_file(vfs_path(&m, false, "f"), buf, 4096));
+	EXPECT_LT(0, vfs_stat(&m, "read_requests"));
+	ASSERT_EQ(0, vfs_ctl(&m, "read_delay_us 7\njitter_us 9\neio_offset 0\neio_len 4096\n"
+				 "eio_partial 1\neio_after 3\nzero_stats\n"));
+	EXPECT_EQ(0, vfs_stat(&m, "read_requests"));
+	ASSERT_TRUE(ctl_text(&m, buf, sizeof(buf)));
+	EXPECT_NE(NULL, strstr(buf, "read_delay_us 7\n"));
+	EXPECT_NE(NULL, strstr(buf, "eio_len 4096\n"));
+	EXPECT_NE(NULL, strstr(buf, "eio_after 3\n"));
+	/* The injected error is on: an uncached read of the file fails. */
+	EXPECT_EQ(-EIO, read_direct(vfs_path(&m, false, "f")));
+	EXPECT_LT(0, vfs_stat(&m, "read_errors"));
+
+	ASSERT_EQ(0, vfs_ctl(&m, "stall 1\nreset\n"));
+	ASSERT_TRUE(ctl_text(&m, buf, sizeof(buf)));
+	EXPECT_NE(NULL, strstr(buf, "read_delay_us 1000\n")) TH_LOG("%s", buf);
+	EXPECT_NE(NULL, strstr(buf, "jitter_us 0\n"));
+	EXPECT_NE(NULL, strstr(buf, "eio_len 0\n"));
+	EXPECT_NE(NULL, strstr(buf, "eio_partial 0\n"));
+	EXPECT_NE(NULL, strstr(buf, "eio_after off\n"));
+	EXPECT_NE(NULL, strstr(buf, "stall 0\n"));
+	EXPECT_EQ(0, vfs_stat(&m, "read_requests"));
+	EXPECT_EQ(0, vfs_stat(&m, "read_errors"));
+	/* And the disk answers again. */
+	EXPECT_EQ(4096, read_direct(vfs_path(&m, false, "f")));
+	EXPECT_EQ(1, vfs_stat(&m, "read_requests"));
+	EXPECT_EQ(0, vfs_umount(&m));
 }
 
 /*

@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 		perror("mmap");
 		return 1;
 	}
-	if (*m.mnt && vfs_ctl(&m, "reset")) {
+	if (*m.mnt && vfs_ctl(&m, "zero_stats")) {
 		fprintf(stderr, "mmap_walk: %s/.vmfaultfs/ctl: %s\n", m.mnt, strerror(errno));
 		return 1;
 	}

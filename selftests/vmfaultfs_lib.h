@@ -252,7 +252,7 @@ static inline uint64_t vfs_stat(struct vfs_mount *m, const char *name)
 	return kv_read(path, name);
 }
 
-/* Write one command ("reset", "stall 1", ...) to .vmfaultfs/ctl. */
+/* Write one command ("zero_stats", "stall 1", ...) to .vmfaultfs/ctl. */
 static inline int vfs_ctl(struct vfs_mount *m, const char *cmd)
 {
 	char path[128];
