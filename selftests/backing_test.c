@@ -111,8 +111,12 @@ static void fs_setup(struct backing_fs *f)
 		snprintf(f->dir, sizeof(f->dir), "%s", fuse_fs.mnt);
 		return;
 	}
-	/* The kernel's module, if it is one (Debian's are; the debug kernel has them built in). */
-	run("modprobe -q %s 2>/dev/null", f->name);
+	/*
+	 * The kernel's modules, if they are (Debian's are; the debug kernel
+	 * has them built in): the file system's, and loop's, which a mount
+	 * -o loop does not load by itself where nothing made /dev/loop-control.
+	 */
+	run("modprobe -q %s 2>/dev/null; modprobe -q loop 2>/dev/null", f->name);
 	snprintf(img, sizeof(img), "%s/%s.img", top, f->name);
 	if (run("truncate -s %s %s && %s %s >/dev/null 2>&1", f->size, img, f->mkfs, img)) {
 		snprintf(f->why, sizeof(f->why), "%s %s failed (is %s installed? 'make deps')",
