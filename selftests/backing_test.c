@@ -786,46 +786,48 @@ TEST_F(backing, overlapping_write_from_region_is_killable)
 	close(fd);
 }
 
-/* Is NAME in LIST (names separated by commas or spaces)? */
-static bool listed(const char *list, const char *name)
-{
-	size_t n = strlen(name);
+#define NR_FS	(sizeof(fses) / sizeof(fses[0]))
 
-	for (const char *p = list; *p; p += strcspn(p, ", ")) {
-		p += strspn(p, ", ");
-		if (!strncmp(p, name, n) && (!p[n] || p[n] == ',' || p[n] == ' '))
-			return true;
-	}
-	return false;
+/* The index in fses[] of the N-character NAME, or -1. */
+static int fs_index(const char *name, size_t n)
+{
+	for (unsigned int i = 0; i < NR_FS; i++)
+		if (strlen(fses[i].name) == n && !strncmp(name, fses[i].name, n))
+			return i;
+	return -1;
 }
 
 /*
- * Keep the variants of the file systems in LIST and drop the others from
- * the harness's list before it runs (6.1's harness has no -v filter).
- * That list is linked by next, and only the head's prev is circular.
+ * Run the cases on the file systems in LIST (names separated by commas or
+ * spaces) only: returns their mask (bit i: fses[i]) after dropping the
+ * other variants from the harness's list (6.1's harness has no -v filter;
+ * that list is linked by next, and only the head's prev is circular), or
+ * 0 with a message.
  */
-static int select_file_systems(const char *list)
+static unsigned int select_file_systems(const char *list)
 {
 	struct __fixture_variant_metadata **pp = &_backing_fixture_object.variant;
 	struct __fixture_variant_metadata *v, *last = NULL;
-	unsigned int i;
+	unsigned int mask = 0;
 
-	for (const char *p = list; *p; p += strcspn(p, ", ")) {
-		size_t n;
+	for (const char *p = list + strspn(list, ", "); *p; p += strspn(p, ", ")) {
+		size_t n = strcspn(p, ", ");
+		int i = fs_index(p, n);
 
-		p += strspn(p, ", ");
-		n = strcspn(p, ", ");
-		for (i = 0; n && i < sizeof(fses) / sizeof(fses[0]); i++)
-			if (strlen(fses[i].name) == n && !strncmp(p, fses[i].name, n))
-				break;
-		if (n && i == sizeof(fses) / sizeof(fses[0])) {
+		if (i < 0) {
 			fprintf(stderr, "backing_test: VMFAULT_BACKING_FS: no file system '%.*s' (%s)\n",
 				(int)n, p, "tmpfs, ext4, xfs, btrfs, vmfaultfs");
-			return -1;
+			return 0;
 		}
+		mask |= 1u << i;
+		p += n;
+	}
+	if (!mask) {
+		fprintf(stderr, "backing_test: VMFAULT_BACKING_FS='%s' names no file system\n", list);
+		return 0;
 	}
 	for (v = *pp; v; v = v->next) {
-		if (!listed(list, v->name))
+		if (!(mask & (1u << fs_index(v->name, strlen(v->name)))))
 			continue;
 		*pp = v;
 		v->prev = last;
@@ -833,30 +835,27 @@ static int select_file_systems(const char *list)
 		pp = &v->next;
 	}
 	*pp = NULL;
-	if (!last) {
-		fprintf(stderr, "backing_test: VMFAULT_BACKING_FS='%s' names no file system\n", list);
-		return -1;
-	}
 	_backing_fixture_object.variant->prev = last;
-	return 0;
+	return mask;
 }
 
 int main(int argc, char **argv)
 {
 	const char *s = getenv("VMFAULT_BACKING_SECS");
 	const char *only = getenv("VMFAULT_BACKING_FS");
+	unsigned int mask = (1u << NR_FS) - 1;
 
 	if (s && atoi(s) > 0)
 		secs = atoi(s);
-	if (only && select_file_systems(only))
+	if (only && !(mask = select_file_systems(only)))
 		return KSFT_FAIL;
 	strcpy(top, "/tmp/vmfault-backing.XXXXXX");
 	if (!mkdtemp(top) || mount("tmpfs", top, "tmpfs", 0, "size=1g")) {
 		perror("backing_test: a tmpfs for the images");
 		return KSFT_FAIL;
 	}
-	for (unsigned int i = 0; i < sizeof(fses) / sizeof(fses[0]); i++)
-		if (!only || listed(only, fses[i].name))
+	for (unsigned int i = 0; i < NR_FS; i++)
+		if (mask & (1u << i))
 			fs_setup(&fses[i]);
 	if (vfs_mount(&slow, NULL))
 		slow.pid = 0;
