@@ -2,7 +2,7 @@
 /*
  * vmfaultfs: what makes it a controllable "disk". Latency and error
  * injection and the stall switch, applied to every READ and WRITE of a data
- * file (vfs_data_begin), the request accounting (vfs_account), and the two
+ * file (vff_data_begin), the request accounting (vff_account), and the two
  * control files inside the mount:
  *
  *   .vmfaultfs/stats  "name value" lines (read_requests, read_bytes, ...);
@@ -26,14 +26,14 @@
 
 #include "vmfaultfs.h"
 
-struct vfs_inject vfs_inject = { .eio_after = -1 };
-struct vfs_op_stats vfs_stats[VFS_OP_NR];
-enum vfs_cache vfs_cache_mode = VFS_CACHE_PAGECACHE;
-struct fuse_session *vfs_session;
+struct vff_inject vff_inject = { .eio_after = -1 };
+struct vff_op_stats vff_stats[VFF_OP_NR];
+enum vff_cache vff_cache_mode = VFF_CACHE_PAGECACHE;
+struct fuse_session *vff_session;
 
-static pthread_mutex_t vfs_stall_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t vfs_stall_cond = PTHREAD_COND_INITIALIZER;
-static bool vfs_stalled;		/* protected by vfs_stall_lock */
+static pthread_mutex_t vff_stall_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t vff_stall_cond = PTHREAD_COND_INITIALIZER;
+static bool vff_stalled;		/* protected by vff_stall_lock */
 
 /* The settings as the mount started (its options), for "reset". */
 static struct {
@@ -41,34 +41,34 @@ static struct {
 	uint64_t eio_offset, eio_len;
 	int64_t eio_after;
 	bool stalled;
-} vfs_at_mount;
+} vff_at_mount;
 
-static const char *const vfs_op_names[VFS_OP_NR] = {
-	[VFS_OP_READ] = "read",
-	[VFS_OP_WRITE] = "write",
-	[VFS_OP_FSYNC] = "fsync",
-	[VFS_OP_FLUSH] = "flush",
-	[VFS_OP_OPEN] = "open",
-	[VFS_OP_LOOKUP] = "lookup",
-	[VFS_OP_GETATTR] = "getattr",
-	[VFS_OP_SETATTR] = "setattr",
+static const char *const vff_op_names[VFF_OP_NR] = {
+	[VFF_OP_READ] = "read",
+	[VFF_OP_WRITE] = "write",
+	[VFF_OP_FSYNC] = "fsync",
+	[VFF_OP_FLUSH] = "flush",
+	[VFF_OP_OPEN] = "open",
+	[VFF_OP_LOOKUP] = "lookup",
+	[VFF_OP_GETATTR] = "getattr",
+	[VFF_OP_SETATTR] = "setattr",
 };
 
-static const char *const vfs_cache_names[] = {
-	[VFS_CACHE_PAGECACHE] = "pagecache",
-	[VFS_CACHE_DIRECT] = "direct",
-	[VFS_CACHE_WRITEBACK] = "writeback",
+static const char *const vff_cache_names[] = {
+	[VFF_CACHE_PAGECACHE] = "pagecache",
+	[VFF_CACHE_DIRECT] = "direct",
+	[VFF_CACHE_WRITEBACK] = "writeback",
 };
 
-const char *vfs_cache_name(enum vfs_cache mode)
+const char *vff_cache_name(enum vff_cache mode)
 {
-	return vfs_cache_names[mode];
+	return vff_cache_names[mode];
 }
 
-int vfs_cache_parse(const char *name, enum vfs_cache *mode)
+int vff_cache_parse(const char *name, enum vff_cache *mode)
 {
-	for (size_t i = 0; i < sizeof(vfs_cache_names) / sizeof(vfs_cache_names[0]); i++) {
-		if (!strcmp(name, vfs_cache_names[i])) {
+	for (size_t i = 0; i < sizeof(vff_cache_names) / sizeof(vff_cache_names[0]); i++) {
+		if (!strcmp(name, vff_cache_names[i])) {
 			*mode = i;
 			return 0;
 		}
@@ -76,7 +76,7 @@ int vfs_cache_parse(const char *name, enum vfs_cache *mode)
 	return -EINVAL;
 }
 
-uint64_t vfs_now_ns(void)
+uint64_t vff_now_ns(void)
 {
 	struct timespec ts;
 
@@ -84,67 +84,67 @@ uint64_t vfs_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void vfs_account(enum vfs_op op, uint64_t start_ns, uint64_t bytes, int err)
+void vff_account(enum vff_op op, uint64_t start_ns, uint64_t bytes, int err)
 {
-	struct vfs_op_stats *s = &vfs_stats[op];
+	struct vff_op_stats *s = &vff_stats[op];
 
 	atomic_fetch_add(&s->count, 1);
 	if (err)
 		atomic_fetch_add(&s->errors, 1);
 	atomic_fetch_add(&s->bytes, bytes);
-	atomic_fetch_add(&s->ns, vfs_now_ns() - start_ns);
+	atomic_fetch_add(&s->ns, vff_now_ns() - start_ns);
 }
 
-static void vfs_stats_reset(void)
+static void vff_stats_reset(void)
 {
-	for (int i = 0; i < VFS_OP_NR; i++) {
-		atomic_store(&vfs_stats[i].count, 0);
-		atomic_store(&vfs_stats[i].errors, 0);
-		atomic_store(&vfs_stats[i].bytes, 0);
-		atomic_store(&vfs_stats[i].ns, 0);
+	for (int i = 0; i < VFF_OP_NR; i++) {
+		atomic_store(&vff_stats[i].count, 0);
+		atomic_store(&vff_stats[i].errors, 0);
+		atomic_store(&vff_stats[i].bytes, 0);
+		atomic_store(&vff_stats[i].ns, 0);
 	}
-	atomic_store(&vfs_inject.data_requests, 0);
+	atomic_store(&vff_inject.data_requests, 0);
 }
 
 /**
- * vfs_ctl_mounted() - remember the settings as the mount starts them
+ * vff_ctl_mounted() - remember the settings as the mount starts them
  *
  * Called once the mount options are applied: "reset" in the ctl file goes
  * back to these.
  */
-void vfs_ctl_mounted(void)
+void vff_ctl_mounted(void)
 {
-	vfs_at_mount.read_delay_us = atomic_load(&vfs_inject.read_delay_us);
-	vfs_at_mount.write_delay_us = atomic_load(&vfs_inject.write_delay_us);
-	vfs_at_mount.jitter_us = atomic_load(&vfs_inject.jitter_us);
-	vfs_at_mount.eio_partial = atomic_load(&vfs_inject.eio_partial);
-	vfs_at_mount.eio_offset = atomic_load(&vfs_inject.eio_offset);
-	vfs_at_mount.eio_len = atomic_load(&vfs_inject.eio_len);
-	vfs_at_mount.eio_after = atomic_load(&vfs_inject.eio_after);
-	pthread_mutex_lock(&vfs_stall_lock);
-	vfs_at_mount.stalled = vfs_stalled;
-	pthread_mutex_unlock(&vfs_stall_lock);
+	vff_at_mount.read_delay_us = atomic_load(&vff_inject.read_delay_us);
+	vff_at_mount.write_delay_us = atomic_load(&vff_inject.write_delay_us);
+	vff_at_mount.jitter_us = atomic_load(&vff_inject.jitter_us);
+	vff_at_mount.eio_partial = atomic_load(&vff_inject.eio_partial);
+	vff_at_mount.eio_offset = atomic_load(&vff_inject.eio_offset);
+	vff_at_mount.eio_len = atomic_load(&vff_inject.eio_len);
+	vff_at_mount.eio_after = atomic_load(&vff_inject.eio_after);
+	pthread_mutex_lock(&vff_stall_lock);
+	vff_at_mount.stalled = vff_stalled;
+	pthread_mutex_unlock(&vff_stall_lock);
 }
 
-static void vfs_ctl_reset(void)
+static void vff_ctl_reset(void)
 {
-	atomic_store(&vfs_inject.read_delay_us, vfs_at_mount.read_delay_us);
-	atomic_store(&vfs_inject.write_delay_us, vfs_at_mount.write_delay_us);
-	atomic_store(&vfs_inject.jitter_us, vfs_at_mount.jitter_us);
-	atomic_store(&vfs_inject.eio_partial, vfs_at_mount.eio_partial);
-	atomic_store(&vfs_inject.eio_offset, vfs_at_mount.eio_offset);
-	atomic_store(&vfs_inject.eio_len, vfs_at_mount.eio_len);
-	atomic_store(&vfs_inject.eio_after, vfs_at_mount.eio_after);
-	vfs_stats_reset();
-	vfs_stall(vfs_at_mount.stalled);
+	atomic_store(&vff_inject.read_delay_us, vff_at_mount.read_delay_us);
+	atomic_store(&vff_inject.write_delay_us, vff_at_mount.write_delay_us);
+	atomic_store(&vff_inject.jitter_us, vff_at_mount.jitter_us);
+	atomic_store(&vff_inject.eio_partial, vff_at_mount.eio_partial);
+	atomic_store(&vff_inject.eio_offset, vff_at_mount.eio_offset);
+	atomic_store(&vff_inject.eio_len, vff_at_mount.eio_len);
+	atomic_store(&vff_inject.eio_after, vff_at_mount.eio_after);
+	vff_stats_reset();
+	vff_stall(vff_at_mount.stalled);
 }
 
-void vfs_stall(bool on)
+void vff_stall(bool on)
 {
-	pthread_mutex_lock(&vfs_stall_lock);
-	vfs_stalled = on;
-	pthread_cond_broadcast(&vfs_stall_cond);
-	pthread_mutex_unlock(&vfs_stall_lock);
+	pthread_mutex_lock(&vff_stall_lock);
+	vff_stalled = on;
+	pthread_cond_broadcast(&vff_stall_cond);
+	pthread_mutex_unlock(&vff_stall_lock);
 }
 
 /*
@@ -153,12 +153,12 @@ void vfs_stall(bool on)
  * kernel sends it when the waiting task gets a signal, so a stalled fault
  * stays killable. (To model a daemon that answers nothing, SIGSTOP it.)
  */
-static int vfs_stall_wait(fuse_req_t req)
+static int vff_stall_wait(fuse_req_t req)
 {
 	int err = 0;
 
-	pthread_mutex_lock(&vfs_stall_lock);
-	while (vfs_stalled && !err) {
+	pthread_mutex_lock(&vff_stall_lock);
+	while (vff_stalled && !err) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -167,27 +167,27 @@ static int vfs_stall_wait(fuse_req_t req)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		pthread_cond_timedwait(&vfs_stall_cond, &vfs_stall_lock, &ts);
+		pthread_cond_timedwait(&vff_stall_cond, &vff_stall_lock, &ts);
 		if (fuse_req_interrupted(req))
 			err = -EINTR;
-		else if (vfs_session && fuse_session_exited(vfs_session))
+		else if (vff_session && fuse_session_exited(vff_session))
 			err = -ENOTCONN;	/* unmounted or aborted: let go */
 	}
-	pthread_mutex_unlock(&vfs_stall_lock);
+	pthread_mutex_unlock(&vff_stall_lock);
 	return err;
 }
 
 /* Sleep for the injected latency, in slices, honouring interrupts. */
-static int vfs_delay(fuse_req_t req, unsigned int delay_us)
+static int vff_delay(fuse_req_t req, unsigned int delay_us)
 {
-	unsigned int jitter = atomic_load(&vfs_inject.jitter_us);
+	unsigned int jitter = atomic_load(&vff_inject.jitter_us);
 	uint64_t left;
 
 	if (jitter) {
 		static _Thread_local unsigned int seed;
 
 		if (!seed)
-			seed = (unsigned int)vfs_now_ns() ^ (unsigned int)pthread_self();
+			seed = (unsigned int)vff_now_ns() ^ (unsigned int)pthread_self();
 		delay_us += rand_r(&seed) % (jitter + 1);
 	}
 	left = (uint64_t)delay_us * 1000;
@@ -206,7 +206,7 @@ static int vfs_delay(fuse_req_t req, unsigned int delay_us)
 }
 
 /**
- * vfs_data_begin() - apply the injection to one READ or WRITE request
+ * vff_data_begin() - apply the injection to one READ or WRITE request
  * @req: the request
  * @write: WRITE rather than READ
  * @off: file offset of the request
@@ -220,27 +220,27 @@ static int vfs_delay(fuse_req_t req, unsigned int delay_us)
  * Return: 0 to go on (for *@size bytes), or the negative errno to answer
  * with.
  */
-int vfs_data_begin(fuse_req_t req, bool write, uint64_t off, size_t *size)
+int vff_data_begin(fuse_req_t req, bool write, uint64_t off, size_t *size)
 {
-	int64_t after = atomic_load(&vfs_inject.eio_after);
-	uint64_t nth = atomic_fetch_add(&vfs_inject.data_requests, 1) + 1;
+	int64_t after = atomic_load(&vff_inject.eio_after);
+	uint64_t nth = atomic_fetch_add(&vff_inject.data_requests, 1) + 1;
 	int err;
 
-	err = vfs_stall_wait(req);
+	err = vff_stall_wait(req);
 	if (err)
 		return err;
-	err = vfs_delay(req, atomic_load(write ? &vfs_inject.write_delay_us :
-					   &vfs_inject.read_delay_us));
+	err = vff_delay(req, atomic_load(write ? &vff_inject.write_delay_us :
+					   &vff_inject.read_delay_us));
 	if (err)
 		return err;
 	if (after >= 0 && nth > (uint64_t)after)
 		return -EIO;
 	if (!write) {
-		uint64_t eoff = atomic_load(&vfs_inject.eio_offset);
-		uint64_t elen = atomic_load(&vfs_inject.eio_len);
+		uint64_t eoff = atomic_load(&vff_inject.eio_offset);
+		uint64_t elen = atomic_load(&vff_inject.eio_len);
 
 		if (elen && off < eoff + elen && eoff < off + *size) {
-			if (off >= eoff || !atomic_load(&vfs_inject.eio_partial))
+			if (off >= eoff || !atomic_load(&vff_inject.eio_partial))
 				return -EIO;
 			*size = eoff - off;
 		}
@@ -248,7 +248,7 @@ int vfs_data_begin(fuse_req_t req, bool write, uint64_t off, size_t *size)
 	return 0;
 }
 
-static int vfs_parse_u64(const char *value, uint64_t max, uint64_t *out)
+static int vff_parse_u64(const char *value, uint64_t max, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -267,7 +267,7 @@ static int vfs_parse_u64(const char *value, uint64_t max, uint64_t *out)
  * Check one setting and, if @apply, change it. Checking first lets a
  * multi-line write to the ctl file be all or nothing.
  */
-static int vfs_ctl_apply(const char *key, const char *value, bool apply)
+static int vff_ctl_apply(const char *key, const char *value, bool apply)
 {
 	uint64_t v;
 
@@ -275,48 +275,48 @@ static int vfs_ctl_apply(const char *key, const char *value, bool apply)
 		if (value && *value)
 			return -EINVAL;
 		if (apply && key[0] == 'z')
-			vfs_stats_reset();
+			vff_stats_reset();
 		else if (apply)
-			vfs_ctl_reset();
+			vff_ctl_reset();
 		return 0;
 	}
 	if (!strcmp(key, "eio_after") && value && !strcmp(value, "off")) {
 		if (apply)
-			atomic_store(&vfs_inject.eio_after, -1);
+			atomic_store(&vff_inject.eio_after, -1);
 		return 0;
 	}
-	if (vfs_parse_u64(value, UINT64_MAX, &v))
+	if (vff_parse_u64(value, UINT64_MAX, &v))
 		return -EINVAL;
 	if (!strcmp(key, "eio_after")) {
 		if (v > INT64_MAX)
 			return -EINVAL;
 		if (apply) {
-			atomic_store(&vfs_inject.data_requests, 0);
-			atomic_store(&vfs_inject.eio_after, (int64_t)v);
+			atomic_store(&vff_inject.data_requests, 0);
+			atomic_store(&vff_inject.eio_after, (int64_t)v);
 		}
 	} else if (!strcmp(key, "eio_offset") || !strcmp(key, "eio_len")) {
 		if (apply)
-			atomic_store(key[4] == 'o' ? &vfs_inject.eio_offset :
-				     &vfs_inject.eio_len, v);
+			atomic_store(key[4] == 'o' ? &vff_inject.eio_offset :
+				     &vff_inject.eio_len, v);
 	} else if (!strcmp(key, "stall")) {
 		if (v > 1)
 			return -EINVAL;
 		if (apply)
-			vfs_stall(v);
+			vff_stall(v);
 	} else if (!strcmp(key, "eio_partial")) {
 		if (v > 1)
 			return -EINVAL;
 		if (apply)
-			atomic_store(&vfs_inject.eio_partial, v);
+			atomic_store(&vff_inject.eio_partial, v);
 	} else {
 		atomic_uint *u;
 
 		if (!strcmp(key, "read_delay_us"))
-			u = &vfs_inject.read_delay_us;
+			u = &vff_inject.read_delay_us;
 		else if (!strcmp(key, "write_delay_us"))
-			u = &vfs_inject.write_delay_us;
+			u = &vff_inject.write_delay_us;
 		else if (!strcmp(key, "jitter_us"))
-			u = &vfs_inject.jitter_us;
+			u = &vff_inject.jitter_us;
 		else
 			return -EINVAL;
 		if (v > UINT32_MAX)
@@ -328,34 +328,34 @@ static int vfs_ctl_apply(const char *key, const char *value, bool apply)
 }
 
 /**
- * vfs_ctl_set() - change one setting, from the command line or the ctl file
- * @key: setting name (see vfs_ctl_render()), "zero_stats" or "reset"
+ * vff_ctl_set() - change one setting, from the command line or the ctl file
+ * @key: setting name (see vff_ctl_render()), "zero_stats" or "reset"
  * @value: its new value as text; NULL for "zero_stats" and "reset"
  *
  * Return: 0, or -EINVAL for an unknown key or a bad value.
  */
-int vfs_ctl_set(const char *key, const char *value)
+int vff_ctl_set(const char *key, const char *value)
 {
-	return vfs_ctl_apply(key, value, true);
+	return vff_ctl_apply(key, value, true);
 }
 
-int vfs_ctl_stat(enum vfs_kind kind, struct stat *st)
+int vff_ctl_stat(enum vff_kind kind, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_uid = getuid();
 	st->st_gid = getgid();
 	st->st_nlink = 1;
 	switch (kind) {
-	case VFS_CTL_DIR:
+	case VFF_CTL_DIR:
 		st->st_ino = 0xffffff01;
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
 		break;
-	case VFS_CTL_STATS:
+	case VFF_CTL_STATS:
 		st->st_ino = 0xffffff02;
 		st->st_mode = S_IFREG | 0644;
 		break;
-	case VFS_CTL_CTL:
+	case VFF_CTL_CTL:
 		st->st_ino = 0xffffff03;
 		st->st_mode = S_IFREG | 0644;
 		break;
@@ -366,46 +366,46 @@ int vfs_ctl_stat(enum vfs_kind kind, struct stat *st)
 }
 
 /**
- * vfs_ctl_render() - the text of a control file, as of now
- * @kind: VFS_CTL_STATS or VFS_CTL_CTL
+ * vff_ctl_render() - the text of a control file, as of now
+ * @kind: VFF_CTL_STATS or VFF_CTL_CTL
  * @len: (out) its length
  *
  * Return: a malloc()ed buffer, or NULL when out of memory.
  */
-char *vfs_ctl_render(enum vfs_kind kind, size_t *len)
+char *vff_ctl_render(enum vff_kind kind, size_t *len)
 {
 	char *buf = NULL;
 	FILE *f = open_memstream(&buf, len);
 
 	if (!f)
 		return NULL;
-	if (kind == VFS_CTL_STATS) {
-		for (int i = 0; i < VFS_OP_NR; i++) {
-			const struct vfs_op_stats *s = &vfs_stats[i];
-			const char *n = vfs_op_names[i];
+	if (kind == VFF_CTL_STATS) {
+		for (int i = 0; i < VFF_OP_NR; i++) {
+			const struct vff_op_stats *s = &vff_stats[i];
+			const char *n = vff_op_names[i];
 
 			fprintf(f, "%s_requests %" PRIu64 "\n", n,
 				(uint64_t)atomic_load(&s->count));
 			fprintf(f, "%s_errors %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->errors));
-			if (i == VFS_OP_READ || i == VFS_OP_WRITE)
+			if (i == VFF_OP_READ || i == VFF_OP_WRITE)
 				fprintf(f, "%s_bytes %" PRIu64 "\n", n,
 					(uint64_t)atomic_load(&s->bytes));
 			fprintf(f, "%s_ns %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->ns));
 		}
 	} else {
-		int64_t after = atomic_load(&vfs_inject.eio_after);
+		int64_t after = atomic_load(&vff_inject.eio_after);
 		bool stalled;
 
-		pthread_mutex_lock(&vfs_stall_lock);
-		stalled = vfs_stalled;
-		pthread_mutex_unlock(&vfs_stall_lock);
-		fprintf(f, "cache %s\n", vfs_cache_name(vfs_cache_mode));
-		fprintf(f, "read_delay_us %u\n", atomic_load(&vfs_inject.read_delay_us));
-		fprintf(f, "write_delay_us %u\n", atomic_load(&vfs_inject.write_delay_us));
-		fprintf(f, "jitter_us %u\n", atomic_load(&vfs_inject.jitter_us));
-		fprintf(f, "eio_offset %" PRIu64 "\n", (uint64_t)atomic_load(&vfs_inject.eio_offset));
-		fprintf(f, "eio_len %" PRIu64 "\n", (uint64_t)atomic_load(&vfs_inject.eio_len));
-		fprintf(f, "eio_partial %u\n", atomic_load(&vfs_inject.eio_partial));
+		pthread_mutex_lock(&vff_stall_lock);
+		stalled = vff_stalled;
+		pthread_mutex_unlock(&vff_stall_lock);
+		fprintf(f, "cache %s\n", vff_cache_name(vff_cache_mode));
+		fprintf(f, "read_delay_us %u\n", atomic_load(&vff_inject.read_delay_us));
+		fprintf(f, "write_delay_us %u\n", atomic_load(&vff_inject.write_delay_us));
+		fprintf(f, "jitter_us %u\n", atomic_load(&vff_inject.jitter_us));
+		fprintf(f, "eio_offset %" PRIu64 "\n", (uint64_t)atomic_load(&vff_inject.eio_offset));
+		fprintf(f, "eio_len %" PRIu64 "\n", (uint64_t)atomic_load(&vff_inject.eio_len));
+		fprintf(f, "eio_partial %u\n", atomic_load(&vff_inject.eio_partial));
 		if (after < 0)
 			fprintf(f, "eio_after off\n");
 		else
@@ -420,8 +420,8 @@ char *vfs_ctl_render(enum vfs_kind kind, size_t *len)
 }
 
 /**
- * vfs_ctl_write() - apply what was written to a control file
- * @kind: VFS_CTL_STATS (accepts "reset") or VFS_CTL_CTL
+ * vff_ctl_write() - apply what was written to a control file
+ * @kind: VFF_CTL_STATS (accepts "reset") or VFF_CTL_CTL
  * @buf: the written bytes: lines of "key value" or "key=value"
  * @size: their number
  *
@@ -430,7 +430,7 @@ char *vfs_ctl_render(enum vfs_kind kind, size_t *len)
  *
  * Return: 0, or -EINVAL (nothing applied).
  */
-int vfs_ctl_write(enum vfs_kind kind, const char *buf, size_t size)
+int vff_ctl_write(enum vff_kind kind, const char *buf, size_t size)
 {
 	int pass, err = 0;
 
@@ -451,10 +451,10 @@ int vfs_ctl_write(enum vfs_kind kind, const char *buf, size_t size)
 				value += strspn(value, " \t=");
 				value[strcspn(value, " \t")] = '\0';
 			}
-			if (kind == VFS_CTL_STATS && strcmp(key, "reset"))
+			if (kind == VFF_CTL_STATS && strcmp(key, "reset"))
 				err = -EINVAL;
 			else
-				err = vfs_ctl_apply(key, value, pass == 1);
+				err = vff_ctl_apply(key, value, pass == 1);
 		}
 		free(text);
 	}

@@ -39,73 +39,73 @@
 #if defined(__has_include)
 #if __has_include(<sys/sdt.h>)
 #include <sys/sdt.h>
-#define VFS_PROBE(name, a, b, c, d, e) DTRACE_PROBE5(vmfaultfs, name, a, b, c, d, e)
+#define VFF_PROBE(name, a, b, c, d, e) DTRACE_PROBE5(vmfaultfs, name, a, b, c, d, e)
 #endif
 #endif
-#ifndef VFS_PROBE
-#define VFS_PROBE(name, a, b, c, d, e) do { } while (0)
+#ifndef VFF_PROBE
+#define VFF_PROBE(name, a, b, c, d, e) do { } while (0)
 #endif
 
-struct vfs_inode {
-	enum vfs_kind kind;
-	int fd;			/* O_PATH on the source object (VFS_REAL) */
+struct vff_inode {
+	enum vff_kind kind;
+	int fd;			/* O_PATH on the source object (VFF_REAL) */
 	dev_t dev;
 	ino_t ino;
-	uint64_t nlookup;	/* protected by vfs_inodes_lock */
-	struct vfs_inode *next;	/* hash chain, protected by vfs_inodes_lock */
+	uint64_t nlookup;	/* protected by vff_inodes_lock */
+	struct vff_inode *next;	/* hash chain, protected by vff_inodes_lock */
 };
 
-struct vfs_dir {
+struct vff_dir {
 	DIR *dp;
 	off_t offset;
 	struct dirent *entry;
 };
 
 /* An open control file: a snapshot of its text, taken at open. */
-struct vfs_ctl_file {
+struct vff_ctl_file {
 	char *text;
 	size_t len;
 };
 
-#define VFS_HASH_SIZE 4096
+#define VFF_HASH_SIZE 4096
 
-static struct vfs_inode vfs_root = { .kind = VFS_REAL, .nlookup = 2 };
-static struct vfs_inode vfs_ctl_dir = { .kind = VFS_CTL_DIR };
-static struct vfs_inode vfs_ctl_stats = { .kind = VFS_CTL_STATS };
-static struct vfs_inode vfs_ctl_ctl = { .kind = VFS_CTL_CTL };
-static struct vfs_inode *vfs_inodes[VFS_HASH_SIZE];	/* protected by vfs_inodes_lock */
-static pthread_mutex_t vfs_inodes_lock = PTHREAD_MUTEX_INITIALIZER;
-static double vfs_timeout = 1.0;	/* entry and attribute cache time */
+static struct vff_inode vff_root = { .kind = VFF_REAL, .nlookup = 2 };
+static struct vff_inode vff_ctl_dir = { .kind = VFF_CTL_DIR };
+static struct vff_inode vff_ctl_stats = { .kind = VFF_CTL_STATS };
+static struct vff_inode vff_ctl_ctl = { .kind = VFF_CTL_CTL };
+static struct vff_inode *vff_inodes[VFF_HASH_SIZE];	/* protected by vff_inodes_lock */
+static pthread_mutex_t vff_inodes_lock = PTHREAD_MUTEX_INITIALIZER;
+static double vff_timeout = 1.0;	/* entry and attribute cache time */
 
-static struct vfs_inode *vfs_inode(fuse_ino_t ino)
+static struct vff_inode *vff_inode(fuse_ino_t ino)
 {
 	if (ino == FUSE_ROOT_ID)
-		return &vfs_root;
-	return (struct vfs_inode *)(uintptr_t)ino;
+		return &vff_root;
+	return (struct vff_inode *)(uintptr_t)ino;
 }
 
-static fuse_ino_t vfs_nodeid(struct vfs_inode *inode)
+static fuse_ino_t vff_nodeid(struct vff_inode *inode)
 {
-	return inode == &vfs_root ? FUSE_ROOT_ID : (uintptr_t)inode;
+	return inode == &vff_root ? FUSE_ROOT_ID : (uintptr_t)inode;
 }
 
-static unsigned int vfs_hash(dev_t dev, ino_t ino)
+static unsigned int vff_hash(dev_t dev, ino_t ino)
 {
-	return (unsigned int)((ino * 0x9e3779b97f4a7c15ULL) ^ dev) % VFS_HASH_SIZE;
+	return (unsigned int)((ino * 0x9e3779b97f4a7c15ULL) ^ dev) % VFF_HASH_SIZE;
 }
 
 /* "/proc/self/fd/N": how to reopen or chmod an O_PATH descriptor. */
-static void vfs_fd_path(char *buf, size_t size, int fd)
+static void vff_fd_path(char *buf, size_t size, int fd)
 {
 	snprintf(buf, size, "/proc/self/fd/%d", fd);
 }
 
-static int vfs_errno(int ret)
+static int vff_errno(int ret)
 {
 	return ret < 0 ? -errno : ret;
 }
 
-static void vfs_reply_err(fuse_req_t req, int err)
+static void vff_reply_err(fuse_req_t req, int err)
 {
 	fuse_reply_err(req, -err);
 }
@@ -114,28 +114,28 @@ static void vfs_reply_err(fuse_req_t req, int err)
  * Find or create the inode of @name in @parent and take one lookup
  * reference on it (the kernel gives it back with FORGET).
  */
-static int vfs_do_lookup(struct vfs_inode *parent, const char *name,
+static int vff_do_lookup(struct vff_inode *parent, const char *name,
 			 struct fuse_entry_param *e)
 {
-	struct vfs_inode *inode, **slot;
+	struct vff_inode *inode, **slot;
 	int fd;
 
 	memset(e, 0, sizeof(*e));
-	e->attr_timeout = vfs_timeout;
-	e->entry_timeout = vfs_timeout;
-	if (parent == &vfs_root && !strcmp(name, VFS_CTL_DIR_NAME))
-		inode = &vfs_ctl_dir;
-	else if (parent == &vfs_ctl_dir && !strcmp(name, "stats"))
-		inode = &vfs_ctl_stats;
-	else if (parent == &vfs_ctl_dir && !strcmp(name, "ctl"))
-		inode = &vfs_ctl_ctl;
-	else if (parent->kind != VFS_REAL)
+	e->attr_timeout = vff_timeout;
+	e->entry_timeout = vff_timeout;
+	if (parent == &vff_root && !strcmp(name, VFF_CTL_DIR_NAME))
+		inode = &vff_ctl_dir;
+	else if (parent == &vff_ctl_dir && !strcmp(name, "stats"))
+		inode = &vff_ctl_stats;
+	else if (parent == &vff_ctl_dir && !strcmp(name, "ctl"))
+		inode = &vff_ctl_ctl;
+	else if (parent->kind != VFF_REAL)
 		return -ENOENT;
 	else
 		inode = NULL;
 	if (inode) {
-		e->ino = vfs_nodeid(inode);
-		return vfs_ctl_stat(inode->kind, &e->attr);
+		e->ino = vff_nodeid(inode);
+		return vff_ctl_stat(inode->kind, &e->attr);
 	}
 
 	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW);
@@ -148,8 +148,8 @@ static int vfs_do_lookup(struct vfs_inode *parent, const char *name,
 		return err;
 	}
 
-	pthread_mutex_lock(&vfs_inodes_lock);
-	slot = &vfs_inodes[vfs_hash(e->attr.st_dev, e->attr.st_ino)];
+	pthread_mutex_lock(&vff_inodes_lock);
+	slot = &vff_inodes[vff_hash(e->attr.st_dev, e->attr.st_ino)];
 	for (inode = *slot; inode; inode = inode->next)
 		if (inode->dev == e->attr.st_dev && inode->ino == e->attr.st_ino)
 			break;
@@ -159,11 +159,11 @@ static int vfs_do_lookup(struct vfs_inode *parent, const char *name,
 	} else {
 		inode = calloc(1, sizeof(*inode));
 		if (!inode) {
-			pthread_mutex_unlock(&vfs_inodes_lock);
+			pthread_mutex_unlock(&vff_inodes_lock);
 			close(fd);
 			return -ENOMEM;
 		}
-		inode->kind = VFS_REAL;
+		inode->kind = VFF_REAL;
 		inode->fd = fd;
 		inode->dev = e->attr.st_dev;
 		inode->ino = e->attr.st_ino;
@@ -171,21 +171,21 @@ static int vfs_do_lookup(struct vfs_inode *parent, const char *name,
 		inode->next = *slot;
 		*slot = inode;
 	}
-	pthread_mutex_unlock(&vfs_inodes_lock);
-	e->ino = vfs_nodeid(inode);
+	pthread_mutex_unlock(&vff_inodes_lock);
+	e->ino = vff_nodeid(inode);
 	return 0;
 }
 
-static void vfs_forget_one(fuse_ino_t ino, uint64_t nlookup)
+static void vff_forget_one(fuse_ino_t ino, uint64_t nlookup)
 {
-	struct vfs_inode *inode = vfs_inode(ino), **p;
+	struct vff_inode *inode = vff_inode(ino), **p;
 
-	if (inode->kind != VFS_REAL || inode == &vfs_root)
+	if (inode->kind != VFF_REAL || inode == &vff_root)
 		return;
-	pthread_mutex_lock(&vfs_inodes_lock);
+	pthread_mutex_lock(&vff_inodes_lock);
 	inode->nlookup -= nlookup < inode->nlookup ? nlookup : inode->nlookup;
 	if (!inode->nlookup) {
-		for (p = &vfs_inodes[vfs_hash(inode->dev, inode->ino)]; *p; p = &(*p)->next) {
+		for (p = &vff_inodes[vff_hash(inode->dev, inode->ino)]; *p; p = &(*p)->next) {
 			if (*p == inode) {
 				*p = inode->next;
 				break;
@@ -194,10 +194,10 @@ static void vfs_forget_one(fuse_ino_t ino, uint64_t nlookup)
 		close(inode->fd);
 		free(inode);
 	}
-	pthread_mutex_unlock(&vfs_inodes_lock);
+	pthread_mutex_unlock(&vff_inodes_lock);
 }
 
-static void vfs_init(void *userdata, struct fuse_conn_info *conn)
+static void vff_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fuse_conn_info_opts *conn_opts = userdata;
 
@@ -210,7 +210,7 @@ static void vfs_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	conn->want &= ~FUSE_CAP_ASYNC_DIO;
 	fuse_apply_conn_info_opts(conn_opts, conn);
-	if (vfs_cache_mode == VFS_CACHE_WRITEBACK) {
+	if (vff_cache_mode == VFF_CACHE_WRITEBACK) {
 		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
 			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 		else
@@ -222,61 +222,61 @@ static void vfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS);
 }
 
-static void vfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void vff_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	uint64_t start = vfs_now_ns();
+	uint64_t start = vff_now_ns();
 	struct fuse_entry_param e;
-	int err = vfs_do_lookup(vfs_inode(parent), name, &e);
+	int err = vff_do_lookup(vff_inode(parent), name, &e);
 
-	vfs_account(VFS_OP_LOOKUP, start, 0, err);
+	vff_account(VFF_OP_LOOKUP, start, 0, err);
 	if (err)
-		vfs_reply_err(req, err);
+		vff_reply_err(req, err);
 	else
 		fuse_reply_entry(req, &e);
 }
 
-static void vfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+static void vff_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	vfs_forget_one(ino, nlookup);
+	vff_forget_one(ino, nlookup);
 	fuse_reply_none(req);
 }
 
-static void vfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+static void vff_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
 	for (size_t i = 0; i < count; i++)
-		vfs_forget_one(forgets[i].ino, forgets[i].nlookup);
+		vff_forget_one(forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
-static int vfs_do_getattr(struct vfs_inode *inode, struct stat *st)
+static int vff_do_getattr(struct vff_inode *inode, struct stat *st)
 {
-	if (inode->kind != VFS_REAL)
-		return vfs_ctl_stat(inode->kind, st);
-	return vfs_errno(fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+	if (inode->kind != VFF_REAL)
+		return vff_ctl_stat(inode->kind, st);
+	return vff_errno(fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
 }
 
-static void vfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void vff_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	uint64_t start = vfs_now_ns();
+	uint64_t start = vff_now_ns();
 	struct stat st;
-	int err = vfs_do_getattr(vfs_inode(ino), &st);
+	int err = vff_do_getattr(vff_inode(ino), &st);
 
-	vfs_account(VFS_OP_GETATTR, start, 0, err);
+	vff_account(VFF_OP_GETATTR, start, 0, err);
 	if (err)
-		vfs_reply_err(req, err);
+		vff_reply_err(req, err);
 	else
-		fuse_reply_attr(req, &st, vfs_timeout);
+		fuse_reply_attr(req, &st, vff_timeout);
 }
 
-static int vfs_do_setattr(struct vfs_inode *inode, struct stat *attr, int valid,
+static int vff_do_setattr(struct vff_inode *inode, struct stat *attr, int valid,
 			  struct fuse_file_info *fi)
 {
 	char path[64];
 	int ret;
 
-	if (inode->kind != VFS_REAL)
+	if (inode->kind != VFF_REAL)
 		return 0;	/* O_TRUNC of a control file: nothing to do */
-	vfs_fd_path(path, sizeof(path), inode->fd);
+	vff_fd_path(path, sizeof(path), inode->fd);
 	if (valid & FUSE_SET_ATTR_MODE) {
 		ret = fi ? fchmod(fi->fh, attr->st_mode) : chmod(path, attr->st_mode);
 		if (ret < 0)
@@ -314,27 +314,27 @@ static int vfs_do_setattr(struct vfs_inode *inode, struct stat *attr, int valid,
 	return 0;
 }
 
-static void vfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+static void vff_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 			struct fuse_file_info *fi)
 {
-	uint64_t start = vfs_now_ns();
-	struct vfs_inode *inode = vfs_inode(ino);
+	uint64_t start = vff_now_ns();
+	struct vff_inode *inode = vff_inode(ino);
 	struct stat st;
-	int err = vfs_do_setattr(inode, attr, valid, fi);
+	int err = vff_do_setattr(inode, attr, valid, fi);
 
 	if (!err)
-		err = vfs_do_getattr(inode, &st);
-	vfs_account(VFS_OP_SETATTR, start, 0, err);
+		err = vff_do_getattr(inode, &st);
+	vff_account(VFF_OP_SETATTR, start, 0, err);
 	if (err)
-		vfs_reply_err(req, err);
+		vff_reply_err(req, err);
 	else
-		fuse_reply_attr(req, &st, vfs_timeout);
+		fuse_reply_attr(req, &st, vff_timeout);
 }
 
-static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
+static void vff_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	char buf[PATH_MAX + 1];
-	ssize_t n = readlinkat(vfs_inode(ino)->fd, "", buf, sizeof(buf));
+	ssize_t n = readlinkat(vff_inode(ino)->fd, "", buf, sizeof(buf));
 
 	if (n < 0)
 		fuse_reply_err(req, errno);
@@ -347,14 +347,14 @@ static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
 }
 
 /* After a create-like call succeeded in @parent, reply with the new entry. */
-static void vfs_reply_new_entry(fuse_req_t req, struct vfs_inode *parent, const char *name,
+static void vff_reply_new_entry(fuse_req_t req, struct vff_inode *parent, const char *name,
 				int ret)
 {
 	struct fuse_entry_param e;
-	int err = ret < 0 ? -errno : vfs_do_lookup(parent, name, &e);
+	int err = ret < 0 ? -errno : vff_do_lookup(parent, name, &e);
 
 	if (err)
-		vfs_reply_err(req, err);
+		vff_reply_err(req, err);
 	else
 		fuse_reply_entry(req, &e);
 }
@@ -368,7 +368,7 @@ static void vfs_reply_new_entry(fuse_req_t req, struct vfs_inode *parent, const 
  * bits of a file, so a mode that asked for them is applied again. If the
  * entry cannot be given away, it is removed and the error returned.
  */
-static int vfs_own(fuse_req_t req, struct vfs_inode *dir, const char *name, mode_t mode, int ret)
+static int vff_own(fuse_req_t req, struct vff_inode *dir, const char *name, mode_t mode, int ret)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	gid_t gid = ctx->gid;
@@ -394,89 +394,89 @@ undo:
 	return -1;
 }
 
-static bool vfs_is_real_dir(fuse_req_t req, struct vfs_inode *parent)
+static bool vff_is_real_dir(fuse_req_t req, struct vff_inode *parent)
 {
-	if (parent->kind == VFS_REAL)
+	if (parent->kind == VFF_REAL)
 		return true;
 	fuse_reply_err(req, EPERM);
 	return false;
 }
 
-static void vfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+static void vff_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      dev_t rdev)
 {
-	struct vfs_inode *dir = vfs_inode(parent);
+	struct vff_inode *dir = vff_inode(parent);
 
-	if (vfs_is_real_dir(req, dir))
-		vfs_reply_new_entry(req, dir, name,
-				    vfs_own(req, dir, name, mode, mknodat(dir->fd, name, mode, rdev)));
+	if (vff_is_real_dir(req, dir))
+		vff_reply_new_entry(req, dir, name,
+				    vff_own(req, dir, name, mode, mknodat(dir->fd, name, mode, rdev)));
 }
 
-static void vfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+static void vff_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	struct vfs_inode *dir = vfs_inode(parent);
+	struct vff_inode *dir = vff_inode(parent);
 
-	if (vfs_is_real_dir(req, dir))
-		vfs_reply_new_entry(req, dir, name, vfs_own(req, dir, name, S_IFDIR | mode,
+	if (vff_is_real_dir(req, dir))
+		vff_reply_new_entry(req, dir, name, vff_own(req, dir, name, S_IFDIR | mode,
 							     mkdirat(dir->fd, name, mode)));
 }
 
-static void vfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+static void vff_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	struct vfs_inode *dir = vfs_inode(parent);
+	struct vff_inode *dir = vff_inode(parent);
 
-	if (vfs_is_real_dir(req, dir))
-		vfs_reply_new_entry(req, dir, name,
-				    vfs_own(req, dir, name, S_IFLNK, symlinkat(link, dir->fd, name)));
+	if (vff_is_real_dir(req, dir))
+		vff_reply_new_entry(req, dir, name,
+				    vff_own(req, dir, name, S_IFLNK, symlinkat(link, dir->fd, name)));
 }
 
-static void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
+static void vff_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
 {
-	struct vfs_inode *inode = vfs_inode(ino), *dir = vfs_inode(parent);
+	struct vff_inode *inode = vff_inode(ino), *dir = vff_inode(parent);
 	char path[64];
 
-	if (!vfs_is_real_dir(req, dir))
+	if (!vff_is_real_dir(req, dir))
 		return;
-	if (inode->kind != VFS_REAL) {
+	if (inode->kind != VFF_REAL) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	vfs_fd_path(path, sizeof(path), inode->fd);
-	vfs_reply_new_entry(req, dir, name,
+	vff_fd_path(path, sizeof(path), inode->fd);
+	vff_reply_new_entry(req, dir, name,
 			    linkat(AT_FDCWD, path, dir->fd, name, AT_SYMLINK_FOLLOW));
 }
 
-static void vfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void vff_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct vfs_inode *dir = vfs_inode(parent);
+	struct vff_inode *dir = vff_inode(parent);
 
-	if (vfs_is_real_dir(req, dir))
-		fuse_reply_err(req, -vfs_errno(unlinkat(dir->fd, name, 0)));
+	if (vff_is_real_dir(req, dir))
+		fuse_reply_err(req, -vff_errno(unlinkat(dir->fd, name, 0)));
 }
 
-static void vfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void vff_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct vfs_inode *dir = vfs_inode(parent);
+	struct vff_inode *dir = vff_inode(parent);
 
-	if (vfs_is_real_dir(req, dir))
-		fuse_reply_err(req, -vfs_errno(unlinkat(dir->fd, name, AT_REMOVEDIR)));
+	if (vff_is_real_dir(req, dir))
+		fuse_reply_err(req, -vff_errno(unlinkat(dir->fd, name, AT_REMOVEDIR)));
 }
 
-static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+static void vff_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	struct vfs_inode *dir = vfs_inode(parent), *newdir = vfs_inode(newparent);
+	struct vff_inode *dir = vff_inode(parent), *newdir = vff_inode(newparent);
 
-	if (!vfs_is_real_dir(req, dir) || !vfs_is_real_dir(req, newdir))
+	if (!vff_is_real_dir(req, dir) || !vff_is_real_dir(req, newdir))
 		return;
-	fuse_reply_err(req, -vfs_errno(renameat2(dir->fd, name, newdir->fd, newname, flags)));
+	fuse_reply_err(req, -vff_errno(renameat2(dir->fd, name, newdir->fd, newname, flags)));
 }
 
 /* Per-open cache behaviour: the whole point of the cache= option. */
-static void vfs_set_open_flags(struct fuse_file_info *fi)
+static void vff_set_open_flags(struct fuse_file_info *fi)
 {
-	fi->direct_io = vfs_cache_mode == VFS_CACHE_DIRECT;
-	fi->keep_cache = vfs_cache_mode != VFS_CACHE_DIRECT;
+	fi->direct_io = vff_cache_mode == VFF_CACHE_DIRECT;
+	fi->keep_cache = vff_cache_mode != VFF_CACHE_DIRECT;
 }
 
 /*
@@ -490,9 +490,9 @@ static void vfs_set_open_flags(struct fuse_file_info *fi)
  * file system without O_DIRECT (tmpfs before 6.6, overlayfs over it)
  * would refuse the open.
  */
-static int vfs_open_flags(int flags)
+static int vff_open_flags(int flags)
 {
-	if (vfs_cache_mode == VFS_CACHE_WRITEBACK) {
+	if (vff_cache_mode == VFF_CACHE_WRITEBACK) {
 		if ((flags & O_ACCMODE) == O_WRONLY)
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
 		flags &= ~O_APPEND;
@@ -500,16 +500,16 @@ static int vfs_open_flags(int flags)
 	return flags & ~(O_NOFOLLOW | O_DIRECT);
 }
 
-static int vfs_ctl_open(struct vfs_inode *inode, struct fuse_file_info *fi)
+static int vff_ctl_open(struct vff_inode *inode, struct fuse_file_info *fi)
 {
-	struct vfs_ctl_file *cf;
+	struct vff_ctl_file *cf;
 
-	if (inode->kind == VFS_CTL_DIR)
+	if (inode->kind == VFF_CTL_DIR)
 		return -EISDIR;
 	cf = calloc(1, sizeof(*cf));
 	if (!cf)
 		return -ENOMEM;
-	cf->text = vfs_ctl_render(inode->kind, &cf->len);
+	cf->text = vff_ctl_render(inode->kind, &cf->len);
 	if (!cf->text) {
 		free(cf);
 		return -ENOMEM;
@@ -519,72 +519,72 @@ static int vfs_ctl_open(struct vfs_inode *inode, struct fuse_file_info *fi)
 	return 0;
 }
 
-static void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+static void vff_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		       struct fuse_file_info *fi)
 {
-	uint64_t start = vfs_now_ns();
-	struct vfs_inode *dir = vfs_inode(parent);
+	uint64_t start = vff_now_ns();
+	struct vff_inode *dir = vff_inode(parent);
 	struct fuse_entry_param e;
 	int fd, err;
 
-	if (!vfs_is_real_dir(req, dir))
+	if (!vff_is_real_dir(req, dir))
 		return;
 	/* Only a file this call made gets a new owner, not one made meanwhile. */
-	fd = openat(dir->fd, name, vfs_open_flags(fi->flags) | O_CREAT | O_EXCL, mode);
-	if (fd >= 0 && vfs_own(req, dir, name, S_IFREG | mode, 0) < 0) {
+	fd = openat(dir->fd, name, vff_open_flags(fi->flags) | O_CREAT | O_EXCL, mode);
+	if (fd >= 0 && vff_own(req, dir, name, S_IFREG | mode, 0) < 0) {
 		err = errno;
 		close(fd);
 		errno = err;
 		fd = -1;
 	} else if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
-		fd = openat(dir->fd, name, vfs_open_flags(fi->flags));
+		fd = openat(dir->fd, name, vff_open_flags(fi->flags));
 	}
-	err = fd < 0 ? -errno : vfs_do_lookup(dir, name, &e);
-	vfs_account(VFS_OP_OPEN, start, 0, err);
+	err = fd < 0 ? -errno : vff_do_lookup(dir, name, &e);
+	vff_account(VFF_OP_OPEN, start, 0, err);
 	if (err) {
 		if (fd >= 0)
 			close(fd);
-		vfs_reply_err(req, err);
+		vff_reply_err(req, err);
 		return;
 	}
 	fi->fh = fd;
-	vfs_set_open_flags(fi);
+	vff_set_open_flags(fi);
 	if (fuse_reply_create(req, &e, fi)) {
 		close(fd);
-		vfs_forget_one(e.ino, 1);
+		vff_forget_one(e.ino, 1);
 	}
 }
 
-static void vfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void vff_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	uint64_t start = vfs_now_ns();
-	struct vfs_inode *inode = vfs_inode(ino);
+	uint64_t start = vff_now_ns();
+	struct vff_inode *inode = vff_inode(ino);
 	char path[64];
 	int fd, err = 0;
 
-	if (inode->kind != VFS_REAL) {
-		err = vfs_ctl_open(inode, fi);
+	if (inode->kind != VFF_REAL) {
+		err = vff_ctl_open(inode, fi);
 	} else {
-		vfs_fd_path(path, sizeof(path), inode->fd);
-		fd = open(path, vfs_open_flags(fi->flags));
+		vff_fd_path(path, sizeof(path), inode->fd);
+		fd = open(path, vff_open_flags(fi->flags));
 		if (fd < 0) {
 			err = -errno;
 		} else {
 			fi->fh = fd;
-			vfs_set_open_flags(fi);
+			vff_set_open_flags(fi);
 		}
 	}
-	vfs_account(VFS_OP_OPEN, start, 0, err);
+	vff_account(VFF_OP_OPEN, start, 0, err);
 	if (err)
-		vfs_reply_err(req, err);
-	else if (fuse_reply_open(req, fi) && inode->kind == VFS_REAL)
+		vff_reply_err(req, err);
+	else if (fuse_reply_open(req, fi) && inode->kind == VFF_REAL)
 		close(fi->fh);
 }
 
-static void vfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void vff_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (vfs_inode(ino)->kind != VFS_REAL) {
-		struct vfs_ctl_file *cf = (struct vfs_ctl_file *)(uintptr_t)fi->fh;
+	if (vff_inode(ino)->kind != VFF_REAL) {
+		struct vff_ctl_file *cf = (struct vff_ctl_file *)(uintptr_t)fi->fh;
 
 		free(cf->text);
 		free(cf);
@@ -594,30 +594,30 @@ static void vfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	fuse_reply_err(req, 0);
 }
 
-static void vfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void vff_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	uint64_t start = vfs_now_ns();
+	uint64_t start = vff_now_ns();
 	int err = 0;
 
 	/* close() of a duplicate reports the errors a close would. */
-	if (vfs_inode(ino)->kind == VFS_REAL)
-		err = vfs_errno(close(dup(fi->fh)));
-	vfs_account(VFS_OP_FLUSH, start, 0, err);
+	if (vff_inode(ino)->kind == VFF_REAL)
+		err = vff_errno(close(dup(fi->fh)));
+	vff_account(VFF_OP_FLUSH, start, 0, err);
 	fuse_reply_err(req, -err);
 }
 
-static void vfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+static void vff_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	uint64_t start = vfs_now_ns();
+	uint64_t start = vff_now_ns();
 	int err = 0;
 
-	if (vfs_inode(ino)->kind == VFS_REAL)
-		err = vfs_errno(datasync ? fdatasync(fi->fh) : fsync(fi->fh));
-	vfs_account(VFS_OP_FSYNC, start, 0, err);
+	if (vff_inode(ino)->kind == VFF_REAL)
+		err = vff_errno(datasync ? fdatasync(fi->fh) : fsync(fi->fh));
+	vff_account(VFF_OP_FSYNC, start, 0, err);
 	fuse_reply_err(req, -err);
 }
 
-static int vfs_ctl_read(struct vfs_ctl_file *cf, size_t size, off_t off,
+static int vff_ctl_read(struct vff_ctl_file *cf, size_t size, off_t off,
 			const char **data, size_t *len)
 {
 	if (off < 0)
@@ -631,27 +631,27 @@ static int vfs_ctl_read(struct vfs_ctl_file *cf, size_t size, off_t off,
 	return 0;
 }
 
-static void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+static void vff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	uint64_t start = vfs_now_ns();
+	uint64_t start = vff_now_ns();
 	const char *data = NULL;
 	char *buf = NULL;
 	size_t len = 0;
 	ssize_t n;
 	int err;
 
-	if (vfs_inode(ino)->kind != VFS_REAL) {
-		err = vfs_ctl_read((struct vfs_ctl_file *)(uintptr_t)fi->fh, size, off,
+	if (vff_inode(ino)->kind != VFF_REAL) {
+		err = vff_ctl_read((struct vff_ctl_file *)(uintptr_t)fi->fh, size, off,
 				   &data, &len);
 		if (err)
-			vfs_reply_err(req, err);
+			vff_reply_err(req, err);
 		else
 			fuse_reply_buf(req, data, len);
 		return;
 	}
 
-	err = vfs_data_begin(req, false, off, &size);
+	err = vff_data_begin(req, false, off, &size);
 	if (!err) {
 		buf = malloc(size ? size : 1);
 		if (!buf)
@@ -664,35 +664,35 @@ static void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		else
 			len = n;
 	}
-	vfs_account(VFS_OP_READ, start, len, err);
-	VFS_PROBE(read, (uint64_t)ino, (int64_t)off, (uint64_t)size,
-		  (int64_t)(err ? err : (int64_t)len), vfs_now_ns() - start);
+	vff_account(VFF_OP_READ, start, len, err);
+	VFF_PROBE(read, (uint64_t)ino, (int64_t)off, (uint64_t)size,
+		  (int64_t)(err ? err : (int64_t)len), vff_now_ns() - start);
 	if (err)
-		vfs_reply_err(req, err);
+		vff_reply_err(req, err);
 	else
 		fuse_reply_buf(req, buf, len);
 	free(buf);
 }
 
-static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+static void vff_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		      off_t off, struct fuse_file_info *fi)
 {
-	uint64_t start = vfs_now_ns();
-	struct vfs_inode *inode = vfs_inode(ino);
+	uint64_t start = vff_now_ns();
+	struct vff_inode *inode = vff_inode(ino);
 	size_t len = 0;
 	ssize_t n;
 	int err;
 
-	if (inode->kind != VFS_REAL) {
-		err = vfs_ctl_write(inode->kind, buf, size);
+	if (inode->kind != VFF_REAL) {
+		err = vff_ctl_write(inode->kind, buf, size);
 		if (err)
-			vfs_reply_err(req, err);
+			vff_reply_err(req, err);
 		else
 			fuse_reply_write(req, size);
 		return;
 	}
 
-	err = vfs_data_begin(req, true, off, &size);
+	err = vff_data_begin(req, true, off, &size);
 	if (!err) {
 		n = pwrite(fi->fh, buf, size, off);
 		if (n < 0)
@@ -700,22 +700,22 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 		else
 			len = n;
 	}
-	vfs_account(VFS_OP_WRITE, start, len, err);
-	VFS_PROBE(write, (uint64_t)ino, (int64_t)off, (uint64_t)size,
-		  (int64_t)(err ? err : (int64_t)len), vfs_now_ns() - start);
+	vff_account(VFF_OP_WRITE, start, len, err);
+	VFF_PROBE(write, (uint64_t)ino, (int64_t)off, (uint64_t)size,
+		  (int64_t)(err ? err : (int64_t)len), vff_now_ns() - start);
 	if (err)
-		vfs_reply_err(req, err);
+		vff_reply_err(req, err);
 	else
 		fuse_reply_write(req, len);
 }
 
-static void vfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void vff_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct vfs_inode *inode = vfs_inode(ino);
-	struct vfs_dir *d;
+	struct vff_inode *inode = vff_inode(ino);
+	struct vff_dir *d;
 	int fd;
 
-	if (inode->kind != VFS_REAL) {
+	if (inode->kind != VFF_REAL) {
 		/* .vmfaultfs lists nothing: its two files are looked up by name. */
 		fi->fh = 0;
 		fuse_reply_open(req, fi);
@@ -744,11 +744,11 @@ static void vfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 }
 
 /* The control directory lists its two files; offsets are entry numbers. */
-static void vfs_ctl_readdir(fuse_req_t req, size_t size, off_t off)
+static void vff_ctl_readdir(fuse_req_t req, size_t size, off_t off)
 {
 	static const char *const names[] = { ".", "..", "stats", "ctl" };
-	static const enum vfs_kind kinds[] = {
-		VFS_CTL_DIR, VFS_REAL, VFS_CTL_STATS, VFS_CTL_CTL,
+	static const enum vff_kind kinds[] = {
+		VFF_CTL_DIR, VFF_REAL, VFF_CTL_STATS, VFF_CTL_CTL,
 	};
 	char buf[256];
 	size_t used = 0;
@@ -759,12 +759,12 @@ static void vfs_ctl_readdir(fuse_req_t req, size_t size, off_t off)
 		struct stat st = { 0 };
 		size_t n;
 
-		if (kinds[off] == VFS_REAL) {
+		if (kinds[off] == VFF_REAL) {
 			st.st_ino = FUSE_ROOT_ID;
 			st.st_mode = S_IFDIR;
 		}
 		else
-			vfs_ctl_stat(kinds[off], &st);
+			vff_ctl_stat(kinds[off], &st);
 		n = fuse_add_direntry(req, buf + used, size - used, names[off], &st, off + 1);
 		if (n > size - used)
 			break;
@@ -773,15 +773,15 @@ static void vfs_ctl_readdir(fuse_req_t req, size_t size, off_t off)
 	fuse_reply_buf(req, buf, used);
 }
 
-static void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+static void vff_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
-	struct vfs_dir *d = (struct vfs_dir *)(uintptr_t)fi->fh;
+	struct vff_dir *d = (struct vff_dir *)(uintptr_t)fi->fh;
 	char *buf, *p;
 	size_t rem = size;
 
 	if (!d) {
-		vfs_ctl_readdir(req, size, off);
+		vff_ctl_readdir(req, size, off);
 		return;
 	}
 	buf = malloc(size);
@@ -828,9 +828,9 @@ static void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
-static void vfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void vff_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct vfs_dir *d = (struct vfs_dir *)(uintptr_t)fi->fh;
+	struct vff_dir *d = (struct vff_dir *)(uintptr_t)fi->fh;
 
 	if (d) {
 		closedir(d->dp);
@@ -839,55 +839,55 @@ static void vfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 	fuse_reply_err(req, 0);
 }
 
-static void vfs_statfs(fuse_req_t req, fuse_ino_t ino)
+static void vff_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs sv;
 
-	if (fstatvfs(vfs_root.fd, &sv) < 0)
+	if (fstatvfs(vff_root.fd, &sv) < 0)
 		fuse_reply_err(req, errno);
 	else
 		fuse_reply_statfs(req, &sv);
 }
 
-static void vfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+static void vff_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			  off_t length, struct fuse_file_info *fi)
 {
-	if (vfs_inode(ino)->kind != VFS_REAL)
+	if (vff_inode(ino)->kind != VFF_REAL)
 		fuse_reply_err(req, EOPNOTSUPP);
 	else
-		fuse_reply_err(req, -vfs_errno(fallocate(fi->fh, mode, offset, length)));
+		fuse_reply_err(req, -vff_errno(fallocate(fi->fh, mode, offset, length)));
 }
 
-static const struct fuse_lowlevel_ops vfs_ops = {
-	.init		= vfs_init,
-	.lookup		= vfs_lookup,
-	.forget		= vfs_forget,
-	.forget_multi	= vfs_forget_multi,
-	.getattr	= vfs_getattr,
-	.setattr	= vfs_setattr,
-	.readlink	= vfs_readlink,
-	.mknod		= vfs_mknod,
-	.mkdir		= vfs_mkdir,
-	.symlink	= vfs_symlink,
-	.link		= vfs_link,
-	.unlink		= vfs_unlink,
-	.rmdir		= vfs_rmdir,
-	.rename		= vfs_rename,
-	.create		= vfs_create,
-	.open		= vfs_open,
-	.read		= vfs_read,
-	.write		= vfs_write,
-	.flush		= vfs_flush,
-	.release	= vfs_release,
-	.fsync		= vfs_fsync,
-	.opendir	= vfs_opendir,
-	.readdir	= vfs_readdir,
-	.releasedir	= vfs_releasedir,
-	.statfs		= vfs_statfs,
-	.fallocate	= vfs_fallocate,
+static const struct fuse_lowlevel_ops vff_ops = {
+	.init		= vff_init,
+	.lookup		= vff_lookup,
+	.forget		= vff_forget,
+	.forget_multi	= vff_forget_multi,
+	.getattr	= vff_getattr,
+	.setattr	= vff_setattr,
+	.readlink	= vff_readlink,
+	.mknod		= vff_mknod,
+	.mkdir		= vff_mkdir,
+	.symlink	= vff_symlink,
+	.link		= vff_link,
+	.unlink		= vff_unlink,
+	.rmdir		= vff_rmdir,
+	.rename		= vff_rename,
+	.create		= vff_create,
+	.open		= vff_open,
+	.read		= vff_read,
+	.write		= vff_write,
+	.flush		= vff_flush,
+	.release	= vff_release,
+	.fsync		= vff_fsync,
+	.opendir	= vff_opendir,
+	.readdir	= vff_readdir,
+	.releasedir	= vff_releasedir,
+	.statfs		= vff_statfs,
+	.fallocate	= vff_fallocate,
 };
 
-struct vfs_options {
+struct vff_options {
 	char *source;
 	char *cache;
 	char *read_delay_us;
@@ -900,22 +900,22 @@ struct vfs_options {
 	int stall;
 };
 
-#define VFS_OPT(t, p) { t, offsetof(struct vfs_options, p), 1 }
-static const struct fuse_opt vfs_opt_spec[] = {
-	VFS_OPT("source=%s", source),
-	VFS_OPT("cache=%s", cache),
-	VFS_OPT("read_delay_us=%s", read_delay_us),
-	VFS_OPT("write_delay_us=%s", write_delay_us),
-	VFS_OPT("jitter_us=%s", jitter_us),
-	VFS_OPT("eio_offset=%s", eio_offset),
-	VFS_OPT("eio_len=%s", eio_len),
-	VFS_OPT("eio_after=%s", eio_after),
-	VFS_OPT("timeout=%s", timeout),
-	VFS_OPT("stall", stall),
+#define VFF_OPT(t, p) { t, offsetof(struct vff_options, p), 1 }
+static const struct fuse_opt vff_opt_spec[] = {
+	VFF_OPT("source=%s", source),
+	VFF_OPT("cache=%s", cache),
+	VFF_OPT("read_delay_us=%s", read_delay_us),
+	VFF_OPT("write_delay_us=%s", write_delay_us),
+	VFF_OPT("jitter_us=%s", jitter_us),
+	VFF_OPT("eio_offset=%s", eio_offset),
+	VFF_OPT("eio_len=%s", eio_len),
+	VFF_OPT("eio_after=%s", eio_after),
+	VFF_OPT("timeout=%s", timeout),
+	VFF_OPT("stall", stall),
 	FUSE_OPT_END
 };
 
-static void vfs_usage(const char *prog)
+static void vff_usage(const char *prog)
 {
 	printf("usage: %s -o source=DIR[,options] MOUNTPOINT\n\n"
 	       "vmfaultfs mirrors DIR at MOUNTPOINT, with injectable latency and errors\n"
@@ -933,8 +933,8 @@ static void vfs_usage(const char *prog)
 	       "    -o eio_after=N         after N READs and WRITEs, all fail with EIO\n"
 	       "    -o stall               start stalled: READ and WRITE wait (killable)\n"
 	       "    -o timeout=SEC         entry and attribute cache time (default 1.0)\n\n"
-	       "While mounted, MOUNTPOINT/" VFS_CTL_DIR_NAME "/stats has the request counters\n"
-	       "(write 'reset' to zero them) and MOUNTPOINT/" VFS_CTL_DIR_NAME "/ctl the settings\n"
+	       "While mounted, MOUNTPOINT/" VFF_CTL_DIR_NAME "/stats has the request counters\n"
+	       "(write 'reset' to zero them) and MOUNTPOINT/" VFF_CTL_DIR_NAME "/ctl the settings\n"
 	       "above (write 'read_delay_us 5000', 'stall 1', 'eio_after off', ...; 'zero_stats'\n"
 	       "zeroes the counters, 'reset' also puts every setting back as the mount began).\n\n",
 	       prog);
@@ -946,15 +946,15 @@ static void vfs_usage(const char *prog)
 	       "    (and the other libfuse connection options, see fuse_common.h)\n");
 }
 
-static int vfs_apply_options(struct vfs_options *o)
+static int vff_apply_options(struct vff_options *o)
 {
 	static const struct { const char *key; size_t off; } settings[] = {
-		{ "read_delay_us", offsetof(struct vfs_options, read_delay_us) },
-		{ "write_delay_us", offsetof(struct vfs_options, write_delay_us) },
-		{ "jitter_us", offsetof(struct vfs_options, jitter_us) },
-		{ "eio_offset", offsetof(struct vfs_options, eio_offset) },
-		{ "eio_len", offsetof(struct vfs_options, eio_len) },
-		{ "eio_after", offsetof(struct vfs_options, eio_after) },
+		{ "read_delay_us", offsetof(struct vff_options, read_delay_us) },
+		{ "write_delay_us", offsetof(struct vff_options, write_delay_us) },
+		{ "jitter_us", offsetof(struct vff_options, jitter_us) },
+		{ "eio_offset", offsetof(struct vff_options, eio_offset) },
+		{ "eio_len", offsetof(struct vff_options, eio_len) },
+		{ "eio_after", offsetof(struct vff_options, eio_after) },
 	};
 	char *end;
 
@@ -962,7 +962,7 @@ static int vfs_apply_options(struct vfs_options *o)
 		fprintf(stderr, "vmfaultfs: missing -o source=DIR (see --help)\n");
 		return -1;
 	}
-	if (o->cache && vfs_cache_parse(o->cache, &vfs_cache_mode)) {
+	if (o->cache && vff_cache_parse(o->cache, &vff_cache_mode)) {
 		fprintf(stderr, "vmfaultfs: cache=%s: use pagecache, direct or writeback\n",
 			o->cache);
 		return -1;
@@ -970,25 +970,25 @@ static int vfs_apply_options(struct vfs_options *o)
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const char *v = *(char **)((char *)o + settings[i].off);
 
-		if (v && vfs_ctl_set(settings[i].key, v)) {
+		if (v && vff_ctl_set(settings[i].key, v)) {
 			fprintf(stderr, "vmfaultfs: %s=%s: not a valid value\n",
 				settings[i].key, v);
 			return -1;
 		}
 	}
 	if (o->timeout) {
-		vfs_timeout = strtod(o->timeout, &end);
-		if (*end || vfs_timeout < 0) {
+		vff_timeout = strtod(o->timeout, &end);
+		if (*end || vff_timeout < 0) {
 			fprintf(stderr, "vmfaultfs: timeout=%s: not a number of seconds\n",
 				o->timeout);
 			return -1;
 		}
 	}
 	if (o->stall)
-		vfs_stall(true);
-	vfs_ctl_mounted();
-	vfs_root.fd = open(o->source, O_PATH | O_DIRECTORY);
-	if (vfs_root.fd < 0) {
+		vff_stall(true);
+	vff_ctl_mounted();
+	vff_root.fd = open(o->source, O_PATH | O_DIRECTORY);
+	if (vff_root.fd < 0) {
 		fprintf(stderr, "vmfaultfs: source=%s: %s\n", o->source, strerror(errno));
 		return -1;
 	}
@@ -1000,7 +1000,7 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts;
 	struct fuse_conn_info_opts *conn_opts;
-	struct vfs_options o = { 0 };
+	struct vff_options o = { 0 };
 	struct fuse_loop_config *config;
 	struct fuse_session *se;
 	int ret = 1;
@@ -1008,7 +1008,7 @@ int main(int argc, char *argv[])
 	if (fuse_parse_cmdline(&args, &opts))
 		return 1;
 	if (opts.show_help) {
-		vfs_usage(argv[0]);
+		vff_usage(argv[0]);
 		ret = 0;
 		goto out_args;
 	}
@@ -1023,7 +1023,7 @@ int main(int argc, char *argv[])
 			argv[0]);
 		goto out_args;
 	}
-	if (fuse_opt_parse(&args, &o, vfs_opt_spec, NULL) || vfs_apply_options(&o))
+	if (fuse_opt_parse(&args, &o, vff_opt_spec, NULL) || vff_apply_options(&o))
 		goto out_args;
 	/*
 	 * The kernel has applied the caller's umask to every mode it sends
@@ -1035,10 +1035,10 @@ int main(int argc, char *argv[])
 	if (!conn_opts)
 		goto out_root;
 
-	se = fuse_session_new(&args, &vfs_ops, sizeof(vfs_ops), conn_opts);
+	se = fuse_session_new(&args, &vff_ops, sizeof(vff_ops), conn_opts);
 	if (!se)
 		goto out_conn;
-	vfs_session = se;
+	vff_session = se;
 	if (fuse_set_signal_handlers(se))
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint))
@@ -1069,7 +1069,7 @@ out_session:
 out_conn:
 	free(conn_opts);
 out_root:
-	close(vfs_root.fd);
+	close(vff_root.fd);
 out_args:
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);

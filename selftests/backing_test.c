@@ -69,8 +69,8 @@ static struct backing_fs fses[] = {
 enum { FS_TMPFS, FS_EXT4, FS_XFS, FS_BTRFS, FS_VMFAULTFS };
 
 static char top[64];			/* tmpfs with the images and mount points */
-static struct vfs_mount fuse_fs;	/* the vmfaultfs variant */
-static struct vfs_mount slow;		/* a stalled "disk" for O_DIRECT reads */
+static struct vff_mount fuse_fs;	/* the vmfaultfs variant */
+static struct vff_mount slow;		/* a stalled "disk" for O_DIRECT reads */
 static unsigned int secs = 3;
 
 static int run(const char *fmt, ...)
@@ -104,7 +104,7 @@ static void fs_setup(struct backing_fs *f)
 		return;
 	}
 	if (!strcmp(f->name, "vmfaultfs")) {
-		if (vfs_mount(&fuse_fs, NULL))
+		if (vff_mount(&fuse_fs, NULL))
 			snprintf(f->why, sizeof(f->why), "vmfaultfs did not mount");
 		else
 			f->ready = true;
@@ -145,9 +145,9 @@ static void fs_teardown(void)
 			umount2(fses[i].dir, MNT_DETACH);
 	}
 	if (fses[FS_VMFAULTFS].ready)
-		vfs_umount(&fuse_fs);
+		vff_umount(&fuse_fs);
 	if (slow.pid)
-		vfs_umount(&slow);
+		vff_umount(&slow);
 	umount2(top, MNT_DETACH);
 	rmdir(top);
 }
@@ -219,7 +219,7 @@ static int reap_or_report(struct __test_metadata *_metadata, pid_t pid, int *sta
 	struct dirent *de;
 	DIR *d;
 
-	if (!vfs_reap(pid, status, ms))
+	if (!vff_reap(pid, status, ms))
 		return 0;
 	TH_LOG("pid %d did not finish within %u ms; its threads:", pid, ms);
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
@@ -593,22 +593,22 @@ TEST_F(backing, gup_write_after_fsync_reaches_the_file)
 
 	ASSERT_NE(0, slow.pid) TH_LOG("the stalled disk did not mount");
 	snprintf(src, sizeof(src), "%s/s-%d", slow.src, getpid());
-	ASSERT_EQ(0, vfs_make_file(&slow, strrchr(src, '/') + 1, self->ps, 'N'));
-	d.sfd = open(vfs_path(&slow, false, strrchr(src, '/') + 1), O_RDONLY | O_DIRECT);
+	ASSERT_EQ(0, vff_make_file(&slow, strrchr(src, '/') + 1, self->ps, 'N'));
+	d.sfd = open(vff_path(&slow, false, strrchr(src, '/') + 1), O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, d.sfd);
 	fd = file_region(self->path, 1, 4 * self->ps);
 	ASSERT_LE(0, fd);
 	d.dst = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, d.dst);
 	memset(d.dst, 'a', self->ps);
-	ASSERT_EQ(0, vfs_ctl(&slow, "stall 1"));
+	ASSERT_EQ(0, vff_ctl(&slow, "stall 1"));
 	ASSERT_EQ(0, pthread_create(&th, NULL, dio_read, &d));
 	usleep(500000);		/* the read holds the page and waits for the disk */
 	EXPECT_EQ(0, fsync(fd));
 	EXPECT_TRUE(file_page_is(self->path, 0, 'a'));
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(0, info.dirty);
-	EXPECT_EQ(0, vfs_ctl(&slow, "stall 0"));
+	EXPECT_EQ(0, vff_ctl(&slow, "stall 0"));
 	pthread_join(th, NULL);
 	EXPECT_EQ(self->ps, d.n);
 	EXPECT_TRUE(all_bytes(d.dst, self->ps, 'N'));
@@ -764,13 +764,13 @@ TEST_F(backing, overlapping_write_from_region_is_killable)
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		_exit(pwrite(wfd, p, 8 * self->ps, self->ps) == 8 * self->ps ? 0 : 1);
-	if (vfs_reap(pid, &status, 5000)) {
-		t0 = vfs_now_ms();
+	if (vff_reap(pid, &status, 5000)) {
+		t0 = vff_now_ms();
 		kill(pid, SIGKILL);
 		ASSERT_EQ(0, reap_or_report(_metadata, pid, &status, 1000));
 		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 		TH_LOG("%s: the write waited for itself; SIGKILL ended it in %llu ms",
-		       self->fs->name, (unsigned long long)(vfs_now_ms() - t0));
+		       self->fs->name, (unsigned long long)(vff_now_ms() - t0));
 	} else {
 		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 		/*
@@ -857,7 +857,7 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < NR_FS; i++)
 		if (mask & (1u << i))
 			fs_setup(&fses[i]);
-	if (vfs_mount(&slow, NULL))
+	if (vff_mount(&slow, NULL))
 		slow.pid = 0;
 	main_pid = getpid();
 	atexit(fs_teardown);

@@ -34,7 +34,7 @@ static char page_byte(unsigned long i)
 }
 
 /* Create @name in the source directory: @size bytes of the page pattern. */
-static int make_pattern(struct vfs_mount *m, const char *name, size_t size)
+static int make_pattern(struct vff_mount *m, const char *name, size_t size)
 {
 	long ps = page_size();
 	char *buf = malloc(size ? size : 1);
@@ -44,7 +44,7 @@ static int make_pattern(struct vfs_mount *m, const char *name, size_t size)
 		return -1;
 	for (size_t i = 0; i < size; i++)
 		buf[i] = page_byte(i / ps);
-	fd = open(vfs_path(m, true, name), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	fd = open(vff_path(m, true, name), O_CREAT | O_TRUNC | O_WRONLY, 0644);
 	ok = fd >= 0 && write(fd, buf, size) == (ssize_t)size;
 	if (fd >= 0)
 		close(fd);
@@ -67,10 +67,10 @@ static int configure_file(int fd, int bfd, uint32_t window, uint32_t flags, uint
  * fd is closed before this returns: the module holds its own reference.
  * Returns the region fd, or -1.
  */
-static int file_region(struct vfs_mount *m, const char *name, int oflags,
+static int file_region(struct vff_mount *m, const char *name, int oflags,
 		       uint32_t window, uint32_t flags, uint64_t size)
 {
-	int bfd = open(vfs_path(m, false, name), oflags), fd = -1;
+	int bfd = open(vff_path(m, false, name), oflags), fd = -1;
 
 	if (bfd < 0)
 		return -1;
@@ -130,7 +130,7 @@ static bool present(const void *p)
 }
 
 /* A file reference the module leaked would make the teardown's umount EBUSY. */
-VFS_FIXTURE(file)
+VFF_FIXTURE(file)
 
 /*
  * A miss is a major fault (ru_majflt, pgmajfault, the module's counter)
@@ -149,7 +149,7 @@ TEST_F(file, miss_is_one_major_fault_and_one_read)
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, 16 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
 	/* Code that runs between the two majflt() calls must be paged in. */
 	pgmaj = kv_read("/proc/vmstat", "pgmajfault");
 	pgmaj = kv_read("/proc/vmstat", "pgmajfault");
@@ -158,8 +158,8 @@ TEST_F(file, miss_is_one_major_fault_and_one_read)
 	EXPECT_EQ(page_byte(5), p[5 * self->ps]);
 	EXPECT_EQ(1, majflt() - maj);
 	EXPECT_LE(1, kv_read("/proc/vmstat", "pgmajfault") - pgmaj);
-	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
-	EXPECT_EQ(self->ps, vfs_stat(&self->m, "read_bytes"));
+	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(self->ps, vff_stat(&self->m, "read_bytes"));
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(VMFAULT_MODE_FILE, info.mode);
 	EXPECT_EQ(16 * self->ps, info.size);
@@ -181,7 +181,7 @@ TEST_F(file, miss_is_one_major_fault_and_one_read)
 	/* (pfn_of() and kpf() may fault their own code in: after the count.) */
 	EXPECT_EQ(pfn_of(p + 5 * self->ps), pfn_of(q + 5 * self->ps));
 	EXPECT_FALSE(kpf(pfn_of(q + 5 * self->ps), KPF_ANON));
-	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
+	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));
 	munmap(q, 16 * self->ps);
 	munmap(p, 16 * self->ps);
 	close(fd);
@@ -270,15 +270,15 @@ TEST_F_TIMEOUT(file, prefetch_window_and_fault_around, 300)
 			p = map_aligned(fd, len, PROT_READ, MAP_SHARED);
 			ASSERT_NE(MAP_FAILED, p);
 			scan_model(NPAGES, windows[w], around ? fa : 1, &s);
-			ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
-			t0 = vfs_now_ms();
+			ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+			t0 = vff_now_ms();
 			min0 = minflt();
 			maj0 = majflt();
 			for (unsigned int i = 0; i < NPAGES; i++)
 				(void)*(volatile char *)(p + i * self->ps);
 			maj = majflt() - maj0;
 			faults = minflt() - min0 + maj;
-			us = (vfs_now_ms() - t0) * 1000;
+			us = (vff_now_ms() - t0) * 1000;
 			ASSERT_EQ(0, vmf_info(fd, &info));
 			EXPECT_EQ(s.faults, faults);
 			EXPECT_EQ(s.major, maj);
@@ -287,13 +287,13 @@ TEST_F_TIMEOUT(file, prefetch_window_and_fault_around, 300)
 			EXPECT_EQ(s.reads, info.counters[VMFAULT_CNT_FILE_READS]);
 			EXPECT_EQ(s.around, info.counters[VMFAULT_CNT_FAULT_AROUND]);
 			EXPECT_EQ(NPAGES, info.counters[VMFAULT_CNT_PAGES_READ]);
-			EXPECT_EQ(s.reads, vfs_stat(&self->m, "read_requests"));
-			EXPECT_EQ(len, vfs_stat(&self->m, "read_bytes"));
+			EXPECT_EQ(s.reads, vff_stat(&self->m, "read_requests"));
+			EXPECT_EQ(len, vff_stat(&self->m, "read_bytes"));
 			EXPECT_TRUE(pages_ok(p, 0, NPAGES));
 			report("window: %u fault-around %s faults %ld major %ld reads %lu bytes %lu around %lu us/page %lu\n",
 			       windows[w], around ? "on" : "off", faults, maj,
-			       (unsigned long)vfs_stat(&self->m, "read_requests"),
-			       (unsigned long)vfs_stat(&self->m, "read_bytes"),
+			       (unsigned long)vff_stat(&self->m, "read_requests"),
+			       (unsigned long)vff_stat(&self->m, "read_bytes"),
 			       (unsigned long)info.counters[VMFAULT_CNT_FAULT_AROUND],
 			       (unsigned long)(us / NPAGES));
 			munmap(p, len);
@@ -358,7 +358,7 @@ TEST_F(file, eof_tail_zeros_and_sigbus)
  * A MAP_SHARED writer of a fresh @npages file: pages 1 and 3 written, the
  * source not yet. Returns the mapping (region fd in *@fdp), or NULL.
  */
-static char *shared_writer(struct vfs_mount *m, int *fdp, int npages)
+static char *shared_writer(struct vff_mount *m, int *fdp, int npages)
 {
 	long ps = page_size();
 	char *p;
@@ -377,14 +377,14 @@ static char *shared_writer(struct vfs_mount *m, int *fdp, int npages)
 }
 
 /* Does the source file hold page_byte(i), except pages 1 and 3 as written? */
-static bool source_written(struct vfs_mount *m, int npages, bool written)
+static bool source_written(struct vff_mount *m, int npages, bool written)
 {
 	long ps = page_size();
 	size_t len = npages * ps;
 	char *buf = malloc(len);
 	bool ok;
 
-	ok = buf && read_file(vfs_path(m, true, "f"), buf, len) == (ssize_t)len;
+	ok = buf && read_file(vff_path(m, true, "f"), buf, len) == (ssize_t)len;
 	for (int i = 0; ok && i < npages; i++) {
 		char c = page_byte(i);
 
@@ -413,12 +413,12 @@ TEST_F(file, writeback_on_msync_and_fsync)
 	EXPECT_EQ(2, info.dirty);
 	EXPECT_EQ(2, info.counters[VMFAULT_CNT_PAGES_DIRTIED]);
 	EXPECT_TRUE(source_written(&self->m, 8, false));
-	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
 	EXPECT_EQ(0, msync(p, 8 * self->ps, MS_SYNC));
 	EXPECT_TRUE(source_written(&self->m, 8, true));
-	EXPECT_EQ(2, vfs_stat(&self->m, "write_requests"));
-	EXPECT_EQ(2 * self->ps, vfs_stat(&self->m, "write_bytes"));
-	EXPECT_LE(1, vfs_stat(&self->m, "fsync_requests"));
+	EXPECT_EQ(2, vff_stat(&self->m, "write_requests"));
+	EXPECT_EQ(2 * self->ps, vff_stat(&self->m, "write_bytes"));
+	EXPECT_LE(1, vff_stat(&self->m, "fsync_requests"));
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(0, info.dirty);
 	EXPECT_EQ(2, info.counters[VMFAULT_CNT_WRITEBACKS]);
@@ -430,15 +430,15 @@ TEST_F(file, writeback_on_msync_and_fsync)
 	/* Two contiguous dirty pages are one WRITE. */
 	p[self->ps] = '1';
 	p[2 * self->ps] = page_byte(2);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
 	EXPECT_EQ(0, fsync(fd));
-	EXPECT_EQ(1, vfs_stat(&self->m, "write_requests"));
-	EXPECT_EQ(2 * self->ps, vfs_stat(&self->m, "write_bytes"));
+	EXPECT_EQ(1, vff_stat(&self->m, "write_requests"));
+	EXPECT_EQ(2 * self->ps, vff_stat(&self->m, "write_bytes"));
 	EXPECT_TRUE(source_written(&self->m, 8, true));
 	/* Nothing dirty: nothing written. */
-	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
 	EXPECT_EQ(0, ioctl(fd, VMFAULT_IOC_FLUSH));
-	EXPECT_EQ(0, vfs_stat(&self->m, "write_requests"));
+	EXPECT_EQ(0, vff_stat(&self->m, "write_requests"));
 	munmap(p, 8 * self->ps);
 	close(fd);
 }
@@ -446,7 +446,7 @@ TEST_F(file, writeback_on_msync_and_fsync)
 enum wb_trigger { WB_MUNMAP, WB_CLOSE, WB_FLUSH, WB_EXIT, WB_KILLED };
 
 /* Each way a region's dirty pages reach the file, without msync(). */
-static void writeback_on(struct __test_metadata *_metadata, struct vfs_mount *m,
+static void writeback_on(struct __test_metadata *_metadata, struct vff_mount *m,
 			 enum wb_trigger how)
 {
 	long ps = page_size();
@@ -464,7 +464,7 @@ static void writeback_on(struct __test_metadata *_metadata, struct vfs_mount *m,
 				raise(SIGKILL);
 			_exit(p ? 0 : 1);
 		}
-		ASSERT_EQ(0, vfs_reap(pid, &status, 20000));
+		ASSERT_EQ(0, vff_reap(pid, &status, 20000));
 		EXPECT_TRUE(how == WB_KILLED ? WIFSIGNALED(status) :
 			    WIFEXITED(status) && !WEXITSTATUS(status));
 		EXPECT_TRUE(source_written(m, 8, true));
@@ -486,7 +486,7 @@ static void writeback_on(struct __test_metadata *_metadata, struct vfs_mount *m,
 		EXPECT_EQ(0, munmap(p, 8 * ps));
 		p = malloc(8 * ps);
 		ASSERT_NE(NULL, p);
-		EXPECT_EQ(8 * ps, read_file(vfs_path(m, true, "f"), p, 8 * ps));
+		EXPECT_EQ(8 * ps, read_file(vff_path(m, true, "f"), p, 8 * ps));
 		EXPECT_EQ('x', p[5 * ps]);
 		free(p);
 		return;
@@ -535,7 +535,7 @@ TEST_F(file, writeback_error_keeps_pages_dirty)
 	char *p = shared_writer(&self->m, &fd, 8);
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "eio_after 0"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "eio_after 0"));
 	EXPECT_EQ(-1, msync(p, 8 * self->ps, MS_SYNC));
 	EXPECT_EQ(EIO, errno);
 	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_FLUSH));
@@ -545,7 +545,7 @@ TEST_F(file, writeback_error_keeps_pages_dirty)
 	EXPECT_LE(2, info.counters[VMFAULT_CNT_IO_ERRORS]);
 	EXPECT_EQ(0, info.counters[VMFAULT_CNT_PAGES_WRITTEN]);
 	EXPECT_TRUE(source_written(&self->m, 8, false));
-	ASSERT_EQ(0, vfs_ctl(&self->m, "eio_after off"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "eio_after off"));
 	EXPECT_EQ(0, msync(p, 8 * self->ps, MS_SYNC));
 	EXPECT_TRUE(source_written(&self->m, 8, true));
 	ASSERT_EQ(0, vmf_info(fd, &info));
@@ -611,7 +611,7 @@ TEST_F(file, readonly_backing_is_never_written)
 	int fd;
 
 	ASSERT_EQ(0, make_pattern(&self->m, "f", 4 * self->ps));
-	ASSERT_EQ(0, stat(vfs_path(&self->m, true, "f"), &before));
+	ASSERT_EQ(0, stat(vff_path(&self->m, true, "f"), &before));
 	fd = file_region(&self->m, "f", O_RDONLY, 1, 0, 0);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
@@ -630,7 +630,7 @@ TEST_F(file, readonly_backing_is_never_written)
 	munmap(p, 4 * self->ps);
 	close(fd);
 	EXPECT_TRUE(source_written(&self->m, 4, false));
-	ASSERT_EQ(0, stat(vfs_path(&self->m, true, "f"), &after));
+	ASSERT_EQ(0, stat(vff_path(&self->m, true, "f"), &after));
 	EXPECT_EQ(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
 	EXPECT_EQ(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
 }
@@ -653,9 +653,9 @@ TEST_F(file, bad_backing_fds)
 	ASSERT_EQ(0, pipe(pipefd));
 	sock = socket(AF_UNIX, SOCK_STREAM, 0);
 	dir = open(self->m.mnt, O_RDONLY | O_DIRECTORY);
-	wronly = open(vfs_path(&self->m, false, "f"), O_WRONLY);
-	opath = open(vfs_path(&self->m, false, "f"), O_PATH);
-	good = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	wronly = open(vff_path(&self->m, false, "f"), O_WRONLY);
+	opath = open(vff_path(&self->m, false, "f"), O_PATH);
+	good = open(vff_path(&self->m, false, "f"), O_RDONLY);
 	self_fd = vmf_open();
 	ASSERT_LE(0, sock);
 	ASSERT_LE(0, dir);
@@ -741,7 +741,7 @@ TEST_F(file, read_error_is_sigbus)
 	p = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	snprintf(cmd, sizeof(cmd), "eio_offset %ld\neio_len 1\n", 2 * self->ps);
-	ASSERT_EQ(0, vfs_ctl(&self->m, cmd));
+	ASSERT_EQ(0, vff_ctl(&self->m, cmd));
 	a.p = p + 2 * self->ps;
 	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
 	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
@@ -749,14 +749,14 @@ TEST_F(file, read_error_is_sigbus)
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(2, info.counters[VMFAULT_CNT_IO_ERRORS]);
 	EXPECT_EQ(2, info.counters[VMFAULT_CNT_SIGBUS]);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "eio_len 0"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "eio_len 0"));
 	EXPECT_TRUE(pages_ok(p, 0, 4));
 	munmap(p, 4 * self->ps);
 	close(fd);
 }
 
 /* A region on vmfaultfs with readahead off, mapped read-only, fd closed. */
-static char *region_fresh(struct vfs_mount *m, int npages)
+static char *region_fresh(struct vff_mount *m, int npages)
 {
 	char *p;
 	int fd;
@@ -773,9 +773,9 @@ static char *region_fresh(struct vfs_mount *m, int npages)
 
 /*
  * region_fresh() of 4 pages at *@p, and a child blocked reading its page
- * @page on the stalled daemon (vfs_stalled_toucher()); -1 on failure.
+ * @page on the stalled daemon (vff_stalled_toucher()); -1 on failure.
  */
-static pid_t stalled_reader(struct vfs_mount *m, char **p, int page)
+static pid_t stalled_reader(struct vff_mount *m, char **p, int page)
 {
 	struct access_arg a = { .len = page_size() };
 
@@ -783,7 +783,7 @@ static pid_t stalled_reader(struct vfs_mount *m, char **p, int page)
 	if (*p == MAP_FAILED)
 		return -1;
 	a.p = *p + page * page_size();
-	return vfs_stalled_toucher(m, &a);
+	return vff_stalled_toucher(m, &a);
 }
 
 /*
@@ -799,7 +799,7 @@ TEST_F(file, daemon_killed_sigbus)
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(page_byte(0), p[0]);
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
-	ASSERT_EQ(0, vfs_reap(self->m.pid, &status, 10000));
+	ASSERT_EQ(0, vff_reap(self->m.pid, &status, 10000));
 	self->m.pid = 0;
 	EXPECT_EQ(page_byte(0), p[1]);
 	a.p = p + self->ps;
@@ -816,9 +816,9 @@ TEST_F(file, daemon_killed_mid_fault)
 
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
-	EXPECT_EQ(0, vfs_reap(self->m.pid, &status, 10000));
+	EXPECT_EQ(0, vff_reap(self->m.pid, &status, 10000));
 	self->m.pid = 0;
-	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	EXPECT_EQ(0, vff_reap(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
 	munmap(p, 4 * self->ps);
 }
@@ -832,9 +832,9 @@ TEST_F(file, stalled_fault_is_killable)
 
 	ASSERT_LE(0, child);
 	kill(child, SIGKILL);
-	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	EXPECT_EQ(0, vff_reap(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	EXPECT_EQ(0, vfs_ctl(&self->m, "stall 0"));
+	EXPECT_EQ(0, vff_ctl(&self->m, "stall 0"));
 	EXPECT_TRUE(pages_ok(p, 0, 4));
 	munmap(p, 4 * self->ps);
 }
@@ -847,10 +847,10 @@ TEST_F(file, connection_abort_sigbus)
 	int status;
 
 	ASSERT_LE(0, child);
-	ASSERT_EQ(0, vfs_abort(&self->m));
-	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	ASSERT_EQ(0, vff_abort(&self->m));
+	EXPECT_EQ(0, vff_reap(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
-	EXPECT_EQ(0, vfs_reap(self->m.pid, &self->m.status, 10000));
+	EXPECT_EQ(0, vff_reap(self->m.pid, &self->m.status, 10000));
 	self->m.pid = 0;
 	munmap(p, 4 * self->ps);
 }
@@ -888,7 +888,7 @@ TEST_F(file, many_threads_one_read)
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "read_delay_us 50000\nzero_stats\n"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "read_delay_us 50000\nzero_stats\n"));
 	pthread_barrier_init(&go, NULL, 8);
 	for (int i = 0; i < 8; i++) {
 		t[i] = (struct toucher){ .go = &go, .p = p + 3 * self->ps };
@@ -899,7 +899,7 @@ TEST_F(file, many_threads_one_read)
 		EXPECT_EQ(page_byte(3), t[i].seen);
 	}
 	pthread_barrier_destroy(&go);
-	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
+	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(1, info.counters[VMFAULT_CNT_FILE_READS]);
 	EXPECT_EQ(1, info.counters[VMFAULT_CNT_PAGES_READ]);
@@ -935,7 +935,7 @@ TEST_F(file, syscalls_into_own_mapping)
 	munmap(p, 8 * self->ps);
 	p = malloc(8 * self->ps);
 	ASSERT_NE(NULL, p);
-	EXPECT_EQ(8 * self->ps, read_file(vfs_path(&self->m, true, "f"), p, 8 * self->ps));
+	EXPECT_EQ(8 * self->ps, read_file(vff_path(&self->m, true, "f"), p, 8 * self->ps));
 	EXPECT_TRUE(all_bytes(p + self->ps, self->ps, page_byte(6)));
 	EXPECT_TRUE(all_bytes(p + 3 * self->ps, self->ps, page_byte(2)));
 	EXPECT_TRUE(pages_ok(p, 4, 4));
@@ -1008,14 +1008,14 @@ TEST_F_TIMEOUT(file, faults_race_munmap_close_fork, 120)
 	for (int i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, fault_loop, &r));
 	ASSERT_EQ(0, pthread_create(&th[2], NULL, write_loop, &r));
-	end = vfs_now_ms() + 1000;
-	while (vfs_now_ms() < end) {
+	end = vff_now_ms() + 1000;
+	while (vff_now_ms() < end) {
 		/* The range vanishes and comes back; readers never see a hole. */
 		ASSERT_NE(MAP_FAILED, mmap(r.p, r.len, PROT_READ, MAP_SHARED | MAP_FIXED, r.fd, 0));
 		madvise(r.p, r.len, MADV_DONTNEED);
 	}
-	end = vfs_now_ms() + 1000;
-	while (vfs_now_ms() < end) {
+	end = vff_now_ms() + 1000;
+	while (vff_now_ms() < end) {
 		pid_t pid = fork();
 
 		ASSERT_LE(0, pid);
@@ -1044,22 +1044,22 @@ struct cost {
 	long minor, major, reads, bytes, us_per_page;
 };
 
-static void scan_cost(struct vfs_mount *m, char *p, size_t len, struct cost *c)
+static void scan_cost(struct vff_mount *m, char *p, size_t len, struct cost *c)
 {
 	long min0, maj0;
 	uint64_t t0;
 
-	vfs_ctl(m, "zero_stats");
-	t0 = vfs_now_ms();
+	vff_ctl(m, "zero_stats");
+	t0 = vff_now_ms();
 	min0 = minflt();
 	maj0 = majflt();
 	for (size_t off = 0; off < len; off += page_size())
 		(void)*(volatile char *)(p + off);
 	c->major = majflt() - maj0;
 	c->minor = minflt() - min0;
-	c->us_per_page = (vfs_now_ms() - t0) * 1000 / (len / page_size());
-	c->reads = vfs_stat(m, "read_requests");
-	c->bytes = vfs_stat(m, "read_bytes");
+	c->us_per_page = (vff_now_ms() - t0) * 1000 / (len / page_size());
+	c->reads = vff_stat(m, "read_requests");
+	c->bytes = vff_stat(m, "read_bytes");
 }
 
 /*
@@ -1077,9 +1077,9 @@ TEST_F_TIMEOUT(file, page_cache_and_vmfault_side_by_side, 300)
 	int fd;
 
 	ASSERT_EQ(0, make_pattern(&self->m, "f", len));
-	ASSERT_EQ(0, vfs_ctl(&self->m, "read_delay_us 1000"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "read_delay_us 1000"));
 
-	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	fd = open(vff_path(&self->m, false, "f"), O_RDONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
 	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
@@ -1125,12 +1125,12 @@ TEST_F(file, short_read_then_error_is_not_up_to_date)
 {
 	struct access_arg a = { .len = self->ps };
 	struct vmfault_region_info info;
-	struct vfs_mount m;
+	struct vff_mount m;
 	char cmd[96];
 	char *p;
 	int fd;
 
-	ASSERT_EQ(0, vfs_mount(&m, "cache=direct"));
+	ASSERT_EQ(0, vff_mount(&m, "cache=direct"));
 	ASSERT_EQ(0, make_pattern(&m, "f", 4 * self->ps));
 	fd = file_region(&m, "f", O_RDONLY, 4, VMFAULT_FLAG_NO_FAULT_AROUND, 0);
 	ASSERT_LE(0, fd);
@@ -1138,7 +1138,7 @@ TEST_F(file, short_read_then_error_is_not_up_to_date)
 	ASSERT_NE(MAP_FAILED, p);
 	snprintf(cmd, sizeof(cmd), "eio_partial 1\neio_offset %ld\neio_len %ld\n",
 		 2 * self->ps + self->ps / 2, self->ps / 2);
-	ASSERT_EQ(0, vfs_ctl(&m, cmd));
+	ASSERT_EQ(0, vff_ctl(&m, cmd));
 	EXPECT_TRUE(pages_ok(p, 0, 2));
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(2, info.counters[VMFAULT_CNT_PAGES_READ]);
@@ -1146,11 +1146,11 @@ TEST_F(file, short_read_then_error_is_not_up_to_date)
 	EXPECT_EQ(1, info.counters[VMFAULT_CNT_IO_ERRORS]);
 	a.p = p + 2 * self->ps;
 	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
-	ASSERT_EQ(0, vfs_ctl(&m, "eio_len 0\neio_partial 0\n"));
+	ASSERT_EQ(0, vff_ctl(&m, "eio_len 0\neio_partial 0\n"));
 	EXPECT_TRUE(pages_ok(p, 2, 2));
 	munmap(p, 4 * self->ps);
 	close(fd);
-	EXPECT_EQ(0, vfs_umount(&m));
+	EXPECT_EQ(0, vff_umount(&m));
 }
 
 /*
@@ -1173,7 +1173,7 @@ TEST_F(file, read_waits_for_a_page_being_read)
 	p = mmap(NULL, 4 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	a.p = p + self->ps;
-	toucher = vfs_stalled_toucher(&self->m, &a);
+	toucher = vff_stalled_toucher(&self->m, &a);
 	ASSERT_LT(0, toucher);
 	reader = fork();
 	ASSERT_LE(0, reader);
@@ -1182,12 +1182,12 @@ TEST_F(file, read_waits_for_a_page_being_read)
 		      all_bytes(buf, self->ps, page_byte(2)) ? 0 : 1);
 	usleep(300000);
 	EXPECT_EQ(0, waitpid(reader, &status, WNOHANG));	/* it waits */
-	EXPECT_EQ(0, vfs_ctl(&self->m, "stall 0"));
-	EXPECT_EQ(0, vfs_reap(reader, &status, 10000));
+	EXPECT_EQ(0, vff_ctl(&self->m, "stall 0"));
+	EXPECT_EQ(0, vff_reap(reader, &status, 10000));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
-	EXPECT_EQ(0, vfs_reap(toucher, &status, 10000));
+	EXPECT_EQ(0, vff_reap(toucher, &status, 10000));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
-	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));	/* pages 1-3 */
+	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));	/* pages 1-3 */
 	EXPECT_TRUE(pages_ok(p, 0, 4));
 	munmap(p, 4 * self->ps);
 	close(fd);
@@ -1201,12 +1201,12 @@ TEST_F(file, read_waits_for_a_page_being_read)
  * if it worked). Returns the child once it has stayed blocked for half a
  * second in the writeback, or -1.
  */
-static pid_t stalled_fsync(struct vfs_mount *m, int fd)
+static pid_t stalled_fsync(struct vff_mount *m, int fd)
 {
 	int status;
 	pid_t pid;
 
-	if (vfs_ctl(m, "stall 1"))
+	if (vff_ctl(m, "stall 1"))
 		return -1;
 	pid = fork();
 	if (pid == 0)
@@ -1232,24 +1232,24 @@ TEST_F(file, stalled_writeback_is_killable_and_faults_go_on)
 	ASSERT_NE(NULL, p);
 	pid = stalled_fsync(&self->m, fd);
 	ASSERT_LT(0, pid);
-	t0 = vfs_now_ms();
+	t0 = vff_now_ms();
 	EXPECT_EQ('1', p[self->ps]);		/* maps it again, read-only */
 	EXPECT_TRUE(kpf(pfn_of(p + self->ps), KPF_WRITEBACK));
 	p[self->ps] = 'w';			/* dirties it again */
-	EXPECT_GT(200, vfs_now_ms() - t0);
-	t0 = vfs_now_ms();
+	EXPECT_GT(200, vff_now_ms() - t0);
+	t0 = vff_now_ms();
 	kill(pid, SIGKILL);
-	EXPECT_EQ(0, vfs_reap(pid, &status, 1000));
+	EXPECT_EQ(0, vff_reap(pid, &status, 1000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	TH_LOG("the fsync ended %llu ms after SIGKILL",
-	       (unsigned long long)(vfs_now_ms() - t0));
-	EXPECT_EQ(0, vfs_ctl(&self->m, "stall 0"));
+	       (unsigned long long)(vff_now_ms() - t0));
+	EXPECT_EQ(0, vff_ctl(&self->m, "stall 0"));
 	EXPECT_EQ(0, fsync(fd));
 	munmap(p, 8 * self->ps);
 	close(fd);
 	p = malloc(8 * self->ps);
 	ASSERT_NE(NULL, p);
-	EXPECT_EQ(8 * self->ps, read_file(vfs_path(&self->m, true, "f"), p, 8 * self->ps));
+	EXPECT_EQ(8 * self->ps, read_file(vff_path(&self->m, true, "f"), p, 8 * self->ps));
 	EXPECT_EQ('w', p[self->ps]);
 	EXPECT_TRUE(all_bytes(p + self->ps + 1, self->ps - 1, '1'));
 	EXPECT_TRUE(all_bytes(p + 3 * self->ps, self->ps, '3'));
@@ -1270,9 +1270,9 @@ TEST_F(file, daemon_killed_mid_writeback)
 	pid = stalled_fsync(&self->m, fd);
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
-	EXPECT_EQ(0, vfs_reap(self->m.pid, &status, 10000));
+	EXPECT_EQ(0, vff_reap(self->m.pid, &status, 10000));
 	self->m.pid = 0;
-	EXPECT_EQ(0, vfs_reap(pid, &status, 10000));
+	EXPECT_EQ(0, vff_reap(pid, &status, 10000));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 	munmap(p, 8 * self->ps);
 	close(fd);

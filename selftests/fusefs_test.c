@@ -65,20 +65,20 @@ static ssize_t read_direct(const char *path)
 	return n;
 }
 
-VFS_FIXTURE(fs)
+VFF_FIXTURE(fs)
 
 /* mmaptest: the file is mirrored faithfully (stat and contents). */
 TEST_F(fs, mirrors_source)
 {
 	char buf[8192];
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 5000, 'x'));
-	EXPECT_EQ(5000, file_size(vfs_path(&self->m, false, "f")));
-	EXPECT_EQ(5000, read_file(vfs_path(&self->m, false, "f"), buf, sizeof(buf)));
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", 5000, 'x'));
+	EXPECT_EQ(5000, file_size(vff_path(&self->m, false, "f")));
+	EXPECT_EQ(5000, read_file(vff_path(&self->m, false, "f"), buf, sizeof(buf)));
 	EXPECT_TRUE(all_bytes(buf, 5000, 'x'));
 	/* The control directory is not part of the mirror. */
-	EXPECT_EQ(0, access(vfs_path(&self->m, false, ".vmfaultfs/stats"), R_OK));
-	EXPECT_NE(0, access(vfs_path(&self->m, true, ".vmfaultfs"), F_OK));
+	EXPECT_EQ(0, access(vff_path(&self->m, false, ".vmfaultfs/stats"), R_OK));
+	EXPECT_NE(0, access(vff_path(&self->m, true, ".vmfaultfs"), F_OK));
 }
 
 /* A bad control write is refused with EINVAL and changes nothing. */
@@ -87,15 +87,15 @@ TEST_F(fs, ctl_rejects_bad_input)
 	char buf[512];
 	ssize_t n;
 
-	EXPECT_EQ(-1, vfs_ctl(&self->m, "read_delay_us 5\nbogus 1\n"));
-	EXPECT_EQ(-1, vfs_ctl(&self->m, "stall 2"));
-	EXPECT_EQ(-1, vfs_ctl(&self->m, "read_delay_us -1"));
-	n = read_file(vfs_path(&self->m, false, ".vmfaultfs/ctl"), buf, sizeof(buf) - 1);
+	EXPECT_EQ(-1, vff_ctl(&self->m, "read_delay_us 5\nbogus 1\n"));
+	EXPECT_EQ(-1, vff_ctl(&self->m, "stall 2"));
+	EXPECT_EQ(-1, vff_ctl(&self->m, "read_delay_us -1"));
+	n = read_file(vff_path(&self->m, false, ".vmfaultfs/ctl"), buf, sizeof(buf) - 1);
 	ASSERT_GT(n, 0);
 	buf[n] = '\0';
 	EXPECT_NE(NULL, strstr(buf, "read_delay_us 0\n"));
-	EXPECT_EQ(0, vfs_ctl(&self->m, "read_delay_us=7\neio_after 3\n"));
-	n = read_file(vfs_path(&self->m, false, ".vmfaultfs/ctl"), buf, sizeof(buf) - 1);
+	EXPECT_EQ(0, vff_ctl(&self->m, "read_delay_us=7\neio_after 3\n"));
+	n = read_file(vff_path(&self->m, false, ".vmfaultfs/ctl"), buf, sizeof(buf) - 1);
 	buf[n > 0 ? n : 0] = '\0';
 	EXPECT_NE(NULL, strstr(buf, "read_delay_us 7\n"));
 	EXPECT_NE(NULL, strstr(buf, "eio_after 3\n"));
@@ -108,18 +108,18 @@ TEST_F(fs, private_never_written_back)
 	char *p;
 	int fd;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 2 * self->ps, 'A'));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", 2 * self->ps, 'A'));
+	fd = open(vff_path(&self->m, false, "f"), O_RDWR);
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
 	memset(p, 'B', 2 * self->ps);
 	EXPECT_EQ(0, munmap(p, 2 * self->ps));
 	EXPECT_EQ(0, fsync(fd));
 	close(fd);
-	EXPECT_EQ(0, vfs_stat(&self->m, "write_requests"));
-	EXPECT_EQ(2 * self->ps, read_file(vfs_path(&self->m, true, "f"), buf, sizeof(buf)));
+	EXPECT_EQ(0, vff_stat(&self->m, "write_requests"));
+	EXPECT_EQ(2 * self->ps, read_file(vff_path(&self->m, true, "f"), buf, sizeof(buf)));
 	EXPECT_TRUE(all_bytes(buf, 2 * self->ps, 'A'));
 }
 
@@ -129,8 +129,8 @@ TEST_F(fs, shared_write_needs_writable_fd)
 	void *p;
 	int fd;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", self->ps, 'A'));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", self->ps, 'A'));
+	fd = open(vff_path(&self->m, false, "f"), O_RDONLY);
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	EXPECT_EQ(MAP_FAILED, p);
@@ -155,8 +155,8 @@ TEST_F(fs, shared_writes_reach_source)
 	char buf[3 * 4096], *p;
 	int fd;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", size, 'A'));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", size, 'A'));
+	fd = open(vff_path(&self->m, false, "f"), O_RDWR);
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
@@ -164,16 +164,16 @@ TEST_F(fs, shared_writes_reach_source)
 	memset(p, 'S', 2 * self->ps);
 	EXPECT_EQ(0, munmap(p, 2 * self->ps));
 
-	EXPECT_EQ(size, read_file(vfs_path(&self->m, false, "f"), buf, sizeof(buf)));
+	EXPECT_EQ(size, read_file(vff_path(&self->m, false, "f"), buf, sizeof(buf)));
 	EXPECT_TRUE(all_bytes(buf, size, 'S'));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	fd = open(vff_path(&self->m, false, "f"), O_RDWR);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, fsync(fd));
 	close(fd);
-	EXPECT_EQ(size, file_size(vfs_path(&self->m, true, "f")));
-	EXPECT_EQ(size, read_file(vfs_path(&self->m, true, "f"), buf, sizeof(buf)));
+	EXPECT_EQ(size, file_size(vff_path(&self->m, true, "f")));
+	EXPECT_EQ(size, read_file(vff_path(&self->m, true, "f"), buf, sizeof(buf)));
 	EXPECT_TRUE(all_bytes(buf, size, 'S'));
-	EXPECT_LE(1, vfs_stat(&self->m, "write_requests"));
+	EXPECT_LE(1, vff_stat(&self->m, "write_requests"));
 }
 
 /*
@@ -185,18 +185,18 @@ TEST_F(fs, lazy_first_touch)
 	char *p;
 	int fd;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", self->ps, 'A'));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", self->ps, 'A'));
+	fd = open(vff_path(&self->m, false, "f"), O_RDONLY);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
 	p = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	EXPECT_EQ(0, vfs_stat(&self->m, "read_requests"));
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", self->ps, 'C'));
+	EXPECT_EQ(0, vff_stat(&self->m, "read_requests"));
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", self->ps, 'C'));
 	EXPECT_EQ('C', p[0]);
 	EXPECT_EQ('C', p[self->ps - 1]);
-	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
-	EXPECT_EQ(self->ps, vfs_stat(&self->m, "read_bytes"));
+	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(self->ps, vff_stat(&self->m, "read_bytes"));
 	munmap(p, self->ps);
 	close(fd);
 }
@@ -209,8 +209,8 @@ TEST_F(fs, two_files)
 	int i, fd[2];
 
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, vfs_make_file(&self->m, names[i], self->ps, '1' + i));
-		fd[i] = open(vfs_path(&self->m, false, names[i]), O_RDWR);
+		ASSERT_EQ(0, vff_make_file(&self->m, names[i], self->ps, '1' + i));
+		fd[i] = open(vff_path(&self->m, false, names[i]), O_RDWR);
 		ASSERT_LE(0, fd[i]);
 		p[i] = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd[i], 0);
 		ASSERT_NE(MAP_FAILED, p[i]);
@@ -223,7 +223,7 @@ TEST_F(fs, two_files)
 		munmap(p[i], self->ps);
 		EXPECT_EQ(0, fsync(fd[i]));
 		close(fd[i]);
-		EXPECT_EQ(self->ps, read_file(vfs_path(&self->m, true, names[i]), buf,
+		EXPECT_EQ(self->ps, read_file(vff_path(&self->m, true, names[i]), buf,
 					      sizeof(buf)));
 		EXPECT_TRUE(all_bytes(buf, self->ps, 'a' + i));
 	}
@@ -237,8 +237,8 @@ TEST_F(fs, fork_child_sees_mapping)
 	pid_t pid;
 	int fd;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 4 * self->ps, 'F'));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", 4 * self->ps, 'F'));
+	fd = open(vff_path(&self->m, false, "f"), O_RDWR);
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, 4 * self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
@@ -267,15 +267,15 @@ TEST_F(fs, fork_child_sees_mapping)
  * request that waits uninterruptibly, for an answer a stopped daemon never
  * gives. Returns the mapping, or MAP_FAILED.
  */
-static char *map_fresh(struct vfs_mount *m, int npages, int fill)
+static char *map_fresh(struct vff_mount *m, int npages, int fill)
 {
 	size_t len = npages * page_size();
 	char *p;
 	int fd;
 
-	if (vfs_make_file(m, "f", len, fill) || vfs_set_readahead_kb(m, 0))
+	if (vff_make_file(m, "f", len, fill) || vff_set_readahead_kb(m, 0))
 		return MAP_FAILED;
-	fd = open(vfs_path(m, false, "f"), O_RDONLY);
+	fd = open(vff_path(m, false, "f"), O_RDONLY);
 	if (fd < 0)
 		return MAP_FAILED;
 	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
@@ -289,8 +289,8 @@ TEST_F(fs, bad_access_is_fatal)
 	struct access_arg a = { .len = self->ps };
 	int fd;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", self->ps, 'A'));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", self->ps, 'A'));
+	fd = open(vff_path(&self->m, false, "f"), O_RDWR);
 	ASSERT_LE(0, fd);
 	a.p = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, a.p);
@@ -309,16 +309,16 @@ TEST_F(fs, one_fault_one_read)
 	long maj;
 
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "zero_stats"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
 	maj = majflt();
 	EXPECT_EQ('R', p[5 * self->ps]);
 	EXPECT_EQ(1, majflt() - maj);
-	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
-	EXPECT_EQ(self->ps, vfs_stat(&self->m, "read_bytes"));
+	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(self->ps, vff_stat(&self->m, "read_bytes"));
 	/* The page is now cached: touching it again costs nothing. */
 	EXPECT_EQ('R', p[5 * self->ps + 1]);
 	EXPECT_EQ(1, majflt() - maj);
-	EXPECT_EQ(1, vfs_stat(&self->m, "read_requests"));
+	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));
 	munmap(p, 16 * self->ps);
 }
 
@@ -334,20 +334,20 @@ TEST_F(fs, write_delay_and_jitter)
 	int fd;
 
 	memset(buf, 'w', sizeof(buf));
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", 4 * self->ps, 'A'));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDWR);
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", 4 * self->ps, 'A'));
+	fd = open(vff_path(&self->m, false, "f"), O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, vfs_ctl(&self->m, "write_delay_us 2000\njitter_us 1000\nzero_stats\n"));
-	t0 = vfs_now_ms();
+	ASSERT_EQ(0, vff_ctl(&self->m, "write_delay_us 2000\njitter_us 1000\nzero_stats\n"));
+	t0 = vff_now_ms();
 	for (int i = 0; i < 4; i++)
 		ASSERT_EQ(sizeof(buf), pwrite(fd, buf, sizeof(buf), i * sizeof(buf)));
-	EXPECT_LE(8, vfs_now_ms() - t0);
-	EXPECT_EQ(4, vfs_stat(&self->m, "write_requests"));
-	EXPECT_EQ(4 * sizeof(buf), vfs_stat(&self->m, "write_bytes"));
-	EXPECT_LE(4 * 2000000ULL, vfs_stat(&self->m, "write_ns"));
+	EXPECT_LE(8, vff_now_ms() - t0);
+	EXPECT_EQ(4, vff_stat(&self->m, "write_requests"));
+	EXPECT_EQ(4 * sizeof(buf), vff_stat(&self->m, "write_bytes"));
+	EXPECT_LE(4 * 2000000ULL, vff_stat(&self->m, "write_ns"));
 	EXPECT_EQ(0, fsync(fd));
 	close(fd);
-	EXPECT_EQ(4 * sizeof(buf), read_file(vfs_path(&self->m, true, "f"), buf, sizeof(buf)) +
+	EXPECT_EQ(4 * sizeof(buf), read_file(vff_path(&self->m, true, "f"), buf, sizeof(buf)) +
 		  3 * sizeof(buf));
 	EXPECT_TRUE(all_bytes(buf, sizeof(buf), 'w'));
 }
@@ -361,16 +361,16 @@ TEST_F(fs, injected_eio_is_sigbus)
 	a.p = map_fresh(&self->m, 4, 'E');
 	ASSERT_NE(MAP_FAILED, a.p);
 	snprintf(buf, sizeof(buf), "eio_offset %ld\neio_len 1\n", 2 * self->ps);
-	ASSERT_EQ(0, vfs_ctl(&self->m, buf));
+	ASSERT_EQ(0, vff_ctl(&self->m, buf));
 	EXPECT_EQ('E', a.p[self->ps]);
 	a.p += 2 * self->ps;
 	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
-	EXPECT_LE(1, vfs_stat(&self->m, "read_errors"));
+	EXPECT_LE(1, vff_stat(&self->m, "read_errors"));
 	/* After N good requests, everything fails. */
 	a.p += self->ps;
-	ASSERT_EQ(0, vfs_ctl(&self->m, "eio_offset 0\neio_len 0\neio_after 0\n"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "eio_offset 0\neio_len 0\neio_after 0\n"));
 	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
-	ASSERT_EQ(0, vfs_ctl(&self->m, "eio_after off"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "eio_after off"));
 	EXPECT_EQ('E', *a.p);
 	munmap(a.p - 3 * self->ps, a.len);
 }
@@ -389,7 +389,7 @@ struct majrun {
 };
 
 /* Touch every page of a fresh (uncached) mapping once; count the cost. */
-static int major_run(struct vfs_mount *m, bool random, enum advice adv, struct majrun *r)
+static int major_run(struct vff_mount *m, bool random, enum advice adv, struct majrun *r)
 {
 	size_t len = PAGES * page_size();
 	unsigned int order[PAGES], in = 0, last = ~0U;
@@ -411,7 +411,7 @@ static int major_run(struct vfs_mount *m, bool random, enum advice adv, struct m
 		}
 	}
 	/* A file's readahead window is set from the bdi when it is opened. */
-	fd = open(vfs_path(m, false, "f"), O_RDONLY);
+	fd = open(vff_path(m, false, "f"), O_RDONLY);
 	if (fd < 0)
 		return -1;
 	if (!drop_cache(fd, len))
@@ -419,7 +419,7 @@ static int major_run(struct vfs_mount *m, bool random, enum advice adv, struct m
 	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		goto err_close;
-	vfs_ctl(m, "zero_stats");
+	vff_ctl(m, "zero_stats");
 	maj = majflt();
 	if (madvise(p, len, advice_flag[adv]))
 		goto err_unmap;
@@ -437,8 +437,8 @@ static int major_run(struct vfs_mount *m, bool random, enum advice adv, struct m
 	for (unsigned int i = 0; i < PAGES; i++)
 		(void)*(volatile char *)(p + order[i] * page_size());
 	r->majflt = majflt() - maj;
-	r->reads = vfs_stat(m, "read_requests");
-	r->bytes = vfs_stat(m, "read_bytes");
+	r->reads = vff_stat(m, "read_requests");
+	r->bytes = vff_stat(m, "read_bytes");
 	munmap(p, len);
 	close(fd);
 	return 0;
@@ -460,9 +460,9 @@ TEST_F_TIMEOUT(fs, major_faults_by_advice, 600)
 {
 	struct majrun r;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", PAGES * self->ps, 'M'));
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", PAGES * self->ps, 'M'));
 	for (int ra = 1; ra >= 0; ra--) {
-		ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, ra ? 128 : 0));
+		ASSERT_EQ(0, vff_set_readahead_kb(&self->m, ra ? 128 : 0));
 		for (int random = 0; random < 2; random++) {
 			for (int adv = 0; adv < ADV_NR; adv++) {
 				ASSERT_EQ(0, major_run(&self->m, random, adv, &r));
@@ -507,9 +507,9 @@ TEST_F_TIMEOUT(fs, fault_latency_follows_delay, 300)
 	char cmd[64], *p;
 	int fd;
 
-	ASSERT_EQ(0, vfs_make_file(&self->m, "f", PAGES * self->ps, 'L'));
-	ASSERT_EQ(0, vfs_set_readahead_kb(&self->m, 0));
-	fd = open(vfs_path(&self->m, false, "f"), O_RDONLY);
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", PAGES * self->ps, 'L'));
+	ASSERT_EQ(0, vff_set_readahead_kb(&self->m, 0));
+	fd = open(vff_path(&self->m, false, "f"), O_RDONLY);
 	ASSERT_LE(0, fd);
 	for (unsigned int d = 0; d < sizeof(delays) / sizeof(delays[0]); d++) {
 		uint64_t t0, t1, fault_ns = ~0ULL, total = 0;
@@ -518,7 +518,7 @@ TEST_F_TIMEOUT(fs, fault_latency_follows_delay, 300)
 		p = mmap(NULL, PAGES * self->ps, PROT_READ, MAP_SHARED, fd, 0);
 		ASSERT_NE(MAP_FAILED, p);
 		snprintf(cmd, sizeof(cmd), "read_delay_us %u\nzero_stats\n", delays[d]);
-		ASSERT_EQ(0, vfs_ctl(&self->m, cmd));
+		ASSERT_EQ(0, vff_ctl(&self->m, cmd));
 		for (int i = 0; i < n; i++) {
 			struct timespec a, b;
 
@@ -531,13 +531,13 @@ TEST_F_TIMEOUT(fs, fault_latency_follows_delay, 300)
 			if (t1 - t0 < fault_ns)
 				fault_ns = t1 - t0;
 		}
-		EXPECT_EQ(n, vfs_stat(&self->m, "read_requests"));
+		EXPECT_EQ(n, vff_stat(&self->m, "read_requests"));
 		report("latency: delay %u us | fault min %lu us, mean %lu us | READ mean %lu us\n",
 			       delays[d], (unsigned long)(fault_ns / 1000),
 			       (unsigned long)(total / n / 1000),
-			       (unsigned long)(vfs_stat(&self->m, "read_ns") / n / 1000));
+			       (unsigned long)(vff_stat(&self->m, "read_ns") / n / 1000));
 		EXPECT_LE(delays[d] * 1000ULL, fault_ns);
-		EXPECT_LE(delays[d] * 1000ULL * n, vfs_stat(&self->m, "read_ns"));
+		EXPECT_LE(delays[d] * 1000ULL * n, vff_stat(&self->m, "read_ns"));
 		munmap(p, PAGES * self->ps);
 	}
 	close(fd);
@@ -553,7 +553,7 @@ TEST_F(fs, daemon_killed_sigbus)
 	ASSERT_NE(MAP_FAILED, a.p);
 	EXPECT_EQ('K', a.p[0]);
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
-	ASSERT_EQ(0, vfs_reap(self->m.pid, &status, 10000));
+	ASSERT_EQ(0, vff_reap(self->m.pid, &status, 10000));
 	self->m.pid = 0;
 	EXPECT_EQ('K', a.p[1]);
 	a.p += self->ps;
@@ -566,7 +566,7 @@ TEST_F(fs, daemon_killed_sigbus)
  * stays killable, and the mount comes down afterwards.
  */
 static void stalled_fault_is_killable(struct __test_metadata *_metadata,
-				      struct vfs_mount *m, bool sigstop)
+				      struct vff_mount *m, bool sigstop)
 {
 	struct access_arg a = { .len = 4 * page_size() };
 	pid_t child;
@@ -583,25 +583,25 @@ static void stalled_fault_is_killable(struct __test_metadata *_metadata,
 		 * (see connection_abort_frees_stopped_daemon).
 		 */
 		ASSERT_EQ(0, kill(m->pid, SIGSTOP));
-		ASSERT_EQ(0, vfs_wait_stopped(m->pid, 10000));
+		ASSERT_EQ(0, vff_wait_stopped(m->pid, 10000));
 	} else {
-		ASSERT_EQ(0, vfs_ctl(m, "stall 1"));
+		ASSERT_EQ(0, vff_ctl(m, "stall 1"));
 	}
 	child = fork_toucher(&a);
 	ASSERT_LE(0, child);
 	usleep(500000);
 	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));	/* still blocked */
-	t0 = vfs_now_ms();
+	t0 = vff_now_ms();
 	kill(child, SIGKILL);
-	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	EXPECT_EQ(0, vff_reap(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	report("killed a fault on a %s daemon in %lu ms\n",
 		       sigstop ? "SIGSTOPped" : "stalled",
-		       (unsigned long)(vfs_now_ms() - t0));
+		       (unsigned long)(vff_now_ms() - t0));
 	if (sigstop)
 		kill(m->pid, SIGCONT);
 	else
-		EXPECT_EQ(0, vfs_ctl(m, "stall 0"));
+		EXPECT_EQ(0, vff_ctl(m, "stall 0"));
 	EXPECT_EQ('T', a.p[0]);
 	munmap(a.p, a.len);
 }
@@ -625,13 +625,13 @@ TEST_F(fs, connection_abort_sigbus)
 
 	a.p = map_fresh(&self->m, 4, 'X');
 	ASSERT_NE(MAP_FAILED, a.p);
-	child = vfs_stalled_toucher(&self->m, &a);
+	child = vff_stalled_toucher(&self->m, &a);
 	ASSERT_LE(0, child);
-	ASSERT_EQ(0, vfs_abort(&self->m));
-	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	ASSERT_EQ(0, vff_abort(&self->m));
+	EXPECT_EQ(0, vff_reap(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
 	/* The daemon notices and exits by itself. */
-	EXPECT_EQ(0, vfs_reap(self->m.pid, &self->m.status, 10000));
+	EXPECT_EQ(0, vff_reap(self->m.pid, &self->m.status, 10000));
 	self->m.pid = 0;
 	munmap(a.p, a.len);
 }
@@ -651,14 +651,14 @@ TEST_F(fs, connection_abort_frees_stopped_daemon)
 	a.p = map_fresh(&self->m, 4, 'Y');
 	ASSERT_NE(MAP_FAILED, a.p);
 	/* Stall, so the READ is surely taken by a daemon thread; then stop. */
-	child = vfs_stalled_toucher(&self->m, &a);
+	child = vff_stalled_toucher(&self->m, &a);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, kill(self->m.pid, SIGSTOP));
-	ASSERT_EQ(0, vfs_wait_stopped(self->m.pid, 10000));
+	ASSERT_EQ(0, vff_wait_stopped(self->m.pid, 10000));
 	kill(child, SIGKILL);
-	EXPECT_NE(0, vfs_reap(child, &status, 2000));	/* in D state */
-	ASSERT_EQ(0, vfs_abort(&self->m));
-	EXPECT_EQ(0, vfs_reap(child, &status, 10000));
+	EXPECT_NE(0, vff_reap(child, &status, 2000));	/* in D state */
+	ASSERT_EQ(0, vff_abort(&self->m));
+	EXPECT_EQ(0, vff_reap(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status));
 	munmap(a.p, a.len);
 }
@@ -671,7 +671,7 @@ TEST_F(fs, connection_abort_frees_stopped_daemon)
  * 6.6 and later do where they differ.
  */
 FIXTURE(cache) {
-	struct vfs_mount m;
+	struct vff_mount m;
 	long ps;
 };
 
@@ -712,12 +712,12 @@ FIXTURE_SETUP(cache)
 
 	self->ps = page_size();
 	snprintf(opts, sizeof(opts), "cache=%s", variant->mode);
-	ASSERT_EQ(0, vfs_mount(&self->m, opts));
+	ASSERT_EQ(0, vff_mount(&self->m, opts));
 }
 
 FIXTURE_TEARDOWN(cache)
 {
-	EXPECT_EQ(0, vfs_umount(&self->m));
+	EXPECT_EQ(0, vff_umount(&self->m));
 }
 
 /*
@@ -726,7 +726,7 @@ FIXTURE_TEARDOWN(cache)
  * source behind the daemon show in it; does a write through the mapping
  * reach the source (munmap, fsync)?
  */
-static void matrix_row(struct vfs_mount *m, int flags, char *row, size_t size)
+static void matrix_row(struct vff_mount *m, int flags, char *row, size_t size)
 {
 	const char *name = flags == MAP_SHARED ? "shared" : "private";
 	long ps = page_size();
@@ -735,8 +735,8 @@ static void matrix_row(struct vfs_mount *m, int flags, char *row, size_t size)
 	int fd, src;
 
 	snprintf(path, sizeof(path), "%s/%s", m->src, name);
-	vfs_make_file(m, name, 2 * ps, 'A');
-	fd = open(vfs_path(m, false, name), O_RDWR);
+	vff_make_file(m, name, 2 * ps, 'A');
+	fd = open(vff_path(m, false, name), O_RDWR);
 	p = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, flags, fd, 0);
 	if (p == MAP_FAILED) {
 		snprintf(row, size, "%s | - | - | - | -", errno == ENODEV ? "ENODEV" :
@@ -778,9 +778,9 @@ TEST_F(cache, shared_and_private)
 }
 
 /* The ctl file's text, in @buf. */
-static bool ctl_text(struct vfs_mount *m, char *buf, size_t size)
+static bool ctl_text(struct vff_mount *m, char *buf, size_t size)
 {
-	ssize_t n = read_file(vfs_path(m, false, ".vmfaultfs/ctl"), buf, size - 1);
+	ssize_t n = read_file(vff_path(m, false, ".vmfaultfs/ctl"), buf, size - 1);
 
 	buf[n > 0 ? n : 0] = '\0';
 	return n > 0;
@@ -793,25 +793,25 @@ static bool ctl_text(struct vfs_mount *m, char *buf, size_t size)
  */
 TEST(ctl_zero_stats_and_reset)
 {
-	struct vfs_mount m;
+	struct vff_mount m;
 	char buf[4096];
 
-	ASSERT_EQ(0, vfs_mount(&m, "read_delay_us=1000"));
-	ASSERT_EQ(0, vfs_make_file(&m, "f", 4096, 'z'));
-	ASSERT_EQ(4096, read_file(vfs_path(&m, false, "f"), buf, 4096));
-	EXPECT_LT(0, vfs_stat(&m, "read_requests"));
-	ASSERT_EQ(0, vfs_ctl(&m, "read_delay_us 7\njitter_us 9\neio_offset 0\neio_len 4096\n"
+	ASSERT_EQ(0, vff_mount(&m, "read_delay_us=1000"));
+	ASSERT_EQ(0, vff_make_file(&m, "f", 4096, 'z'));
+	ASSERT_EQ(4096, read_file(vff_path(&m, false, "f"), buf, 4096));
+	EXPECT_LT(0, vff_stat(&m, "read_requests"));
+	ASSERT_EQ(0, vff_ctl(&m, "read_delay_us 7\njitter_us 9\neio_offset 0\neio_len 4096\n"
 				 "eio_partial 1\neio_after 3\nzero_stats\n"));
-	EXPECT_EQ(0, vfs_stat(&m, "read_requests"));
+	EXPECT_EQ(0, vff_stat(&m, "read_requests"));
 	ASSERT_TRUE(ctl_text(&m, buf, sizeof(buf)));
 	EXPECT_NE(NULL, strstr(buf, "read_delay_us 7\n"));
 	EXPECT_NE(NULL, strstr(buf, "eio_len 4096\n"));
 	EXPECT_NE(NULL, strstr(buf, "eio_after 3\n"));
 	/* The injected error is on: an uncached read of the file fails. */
-	EXPECT_EQ(-EIO, read_direct(vfs_path(&m, false, "f")));
-	EXPECT_LT(0, vfs_stat(&m, "read_errors"));
+	EXPECT_EQ(-EIO, read_direct(vff_path(&m, false, "f")));
+	EXPECT_LT(0, vff_stat(&m, "read_errors"));
 
-	ASSERT_EQ(0, vfs_ctl(&m, "stall 1\nreset\n"));
+	ASSERT_EQ(0, vff_ctl(&m, "stall 1\nreset\n"));
 	ASSERT_TRUE(ctl_text(&m, buf, sizeof(buf)));
 	EXPECT_NE(NULL, strstr(buf, "read_delay_us 1000\n")) TH_LOG("%s", buf);
 	EXPECT_NE(NULL, strstr(buf, "jitter_us 0\n"));
@@ -819,12 +819,12 @@ TEST(ctl_zero_stats_and_reset)
 	EXPECT_NE(NULL, strstr(buf, "eio_partial 0\n"));
 	EXPECT_NE(NULL, strstr(buf, "eio_after off\n"));
 	EXPECT_NE(NULL, strstr(buf, "stall 0\n"));
-	EXPECT_EQ(0, vfs_stat(&m, "read_requests"));
-	EXPECT_EQ(0, vfs_stat(&m, "read_errors"));
+	EXPECT_EQ(0, vff_stat(&m, "read_requests"));
+	EXPECT_EQ(0, vff_stat(&m, "read_errors"));
 	/* And the disk answers again. */
-	EXPECT_EQ(4096, read_direct(vfs_path(&m, false, "f")));
-	EXPECT_EQ(1, vfs_stat(&m, "read_requests"));
-	EXPECT_EQ(0, vfs_umount(&m));
+	EXPECT_EQ(4096, read_direct(vff_path(&m, false, "f")));
+	EXPECT_EQ(1, vff_stat(&m, "read_requests"));
+	EXPECT_EQ(0, vff_umount(&m));
 }
 
 /*
@@ -892,11 +892,11 @@ static int create_entries(const char *mnt, mode_t mask, bool user)
 }
 
 /* lstat() of @name in the mount and in its source agree, and are @mode @uid:@gid. */
-static bool entry_is(struct vfs_mount *m, const char *name, mode_t mode, uid_t uid, gid_t gid)
+static bool entry_is(struct vff_mount *m, const char *name, mode_t mode, uid_t uid, gid_t gid)
 {
 	struct stat in_mnt, in_src;
 
-	if (lstat(vfs_path(m, false, name), &in_mnt) || lstat(vfs_path(m, true, name), &in_src)) {
+	if (lstat(vff_path(m, false, name), &in_mnt) || lstat(vff_path(m, true, name), &in_src)) {
 		fprintf(stderr, "# %s: %s\n", name, strerror(errno));
 		return false;
 	}
@@ -913,14 +913,14 @@ static bool entry_is(struct vfs_mount *m, const char *name, mode_t mode, uid_t u
 
 TEST(posix_modes_and_owners)
 {
-	struct vfs_mount m;
+	struct vff_mount m;
 
-	ASSERT_EQ(0, vfs_mount(&m, "allow_other,default_permissions"));
+	ASSERT_EQ(0, vff_mount(&m, "allow_other,default_permissions"));
 	ASSERT_EQ(0, chmod(m.src, 0777));
-	ASSERT_EQ(0, mkdir(vfs_path(&m, true, "sgid"), 0777));
-	ASSERT_EQ(0, chown(vfs_path(&m, true, "sgid"), 0, SGID_GROUP));
-	ASSERT_EQ(0, chmod(vfs_path(&m, true, "sgid"), 02777));
-	ASSERT_EQ(0, mkdir(vfs_path(&m, true, "roots"), 0755));
+	ASSERT_EQ(0, mkdir(vff_path(&m, true, "sgid"), 0777));
+	ASSERT_EQ(0, chown(vff_path(&m, true, "sgid"), 0, SGID_GROUP));
+	ASSERT_EQ(0, chmod(vff_path(&m, true, "sgid"), 02777));
+	ASSERT_EQ(0, mkdir(vff_path(&m, true, "roots"), 0755));
 
 	/* Root, umask 0 and 022: the modes asked for, under that umask only. */
 	EXPECT_EQ(0, create_entries(m.mnt, 0, false));
@@ -943,9 +943,9 @@ TEST(posix_modes_and_owners)
 	/* In a set-group-ID directory: its group; a new directory inherits the bit. */
 	EXPECT_TRUE(entry_is(&m, "sgid/u-file", S_IFREG | 0644, USER_ID, SGID_GROUP));
 	EXPECT_TRUE(entry_is(&m, "sgid/u-dir", S_IFDIR | 02755, USER_ID, SGID_GROUP));
-	EXPECT_NE(0, access(vfs_path(&m, true, "roots/u-file"), F_OK));
+	EXPECT_NE(0, access(vff_path(&m, true, "roots/u-file"), F_OK));
 
-	EXPECT_EQ(0, vfs_umount(&m));
+	EXPECT_EQ(0, vff_umount(&m));
 }
 
 TEST_HARNESS_MAIN

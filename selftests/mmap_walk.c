@@ -45,7 +45,7 @@ struct walk {
 	unsigned long pages;	/* 0: the whole file */
 	long window;		/* 0: the page cache; else through /dev/vmfault */
 	struct vmfault_config cfg;
-	struct vfs_mount m;	/* m.mnt: the vmfaultfs mount, or "" */
+	struct vff_mount m;	/* m.mnt: the vmfaultfs mount, or "" */
 	long ps;
 	int fd;			/* FILE */
 	int mfd;		/* the region, or -1 */
@@ -198,12 +198,12 @@ static void print_result(struct walk *w, const struct rusage *r0, const struct r
 	       us_per_page);
 	if (*w->m.mnt)
 		printf(" read_requests %llu read_bytes %llu",
-		       (unsigned long long)vfs_stat(&w->m, "read_requests"),
-		       (unsigned long long)vfs_stat(&w->m, "read_bytes"));
+		       (unsigned long long)vff_stat(&w->m, "read_requests"),
+		       (unsigned long long)vff_stat(&w->m, "read_bytes"));
 	if (*w->m.mnt && w->writes)
 		printf(" write_requests %llu write_bytes %llu",
-		       (unsigned long long)vfs_stat(&w->m, "write_requests"),
-		       (unsigned long long)vfs_stat(&w->m, "write_bytes"));
+		       (unsigned long long)vff_stat(&w->m, "write_requests"),
+		       (unsigned long long)vff_stat(&w->m, "write_bytes"));
 	if (w->window && !vmf_info(w->mfd, &info))
 		printf(" module_faults %llu module_major %llu file_reads %llu",
 		       (unsigned long long)info.counters[VMFAULT_CNT_FAULTS],
@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 	parse_args(&w, argc, argv);
 	if (open_and_map(&w) || make_order(&w))
 		return 1;
-	if (*w.m.mnt && vfs_ctl(&w.m, "zero_stats")) {
+	if (*w.m.mnt && vff_ctl(&w.m, "zero_stats")) {
 		fprintf(stderr, "mmap_walk: %s/.vmfaultfs/ctl: %s\n", w.m.mnt, strerror(errno));
 		return 1;
 	}

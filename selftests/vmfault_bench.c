@@ -381,7 +381,7 @@ done:
 
 /* ---- the file scenarios ---- */
 
-static struct vfs_mount mnt;
+static struct vff_mount mnt;
 
 enum file_kind {
 	F_VMF, F_MMAP, F_MMAP_RANDOM, F_READ, F_PAGER,
@@ -408,7 +408,7 @@ static void drop_cache(int fd)
 static void file_trial(const char *name, size_t len, const uint32_t *order, size_t norder,
 		       const struct file_case *fc, struct sample *s)
 {
-	int fd = open(vfs_path(&mnt, false, name), O_RDONLY | O_CLOEXEC);
+	int fd = open(vff_path(&mnt, false, name), O_RDONLY | O_CLOEXEC);
 	size_t npg = order ? norder : len / ps, i;
 	uint64_t r0, b0, t0, t1;
 	struct uffd_server srv;
@@ -438,8 +438,8 @@ static void file_trial(const char *name, size_t len, const uint32_t *order, size
 		uffd_start(&srv, UFFD_PAGER, p, len, fc->size, fd);
 		break;
 	}
-	r0 = vfs_stat(&mnt, "read_requests");
-	b0 = vfs_stat(&mnt, "read_bytes");
+	r0 = vff_stat(&mnt, "read_requests");
+	b0 = vff_stat(&mnt, "read_bytes");
 	f0 = faults_now();
 	t0 = now_ns();
 	if (fc->kind == F_READ) {
@@ -461,8 +461,8 @@ static void file_trial(const char *name, size_t len, const uint32_t *order, size
 	t1 = now_ns();
 	s->faults = faults_now() - f0;
 	s->ns = t1 - t0;
-	s->reads = vfs_stat(&mnt, "read_requests") - r0;
-	s->bytes = vfs_stat(&mnt, "read_bytes") - b0;
+	s->reads = vff_stat(&mnt, "read_requests") - r0;
+	s->bytes = vff_stat(&mnt, "read_bytes") - b0;
 	s->touched = npg * ps;
 	s->units = order ? npg : len >> 20;
 	s->allocs = 0;
@@ -736,9 +736,9 @@ int main(int argc, char **argv)
 		measure("mem-access", "load", "access", mem_access_fn, NULL);
 	if (!file_scenarios_wanted() || tag)
 		return 0;
-	if (vfs_mount(&mnt, NULL))
+	if (vff_mount(&mnt, NULL))
 		die("cannot mount vmfaultfs");
-	if (vfs_make_file(&mnt, "seq", seq_len, 's') || vfs_make_file(&mnt, "rand", rand_len, 'r'))
+	if (vff_make_file(&mnt, "seq", seq_len, 's') || vff_make_file(&mnt, "rand", rand_len, 'r'))
 		die("cannot create the files");
 	/* 1024 distinct pages of the 64 MiB file, in a fixed random order. */
 	order = malloc(rand_len / ps * sizeof(*order));
@@ -765,14 +765,14 @@ int main(int argc, char **argv)
 
 			snprintf(cmd, sizeof(cmd), "read_delay_us %s", delays[d]);
 			snprintf(name, sizeof(name), "vmfault-w1-delay-%sus", delays[d]);
-			if (vfs_ctl(&mnt, cmd))
+			if (vff_ctl(&mnt, cmd))
 				die("vmfaultfs ctl '%s' failed", cmd);
 			run_file("major-fault", "rand", rand_len, order, 256, &fc, 1);
 		}
-		vfs_ctl(&mnt, "read_delay_us 0");
+		vff_ctl(&mnt, "read_delay_us 0");
 	}
 	free(order);
-	if (vfs_umount(&mnt))
+	if (vff_umount(&mnt))
 		die("umount failed");
 	return 0;
 }

@@ -33,7 +33,7 @@
 #define FUSE_SUPER_MAGIC	0x65735546
 #define FUSECTL_SUPER_MAGIC	0x65735543
 
-struct vfs_mount {
+struct vff_mount {
 	char src[64];		/* the mirrored directory */
 	char mnt[64];		/* the mount point */
 	dev_t dev;		/* the mount's device, taken while it answers */
@@ -42,7 +42,7 @@ struct vfs_mount {
 };
 
 /* The daemon: $VMFAULTFS, or ../fusefs/vmfaultfs beside this program. */
-static inline const char *vfs_daemon(void)
+static inline const char *vff_daemon(void)
 {
 	static char path[PATH_MAX];
 	const char *env = getenv("VMFAULTFS");
@@ -52,7 +52,7 @@ static inline const char *vfs_daemon(void)
 	return beside_self("../fusefs/vmfaultfs", path) ?: "vmfaultfs";
 }
 
-static inline uint64_t vfs_now_ms(void)
+static inline uint64_t vff_now_ms(void)
 {
 	struct timespec ts;
 
@@ -61,9 +61,9 @@ static inline uint64_t vfs_now_ms(void)
 }
 
 /* Reap @pid within @ms milliseconds. Returns 0, or -1 if it is still alive. */
-static inline int vfs_reap(pid_t pid, int *status, unsigned int ms)
+static inline int vff_reap(pid_t pid, int *status, unsigned int ms)
 {
-	uint64_t end = vfs_now_ms() + ms;
+	uint64_t end = vff_now_ms() + ms;
 
 	do {
 		pid_t r = waitpid(pid, status, WNOHANG);
@@ -71,14 +71,14 @@ static inline int vfs_reap(pid_t pid, int *status, unsigned int ms)
 		if (r == pid || (r < 0 && errno != EINTR))
 			return r == pid ? 0 : -1;
 		usleep(10000);
-	} while (vfs_now_ms() < end);
+	} while (vff_now_ms() < end);
 	return -1;
 }
 
 /* Wait until every thread of @pid is stopped ('T'). 0, or -1 on timeout. */
-static inline int vfs_wait_stopped(pid_t pid, unsigned int ms)
+static inline int vff_wait_stopped(pid_t pid, unsigned int ms)
 {
-	uint64_t end = vfs_now_ms() + ms;
+	uint64_t end = vff_now_ms() + ms;
 	char path[300];
 
 	do {
@@ -108,24 +108,24 @@ static inline int vfs_wait_stopped(pid_t pid, unsigned int ms)
 		if (all)
 			return 0;
 		usleep(10000);
-	} while (vfs_now_ms() < end);
+	} while (vff_now_ms() < end);
 	return -1;
 }
 
-static inline bool vfs_is_fs(const char *path, long magic)
+static inline bool vff_is_fs(const char *path, long magic)
 {
 	struct statfs sf;
 
 	return !statfs(path, &sf) && sf.f_type == magic;
 }
 
-static inline bool vfs_mounted(const char *mnt)
+static inline bool vff_mounted(const char *mnt)
 {
-	return vfs_is_fs(mnt, FUSE_SUPER_MAGIC);
+	return vff_is_fs(mnt, FUSE_SUPER_MAGIC);
 }
 
 /* The mount's device number, or 0 on error. */
-static inline dev_t vfs_dev(struct vfs_mount *m)
+static inline dev_t vff_dev(struct vff_mount *m)
 {
 	struct stat st;
 
@@ -138,7 +138,7 @@ static inline dev_t vfs_dev(struct vfs_mount *m)
  * (a daemon mounted again over them). Returns 0, or -1 with a message on
  * stderr.
  */
-static inline int vfs_mount_src(struct vfs_mount *m, const char *opts)
+static inline int vff_mount_src(struct vff_mount *m, const char *opts)
 {
 	char o[512];
 	uint64_t end;
@@ -154,30 +154,30 @@ static inline int vfs_mount_src(struct vfs_mount *m, const char *opts)
 	if (m->pid < 0)
 		return -1;
 	if (m->pid == 0) {
-		execl(vfs_daemon(), "vmfaultfs", "-f", "-o", o, m->mnt, (char *)NULL);
-		fprintf(stderr, "exec %s: %s\n", vfs_daemon(), strerror(errno));
+		execl(vff_daemon(), "vmfaultfs", "-f", "-o", o, m->mnt, (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", vff_daemon(), strerror(errno));
 		_exit(127);
 	}
-	end = vfs_now_ms() + 20000;
-	while (!vfs_mounted(m->mnt)) {
+	end = vff_now_ms() + 20000;
+	while (!vff_mounted(m->mnt)) {
 		if (waitpid(m->pid, &m->status, WNOHANG) == m->pid) {
 			fprintf(stderr, "vmfaultfs exited before mounting (status %#x)\n",
 				m->status);
 			m->pid = 0;
 			return -1;
 		}
-		if (vfs_now_ms() > end) {
+		if (vff_now_ms() > end) {
 			fprintf(stderr, "vmfaultfs did not mount within 20 s\n");
 			return -1;
 		}
 		usleep(10000);
 	}
-	m->dev = vfs_dev(m);
+	m->dev = vff_dev(m);
 	return 0;
 }
 
-/* vfs_mount_src() on a fresh, empty source directory under /tmp. */
-static inline int vfs_mount(struct vfs_mount *m, const char *opts)
+/* vff_mount_src() on a fresh, empty source directory under /tmp. */
+static inline int vff_mount(struct vff_mount *m, const char *opts)
 {
 	memset(m, 0, sizeof(*m));
 	strcpy(m->src, "/tmp/vmfaultfs-src.XXXXXX");
@@ -185,10 +185,10 @@ static inline int vfs_mount(struct vfs_mount *m, const char *opts)
 		perror("mkdtemp");
 		return -1;
 	}
-	return vfs_mount_src(m, opts);
+	return vff_mount_src(m, opts);
 }
 
-static inline int vfs_rm_one(const char *path, const struct stat *st, int flag,
+static inline int vff_rm_one(const char *path, const struct stat *st, int flag,
 			     struct FTW *ftw)
 {
 	return remove(path);
@@ -198,19 +198,19 @@ static inline int vfs_rm_one(const char *path, const struct stat *st, int flag,
  * Unmount (lazily if busy), reap the daemon (SIGKILL after 10 s) and remove
  * both directories. Returns 0 if the unmount itself worked.
  */
-static inline int vfs_umount(struct vfs_mount *m)
+static inline int vff_umount(struct vff_mount *m)
 {
 	int ret = 0;
 
 	if (m->pid > 0)
 		kill(m->pid, SIGCONT);	/* a stopped daemon would block statfs() */
-	if (vfs_mounted(m->mnt) && umount2(m->mnt, 0)) {
+	if (vff_mounted(m->mnt) && umount2(m->mnt, 0)) {
 		fprintf(stderr, "umount %s: %s\n", m->mnt, strerror(errno));
 		umount2(m->mnt, MNT_DETACH);
 		ret = -1;
 	}
 	if (m->pid > 0) {
-		if (vfs_reap(m->pid, &m->status, 10000)) {
+		if (vff_reap(m->pid, &m->status, 10000)) {
 			fprintf(stderr, "vmfaultfs did not exit after umount; killing it\n");
 			kill(m->pid, SIGKILL);
 			waitpid(m->pid, &m->status, 0);
@@ -219,7 +219,7 @@ static inline int vfs_umount(struct vfs_mount *m)
 		m->pid = 0;
 	}
 	rmdir(m->mnt);
-	nftw(m->src, vfs_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	nftw(m->src, vff_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return ret;
 }
 
@@ -228,23 +228,23 @@ static inline int vfs_umount(struct vfs_mount *m)
  * page size (self->ps); its teardown fails if the unmount does. For the
  * harness's users only (FIXTURE() is kselftest_harness.h's).
  */
-#define VFS_FIXTURE(name)					\
+#define VFF_FIXTURE(name)					\
 	FIXTURE(name) {						\
-		struct vfs_mount m;				\
+		struct vff_mount m;				\
 		long ps;					\
 	};							\
 	FIXTURE_SETUP(name)					\
 	{							\
 		self->ps = page_size();				\
-		ASSERT_EQ(0, vfs_mount(&self->m, NULL));	\
+		ASSERT_EQ(0, vff_mount(&self->m, NULL));	\
 	}							\
 	FIXTURE_TEARDOWN(name)					\
 	{							\
-		EXPECT_EQ(0, vfs_umount(&self->m));		\
+		EXPECT_EQ(0, vff_umount(&self->m));		\
 	}
 
 /* One counter of .vmfaultfs/stats ("read_requests", ...), or ~0 on error. */
-static inline uint64_t vfs_stat(struct vfs_mount *m, const char *name)
+static inline uint64_t vff_stat(struct vff_mount *m, const char *name)
 {
 	char path[128];
 
@@ -253,7 +253,7 @@ static inline uint64_t vfs_stat(struct vfs_mount *m, const char *name)
 }
 
 /* Write one command ("zero_stats", "stall 1", ...) to .vmfaultfs/ctl. */
-static inline int vfs_ctl(struct vfs_mount *m, const char *cmd)
+static inline int vff_ctl(struct vff_mount *m, const char *cmd)
 {
 	char path[128];
 	ssize_t n;
@@ -268,7 +268,7 @@ static inline int vfs_ctl(struct vfs_mount *m, const char *cmd)
 	return n == (ssize_t)strlen(cmd) ? 0 : -1;
 }
 
-static inline int vfs_write_file(const char *path, const char *val)
+static inline int vff_write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY), ok;
 
@@ -280,7 +280,7 @@ static inline int vfs_write_file(const char *path, const char *val)
 }
 
 /* Kernel readahead of this mount (its backing_dev_info), in KiB; 0 is off. */
-static inline int vfs_set_readahead_kb(struct vfs_mount *m, unsigned int kb)
+static inline int vff_set_readahead_kb(struct vff_mount *m, unsigned int kb)
 {
 	dev_t dev = m->dev;
 	char path[96], val[16];
@@ -288,7 +288,7 @@ static inline int vfs_set_readahead_kb(struct vfs_mount *m, unsigned int kb)
 	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb",
 		 major(dev), minor(dev));
 	snprintf(val, sizeof(val), "%u", kb);
-	return vfs_write_file(path, val);
+	return vff_write_file(path, val);
 }
 
 /*
@@ -296,21 +296,21 @@ static inline int vfs_set_readahead_kb(struct vfs_mount *m, unsigned int kb)
  * connection by its device number as the kernel encodes it (fuse_conn.dev,
  * printed with "%u": major << 20 | minor).
  */
-static inline int vfs_abort(struct vfs_mount *m)
+static inline int vff_abort(struct vff_mount *m)
 {
 	dev_t dev = m->dev;
 	char path[96];
 
-	if (!vfs_is_fs("/sys/fs/fuse/connections", FUSECTL_SUPER_MAGIC) &&
+	if (!vff_is_fs("/sys/fs/fuse/connections", FUSECTL_SUPER_MAGIC) &&
 	    mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL))
 		return -1;
 	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
 		 (major(dev) << 20) | minor(dev));
-	return vfs_write_file(path, "1");
+	return vff_write_file(path, "1");
 }
 
 /* Create @name in the source directory: @size bytes of @fill. */
-static inline int vfs_make_file(struct vfs_mount *m, const char *name, size_t size, int fill)
+static inline int vff_make_file(struct vff_mount *m, const char *name, size_t size, int fill)
 {
 	char path[160], *buf = malloc(size ? size : 1);
 	int fd, ok;
@@ -327,7 +327,7 @@ static inline int vfs_make_file(struct vfs_mount *m, const char *name, size_t si
 	return ok ? 0 : -1;
 }
 
-static inline char *vfs_path(struct vfs_mount *m, bool source, const char *name)
+static inline char *vff_path(struct vff_mount *m, bool source, const char *name)
 {
 	static _Thread_local char path[2][160];
 	char *p = path[source];
@@ -365,7 +365,7 @@ static inline bool dies_of(void (*fn)(void *), void *arg, int sig)
 		fn(arg);
 		_exit(0);
 	}
-	if (pid < 0 || vfs_reap(pid, &status, 20000))
+	if (pid < 0 || vff_reap(pid, &status, 20000))
 		return false;
 	return WIFSIGNALED(status) && WTERMSIG(status) == sig;
 }
@@ -431,12 +431,12 @@ static inline pid_t fork_toucher(struct access_arg *a)
  * describes. Returns the child once it has stayed blocked for half a
  * second, or -1 if it could not be started or did not block.
  */
-static inline pid_t vfs_stalled_toucher(struct vfs_mount *m, struct access_arg *a)
+static inline pid_t vff_stalled_toucher(struct vff_mount *m, struct access_arg *a)
 {
 	pid_t child;
 	int status;
 
-	if (vfs_ctl(m, "stall 1"))
+	if (vff_ctl(m, "stall 1"))
 		return -1;
 	child = fork_toucher(a);
 	if (child < 0)
