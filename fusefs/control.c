@@ -2,14 +2,16 @@
 /*
  * vmfaultfs: what makes it a controllable "disk". Latency and error
  * injection and the stall switch, applied to every READ and WRITE of a data
- * file (vff_data_begin), the request accounting (vff_account), and the two
- * control files inside the mount:
+ * file (vff_data_begin), the request accounting (vff_account), and the
+ * control directory inside the mount, with operations of its own
+ * (vff_ctl_ops):
  *
  *   .vmfaultfs/stats  "name value" lines (read_requests, read_bytes, ...);
  *                     writing "reset" zeroes them
- *   .vmfaultfs/ctl    the injection settings; write "key value" lines,
- *                     "zero_stats" (the counters only) or "reset" (every
- *                     setting as the mount started, counters zeroed)
+ *   .vmfaultfs/ctl    the injection settings (vff_settings[]); write "key
+ *                     value" lines, "zero_stats" (the counters only) or
+ *                     "reset" (every setting as the mount started, counters
+ *                     zeroed)
  *
  * Settings and counters are atomics: a READ never takes a lock to be
  * accounted. Only the stall switch has a mutex, for its condition variable.
@@ -34,14 +36,6 @@ struct fuse_session *vff_session;
 static pthread_mutex_t vff_stall_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t vff_stall_cond = PTHREAD_COND_INITIALIZER;
 static bool vff_stalled;		/* protected by vff_stall_lock */
-
-/* The settings as the mount started (its options), for "reset". */
-static struct {
-	unsigned int read_delay_us, write_delay_us, jitter_us, eio_partial;
-	uint64_t eio_offset, eio_len;
-	int64_t eio_after;
-	bool stalled;
-} vff_at_mount;
 
 static const char *const vff_op_names[VFF_OP_NR] = {
 	[VFF_OP_READ] = "read",
@@ -104,39 +98,6 @@ static void vff_stats_reset(void)
 		atomic_store(&vff_stats[i].ns, 0);
 	}
 	atomic_store(&vff_inject.data_requests, 0);
-}
-
-/**
- * vff_ctl_mounted() - remember the settings as the mount starts them
- *
- * Called once the mount options are applied: "reset" in the ctl file goes
- * back to these.
- */
-void vff_ctl_mounted(void)
-{
-	vff_at_mount.read_delay_us = atomic_load(&vff_inject.read_delay_us);
-	vff_at_mount.write_delay_us = atomic_load(&vff_inject.write_delay_us);
-	vff_at_mount.jitter_us = atomic_load(&vff_inject.jitter_us);
-	vff_at_mount.eio_partial = atomic_load(&vff_inject.eio_partial);
-	vff_at_mount.eio_offset = atomic_load(&vff_inject.eio_offset);
-	vff_at_mount.eio_len = atomic_load(&vff_inject.eio_len);
-	vff_at_mount.eio_after = atomic_load(&vff_inject.eio_after);
-	pthread_mutex_lock(&vff_stall_lock);
-	vff_at_mount.stalled = vff_stalled;
-	pthread_mutex_unlock(&vff_stall_lock);
-}
-
-static void vff_ctl_reset(void)
-{
-	atomic_store(&vff_inject.read_delay_us, vff_at_mount.read_delay_us);
-	atomic_store(&vff_inject.write_delay_us, vff_at_mount.write_delay_us);
-	atomic_store(&vff_inject.jitter_us, vff_at_mount.jitter_us);
-	atomic_store(&vff_inject.eio_partial, vff_at_mount.eio_partial);
-	atomic_store(&vff_inject.eio_offset, vff_at_mount.eio_offset);
-	atomic_store(&vff_inject.eio_len, vff_at_mount.eio_len);
-	atomic_store(&vff_inject.eio_after, vff_at_mount.eio_after);
-	vff_stats_reset();
-	vff_stall(vff_at_mount.stalled);
 }
 
 void vff_stall(bool on)
@@ -248,88 +209,184 @@ int vff_data_begin(fuse_req_t req, bool write, uint64_t off, size_t *size)
 	return 0;
 }
 
-static int vff_parse_u64(const char *value, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
+/* ---- the settings of the ctl file ---- */
 
-	if (!value || !*value || *value == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(value, &end, 0);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*out = v;
+enum vff_setting_type {
+	VFF_SET_U32,	/* an atomic_uint, 0..UINT32_MAX */
+	VFF_SET_U64,	/* an atomic_uint_fast64_t */
+	VFF_SET_BOOL,	/* an atomic_uint, 0 or 1 */
+	VFF_SET_AFTER,	/* eio_after: a count, or "off" (-1) */
+	VFF_SET_STALL,	/* the stall switch (a mutex and condition variable) */
+};
+
+struct vff_setting {
+	const char *name;
+	enum vff_setting_type type;
+	void *var;
+};
+
+/* In the order the ctl file lists them. */
+static const struct vff_setting vff_settings[] = {
+	{ "read_delay_us",	VFF_SET_U32,	&vff_inject.read_delay_us },
+	{ "write_delay_us",	VFF_SET_U32,	&vff_inject.write_delay_us },
+	{ "jitter_us",		VFF_SET_U32,	&vff_inject.jitter_us },
+	{ "eio_offset",		VFF_SET_U64,	&vff_inject.eio_offset },
+	{ "eio_len",		VFF_SET_U64,	&vff_inject.eio_len },
+	{ "eio_partial",	VFF_SET_BOOL,	&vff_inject.eio_partial },
+	{ "eio_after",		VFF_SET_AFTER,	&vff_inject.eio_after },
+	{ "stall",		VFF_SET_STALL,	NULL },
+};
+
+#define VFF_NR_SETTINGS (sizeof(vff_settings) / sizeof(vff_settings[0]))
+
+/* The settings as the mount started (its options), for "reset". */
+static int64_t vff_at_mount[VFF_NR_SETTINGS];
+
+static const struct vff_setting *vff_setting(const char *name)
+{
+	for (size_t i = 0; i < VFF_NR_SETTINGS; i++)
+		if (!strcmp(vff_settings[i].name, name))
+			return &vff_settings[i];
+	return NULL;
+}
+
+/* A setting's value; eio_after's "off" is -1. */
+static int64_t vff_setting_get(const struct vff_setting *set)
+{
+	bool stalled;
+
+	switch (set->type) {
+	case VFF_SET_U32:
+	case VFF_SET_BOOL:
+		return atomic_load((atomic_uint *)set->var);
+	case VFF_SET_U64:
+		return (int64_t)atomic_load((atomic_uint_fast64_t *)set->var);
+	case VFF_SET_AFTER:
+		return atomic_load((atomic_int_fast64_t *)set->var);
+	case VFF_SET_STALL:
+		pthread_mutex_lock(&vff_stall_lock);
+		stalled = vff_stalled;
+		pthread_mutex_unlock(&vff_stall_lock);
+		return stalled;
+	}
 	return 0;
 }
 
+static void vff_setting_put(const struct vff_setting *set, int64_t v)
+{
+	switch (set->type) {
+	case VFF_SET_U32:
+	case VFF_SET_BOOL:
+		atomic_store((atomic_uint *)set->var, (unsigned int)v);
+		break;
+	case VFF_SET_U64:
+		atomic_store((atomic_uint_fast64_t *)set->var, (uint64_t)v);
+		break;
+	case VFF_SET_AFTER:
+		/* A new count starts from the next data request. */
+		atomic_store(&vff_inject.data_requests, 0);
+		atomic_store((atomic_int_fast64_t *)set->var, v);
+		break;
+	case VFF_SET_STALL:
+		vff_stall(v);
+		break;
+	}
+}
+
+/* Parse @value for @set into *@v: 0 or -EINVAL. */
+static int vff_setting_parse(const struct vff_setting *set, const char *value, int64_t *v)
+{
+	unsigned long long n;
+	char *end;
+
+	if (set->type == VFF_SET_AFTER && value && !strcmp(value, "off")) {
+		*v = -1;
+		return 0;
+	}
+	if (!value || !*value || *value == '-')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(value, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	switch (set->type) {
+	case VFF_SET_U32:
+		if (n > UINT32_MAX)
+			return -EINVAL;
+		break;
+	case VFF_SET_BOOL:
+	case VFF_SET_STALL:
+		if (n > 1)
+			return -EINVAL;
+		break;
+	case VFF_SET_AFTER:
+		if (n > INT64_MAX)
+			return -EINVAL;
+		break;
+	case VFF_SET_U64:
+		break;
+	}
+	*v = (int64_t)n;
+	return 0;
+}
+
+/**
+ * vff_ctl_mounted() - remember the settings as the mount starts them
+ *
+ * Called once the mount options are applied: "reset" in the ctl file goes
+ * back to these.
+ */
+void vff_ctl_mounted(void)
+{
+	for (size_t i = 0; i < VFF_NR_SETTINGS; i++)
+		vff_at_mount[i] = vff_setting_get(&vff_settings[i]);
+}
+
+static void vff_ctl_reset(void)
+{
+	for (size_t i = 0; i < VFF_NR_SETTINGS; i++)
+		vff_setting_put(&vff_settings[i], vff_at_mount[i]);
+	vff_stats_reset();
+}
+
+/* The words a ctl file takes without a value. */
+static const struct {
+	const char *name;
+	void (*run)(void);
+} vff_commands[] = {
+	{ "zero_stats",	vff_stats_reset },	/* the counters only */
+	{ "reset",	vff_ctl_reset },	/* the settings too */
+};
+
 /*
- * Check one setting and, if @apply, change it. Checking first lets a
- * multi-line write to the ctl file be all or nothing.
+ * Check one line of the ctl file and, if @apply, act on it. Checking
+ * every line first lets a multi-line write be all or nothing.
  */
 static int vff_ctl_apply(const char *key, const char *value, bool apply)
 {
-	uint64_t v;
+	const struct vff_setting *set;
+	int64_t v;
 
-	if (!strcmp(key, "zero_stats") || !strcmp(key, "reset")) {
+	for (size_t i = 0; i < sizeof(vff_commands) / sizeof(vff_commands[0]); i++) {
+		if (strcmp(key, vff_commands[i].name))
+			continue;
 		if (value && *value)
 			return -EINVAL;
-		if (apply && key[0] == 'z')
-			vff_stats_reset();
-		else if (apply)
-			vff_ctl_reset();
-		return 0;
-	}
-	if (!strcmp(key, "eio_after") && value && !strcmp(value, "off")) {
 		if (apply)
-			atomic_store(&vff_inject.eio_after, -1);
+			vff_commands[i].run();
 		return 0;
 	}
-	if (vff_parse_u64(value, UINT64_MAX, &v))
+	set = vff_setting(key);
+	if (!set || vff_setting_parse(set, value, &v))
 		return -EINVAL;
-	if (!strcmp(key, "eio_after")) {
-		if (v > INT64_MAX)
-			return -EINVAL;
-		if (apply) {
-			atomic_store(&vff_inject.data_requests, 0);
-			atomic_store(&vff_inject.eio_after, (int64_t)v);
-		}
-	} else if (!strcmp(key, "eio_offset") || !strcmp(key, "eio_len")) {
-		if (apply)
-			atomic_store(key[4] == 'o' ? &vff_inject.eio_offset :
-				     &vff_inject.eio_len, v);
-	} else if (!strcmp(key, "stall")) {
-		if (v > 1)
-			return -EINVAL;
-		if (apply)
-			vff_stall(v);
-	} else if (!strcmp(key, "eio_partial")) {
-		if (v > 1)
-			return -EINVAL;
-		if (apply)
-			atomic_store(&vff_inject.eio_partial, v);
-	} else {
-		atomic_uint *u;
-
-		if (!strcmp(key, "read_delay_us"))
-			u = &vff_inject.read_delay_us;
-		else if (!strcmp(key, "write_delay_us"))
-			u = &vff_inject.write_delay_us;
-		else if (!strcmp(key, "jitter_us"))
-			u = &vff_inject.jitter_us;
-		else
-			return -EINVAL;
-		if (v > UINT32_MAX)
-			return -EINVAL;
-		if (apply)
-			atomic_store(u, (unsigned int)v);
-	}
+	if (apply)
+		vff_setting_put(set, v);
 	return 0;
 }
 
 /**
  * vff_ctl_set() - change one setting, from the command line or the ctl file
- * @key: setting name (see vff_ctl_render()), "zero_stats" or "reset"
+ * @key: setting name (see vff_settings[]), "zero_stats" or "reset"
  * @value: its new value as text; NULL for "zero_stats" and "reset"
  *
  * Return: 0, or -EINVAL for an unknown key or a bad value.
@@ -339,106 +396,235 @@ int vff_ctl_set(const char *key, const char *value)
 	return vff_ctl_apply(key, value, true);
 }
 
-int vff_ctl_stat(enum vff_kind kind, struct stat *st)
+/* ---- the control directory's nodes and operations ---- */
+
+/*
+ * The control directory and its two files: fixed nodes whose node ids are
+ * their addresses, never forgotten. The lookup count the kernel keeps on
+ * them needs no bookkeeping.
+ */
+struct vff_ctl_node {
+	const char *name;
+	mode_t mode;
+	ino_t st_ino;		/* what stat() shows: outside any real range */
+	/* The text of an open file, as of its open. */
+	void (*render)(FILE *f);
+	/* Act on what was written: 0 or -EINVAL (then nothing was done). */
+	int (*write)(const char *key, const char *value, bool apply);
+};
+
+/* An open control file: a snapshot of its text, taken at open. */
+struct vff_ctl_file {
+	char *text;
+	size_t len;
+};
+
+static void vff_stats_render(FILE *f)
 {
-	memset(st, 0, sizeof(*st));
-	st->st_uid = getuid();
-	st->st_gid = getgid();
-	st->st_nlink = 1;
-	switch (kind) {
-	case VFF_CTL_DIR:
-		st->st_ino = 0xffffff01;
-		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = 2;
-		break;
-	case VFF_CTL_STATS:
-		st->st_ino = 0xffffff02;
-		st->st_mode = S_IFREG | 0644;
-		break;
-	case VFF_CTL_CTL:
-		st->st_ino = 0xffffff03;
-		st->st_mode = S_IFREG | 0644;
-		break;
-	default:
-		return -ENOENT;
+	for (int i = 0; i < VFF_OP_NR; i++) {
+		const struct vff_op_stats *s = &vff_stats[i];
+		const char *n = vff_op_names[i];
+
+		fprintf(f, "%s_requests %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->count));
+		fprintf(f, "%s_errors %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->errors));
+		if (i == VFF_OP_READ || i == VFF_OP_WRITE)
+			fprintf(f, "%s_bytes %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->bytes));
+		fprintf(f, "%s_ns %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->ns));
 	}
+}
+
+/* The stats file takes one word, "reset": the counters only. */
+static int vff_stats_write(const char *key, const char *value, bool apply)
+{
+	if (strcmp(key, "reset") || (value && *value))
+		return -EINVAL;
+	if (apply)
+		vff_stats_reset();
 	return 0;
 }
 
-/**
- * vff_ctl_render() - the text of a control file, as of now
- * @kind: VFF_CTL_STATS or VFF_CTL_CTL
- * @len: (out) its length
- *
- * Return: a malloc()ed buffer, or NULL when out of memory.
- */
-char *vff_ctl_render(enum vff_kind kind, size_t *len)
+static void vff_settings_render(FILE *f)
 {
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
+	fprintf(f, "cache %s\n", vff_cache_name(vff_cache_mode));
+	for (size_t i = 0; i < VFF_NR_SETTINGS; i++) {
+		const struct vff_setting *set = &vff_settings[i];
+		int64_t v = vff_setting_get(set);
 
-	if (!f)
-		return NULL;
-	if (kind == VFF_CTL_STATS) {
-		for (int i = 0; i < VFF_OP_NR; i++) {
-			const struct vff_op_stats *s = &vff_stats[i];
-			const char *n = vff_op_names[i];
-
-			fprintf(f, "%s_requests %" PRIu64 "\n", n,
-				(uint64_t)atomic_load(&s->count));
-			fprintf(f, "%s_errors %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->errors));
-			if (i == VFF_OP_READ || i == VFF_OP_WRITE)
-				fprintf(f, "%s_bytes %" PRIu64 "\n", n,
-					(uint64_t)atomic_load(&s->bytes));
-			fprintf(f, "%s_ns %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->ns));
-		}
-	} else {
-		int64_t after = atomic_load(&vff_inject.eio_after);
-		bool stalled;
-
-		pthread_mutex_lock(&vff_stall_lock);
-		stalled = vff_stalled;
-		pthread_mutex_unlock(&vff_stall_lock);
-		fprintf(f, "cache %s\n", vff_cache_name(vff_cache_mode));
-		fprintf(f, "read_delay_us %u\n", atomic_load(&vff_inject.read_delay_us));
-		fprintf(f, "write_delay_us %u\n", atomic_load(&vff_inject.write_delay_us));
-		fprintf(f, "jitter_us %u\n", atomic_load(&vff_inject.jitter_us));
-		fprintf(f, "eio_offset %" PRIu64 "\n", (uint64_t)atomic_load(&vff_inject.eio_offset));
-		fprintf(f, "eio_len %" PRIu64 "\n", (uint64_t)atomic_load(&vff_inject.eio_len));
-		fprintf(f, "eio_partial %u\n", atomic_load(&vff_inject.eio_partial));
-		if (after < 0)
-			fprintf(f, "eio_after off\n");
+		if (set->type == VFF_SET_AFTER && v < 0)
+			fprintf(f, "%s off\n", set->name);
 		else
-			fprintf(f, "eio_after %" PRId64 "\n", after);
-		fprintf(f, "stall %d\n", stalled);
+			fprintf(f, "%s %" PRId64 "\n", set->name, v);
 	}
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+}
+
+enum { VFF_CTL_DIR, VFF_CTL_STATS, VFF_CTL_CTL, VFF_CTL_NR };
+
+static const struct vff_ctl_node vff_ctl_nodes[VFF_CTL_NR] = {
+	[VFF_CTL_DIR] = { VFF_CTL_DIR_NAME, S_IFDIR | 0555, 0xffffff01 },
+	[VFF_CTL_STATS] = { "stats", S_IFREG | 0644, 0xffffff02,
+			    vff_stats_render, vff_stats_write },
+	[VFF_CTL_CTL] = { "ctl", S_IFREG | 0644, 0xffffff03,
+			  vff_settings_render, vff_ctl_apply },
+};
+
+static fuse_ino_t vff_ctl_nodeid(const struct vff_ctl_node *node)
+{
+	return (uintptr_t)node;
+}
+
+static const struct vff_ctl_node *vff_ctl_node(fuse_ino_t ino)
+{
+	return (const struct vff_ctl_node *)(uintptr_t)ino;
 }
 
 /**
- * vff_ctl_write() - apply what was written to a control file
- * @kind: VFF_CTL_STATS (accepts "reset") or VFF_CTL_CTL
- * @buf: the written bytes: lines of "key value" or "key=value"
- * @size: their number
+ * vff_ctl_ino() - whether a node id is one of the control directory's
+ * @ino: a node id from the kernel
  *
- * Every line is checked before any is applied, so a bad write changes
- * nothing.
- *
- * Return: 0, or -EINVAL (nothing applied).
+ * Return: true for .vmfaultfs and its files: their requests go to
+ * vff_ctl_ops.
  */
-int vff_ctl_write(enum vff_kind kind, const char *buf, size_t size)
+bool vff_ctl_ino(fuse_ino_t ino)
 {
+	for (int i = 0; i < VFF_CTL_NR; i++)
+		if (ino == vff_ctl_nodeid(&vff_ctl_nodes[i]))
+			return true;
+	return false;
+}
+
+static void vff_ctl_stat(const struct vff_ctl_node *node, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = node->st_ino;
+	st->st_mode = node->mode;
+	st->st_nlink = S_ISDIR(node->mode) ? 2 : 1;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+}
+
+/* LOOKUP of .vmfaultfs in the root, or of a file in .vmfaultfs. */
+static void vff_ctl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	const struct vff_ctl_node *node = NULL;
+	struct fuse_entry_param e = {
+		.attr_timeout = vff_timeout,
+		.entry_timeout = vff_timeout,
+	};
+	uint64_t start = vff_now_ns();
+
+	if (parent == FUSE_ROOT_ID && !strcmp(name, VFF_CTL_DIR_NAME)) {
+		node = &vff_ctl_nodes[VFF_CTL_DIR];
+	} else if (vff_ctl_node(parent) == &vff_ctl_nodes[VFF_CTL_DIR]) {
+		for (int i = VFF_CTL_DIR + 1; i < VFF_CTL_NR; i++)
+			if (!strcmp(name, vff_ctl_nodes[i].name))
+				node = &vff_ctl_nodes[i];
+	}
+	vff_account(VFF_OP_LOOKUP, start, 0, node ? 0 : -ENOENT);
+	if (!node) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	e.ino = vff_ctl_nodeid(node);
+	vff_ctl_stat(node, &e.attr);
+	fuse_reply_entry(req, &e);
+}
+
+static void vff_ctl_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fuse_reply_none(req);
+}
+
+static void vff_ctl_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	uint64_t start = vff_now_ns();
+	struct stat st;
+
+	vff_ctl_stat(vff_ctl_node(ino), &st);
+	vff_account(VFF_OP_GETATTR, start, 0, 0);
+	fuse_reply_attr(req, &st, vff_timeout);
+}
+
+/* Only O_TRUNC's size change reaches a control file: nothing to do. */
+static void vff_ctl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+			    struct fuse_file_info *fi)
+{
+	uint64_t start = vff_now_ns();
+	struct stat st;
+	int err = valid & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+			    FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW |
+			    FUSE_SET_ATTR_CTIME) ? -EPERM : 0;
+
+	vff_ctl_stat(vff_ctl_node(ino), &st);
+	vff_account(VFF_OP_SETATTR, start, 0, err);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_attr(req, &st, vff_timeout);
+}
+
+static void vff_ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	const struct vff_ctl_node *node = vff_ctl_node(ino);
+	uint64_t start = vff_now_ns();
+	struct vff_ctl_file *cf = NULL;
+	FILE *f = NULL;
+	int err = 0;
+
+	if (S_ISDIR(node->mode))
+		err = -EISDIR;
+	else if (!(cf = calloc(1, sizeof(*cf))) || !(f = open_memstream(&cf->text, &cf->len)))
+		err = -ENOMEM;
+	if (f) {
+		node->render(f);
+		if (fclose(f))
+			err = -ENOMEM;
+	}
+	vff_account(VFF_OP_OPEN, start, 0, err);
+	if (err) {
+		if (cf)
+			free(cf->text);
+		free(cf);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fi->fh = (uintptr_t)cf;
+	fi->direct_io = 1;	/* always fresh, never cached */
+	if (fuse_reply_open(req, fi)) {
+		free(cf->text);
+		free(cf);
+	}
+}
+
+static void vff_ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			 struct fuse_file_info *fi)
+{
+	const struct vff_ctl_file *cf = (struct vff_ctl_file *)(uintptr_t)fi->fh;
+
+	if (off < 0)
+		fuse_reply_err(req, EINVAL);
+	else if ((size_t)off >= cf->len)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, cf->text + off, cf->len - off < size ? cf->len - off : size);
+}
+
+/*
+ * A write is lines of "key value" or "key=value". Every line is checked
+ * before any is acted on, so a bad write changes nothing and gets EINVAL.
+ */
+static void vff_ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+			  off_t off, struct fuse_file_info *fi)
+{
+	const struct vff_ctl_node *node = vff_ctl_node(ino);
 	int pass, err = 0;
 
 	for (pass = 0; pass < 2 && !err; pass++) {
 		char *text = strndup(buf, size), *line, *save = NULL;
 
-		if (!text)
-			return -ENOMEM;
+		if (!text) {
+			err = -ENOMEM;
+			break;
+		}
 		for (line = strtok_r(text, "\n", &save); line && !err;
 		     line = strtok_r(NULL, "\n", &save)) {
 			char *key = line + strspn(line, " \t"), *value;
@@ -451,12 +637,108 @@ int vff_ctl_write(enum vff_kind kind, const char *buf, size_t size)
 				value += strspn(value, " \t=");
 				value[strcspn(value, " \t")] = '\0';
 			}
-			if (kind == VFF_CTL_STATS && strcmp(key, "reset"))
-				err = -EINVAL;
-			else
-				err = vff_ctl_apply(key, value, pass == 1);
+			err = node->write(key, value, pass == 1);
 		}
 		free(text);
 	}
-	return err;
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_write(req, size);
 }
+
+static void vff_ctl_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	uint64_t start = vff_now_ns();
+
+	vff_account(VFF_OP_FLUSH, start, 0, 0);
+	fuse_reply_err(req, 0);
+}
+
+static void vff_ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vff_ctl_file *cf = (struct vff_ctl_file *)(uintptr_t)fi->fh;
+
+	free(cf->text);
+	free(cf);
+	fuse_reply_err(req, 0);
+}
+
+static void vff_ctl_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+			  struct fuse_file_info *fi)
+{
+	uint64_t start = vff_now_ns();
+
+	vff_account(VFF_OP_FSYNC, start, 0, 0);
+	fuse_reply_err(req, 0);
+}
+
+/* .vmfaultfs opens as a directory of nothing to free. */
+static void vff_ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (!S_ISDIR(vff_ctl_node(ino)->mode)) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	fi->fh = 0;
+	fuse_reply_open(req, fi);
+}
+
+/* .vmfaultfs lists ".", ".." and its files; offsets are entry numbers. */
+static void vff_ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			    struct fuse_file_info *fi)
+{
+	char buf[256];
+	size_t used = 0;
+
+	if (size > sizeof(buf))
+		size = sizeof(buf);
+	for (; off >= 0 && off < VFF_CTL_NR + 1; off++) {
+		struct stat st = { 0 };
+		const char *name;
+		size_t n;
+
+		if (off == 0) {
+			vff_ctl_stat(&vff_ctl_nodes[VFF_CTL_DIR], &st);
+			name = ".";
+		} else if (off == 1) {
+			st.st_ino = FUSE_ROOT_ID;
+			st.st_mode = S_IFDIR;
+			name = "..";
+		} else {
+			vff_ctl_stat(&vff_ctl_nodes[off - 1], &st);
+			name = vff_ctl_nodes[off - 1].name;
+		}
+		n = fuse_add_direntry(req, buf + used, size - used, name, &st, off + 1);
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+}
+
+static void vff_ctl_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+/*
+ * The control directory's operations. Those that would change its names
+ * (create, mkdir, unlink, rename, ...) never get here: vmfaultfs.c answers
+ * them with EPERM.
+ */
+const struct fuse_lowlevel_ops vff_ctl_ops = {
+	.lookup		= vff_ctl_lookup,
+	.forget		= vff_ctl_forget,
+	.getattr	= vff_ctl_getattr,
+	.setattr	= vff_ctl_setattr,
+	.open		= vff_ctl_open,
+	.read		= vff_ctl_read,
+	.write		= vff_ctl_write,
+	.flush		= vff_ctl_flush,
+	.release	= vff_ctl_release,
+	.fsync		= vff_ctl_fsync,
+	.opendir	= vff_ctl_opendir,
+	.readdir	= vff_ctl_readdir,
+	.releasedir	= vff_ctl_releasedir,
+};

@@ -17,7 +17,9 @@
  * (st_dev, st_ino); the node id is the address of that struct, and lives
  * until the kernel forgets it. Operations are a worker that returns 0 or a
  * negative errno, and a wrapper that replies exactly once. Faults must
- * reach the daemon, so there is never a passthrough mode.
+ * reach the daemon, so there is never a passthrough mode. The control
+ * directory (.vmfaultfs) has operations of its own, in control.c: vff_ops
+ * at the end sends each request to one table or the other.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -47,8 +49,7 @@
 #endif
 
 struct vff_inode {
-	enum vff_kind kind;
-	int fd;			/* O_PATH on the source object (VFF_REAL) */
+	int fd;			/* O_PATH on the source object */
 	dev_t dev;
 	ino_t ino;
 	uint64_t nlookup;	/* protected by vff_inodes_lock */
@@ -61,21 +62,12 @@ struct vff_dir {
 	struct dirent *entry;
 };
 
-/* An open control file: a snapshot of its text, taken at open. */
-struct vff_ctl_file {
-	char *text;
-	size_t len;
-};
-
 #define VFF_HASH_SIZE 4096
 
-static struct vff_inode vff_root = { .kind = VFF_REAL, .nlookup = 2 };
-static struct vff_inode vff_ctl_dir = { .kind = VFF_CTL_DIR };
-static struct vff_inode vff_ctl_stats = { .kind = VFF_CTL_STATS };
-static struct vff_inode vff_ctl_ctl = { .kind = VFF_CTL_CTL };
+static struct vff_inode vff_root = { .nlookup = 2 };
 static struct vff_inode *vff_inodes[VFF_HASH_SIZE];	/* protected by vff_inodes_lock */
 static pthread_mutex_t vff_inodes_lock = PTHREAD_MUTEX_INITIALIZER;
-static double vff_timeout = 1.0;	/* entry and attribute cache time */
+double vff_timeout = 1.0;	/* entry and attribute cache time */
 
 static struct vff_inode *vff_inode(fuse_ino_t ino)
 {
@@ -123,21 +115,6 @@ static int vff_do_lookup(struct vff_inode *parent, const char *name,
 	memset(e, 0, sizeof(*e));
 	e->attr_timeout = vff_timeout;
 	e->entry_timeout = vff_timeout;
-	if (parent == &vff_root && !strcmp(name, VFF_CTL_DIR_NAME))
-		inode = &vff_ctl_dir;
-	else if (parent == &vff_ctl_dir && !strcmp(name, "stats"))
-		inode = &vff_ctl_stats;
-	else if (parent == &vff_ctl_dir && !strcmp(name, "ctl"))
-		inode = &vff_ctl_ctl;
-	else if (parent->kind != VFF_REAL)
-		return -ENOENT;
-	else
-		inode = NULL;
-	if (inode) {
-		e->ino = vff_nodeid(inode);
-		return vff_ctl_stat(inode->kind, &e->attr);
-	}
-
 	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
@@ -163,7 +140,6 @@ static int vff_do_lookup(struct vff_inode *parent, const char *name,
 			close(fd);
 			return -ENOMEM;
 		}
-		inode->kind = VFF_REAL;
 		inode->fd = fd;
 		inode->dev = e->attr.st_dev;
 		inode->ino = e->attr.st_ino;
@@ -180,7 +156,7 @@ static void vff_forget_one(fuse_ino_t ino, uint64_t nlookup)
 {
 	struct vff_inode *inode = vff_inode(ino), **p;
 
-	if (inode->kind != VFF_REAL || inode == &vff_root)
+	if (inode == &vff_root)
 		return;
 	pthread_mutex_lock(&vff_inodes_lock);
 	inode->nlookup -= nlookup < inode->nlookup ? nlookup : inode->nlookup;
@@ -250,8 +226,6 @@ static void vff_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_da
 
 static int vff_do_getattr(struct vff_inode *inode, struct stat *st)
 {
-	if (inode->kind != VFF_REAL)
-		return vff_ctl_stat(inode->kind, st);
 	return vff_errno(fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
 }
 
@@ -274,8 +248,6 @@ static int vff_do_setattr(struct vff_inode *inode, struct stat *attr, int valid,
 	char path[64];
 	int ret;
 
-	if (inode->kind != VFF_REAL)
-		return 0;	/* O_TRUNC of a control file: nothing to do */
 	vff_fd_path(path, sizeof(path), inode->fd);
 	if (valid & FUSE_SET_ATTR_MODE) {
 		ret = fi ? fchmod(fi->fh, attr->st_mode) : chmod(path, attr->st_mode);
@@ -394,40 +366,29 @@ undo:
 	return -1;
 }
 
-static bool vff_is_real_dir(fuse_req_t req, struct vff_inode *parent)
-{
-	if (parent->kind == VFF_REAL)
-		return true;
-	fuse_reply_err(req, EPERM);
-	return false;
-}
-
 static void vff_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      dev_t rdev)
 {
 	struct vff_inode *dir = vff_inode(parent);
 
-	if (vff_is_real_dir(req, dir))
-		vff_reply_new_entry(req, dir, name,
-				    vff_own(req, dir, name, mode, mknodat(dir->fd, name, mode, rdev)));
+	vff_reply_new_entry(req, dir, name,
+			    vff_own(req, dir, name, mode, mknodat(dir->fd, name, mode, rdev)));
 }
 
 static void vff_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct vff_inode *dir = vff_inode(parent);
 
-	if (vff_is_real_dir(req, dir))
-		vff_reply_new_entry(req, dir, name, vff_own(req, dir, name, S_IFDIR | mode,
-							     mkdirat(dir->fd, name, mode)));
+	vff_reply_new_entry(req, dir, name,
+			    vff_own(req, dir, name, S_IFDIR | mode, mkdirat(dir->fd, name, mode)));
 }
 
 static void vff_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct vff_inode *dir = vff_inode(parent);
 
-	if (vff_is_real_dir(req, dir))
-		vff_reply_new_entry(req, dir, name,
-				    vff_own(req, dir, name, S_IFLNK, symlinkat(link, dir->fd, name)));
+	vff_reply_new_entry(req, dir, name,
+			    vff_own(req, dir, name, S_IFLNK, symlinkat(link, dir->fd, name)));
 }
 
 static void vff_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
@@ -435,12 +396,6 @@ static void vff_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const ch
 	struct vff_inode *inode = vff_inode(ino), *dir = vff_inode(parent);
 	char path[64];
 
-	if (!vff_is_real_dir(req, dir))
-		return;
-	if (inode->kind != VFF_REAL) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
 	vff_fd_path(path, sizeof(path), inode->fd);
 	vff_reply_new_entry(req, dir, name,
 			    linkat(AT_FDCWD, path, dir->fd, name, AT_SYMLINK_FOLLOW));
@@ -450,16 +405,14 @@ static void vff_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct vff_inode *dir = vff_inode(parent);
 
-	if (vff_is_real_dir(req, dir))
-		fuse_reply_err(req, -vff_errno(unlinkat(dir->fd, name, 0)));
+	fuse_reply_err(req, -vff_errno(unlinkat(dir->fd, name, 0)));
 }
 
 static void vff_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct vff_inode *dir = vff_inode(parent);
 
-	if (vff_is_real_dir(req, dir))
-		fuse_reply_err(req, -vff_errno(unlinkat(dir->fd, name, AT_REMOVEDIR)));
+	fuse_reply_err(req, -vff_errno(unlinkat(dir->fd, name, AT_REMOVEDIR)));
 }
 
 static void vff_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -467,8 +420,6 @@ static void vff_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct vff_inode *dir = vff_inode(parent), *newdir = vff_inode(newparent);
 
-	if (!vff_is_real_dir(req, dir) || !vff_is_real_dir(req, newdir))
-		return;
 	fuse_reply_err(req, -vff_errno(renameat2(dir->fd, name, newdir->fd, newname, flags)));
 }
 
@@ -500,25 +451,6 @@ static int vff_open_flags(int flags)
 	return flags & ~(O_NOFOLLOW | O_DIRECT);
 }
 
-static int vff_ctl_open(struct vff_inode *inode, struct fuse_file_info *fi)
-{
-	struct vff_ctl_file *cf;
-
-	if (inode->kind == VFF_CTL_DIR)
-		return -EISDIR;
-	cf = calloc(1, sizeof(*cf));
-	if (!cf)
-		return -ENOMEM;
-	cf->text = vff_ctl_render(inode->kind, &cf->len);
-	if (!cf->text) {
-		free(cf);
-		return -ENOMEM;
-	}
-	fi->fh = (uintptr_t)cf;
-	fi->direct_io = 1;	/* always fresh, never cached */
-	return 0;
-}
-
 static void vff_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		       struct fuse_file_info *fi)
 {
@@ -527,8 +459,6 @@ static void vff_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	struct fuse_entry_param e;
 	int fd, err;
 
-	if (!vff_is_real_dir(req, dir))
-		return;
 	/* Only a file this call made gets a new owner, not one made meanwhile. */
 	fd = openat(dir->fd, name, vff_open_flags(fi->flags) | O_CREAT | O_EXCL, mode);
 	if (fd >= 0 && vff_own(req, dir, name, S_IFREG | mode, 0) < 0) {
@@ -562,46 +492,33 @@ static void vff_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	char path[64];
 	int fd, err = 0;
 
-	if (inode->kind != VFF_REAL) {
-		err = vff_ctl_open(inode, fi);
+	vff_fd_path(path, sizeof(path), inode->fd);
+	fd = open(path, vff_open_flags(fi->flags));
+	if (fd < 0) {
+		err = -errno;
 	} else {
-		vff_fd_path(path, sizeof(path), inode->fd);
-		fd = open(path, vff_open_flags(fi->flags));
-		if (fd < 0) {
-			err = -errno;
-		} else {
-			fi->fh = fd;
-			vff_set_open_flags(fi);
-		}
+		fi->fh = fd;
+		vff_set_open_flags(fi);
 	}
 	vff_account(VFF_OP_OPEN, start, 0, err);
 	if (err)
 		vff_reply_err(req, err);
-	else if (fuse_reply_open(req, fi) && inode->kind == VFF_REAL)
+	else if (fuse_reply_open(req, fi))
 		close(fi->fh);
 }
 
 static void vff_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (vff_inode(ino)->kind != VFF_REAL) {
-		struct vff_ctl_file *cf = (struct vff_ctl_file *)(uintptr_t)fi->fh;
-
-		free(cf->text);
-		free(cf);
-	} else {
-		close(fi->fh);
-	}
+	close(fi->fh);
 	fuse_reply_err(req, 0);
 }
 
 static void vff_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	uint64_t start = vff_now_ns();
-	int err = 0;
-
 	/* close() of a duplicate reports the errors a close would. */
-	if (vff_inode(ino)->kind == VFF_REAL)
-		err = vff_errno(close(dup(fi->fh)));
+	int err = vff_errno(close(dup(fi->fh)));
+
 	vff_account(VFF_OP_FLUSH, start, 0, err);
 	fuse_reply_err(req, -err);
 }
@@ -609,47 +526,20 @@ static void vff_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void vff_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	uint64_t start = vff_now_ns();
-	int err = 0;
+	int err = vff_errno(datasync ? fdatasync(fi->fh) : fsync(fi->fh));
 
-	if (vff_inode(ino)->kind == VFF_REAL)
-		err = vff_errno(datasync ? fdatasync(fi->fh) : fsync(fi->fh));
 	vff_account(VFF_OP_FSYNC, start, 0, err);
 	fuse_reply_err(req, -err);
-}
-
-static int vff_ctl_read(struct vff_ctl_file *cf, size_t size, off_t off,
-			const char **data, size_t *len)
-{
-	if (off < 0)
-		return -EINVAL;
-	if ((size_t)off >= cf->len) {
-		*len = 0;
-	} else {
-		*data = cf->text + off;
-		*len = cf->len - off < size ? cf->len - off : size;
-	}
-	return 0;
 }
 
 static void vff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
 	uint64_t start = vff_now_ns();
-	const char *data = NULL;
 	char *buf = NULL;
 	size_t len = 0;
 	ssize_t n;
 	int err;
-
-	if (vff_inode(ino)->kind != VFF_REAL) {
-		err = vff_ctl_read((struct vff_ctl_file *)(uintptr_t)fi->fh, size, off,
-				   &data, &len);
-		if (err)
-			vff_reply_err(req, err);
-		else
-			fuse_reply_buf(req, data, len);
-		return;
-	}
 
 	err = vff_data_begin(req, false, off, &size);
 	if (!err) {
@@ -678,19 +568,9 @@ static void vff_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 		      off_t off, struct fuse_file_info *fi)
 {
 	uint64_t start = vff_now_ns();
-	struct vff_inode *inode = vff_inode(ino);
 	size_t len = 0;
 	ssize_t n;
 	int err;
-
-	if (inode->kind != VFF_REAL) {
-		err = vff_ctl_write(inode->kind, buf, size);
-		if (err)
-			vff_reply_err(req, err);
-		else
-			fuse_reply_write(req, size);
-		return;
-	}
 
 	err = vff_data_begin(req, true, off, &size);
 	if (!err) {
@@ -715,12 +595,6 @@ static void vff_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct vff_dir *d;
 	int fd;
 
-	if (inode->kind != VFF_REAL) {
-		/* .vmfaultfs lists nothing: its two files are looked up by name. */
-		fi->fh = 0;
-		fuse_reply_open(req, fi);
-		return;
-	}
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		fuse_reply_err(req, ENOMEM);
@@ -743,36 +617,6 @@ static void vff_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	}
 }
 
-/* The control directory lists its two files; offsets are entry numbers. */
-static void vff_ctl_readdir(fuse_req_t req, size_t size, off_t off)
-{
-	static const char *const names[] = { ".", "..", "stats", "ctl" };
-	static const enum vff_kind kinds[] = {
-		VFF_CTL_DIR, VFF_REAL, VFF_CTL_STATS, VFF_CTL_CTL,
-	};
-	char buf[256];
-	size_t used = 0;
-
-	if (size > sizeof(buf))
-		size = sizeof(buf);
-	for (; off >= 0 && off < 4; off++) {
-		struct stat st = { 0 };
-		size_t n;
-
-		if (kinds[off] == VFF_REAL) {
-			st.st_ino = FUSE_ROOT_ID;
-			st.st_mode = S_IFDIR;
-		}
-		else
-			vff_ctl_stat(kinds[off], &st);
-		n = fuse_add_direntry(req, buf + used, size - used, names[off], &st, off + 1);
-		if (n > size - used)
-			break;
-		used += n;
-	}
-	fuse_reply_buf(req, buf, used);
-}
-
 static void vff_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
@@ -780,10 +624,6 @@ static void vff_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *buf, *p;
 	size_t rem = size;
 
-	if (!d) {
-		vff_ctl_readdir(req, size, off);
-		return;
-	}
 	buf = malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -832,10 +672,8 @@ static void vff_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 {
 	struct vff_dir *d = (struct vff_dir *)(uintptr_t)fi->fh;
 
-	if (d) {
-		closedir(d->dp);
-		free(d);
-	}
+	closedir(d->dp);
+	free(d);
 	fuse_reply_err(req, 0);
 }
 
@@ -852,13 +690,11 @@ static void vff_statfs(fuse_req_t req, fuse_ino_t ino)
 static void vff_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			  off_t length, struct fuse_file_info *fi)
 {
-	if (vff_inode(ino)->kind != VFF_REAL)
-		fuse_reply_err(req, EOPNOTSUPP);
-	else
-		fuse_reply_err(req, -vff_errno(fallocate(fi->fh, mode, offset, length)));
+	fuse_reply_err(req, -vff_errno(fallocate(fi->fh, mode, offset, length)));
 }
 
-static const struct fuse_lowlevel_ops vff_ops = {
+/* The source tree's operations: the data path. */
+static const struct fuse_lowlevel_ops vff_data_ops = {
 	.init		= vff_init,
 	.lookup		= vff_lookup,
 	.forget		= vff_forget,
@@ -885,6 +721,211 @@ static const struct fuse_lowlevel_ops vff_ops = {
 	.releasedir	= vff_releasedir,
 	.statfs		= vff_statfs,
 	.fallocate	= vff_fallocate,
+};
+
+/*
+ * Every request goes to one of two operation tables, here and only here:
+ * the control directory's (control.c) or the source tree's. Requests that
+ * would change the control directory's names get EPERM.
+ */
+static const struct fuse_lowlevel_ops *vff_ops_of(fuse_ino_t ino)
+{
+	return vff_ctl_ino(ino) ? &vff_ctl_ops : &vff_data_ops;
+}
+
+static void vff_d_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (parent == FUSE_ROOT_ID && !strcmp(name, VFF_CTL_DIR_NAME))
+		vff_ctl_ops.lookup(req, parent, name);
+	else
+		vff_ops_of(parent)->lookup(req, parent, name);
+}
+
+static void vff_d_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	vff_ops_of(ino)->forget(req, ino, nlookup);
+}
+
+static void vff_d_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		if (!vff_ctl_ino(forgets[i].ino))
+			vff_forget_one(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void vff_d_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	vff_ops_of(ino)->getattr(req, ino, fi);
+}
+
+static void vff_d_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+			  struct fuse_file_info *fi)
+{
+	vff_ops_of(ino)->setattr(req, ino, attr, valid, fi);
+}
+
+static void vff_d_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	if (vff_ctl_ino(ino))
+		fuse_reply_err(req, EINVAL);
+	else
+		vff_data_ops.readlink(req, ino);
+}
+
+static void vff_d_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			dev_t rdev)
+{
+	if (vff_ctl_ino(parent))
+		fuse_reply_err(req, EPERM);
+	else
+		vff_data_ops.mknod(req, parent, name, mode, rdev);
+}
+
+static void vff_d_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	if (vff_ctl_ino(parent))
+		fuse_reply_err(req, EPERM);
+	else
+		vff_data_ops.mkdir(req, parent, name, mode);
+}
+
+static void vff_d_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+			  const char *name)
+{
+	if (vff_ctl_ino(parent))
+		fuse_reply_err(req, EPERM);
+	else
+		vff_data_ops.symlink(req, link, parent, name);
+}
+
+static void vff_d_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
+{
+	if (vff_ctl_ino(ino) || vff_ctl_ino(parent))
+		fuse_reply_err(req, EPERM);
+	else
+		vff_data_ops.link(req, ino, parent, name);
+}
+
+static void vff_d_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (vff_ctl_ino(parent))
+		fuse_reply_err(req, EPERM);
+	else
+		vff_data_ops.unlink(req, parent, name);
+}
+
+static void vff_d_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (vff_ctl_ino(parent))
+		fuse_reply_err(req, EPERM);
+	else
+		vff_data_ops.rmdir(req, parent, name);
+}
+
+static void vff_d_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	if (vff_ctl_ino(parent) || vff_ctl_ino(newparent))
+		fuse_reply_err(req, EPERM);
+	else
+		vff_data_ops.rename(req, parent, name, newparent, newname, flags);
+}
+
+static void vff_d_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 struct fuse_file_info *fi)
+{
+	if (vff_ctl_ino(parent))
+		fuse_reply_err(req, EPERM);
+	else
+		vff_data_ops.create(req, parent, name, mode, fi);
+}
+
+static void vff_d_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	vff_ops_of(ino)->open(req, ino, fi);
+}
+
+static void vff_d_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	vff_ops_of(ino)->read(req, ino, size, off, fi);
+}
+
+static void vff_d_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+			off_t off, struct fuse_file_info *fi)
+{
+	vff_ops_of(ino)->write(req, ino, buf, size, off, fi);
+}
+
+static void vff_d_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	vff_ops_of(ino)->flush(req, ino, fi);
+}
+
+static void vff_d_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	vff_ops_of(ino)->release(req, ino, fi);
+}
+
+static void vff_d_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	vff_ops_of(ino)->fsync(req, ino, datasync, fi);
+}
+
+static void vff_d_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	vff_ops_of(ino)->opendir(req, ino, fi);
+}
+
+static void vff_d_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			  struct fuse_file_info *fi)
+{
+	vff_ops_of(ino)->readdir(req, ino, size, off, fi);
+}
+
+static void vff_d_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	vff_ops_of(ino)->releasedir(req, ino, fi);
+}
+
+static void vff_d_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+			    off_t length, struct fuse_file_info *fi)
+{
+	if (vff_ctl_ino(ino))
+		fuse_reply_err(req, EOPNOTSUPP);
+	else
+		vff_data_ops.fallocate(req, ino, mode, offset, length, fi);
+}
+
+/* What the session calls. */
+static const struct fuse_lowlevel_ops vff_ops = {
+	.init		= vff_init,
+	.lookup		= vff_d_lookup,
+	.forget		= vff_d_forget,
+	.forget_multi	= vff_d_forget_multi,
+	.getattr	= vff_d_getattr,
+	.setattr	= vff_d_setattr,
+	.readlink	= vff_d_readlink,
+	.mknod		= vff_d_mknod,
+	.mkdir		= vff_d_mkdir,
+	.symlink	= vff_d_symlink,
+	.link		= vff_d_link,
+	.unlink		= vff_d_unlink,
+	.rmdir		= vff_d_rmdir,
+	.rename		= vff_d_rename,
+	.create		= vff_d_create,
+	.open		= vff_d_open,
+	.read		= vff_d_read,
+	.write		= vff_d_write,
+	.flush		= vff_d_flush,
+	.release	= vff_d_release,
+	.fsync		= vff_d_fsync,
+	.opendir	= vff_d_opendir,
+	.readdir	= vff_d_readdir,
+	.releasedir	= vff_d_releasedir,
+	.statfs		= vff_statfs,
+	.fallocate	= vff_d_fallocate,
 };
 
 struct vff_options {

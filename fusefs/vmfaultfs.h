@@ -12,15 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Node ids of the control directory and its files (never real inodes). */
+/* The control directory in the mount's root (control.c). */
 #define VFF_CTL_DIR_NAME	".vmfaultfs"
-
-enum vff_kind {
-	VFF_REAL,	/* a file or directory of the source tree */
-	VFF_CTL_DIR,	/* .vmfaultfs */
-	VFF_CTL_STATS,	/* .vmfaultfs/stats: request accounting */
-	VFF_CTL_CTL,	/* .vmfaultfs/ctl: injection settings */
-};
 
 enum vff_cache {
 	VFF_CACHE_PAGECACHE,	/* the kernel page cache, kept across opens */
@@ -65,6 +58,8 @@ extern struct vff_inject vff_inject;
 extern struct vff_op_stats vff_stats[VFF_OP_NR];
 extern enum vff_cache vff_cache_mode;
 extern struct fuse_session *vff_session;
+extern double vff_timeout;
+extern const struct fuse_lowlevel_ops vff_ctl_ops;
 
 const char *vff_cache_name(enum vff_cache mode);
 int vff_cache_parse(const char *name, enum vff_cache *mode);
@@ -77,8 +72,6 @@ int vff_ctl_set(const char *key, const char *value);
 void vff_ctl_mounted(void);
 void vff_stall(bool on);
 
-int vff_ctl_stat(enum vff_kind kind, struct stat *st);
-char *vff_ctl_render(enum vff_kind kind, size_t *len);
-int vff_ctl_write(enum vff_kind kind, const char *buf, size_t size);
+bool vff_ctl_ino(fuse_ino_t ino);
 
 #endif /* VMFAULTFS_H */

@@ -810,6 +810,18 @@ TEST(ctl_zero_stats_and_reset)
 	/* The injected error is on: an uncached read of the file fails. */
 	EXPECT_EQ(-EIO, read_direct(vff_path(&m, false, "f")));
 	EXPECT_LT(0, vff_stat(&m, "read_errors"));
+	/* "reset" in the stats file is the counters only. */
+	ASSERT_EQ(0, vff_write_file(vff_path(&m, false, ".vmfaultfs/stats"), "reset\n"));
+	EXPECT_EQ(0, vff_stat(&m, "read_errors"));
+	ASSERT_TRUE(ctl_text(&m, buf, sizeof(buf)));
+	EXPECT_NE(NULL, strstr(buf, "eio_len 4096\n"));
+	/* The control directory's names and modes are fixed. */
+	EXPECT_EQ(-1, open(vff_path(&m, false, ".vmfaultfs/new"), O_CREAT | O_WRONLY, 0644));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, unlink(vff_path(&m, false, ".vmfaultfs/ctl")));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, chmod(vff_path(&m, false, ".vmfaultfs/ctl"), 0600));
+	EXPECT_EQ(EPERM, errno);
 
 	ASSERT_EQ(0, vff_ctl(&m, "stall 1\nreset\n"));
 	ASSERT_TRUE(ctl_text(&m, buf, sizeof(buf)));
