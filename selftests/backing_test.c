@@ -219,7 +219,7 @@ static int reap_or_report(struct __test_metadata *_metadata, pid_t pid, int *sta
 	struct dirent *de;
 	DIR *d;
 
-	if (!vff_reap(pid, status, ms))
+	if (!reap_child(pid, status, ms))
 		return 0;
 	TH_LOG("pid %d did not finish within %u ms; its threads:", pid, ms);
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
@@ -764,13 +764,13 @@ TEST_F(backing, overlapping_write_from_region_is_killable)
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		_exit(pwrite(wfd, p, 8 * self->ps, self->ps) == 8 * self->ps ? 0 : 1);
-	if (vff_reap(pid, &status, 5000)) {
-		t0 = vff_now_ms();
+	if (reap_child(pid, &status, 5000)) {
+		t0 = now_ms();
 		kill(pid, SIGKILL);
 		ASSERT_EQ(0, reap_or_report(_metadata, pid, &status, 1000));
 		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 		TH_LOG("%s: the write waited for itself; SIGKILL ended it in %llu ms",
-		       self->fs->name, (unsigned long long)(vff_now_ms() - t0));
+		       self->fs->name, (unsigned long long)(now_ms() - t0));
 	} else {
 		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 		/*

@@ -271,14 +271,14 @@ TEST_F_TIMEOUT(file, prefetch_window_and_fault_around, 300)
 			ASSERT_NE(MAP_FAILED, p);
 			scan_model(NPAGES, windows[w], around ? fa : 1, &s);
 			ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
-			t0 = vff_now_ms();
+			t0 = now_ms();
 			min0 = minflt();
 			maj0 = majflt();
 			for (unsigned int i = 0; i < NPAGES; i++)
 				(void)*(volatile char *)(p + i * self->ps);
 			maj = majflt() - maj0;
 			faults = minflt() - min0 + maj;
-			us = (vff_now_ms() - t0) * 1000;
+			us = (now_ms() - t0) * 1000;
 			ASSERT_EQ(0, vmf_info(fd, &info));
 			EXPECT_EQ(s.faults, faults);
 			EXPECT_EQ(s.major, maj);
@@ -327,7 +327,7 @@ TEST_F(file, eof_tail_zeros_and_sigbus)
 	EXPECT_TRUE(all_bytes(p + 2 * self->ps, self->ps / 2, page_byte(2)));
 	EXPECT_TRUE(all_bytes(p + fsize, self->ps / 2, 0));
 	a.p = p + 3 * self->ps;		/* past the region */
-	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	EXPECT_EQ(SIGBUS, child_signal(touch_it, &a));
 	munmap(p, 4 * self->ps);
 	close(fd);
 
@@ -339,7 +339,7 @@ TEST_F(file, eof_tail_zeros_and_sigbus)
 	EXPECT_EQ(page_byte(0), p[0]);		/* reads pages 0-2: the window stops at the end */
 	for (int i = 3; i < 8; i++) {
 		a.p = p + i * self->ps;
-		EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+		EXPECT_EQ(SIGBUS, child_signal(touch_it, &a));
 	}
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(5, info.counters[VMFAULT_CNT_SIGBUS]);
@@ -464,7 +464,7 @@ static void writeback_on(struct __test_metadata *_metadata, struct vff_mount *m,
 				raise(SIGKILL);
 			_exit(p ? 0 : 1);
 		}
-		ASSERT_EQ(0, vff_reap(pid, &status, 20000));
+		ASSERT_EQ(0, reap_child(pid, &status, 20000));
 		EXPECT_TRUE(how == WB_KILLED ? WIFSIGNALED(status) :
 			    WIFEXITED(status) && !WEXITSTATUS(status));
 		EXPECT_TRUE(source_written(m, 8, true));
@@ -743,8 +743,8 @@ TEST_F(file, read_error_is_sigbus)
 	snprintf(cmd, sizeof(cmd), "eio_offset %ld\neio_len 1\n", 2 * self->ps);
 	ASSERT_EQ(0, vff_ctl(&self->m, cmd));
 	a.p = p + 2 * self->ps;
-	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
-	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	EXPECT_EQ(SIGBUS, child_signal(touch_it, &a));
+	EXPECT_EQ(SIGBUS, child_signal(touch_it, &a));
 	EXPECT_EQ(page_byte(1), p[self->ps]);
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(2, info.counters[VMFAULT_CNT_IO_ERRORS]);
@@ -799,11 +799,11 @@ TEST_F(file, daemon_killed_sigbus)
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(page_byte(0), p[0]);
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
-	ASSERT_EQ(0, vff_reap(self->m.pid, &status, 10000));
+	ASSERT_EQ(0, reap_child(self->m.pid, &status, 10000));
 	self->m.pid = 0;
 	EXPECT_EQ(page_byte(0), p[1]);
 	a.p = p + self->ps;
-	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	EXPECT_EQ(SIGBUS, child_signal(touch_it, &a));
 	munmap(p, 4 * self->ps);
 }
 
@@ -816,9 +816,9 @@ TEST_F(file, daemon_killed_mid_fault)
 
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
-	EXPECT_EQ(0, vff_reap(self->m.pid, &status, 10000));
+	EXPECT_EQ(0, reap_child(self->m.pid, &status, 10000));
 	self->m.pid = 0;
-	EXPECT_EQ(0, vff_reap(child, &status, 10000));
+	EXPECT_EQ(0, reap_child(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
 	munmap(p, 4 * self->ps);
 }
@@ -832,7 +832,7 @@ TEST_F(file, stalled_fault_is_killable)
 
 	ASSERT_LE(0, child);
 	kill(child, SIGKILL);
-	EXPECT_EQ(0, vff_reap(child, &status, 10000));
+	EXPECT_EQ(0, reap_child(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	EXPECT_EQ(0, vff_ctl(&self->m, "stall 0"));
 	EXPECT_TRUE(pages_ok(p, 0, 4));
@@ -848,9 +848,9 @@ TEST_F(file, connection_abort_sigbus)
 
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, vff_abort(&self->m));
-	EXPECT_EQ(0, vff_reap(child, &status, 10000));
+	EXPECT_EQ(0, reap_child(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
-	EXPECT_EQ(0, vff_reap(self->m.pid, &self->m.status, 10000));
+	EXPECT_EQ(0, reap_child(self->m.pid, &self->m.status, 10000));
 	self->m.pid = 0;
 	munmap(p, 4 * self->ps);
 }
@@ -1008,14 +1008,14 @@ TEST_F_TIMEOUT(file, faults_race_munmap_close_fork, 120)
 	for (int i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, fault_loop, &r));
 	ASSERT_EQ(0, pthread_create(&th[2], NULL, write_loop, &r));
-	end = vff_now_ms() + 1000;
-	while (vff_now_ms() < end) {
+	end = now_ms() + 1000;
+	while (now_ms() < end) {
 		/* The range vanishes and comes back; readers never see a hole. */
 		ASSERT_NE(MAP_FAILED, mmap(r.p, r.len, PROT_READ, MAP_SHARED | MAP_FIXED, r.fd, 0));
 		madvise(r.p, r.len, MADV_DONTNEED);
 	}
-	end = vff_now_ms() + 1000;
-	while (vff_now_ms() < end) {
+	end = now_ms() + 1000;
+	while (now_ms() < end) {
 		pid_t pid = fork();
 
 		ASSERT_LE(0, pid);
@@ -1050,14 +1050,14 @@ static void scan_cost(struct vff_mount *m, char *p, size_t len, struct cost *c)
 	uint64_t t0;
 
 	vff_ctl(m, "zero_stats");
-	t0 = vff_now_ms();
+	t0 = now_ms();
 	min0 = minflt();
 	maj0 = majflt();
 	for (size_t off = 0; off < len; off += page_size())
 		(void)*(volatile char *)(p + off);
 	c->major = majflt() - maj0;
 	c->minor = minflt() - min0;
-	c->us_per_page = (vff_now_ms() - t0) * 1000 / (len / page_size());
+	c->us_per_page = (now_ms() - t0) * 1000 / (len / page_size());
 	c->reads = vff_stat(m, "read_requests");
 	c->bytes = vff_stat(m, "read_bytes");
 }
@@ -1145,7 +1145,7 @@ TEST_F(file, short_read_then_error_is_not_up_to_date)
 	EXPECT_EQ(2 * self->ps + self->ps / 2, info.counters[VMFAULT_CNT_BYTES_READ]);
 	EXPECT_EQ(1, info.counters[VMFAULT_CNT_IO_ERRORS]);
 	a.p = p + 2 * self->ps;
-	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	EXPECT_EQ(SIGBUS, child_signal(touch_it, &a));
 	ASSERT_EQ(0, vff_ctl(&m, "eio_len 0\neio_partial 0\n"));
 	EXPECT_TRUE(pages_ok(p, 2, 2));
 	munmap(p, 4 * self->ps);
@@ -1183,9 +1183,9 @@ TEST_F(file, read_waits_for_a_page_being_read)
 	usleep(300000);
 	EXPECT_EQ(0, waitpid(reader, &status, WNOHANG));	/* it waits */
 	EXPECT_EQ(0, vff_ctl(&self->m, "stall 0"));
-	EXPECT_EQ(0, vff_reap(reader, &status, 10000));
+	EXPECT_EQ(0, reap_child(reader, &status, 10000));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
-	EXPECT_EQ(0, vff_reap(toucher, &status, 10000));
+	EXPECT_EQ(0, reap_child(toucher, &status, 10000));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));	/* pages 1-3 */
 	EXPECT_TRUE(pages_ok(p, 0, 4));
@@ -1232,17 +1232,17 @@ TEST_F(file, stalled_writeback_is_killable_and_faults_go_on)
 	ASSERT_NE(NULL, p);
 	pid = stalled_fsync(&self->m, fd);
 	ASSERT_LT(0, pid);
-	t0 = vff_now_ms();
+	t0 = now_ms();
 	EXPECT_EQ('1', p[self->ps]);		/* maps it again, read-only */
 	EXPECT_TRUE(kpf(pfn_of(p + self->ps), KPF_WRITEBACK));
 	p[self->ps] = 'w';			/* dirties it again */
-	EXPECT_GT(200, vff_now_ms() - t0);
-	t0 = vff_now_ms();
+	EXPECT_GT(200, now_ms() - t0);
+	t0 = now_ms();
 	kill(pid, SIGKILL);
-	EXPECT_EQ(0, vff_reap(pid, &status, 1000));
+	EXPECT_EQ(0, reap_child(pid, &status, 1000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	TH_LOG("the fsync ended %llu ms after SIGKILL",
-	       (unsigned long long)(vff_now_ms() - t0));
+	       (unsigned long long)(now_ms() - t0));
 	EXPECT_EQ(0, vff_ctl(&self->m, "stall 0"));
 	EXPECT_EQ(0, fsync(fd));
 	munmap(p, 8 * self->ps);
@@ -1270,9 +1270,9 @@ TEST_F(file, daemon_killed_mid_writeback)
 	pid = stalled_fsync(&self->m, fd);
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
-	EXPECT_EQ(0, vff_reap(self->m.pid, &status, 10000));
+	EXPECT_EQ(0, reap_child(self->m.pid, &status, 10000));
 	self->m.pid = 0;
-	EXPECT_EQ(0, vff_reap(pid, &status, 10000));
+	EXPECT_EQ(0, reap_child(pid, &status, 10000));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 	munmap(p, 8 * self->ps);
 	close(fd);

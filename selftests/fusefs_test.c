@@ -295,10 +295,10 @@ TEST_F(fs, bad_access_is_fatal)
 	a.p = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, a.p);
 	a.write = true;
-	EXPECT_TRUE(dies_of(touch_it, &a, SIGSEGV));
+	EXPECT_EQ(SIGSEGV, child_signal(touch_it, &a));
 	munmap(a.p, self->ps);
 	a.write = false;
-	EXPECT_TRUE(dies_of(touch_it, &a, SIGSEGV));
+	EXPECT_EQ(SIGSEGV, child_signal(touch_it, &a));
 	close(fd);
 }
 
@@ -338,10 +338,10 @@ TEST_F(fs, write_delay_and_jitter)
 	fd = open(vff_path(&self->m, false, "f"), O_RDWR);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, vff_ctl(&self->m, "write_delay_us 2000\njitter_us 1000\nzero_stats\n"));
-	t0 = vff_now_ms();
+	t0 = now_ms();
 	for (int i = 0; i < 4; i++)
 		ASSERT_EQ(sizeof(buf), pwrite(fd, buf, sizeof(buf), i * sizeof(buf)));
-	EXPECT_LE(8, vff_now_ms() - t0);
+	EXPECT_LE(8, now_ms() - t0);
 	EXPECT_EQ(4, vff_stat(&self->m, "write_requests"));
 	EXPECT_EQ(4 * sizeof(buf), vff_stat(&self->m, "write_bytes"));
 	EXPECT_LE(4 * 2000000ULL, vff_stat(&self->m, "write_ns"));
@@ -364,12 +364,12 @@ TEST_F(fs, injected_eio_is_sigbus)
 	ASSERT_EQ(0, vff_ctl(&self->m, buf));
 	EXPECT_EQ('E', a.p[self->ps]);
 	a.p += 2 * self->ps;
-	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	EXPECT_EQ(SIGBUS, child_signal(touch_it, &a));
 	EXPECT_LE(1, vff_stat(&self->m, "read_errors"));
 	/* After N good requests, everything fails. */
 	a.p += self->ps;
 	ASSERT_EQ(0, vff_ctl(&self->m, "eio_offset 0\neio_len 0\neio_after 0\n"));
-	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	EXPECT_EQ(SIGBUS, child_signal(touch_it, &a));
 	ASSERT_EQ(0, vff_ctl(&self->m, "eio_after off"));
 	EXPECT_EQ('E', *a.p);
 	munmap(a.p - 3 * self->ps, a.len);
@@ -553,11 +553,11 @@ TEST_F(fs, daemon_killed_sigbus)
 	ASSERT_NE(MAP_FAILED, a.p);
 	EXPECT_EQ('K', a.p[0]);
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
-	ASSERT_EQ(0, vff_reap(self->m.pid, &status, 10000));
+	ASSERT_EQ(0, reap_child(self->m.pid, &status, 10000));
 	self->m.pid = 0;
 	EXPECT_EQ('K', a.p[1]);
 	a.p += self->ps;
-	EXPECT_TRUE(dies_of(touch_it, &a, SIGBUS));
+	EXPECT_EQ(SIGBUS, child_signal(touch_it, &a));
 	munmap(a.p - self->ps, a.len);
 }
 
@@ -591,13 +591,13 @@ static void stalled_fault_is_killable(struct __test_metadata *_metadata,
 	ASSERT_LE(0, child);
 	usleep(500000);
 	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));	/* still blocked */
-	t0 = vff_now_ms();
+	t0 = now_ms();
 	kill(child, SIGKILL);
-	EXPECT_EQ(0, vff_reap(child, &status, 10000));
+	EXPECT_EQ(0, reap_child(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	report("killed a fault on a %s daemon in %lu ms\n",
 		       sigstop ? "SIGSTOPped" : "stalled",
-		       (unsigned long)(vff_now_ms() - t0));
+		       (unsigned long)(now_ms() - t0));
 	if (sigstop)
 		kill(m->pid, SIGCONT);
 	else
@@ -628,10 +628,10 @@ TEST_F(fs, connection_abort_sigbus)
 	child = vff_stalled_toucher(&self->m, &a);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, vff_abort(&self->m));
-	EXPECT_EQ(0, vff_reap(child, &status, 10000));
+	EXPECT_EQ(0, reap_child(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
 	/* The daemon notices and exits by itself. */
-	EXPECT_EQ(0, vff_reap(self->m.pid, &self->m.status, 10000));
+	EXPECT_EQ(0, reap_child(self->m.pid, &self->m.status, 10000));
 	self->m.pid = 0;
 	munmap(a.p, a.len);
 }
@@ -656,9 +656,9 @@ TEST_F(fs, connection_abort_frees_stopped_daemon)
 	ASSERT_EQ(0, kill(self->m.pid, SIGSTOP));
 	ASSERT_EQ(0, vff_wait_stopped(self->m.pid, 10000));
 	kill(child, SIGKILL);
-	EXPECT_NE(0, vff_reap(child, &status, 2000));	/* in D state */
+	EXPECT_NE(0, reap_child(child, &status, 2000));	/* in D state */
 	ASSERT_EQ(0, vff_abort(&self->m));
-	EXPECT_EQ(0, vff_reap(child, &status, 10000));
+	EXPECT_EQ(0, reap_child(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status));
 	munmap(a.p, a.len);
 }
@@ -811,7 +811,7 @@ TEST(ctl_zero_stats_and_reset)
 	EXPECT_EQ(-EIO, read_direct(vff_path(&m, false, "f")));
 	EXPECT_LT(0, vff_stat(&m, "read_errors"));
 	/* "reset" in the stats file is the counters only. */
-	ASSERT_EQ(0, vff_write_file(vff_path(&m, false, ".vmfaultfs/stats"), "reset\n"));
+	ASSERT_EQ(0, write_file(vff_path(&m, false, ".vmfaultfs/stats"), "reset\n"));
 	EXPECT_EQ(0, vff_stat(&m, "read_errors"));
 	ASSERT_TRUE(ctl_text(&m, buf, sizeof(buf)));
 	EXPECT_NE(NULL, strstr(buf, "eio_len 4096\n"));

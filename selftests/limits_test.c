@@ -53,7 +53,7 @@ static long long read_num(const char *path)
 /* A line in the kernel log, so that a reader knows what comes next. */
 static void kmsg(const char *msg)
 {
-	vff_write_file("/dev/kmsg", msg);
+	write_file("/dev/kmsg", msg);
 }
 
 /* A memory cgroup under the root one, in @dir; -1 on failure. */
@@ -64,16 +64,16 @@ static int cg_make(char *dir, size_t len, const char *name, const char *max)
 	if (access(CGROOT "/cgroup.controllers", R_OK) &&
 	    mount("cgroup2", CGROOT, "cgroup2", 0, NULL))
 		return -1;
-	vff_write_file(CGROOT "/cgroup.subtree_control", "+memory");
+	write_file(CGROOT "/cgroup.subtree_control", "+memory");
 	snprintf(dir, len, CGROOT "/%s-%d", name, getpid());
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -1;
 	if (max) {
 		snprintf(path, sizeof(path), "%s/memory.max", dir);
-		if (vff_write_file(path, max))
+		if (write_file(path, max))
 			return -1;
 		snprintf(path, sizeof(path), "%s/memory.swap.max", dir);
-		vff_write_file(path, "0");
+		write_file(path, "0");
 	}
 	return 0;
 }
@@ -84,7 +84,7 @@ static int cg_join(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	return vff_write_file(path, pid);
+	return write_file(path, pid);
 }
 
 static long long cg_num(const char *dir, const char *file)
@@ -188,7 +188,7 @@ TEST(memcg_charges_region_pages)
 			c->cur2 = cg_num(dir, "memory.current");
 			_exit(0);
 		}
-		ASSERT_EQ(0, vff_reap(pid, &status, 60000));
+		ASSERT_EQ(0, reap_child(pid, &status, 60000));
 		ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 		/* Other charges come and go meanwhile: a MiB of slack. */
 		EXPECT_EQ(32 * MIB / page_size(), c->pages);
@@ -259,7 +259,7 @@ TEST(memcg_limit_oom_kills_inside_the_group)
 				p[off] = 1;
 			_exit(2);
 		}
-		ASSERT_EQ(0, vff_reap(pid, &status, 120000));
+		ASSERT_EQ(0, reap_child(pid, &status, 120000));
 		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 			TH_LOG("%s: status %#x", faults ? "faults" : "write()", status);
 	}
@@ -286,7 +286,7 @@ static unsigned long set_max_pages(unsigned long max)
 	char v[32];
 
 	snprintf(v, sizeof(v), "%lu", max);
-	vff_write_file("/sys/module/vmfault/parameters/max_pages", v);
+	write_file("/sys/module/vmfault/parameters/max_pages", v);
 	return old;
 }
 
@@ -321,7 +321,7 @@ TEST(module_limit_refuses_pages)
 	EXPECT_EQ(16 * ps, pwrite(fd, buf, 32 * ps, 0));
 	EXPECT_EQ(-1, pwrite(fd, buf, ps, 20 * ps));
 	EXPECT_EQ(ENOSPC, errno);
-	EXPECT_TRUE(dies_of(touch_write, p + 40 * ps, SIGBUS));
+	EXPECT_EQ(SIGBUS, child_signal(touch_write, p + 40 * ps));
 	EXPECT_EQ(0, q[41 * ps]);
 	EXPECT_EQ(zero_pfn(), pfn_of(q + 41 * ps));
 	EXPECT_LE(2, vmf_counter(fd, VMFAULT_CNT_LIMIT_REFUSALS));
@@ -356,15 +356,15 @@ TEST(oom_report_names_region_memory)
 	victim = fork();
 	ASSERT_LE(0, victim);
 	if (victim == 0) {
-		vff_write_file("/proc/self/oom_score_adj", "1000");
+		write_file("/proc/self/oom_score_adj", "1000");
 		for (;;)
 			pause();
 	}
 	usleep(200000);
 	kmsg("vmfault-selftest: expect OOM kills: oom_report_names_region_memory");
-	vff_write_file("/proc/sys/kernel/sysrq", "1");
-	ASSERT_EQ(0, vff_write_file("/proc/sysrq-trigger", "f"));
-	ASSERT_EQ(0, vff_reap(victim, &status, 30000));
+	write_file("/proc/sys/kernel/sysrq", "1");
+	ASSERT_EQ(0, write_file("/proc/sysrq-trigger", "f"));
+	ASSERT_EQ(0, reap_child(victim, &status, 30000));
 	kmsg("vmfault-selftest: expect no more OOM kills");
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, (1 << 20) - 1);
@@ -432,7 +432,7 @@ static int touch_poisoned(char *p)
 		(void)*(volatile char *)p;
 		_exit(0);
 	}
-	if (pid < 0 || vff_reap(pid, &status, 20000))
+	if (pid < 0 || reap_child(pid, &status, 20000))
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -850,7 +850,7 @@ static void *worker_thread(void *arg)
 	uint64_t end = (uintptr_t)arg;
 
 	rng_state = mix64(wk.seed ^ (uint64_t)gettid());
-	while (!atomic_load(&sh->stop) && vff_now_ms() < end) {
+	while (!atomic_load(&sh->stop) && now_ms() < end) {
 		int i = below(NSLOT);
 		struct slot *s = &wk.slots[i];
 		unsigned int op = below(100);
@@ -893,7 +893,7 @@ static void *ballast_thread(void *arg)
 	char *buf = aligned_alloc(ps, 16 * ps);
 
 	memset(buf, 0xb, 16 * ps);
-	while (!atomic_load(&sh->stop) && vff_now_ms() < end) {
+	while (!atomic_load(&sh->stop) && now_ms() < end) {
 		unsigned int at = below(BALLAST_PAGES - 16);
 
 		if (pwrite(ballast, buf, 16 * ps, (off_t)at * ps) < 0 && errno != ENOMEM)
@@ -939,7 +939,7 @@ static void worker_main(int idx, uint64_t seed, unsigned int threads, uint64_t e
 						 (uint64_t)BALLAST_PAGES * ps))
 			fail("the ballast region: %s", strerror(errno));
 	}
-	life = vff_now_ms() + 500 + below(4000);
+	life = now_ms() + 500 + below(4000);
 	if (life > end)
 		life = end;
 	for (unsigned int t = 1; t < threads; t++)
@@ -1266,9 +1266,9 @@ int main(int argc, char **argv)
 		filedir = tmpdir;
 	}
 
-	end = vff_now_ms() + secs * 1000ULL;
-	next_fs_event = vff_now_ms() + 1000 + below(2000);
-	while (vff_now_ms() < end && !atomic_load(&sh->stop)) {
+	end = now_ms() + secs * 1000ULL;
+	next_fs_event = now_ms() + 1000 + below(2000);
+	while (now_ms() < end && !atomic_load(&sh->stop)) {
 		int status;
 		pid_t r;
 
@@ -1307,7 +1307,7 @@ int main(int argc, char **argv)
 			if (pids[w] > 0 && kill(-pids[w], SIGKILL) == 0)
 				kills++;
 		}
-		if (use_fuse && vff_now_ms() >= next_fs_event && fspid > 0) {
+		if (use_fuse && now_ms() >= next_fs_event && fspid > 0) {
 			if (below(4)) {		/* stop the daemon for up to a second */
 				kill(fspid, SIGSTOP);
 				usleep(100000 + below(900000));
@@ -1326,13 +1326,13 @@ int main(int argc, char **argv)
 				}
 				dkills++;
 			}
-			next_fs_event = vff_now_ms() + 1000 + below(3000);
+			next_fs_event = now_ms() + 1000 + below(3000);
 		}
 		usleep(50000);
 	}
 	atomic_store(&sh->stop, 1);
 	/* Every worker and every child of theirs: at most 60 s, killable. */
-	end = vff_now_ms() + 60000;
+	end = now_ms() + 60000;
 	for (;;) {
 		pid_t r = waitpid(-1, NULL, WNOHANG);
 
@@ -1349,12 +1349,12 @@ int main(int argc, char **argv)
 			if (!others)
 				break;
 		}
-		if (vff_now_ms() > end) {
+		if (now_ms() > end) {
 			fail("workers still alive 60 s after the end (unkillable?)");
 			for (unsigned int w = 0; w < nprocs; w++)
 				if (pids[w])
 					kill(pids[w] > 0 ? -pids[w] : pids[w], SIGKILL);
-			end = vff_now_ms() + 60000;
+			end = now_ms() + 60000;
 		}
 		if (r <= 0)
 			usleep(20000);
@@ -1363,7 +1363,7 @@ int main(int argc, char **argv)
 		uint64_t gen = atomic_load(&sh->mount_gen);
 
 		fs_umount(sh->mnt[gen % 64]);
-		if (fspid > 0 && vff_reap(fspid, NULL, 10000))
+		if (fspid > 0 && reap_child(fspid, NULL, 10000))
 			kill(fspid, SIGKILL);
 	}
 	if (cgdir[0]) {
@@ -1377,7 +1377,7 @@ int main(int argc, char **argv)
 	 * A region whose last holder was a thread of a SIGKILLed process is
 	 * written back and freed on the module's workqueue: wait for it.
 	 */
-	for (end = vff_now_ms() + 60000; vmf_proc("regions") != regions0 && vff_now_ms() < end;)
+	for (end = now_ms() + 60000; vmf_proc("regions") != regions0 && now_ms() < end;)
 		usleep(20000);
 	checked = check_files(filedir, nprocs, &lossy);
 	nftw(filedir, vff_rm_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -31,19 +31,7 @@ static const struct {
 	{ "vmfault_writeback", { "region;", "nr_pages;", "bytes;", "latency_ns;" } },
 };
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
-static char *read_file(const char *path)
+static char *read_text(const char *path)
 {
 	size_t cap = 1 << 16, len = 0;
 	char *buf = malloc(cap);
@@ -142,7 +130,7 @@ TEST_F(trace, event_formats)
 	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
 		snprintf(path, sizeof(path), TRACEFS "/events/vmfault/%s/format",
 			 events[i].name);
-		fmt = read_file(path);
+		fmt = read_text(path);
 		ASSERT_NE(fmt, NULL) TH_LOG("%s missing", path);
 		for (j = 0; j < 4; j++) {
 			const char *field = events[i].fields[j];
@@ -191,7 +179,7 @@ TEST_F(trace, events_match_counters)
 
 	ASSERT_EQ(write_file(INSTANCE "/tracing_on", "0"), 0);
 	ASSERT_EQ(vmf_info(self->fd, &info), 0);
-	trace = read_file(INSTANCE "/trace");
+	trace = read_text(INSTANCE "/trace");
 	ASSERT_NE(trace, NULL);
 
 	EXPECT_EQ(count_events(trace, "vmfault_fault", info.id),
@@ -256,7 +244,7 @@ TEST_F(trace, file_events_match_counters)
 
 	ASSERT_EQ(write_file(INSTANCE "/tracing_on", "0"), 0);
 	ASSERT_EQ(vmf_info(self->fd, &info), 0);
-	trace = read_file(INSTANCE "/trace");
+	trace = read_text(INSTANCE "/trace");
 	ASSERT_NE(trace, NULL);
 	EXPECT_EQ(2, info.counters[VMFAULT_CNT_FILE_READS]);
 	EXPECT_EQ(7, info.counters[VMFAULT_CNT_PAGES_READ]);

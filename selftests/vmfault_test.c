@@ -27,21 +27,6 @@
 #define MADV_POPULATE_WRITE	23
 #endif
 
-/* Run fn(arg) in a child; return the signal that killed it, or 0. */
-static int child_signal(void (*fn)(void *), void *arg)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		fn(arg);
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-}
-
 static void touch_fn(void *arg)
 {
 	touch_read(arg);
@@ -71,16 +56,6 @@ static void write_fn(void *arg)
 		__st = -1;						\
 	__st;								\
 })
-
-static bool all_bytes(const char *p, size_t len, char c)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != c)
-			return false;
-	return true;
-}
 
 FIXTURE(region) {
 	int fd;
