@@ -211,11 +211,6 @@ bool zero_page_mapped_in(int flags)
 }
 
 
-void touch_read(const volatile char *p)
-{
-	(void)*p;
-}
-
 
 char *beside_self(const char *rel, char *buf)
 {
