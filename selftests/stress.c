@@ -1191,174 +1191,227 @@ static long long cg_peak(void)
 	return v;
 }
 
-int main(int argc, char **argv)
+/* The run: its options, and what main()'s steps share. */
+struct run {
+	uint64_t seed;
+	unsigned int secs, nprocs, threads;
+	const char *plaindir, *memmax;
+	char tmpdir[160];
+	pid_t pids[MAXPROCS];		/* > 0 live, < 0 ended (group may linger) */
+	unsigned int incarn[MAXPROCS];
+	uint64_t alloc0, freed0, regions0;	/* /proc/vmfault at the start */
+	unsigned int spawned, kills, stalls, dkills, checked, lossy;
+	bool unbalanced;
+};
+
+static void parse_args(struct run *r, int argc, char **argv)
 {
-	uint64_t seed = 0, end, next_fs_event, alloc0, freed0, regions0;
-	unsigned int secs = 20, nprocs = 3, threads = 3, spawned = 0, kills = 0, stalls = 0;
-	unsigned int dkills = 0, checked = 0, lossy = 0, left;
 	bool have_seed = false;
-	pid_t pids[MAXPROCS] = { 0 };
-	unsigned int incarn[MAXPROCS] = { 0 };
-	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_NODEFER };
-	const char *plaindir = VMFAULT_SCRATCH, *memmax = NULL;
-	char tmpdir[160] = "", path[200];
 	int opt;
 
-	ps = page_size();
 	while ((opt = getopt(argc, argv, "s:t:p:j:nd:m:")) != -1) {
 		switch (opt) {
-		case 's': seed = strtoull(optarg, NULL, 0); have_seed = true; break;
-		case 't': secs = atoi(optarg); break;
-		case 'p': nprocs = atoi(optarg); break;
-		case 'j': threads = atoi(optarg); break;
+		case 's': r->seed = strtoull(optarg, NULL, 0); have_seed = true; break;
+		case 't': r->secs = atoi(optarg); break;
+		case 'p': r->nprocs = atoi(optarg); break;
+		case 'j': r->threads = atoi(optarg); break;
 		case 'n': use_fuse = false; break;
-		case 'd': plaindir = optarg; break;
-		case 'm': memmax = optarg; break;
+		case 'd': r->plaindir = optarg; break;
+		case 'm': r->memmax = optarg; break;
 		default: usage(argv[0]);
 		}
 	}
-	if (!nprocs || nprocs > MAXPROCS || !threads || threads > MAXTHREADS || !secs)
+	if (!r->nprocs || r->nprocs > MAXPROCS || !r->threads || r->threads > MAXTHREADS ||
+	    !r->secs)
 		usage(argv[0]);
 	if (!have_seed && getenv("VMFAULT_SEED")) {
-		seed = strtoull(getenv("VMFAULT_SEED"), NULL, 0);
+		r->seed = strtoull(getenv("VMFAULT_SEED"), NULL, 0);
 		have_seed = true;
 	}
 	if (!have_seed) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		seed = ts.tv_sec * 1000003ULL ^ ts.tv_nsec;
+		r->seed = ts.tv_sec * 1000003ULL ^ ts.tv_nsec;
 	}
 	printf("stress: seed %llu (replay: %s -s %llu -t %u -p %u -j %u%s%s%s%s)\n",
-	       (unsigned long long)seed, argv[0], (unsigned long long)seed, secs, nprocs,
-	       threads, use_fuse ? "" : " -n -d ", use_fuse ? "" : plaindir,
-	       memmax ? " -m " : "", memmax ? memmax : "");
+	       (unsigned long long)r->seed, argv[0], (unsigned long long)r->seed, r->secs,
+	       r->nprocs, r->threads, use_fuse ? "" : " -n -d ", use_fuse ? "" : r->plaindir,
+	       r->memmax ? " -m " : "", r->memmax ? r->memmax : "");
 	fflush(stdout);
-	rng_state = seed;
+	rng_state = r->seed;
+}
+
+/* The counters' baseline, the shared state, the files and their mount. */
+static int set_up(struct run *r)
+{
+	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_NODEFER };
 
 	if (access(VMFAULT_DEV, R_OK | W_OK)) {
 		fprintf(stderr, "stress: %s: %s (is the module loaded?)\n", VMFAULT_DEV,
 			strerror(errno));
-		return 2;
+		return -1;
 	}
-	alloc0 = vmf_proc("pages_allocated");
-	freed0 = vmf_proc("pages_freed");
-	regions0 = vmf_proc("regions");
+	r->alloc0 = vmf_proc("pages_allocated");
+	r->freed0 = vmf_proc("pages_freed");
+	r->regions0 = vmf_proc("regions");
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
-		return 2;
+		return -1;
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	atomic_store(&sh->next_obj, 1);
 
-	if (memmax && cg_setup(memmax))
-		return 2;
+	if (r->memmax && cg_setup(r->memmax))
+		return -1;
 	if (use_fuse) {
 		strcpy(fs.src, "/tmp/vmfault-stress-src.XXXXXX");
-		if (!mkdtemp(fs.src) || make_files(fs.src, nprocs) || fs_mount(1))
-			return 2;
+		if (!mkdtemp(fs.src) || make_files(fs.src, r->nprocs) || fs_mount(1))
+			return -1;
 		filedir = fs.src;
 	} else {
-		snprintf(tmpdir, sizeof(tmpdir), "%s/vmfault-stress.XXXXXX", plaindir);
-		if (!mkdtemp(tmpdir) || make_files(tmpdir, nprocs))
-			return 2;
-		filedir = tmpdir;
+		snprintf(r->tmpdir, sizeof(r->tmpdir), "%s/vmfault-stress.XXXXXX", r->plaindir);
+		if (!mkdtemp(r->tmpdir) || make_files(r->tmpdir, r->nprocs))
+			return -1;
+		filedir = r->tmpdir;
 	}
+	return 0;
+}
 
-	end = now_ms() + secs * 1000ULL;
-	next_fs_event = now_ms() + 1000 + below(2000);
+/* Reap whatever ended: workers, and orphans of killed ones. */
+static void reap_workers(struct run *r)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (unsigned int w = 0; w < r->nprocs; w++) {
+			if (pid != r->pids[w])
+				continue;
+			r->pids[w] = -r->pids[w];	/* ended; its group may linger */
+			if (WIFEXITED(status) && WEXITSTATUS(status))
+				fail("worker %u exited %d", w, WEXITSTATUS(status));
+			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+				fail("worker %u died of signal %d", w, WTERMSIG(status));
+		}
+		if (pid == fspid && use_fuse)
+			fspid = 0;
+	}
+}
+
+/* A new worker in every empty place, once the old one's group is gone. */
+static void spawn_workers(struct run *r, uint64_t end)
+{
+	for (unsigned int w = 0; w < r->nprocs; w++) {
+		if (r->pids[w] > 0)
+			continue;
+		if (r->pids[w] < 0 && kill(r->pids[w], 0) == 0)
+			continue;
+		if (r->pids[w] < 0)
+			repair(w);
+		r->pids[w] = fork();
+		if (r->pids[w] == 0)
+			worker_main(w, mix64(r->seed ^ ((uint64_t)w << 40) ^ r->incarn[w]),
+				    r->threads, end);
+		r->incarn[w]++;
+		r->spawned++;
+	}
+}
+
+/* Stop the daemon for up to a second, or kill it and mount a new one. */
+static int disturb_daemon(struct run *r)
+{
+	uint64_t gen;
+
+	if (below(4)) {
+		kill(fspid, SIGSTOP);
+		usleep(100000 + below(900000));
+		kill(fspid, SIGCONT);
+		r->stalls++;
+		return 0;
+	}
+	gen = atomic_load(&sh->mount_gen);
+	atomic_fetch_or(&sh->killed_gens, 1ULL << (gen % 64));
+	kill(fspid, SIGKILL);
+	waitpid(fspid, NULL, 0);
+	fs_umount(sh->mnt[gen % 64]);
+	if (gen + 1 >= 64 || fs_mount(gen + 1)) {
+		fail("could not mount vmfaultfs again");
+		return -1;
+	}
+	r->dkills++;
+	return 0;
+}
+
+/*
+ * The run proper: keep every worker place filled, SIGKILL a worker now and
+ * then whatever it is doing, and disturb the daemon every few seconds.
+ */
+static void supervise(struct run *r)
+{
+	uint64_t end = now_ms() + r->secs * 1000ULL;
+	uint64_t next_fs_event = now_ms() + 1000 + below(2000);
+
 	while (now_ms() < end && !atomic_load(&sh->stop)) {
-		int status;
-		pid_t r;
-
-		/* Reap whatever ended: workers, and orphans of killed ones. */
-		while ((r = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (unsigned int w = 0; w < nprocs; w++) {
-				if (r != pids[w])
-					continue;
-				pids[w] = -pids[w];	/* ended; its group may linger */
-				if (WIFEXITED(status) && WEXITSTATUS(status))
-					fail("worker %u exited %d", w, WEXITSTATUS(status));
-				if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
-					fail("worker %u died of signal %d", w, WTERMSIG(status));
-			}
-			if (r == fspid && use_fuse)
-				fspid = 0;
-		}
-		for (unsigned int w = 0; w < nprocs; w++) {
-			if (pids[w] > 0)
-				continue;
-			/* A new worker only once the old one's whole group is gone. */
-			if (pids[w] < 0 && kill(pids[w], 0) == 0)
-				continue;
-			if (pids[w] < 0)
-				repair(w);
-			pids[w] = fork();
-			if (pids[w] == 0)
-				worker_main(w, mix64(seed ^ ((uint64_t)w << 40) ^ incarn[w]), threads, end);
-			incarn[w]++;
-			spawned++;
-		}
-		/* Now and then SIGKILL a worker, whatever it is doing (C6). */
+		reap_workers(r);
+		spawn_workers(r, end);
 		if (below(40) == 0) {
-			unsigned int w = below(nprocs);
+			unsigned int w = below(r->nprocs);
 
-			if (pids[w] > 0 && kill(-pids[w], SIGKILL) == 0)
-				kills++;
+			if (r->pids[w] > 0 && kill(-r->pids[w], SIGKILL) == 0)
+				r->kills++;
 		}
 		if (use_fuse && now_ms() >= next_fs_event && fspid > 0) {
-			if (below(4)) {		/* stop the daemon for up to a second */
-				kill(fspid, SIGSTOP);
-				usleep(100000 + below(900000));
-				kill(fspid, SIGCONT);
-				stalls++;
-			} else {		/* kill it; mount a new one on the same files */
-				uint64_t gen = atomic_load(&sh->mount_gen);
-
-				atomic_fetch_or(&sh->killed_gens, 1ULL << (gen % 64));
-				kill(fspid, SIGKILL);
-				waitpid(fspid, NULL, 0);
-				fs_umount(sh->mnt[gen % 64]);
-				if (gen + 1 >= 64 || fs_mount(gen + 1)) {
-					fail("could not mount vmfaultfs again");
-					break;
-				}
-				dkills++;
-			}
+			if (disturb_daemon(r))
+				break;
 			next_fs_event = now_ms() + 1000 + below(3000);
 		}
 		usleep(50000);
 	}
 	atomic_store(&sh->stop, 1);
-	/* Every worker and every child of theirs: at most 60 s, killable. */
-	end = now_ms() + 60000;
-	for (;;) {
-		pid_t r = waitpid(-1, NULL, WNOHANG);
+}
 
-		if (r < 0 && errno == ECHILD)
+/* Every worker and every child of theirs ends: at most 60 s, killable. */
+static void wind_down(struct run *r)
+{
+	uint64_t end = now_ms() + 60000;
+
+	for (;;) {
+		pid_t pid = waitpid(-1, NULL, WNOHANG);
+
+		if (pid < 0 && errno == ECHILD)
 			break;
-		if (r > 0 && r == fspid)
+		if (pid > 0 && pid == fspid)
 			fspid = 0;
 		if (use_fuse && fspid > 0) {
 			/* The daemon stays; wait for everything else. */
 			bool others = false;
 
-			for (unsigned int w = 0; w < nprocs; w++)
-				others |= pids[w] && kill(pids[w] > 0 ? -pids[w] : pids[w], 0) == 0;
+			for (unsigned int w = 0; w < r->nprocs; w++)
+				others |= r->pids[w] &&
+					  kill(r->pids[w] > 0 ? -r->pids[w] : r->pids[w], 0) == 0;
 			if (!others)
 				break;
 		}
 		if (now_ms() > end) {
 			fail("workers still alive 60 s after the end (unkillable?)");
-			for (unsigned int w = 0; w < nprocs; w++)
-				if (pids[w])
-					kill(pids[w] > 0 ? -pids[w] : pids[w], SIGKILL);
+			for (unsigned int w = 0; w < r->nprocs; w++)
+				if (r->pids[w])
+					kill(r->pids[w] > 0 ? -r->pids[w] : r->pids[w], SIGKILL);
 			end = now_ms() + 60000;
 		}
-		if (r <= 0)
+		if (pid <= 0)
 			usleep(20000);
 	}
+}
+
+/* Take the daemon and the cgroup down, then check files and counters. */
+static void check_after(struct run *r)
+{
+	char path[200];
+	uint64_t end;
+
 	if (use_fuse) {
 		uint64_t gen = atomic_load(&sh->mount_gen);
 
@@ -1369,7 +1422,7 @@ int main(int argc, char **argv)
 	if (cgdir[0]) {
 		printf("stress: %lld OOM kills in the workers' memory cgroup (memory.max %s, peak %lld)\n",
 		       (long long)kv_read(strcat(strcpy(path, cgdir), "/memory.events"), "oom_kill"),
-		       memmax, cg_peak());
+		       r->memmax, cg_peak());
 		rmdir(cgdir);
 		write_kmsg("vmfault-selftest: expect no more OOM kills");
 	}
@@ -1377,52 +1430,73 @@ int main(int argc, char **argv)
 	 * A region whose last holder was a thread of a SIGKILLed process is
 	 * written back and freed on the module's workqueue: wait for it.
 	 */
-	for (end = now_ms() + 60000; vmf_proc("regions") != regions0 && now_ms() < end;)
+	for (end = now_ms() + 60000; vmf_proc("regions") != r->regions0 && now_ms() < end;)
 		usleep(20000);
-	checked = check_files(filedir, nprocs, &lossy);
+	r->checked = check_files(filedir, r->nprocs, &r->lossy);
 	nftw(filedir, vff_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 
-	left = 0;
-	if (vmf_proc("regions") != regions0 ||
-	    vmf_proc("pages_allocated") - vmf_proc("pages_freed") != alloc0 - freed0) {
-		left = 1;
+	if (vmf_proc("regions") != r->regions0 ||
+	    vmf_proc("pages_allocated") - vmf_proc("pages_freed") != r->alloc0 - r->freed0) {
+		r->unbalanced = true;
 		fail("counters do not balance: regions %llu (was %llu), allocated-freed %lld (was %lld)",
-		     (unsigned long long)vmf_proc("regions"), (unsigned long long)regions0,
+		     (unsigned long long)vmf_proc("regions"), (unsigned long long)r->regions0,
 		     (long long)(vmf_proc("pages_allocated") - vmf_proc("pages_freed")),
-		     (long long)(alloc0 - freed0));
+		     (long long)(r->alloc0 - r->freed0));
 	}
+}
+
+static void print_report(const struct run *r)
+{
 	printf("stress: %u s, %u processes x %u threads: %llu ops, %llu pages read and checked "
 	       "(%llu zero), %llu pages written, %llu reads discarded after racing a remap, "
 	       "%llu lock timeouts\n",
-	       secs, nprocs, threads, (unsigned long long)sh->ops, (unsigned long long)sh->pages_read,
-	       (unsigned long long)sh->zeros_seen, (unsigned long long)sh->pages_written,
-	       (unsigned long long)sh->raced, (unsigned long long)sh->contended);
+	       r->secs, r->nprocs, r->threads, (unsigned long long)sh->ops,
+	       (unsigned long long)sh->pages_read, (unsigned long long)sh->zeros_seen,
+	       (unsigned long long)sh->pages_written, (unsigned long long)sh->raced,
+	       (unsigned long long)sh->contended);
 	printf("stress: %u worker processes (%llu exited with live mappings, %u SIGKILLed), "
 	       "%llu forks, %llu regions opened, %llu closes, %llu munmaps, %llu mremaps "
 	       "(%llu refused), %llu mprotects, %llu ioctl rounds, %llu flushes\n",
-	       spawned, (unsigned long long)sh->exits_live, kills, (unsigned long long)sh->forks,
-	       (unsigned long long)sh->opens, (unsigned long long)sh->closes,
-	       (unsigned long long)sh->munmaps, (unsigned long long)sh->mremaps,
-	       (unsigned long long)sh->mremap_refused, (unsigned long long)sh->mprotects,
-	       (unsigned long long)sh->ioctls, (unsigned long long)sh->flushes);
+	       r->spawned, (unsigned long long)sh->exits_live, r->kills,
+	       (unsigned long long)sh->forks, (unsigned long long)sh->opens,
+	       (unsigned long long)sh->closes, (unsigned long long)sh->munmaps,
+	       (unsigned long long)sh->mremaps, (unsigned long long)sh->mremap_refused,
+	       (unsigned long long)sh->mprotects, (unsigned long long)sh->ioctls,
+	       (unsigned long long)sh->flushes);
 	if (use_fuse)
 		printf("stress: vmfaultfs stopped %u times, killed %u times (%llu SIGBUS on its dead "
 		       "mounts; %llu torn pages read and %u file pages left older or torn, "
 		       "all last written through a mount whose daemon was killed)\n",
-		       stalls, dkills, (unsigned long long)sh->sigbus_dead,
-		       (unsigned long long)sh->torn_lossy, lossy);
+		       r->stalls, r->dkills, (unsigned long long)sh->sigbus_dead,
+		       (unsigned long long)sh->torn_lossy, r->lossy);
 	printf("stress: %llu writes of a mapped page to its file (from the mapping), %llu reads of "
 	       "a file page into its mapped page (%llu torn by a writeback of that page), "
 	       "%llu of them O_DIRECT\n",
 	       (unsigned long long)sh->backing_writes, (unsigned long long)sh->backing_reads,
 	       (unsigned long long)sh->torn_reads, (unsigned long long)sh->direct_io);
 	printf("stress: %u file pages hold their last write (%llu torn by a SIGKILL, rewritten); "
-	       "counters %s\n", checked, (unsigned long long)sh->repaired,
-	       left ? "do NOT balance" : "balance");
+	       "counters %s\n", r->checked, (unsigned long long)sh->repaired,
+	       r->unbalanced ? "do NOT balance" : "balance");
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = {
+		.secs = 20, .nprocs = 3, .threads = 3, .plaindir = VMFAULT_SCRATCH,
+	};
+
+	ps = page_size();
+	parse_args(&r, argc, argv);
+	if (set_up(&r))
+		return 2;
+	supervise(&r);
+	wind_down(&r);
+	check_after(&r);
+	print_report(&r);
 	if (atomic_load(&sh->failed)) {
-		printf("stress: FAIL (seed %llu): %s\n", (unsigned long long)seed, sh->why);
+		printf("stress: FAIL (seed %llu): %s\n", (unsigned long long)r.seed, sh->why);
 		return 1;
 	}
-	printf("stress: PASS (seed %llu)\n", (unsigned long long)seed);
+	printf("stress: PASS (seed %llu)\n", (unsigned long long)r.seed);
 	return 0;
 }
