@@ -19,22 +19,22 @@
 #                 rmmod, and kmemleak on the debug kernel
 #
 # Targets: x86_64-6.1 (the host's Debian 12 kernel), x86_64-6.12 and
-# riscv64-6.12 (Debian 13's kernels; scripts/sysroot makes their build
+# riscv64-6.12 (Debian 13's kernels; devtools/sysroot makes their build
 # chroot and riscv64 root once, in ~/.cache/vmfault), and x86_64-6.1-debug.
 # 'make check' runs all four; ARCH=riscv64 picks riscv64-6.12, KERNEL=6.12 or KERNEL=6.1 an x86
 # one, for check, demo, vm and the build. KERNEL=debug picks x86_64-6.1-debug,
 # Debian 12's 6.1 built with KASAN, kmemleak, lockdep and more
-# (scripts/debug-kernel builds it once, in about 17 minutes here):
+# (devtools/debug-kernel builds it once, in about 17 minutes here):
 #   make check ARCH=riscv64      make demo KERNEL=6.12      make check KERNEL=debug
 #   make doc-tables  rewrite Documentation's generated tables and plots from that run
 #   make install  install the module for $(KVER) (on a host running it)
 #   make clean
 #
 # The module is built against a Debian kernel that the dev VM boots
-# (scripts/kver: the newest with headers), never against `uname -r`.
+# (devtools/kver: the newest with headers), never against `uname -r`.
 
 SHELL := /bin/bash
-KVER ?= $(shell scripts/kver 2>/dev/null)
+KVER ?= $(shell devtools/kver 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD := $(CURDIR)/build
 
@@ -63,11 +63,11 @@ ifeq ($(TARGET),x86_64-6.1)
 all: module fusefs tools selftests
 else
 all:
-	@scripts/target-build $(TARGET)
+	@devtools/target-build $(TARGET)
 endif
 
 deps:
-	@scripts/deps
+	@devtools/deps
 
 module:
 	@test -n "$(KVER)" || { echo "no Debian kernel with headers: run 'make deps'"; exit 1; }
@@ -84,42 +84,42 @@ selftests:
 	$(MAKE) -C selftests
 
 check: deps
-	@scripts/check $(or $(TARGETS),$(ALL_TARGETS))
+	@devtools/check $(or $(TARGETS),$(ALL_TARGETS))
 
 demo: deps
-	@scripts/target-vm $(TARGET) demo
+	@devtools/target-vm $(TARGET) demo
 
 vm: deps
-	@scripts/target-vm $(TARGET)
+	@devtools/target-vm $(TARGET)
 
 bench: deps
-	@scripts/bench -t $${BENCH_TRIALS:-7}
+	@devtools/bench -t $${BENCH_TRIALS:-7}
 
 stress: deps
 	@rm -rf $(BUILD)/stress/$(TARGET)
 	@VMFAULT_STRESS_SECS=$${VMFAULT_STRESS_SECS:-60} \
-		scripts/target-vm --out $(BUILD)/stress/$(TARGET)/vm $(TARGET) stress $(BUILD)/stress/$(TARGET)
+		devtools/target-vm --out $(BUILD)/stress/$(TARGET)/vm $(TARGET) stress $(BUILD)/stress/$(TARGET)
 
 # Rewrite Documentation's generated tables and plots from the last
 # 'make check' run (of all three targets).
 doc-tables:
 	@for t in matrix majflt latency; do \
-		scripts/fusefs-tables $$t $(BUILD)/check/x86_64-6.1/selftests.tap \
-			>Documentation/vmfaultfs-$$t.inc || exit 1; \
+		devtools/fusefs-tables $$t $(BUILD)/check/x86_64-6.1/selftests.tap \
+			>Documentation/generated/vmfaultfs-$$t.inc || exit 1; \
 	done
-	@scripts/fusefs-tables matrix $(BUILD)/check/x86_64-6.12/selftests.tap \
-		>Documentation/vmfaultfs-matrix-6.12.inc
-	@scripts/fault-rate-table "x86_64, 6.1=$(BUILD)/check/x86_64-6.1/fault-rate.txt" \
+	@devtools/fusefs-tables matrix $(BUILD)/check/x86_64-6.12/selftests.tap \
+		>Documentation/generated/vmfaultfs-matrix-6.12.inc
+	@devtools/fault-rate-table "x86_64, 6.1=$(BUILD)/check/x86_64-6.1/fault-rate.txt" \
 		"x86_64, 6.12=$(BUILD)/check/x86_64-6.12/fault-rate.txt" \
 		"riscv64, 6.12=$(BUILD)/check/riscv64-6.12/fault-rate.txt" \
-		>Documentation/vmfault-fault-rates.inc
+		>Documentation/generated/vmfault-fault-rates.inc
 	@mkdir -p Documentation/images
 	@for p in rates latency; do \
-		cp $(BUILD)/check/x86_64-6.1/plot/$$p.png Documentation/images/vmfault-$$p.png || exit 1; \
+		cp $(BUILD)/check/x86_64-6.1/plot/$$p.png Documentation/generated/images/vmfault-$$p.png || exit 1; \
 	done; git diff --stat -- Documentation/
 
 checkpatch:
-	@$$(scripts/ksft --checkpatch) --no-tree --strict -f $$(ls module/*.[ch] | grep -v '\.mod\.c$$')
+	@$$(devtools/ksft --checkpatch) --no-tree --strict -f $$(ls module/*.[ch] | grep -v '\.mod\.c$$')
 
 install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
