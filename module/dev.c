@@ -2,8 +2,13 @@
 /*
  * vmfault device: /dev/vmfault, a misc device whose every open() is a
  * region (region.c) that mmap() exposes through the module's own fault
- * handlers (fault_zero.c) and read()/write() reach directly (io.c).
- * Counters are in counters.c.
+ * handlers (fault.c, fault_zero.c, fault_file.c) and read()/write() reach
+ * directly (io.c); proc.c has its /proc files and counters.c its counters.
+ *
+ * The files call one way only, never in a circle: dev.c on proc.c, io.c,
+ * file_io.c and region.c; io.c on fault_zero.c and file_io.c; the fault
+ * handlers on fault.c; all of them on region.c (lifetime, configuration,
+ * the page store), and region.c on counters.c, which calls nothing.
  *
  * Each region gets a private inode from a small pseudo filesystem, and the
  * file's f_mapping points at that inode's address_space (as DRM does).
@@ -193,7 +198,7 @@ static long vmfault_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	}
 }
 
-static const struct file_operations vmfault_fops = {
+const struct file_operations vmfault_fops = {
 	.owner		= THIS_MODULE,
 	.open		= vmfault_open,
 	.release	= vmfault_release,
@@ -206,17 +211,6 @@ static const struct file_operations vmfault_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= vmfault_llseek,
 };
-
-/**
- * vmfault_is_region_file() - is this an open /dev/vmfault?
- * @file: any file
- *
- * Return: true if @file is a region's file.
- */
-bool vmfault_is_region_file(const struct file *file)
-{
-	return file->f_op == &vmfault_fops;
-}
 
 /*
  * Before the OOM killer picks a victim by RSS, say what the regions hold:
@@ -258,12 +252,12 @@ static int __init vmfault_init(void)
 		ret = -ENOMEM;
 		goto err_counter_destroy;
 	}
-	ret = vmfault_counters_init();
+	ret = vmfault_proc_init();
 	if (ret)
 		goto err_destroy_wq;
 	ret = register_oom_notifier(&vmfault_oom_nb);
 	if (ret)
-		goto err_counters_exit;
+		goto err_proc_exit;
 	ret = misc_register(&vmfault_misc);
 	if (ret)
 		goto err_unregister_oom;
@@ -271,8 +265,8 @@ static int __init vmfault_init(void)
 
 err_unregister_oom:
 	unregister_oom_notifier(&vmfault_oom_nb);
-err_counters_exit:
-	vmfault_counters_exit();
+err_proc_exit:
+	vmfault_proc_exit();
 err_destroy_wq:
 	destroy_workqueue(vmfault_wq);
 err_counter_destroy:
@@ -284,7 +278,7 @@ static void __exit vmfault_exit(void)
 {
 	misc_deregister(&vmfault_misc);
 	unregister_oom_notifier(&vmfault_oom_nb);
-	vmfault_counters_exit();
+	vmfault_proc_exit();
 	/*
 	 * A munmap writeback on the queue may still be returning from its
 	 * fput() of a region (whose release dropped the module reference

@@ -59,6 +59,95 @@
 #include "vmfault.h"
 #include "vmfault_trace.h"
 
+/*
+ * The zero-page protocol. A read of a hole may map the zero page while
+ * another task allocates the region page for that offset: afterwards no
+ * mapping may still show the zero page, or a write through one mapping
+ * would not show in another. The reader sets region->zero_mapped before
+ * it installs a zero-page pte (vmfault_region_zero_mapped()); the
+ * allocator publishes its page, then reads the flag and zaps the zero-page
+ * ptes (vmfault_region_get_page()); a full barrier on each side makes sure
+ * that one of them sees the other.
+ */
+
+/**
+ * vmfault_region_zero_mapped() - note that a zero-page pte is about to exist
+ * @region: the region
+ *
+ * Regions that never mapped the zero page skip the unmap on allocation,
+ * which keeps first-write faults as cheap as they can be.
+ */
+void vmfault_region_zero_mapped(struct vmfault_region *region)
+{
+	if (!READ_ONCE(region->zero_mapped))
+		WRITE_ONCE(region->zero_mapped, true);
+	/* Flag before pte; pairs with vmfault_region_get_page()'s barrier. */
+	smp_mb();
+}
+
+/**
+ * vmfault_region_unmap_zero() - remove zero-page ptes of one page offset
+ * @region: the region
+ * @index: page offset in the region
+ *
+ * Zaps the pte at @index in every mapping of the region, shared or private.
+ * Private copies (anonymous pages) are kept; zero-page and region-page
+ * ptes go, and the next access faults in the region's current page. This
+ * is how a page that one process read as zero shows another's write.
+ */
+void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index)
+{
+	unmap_mapping_range(region->inode->i_mapping, (loff_t)index << PAGE_SHIFT,
+			    PAGE_SIZE, 0);
+}
+
+/**
+ * vmfault_region_get_page() - look up, and optionally allocate, a zero-mode page
+ * @region: a zero-mode region
+ * @index: page offset, below the region's size
+ * @alloc: allocate a zeroed page if there is none
+ * @address: the faulting address, for the trace; 0 for write()
+ *
+ * Concurrent callers for the same @index get the same page: the first to
+ * install it in the xarray wins, the others free theirs. A new page is
+ * then unmapped as zero page from every mapping (see
+ * vmfault_region_zero_mapped()). Zero-mode pages are up to date from the
+ * start and stay until the region is freed.
+ *
+ * Return: the page, without a reference of the caller's (the region holds
+ * one until it is destroyed); NULL if absent and !@alloc; ERR_PTR(-ENOMEM)
+ * or ERR_PTR(-ENOSPC) (vmfault_page_alloc()).
+ */
+struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
+				     bool alloc, unsigned long address)
+{
+	struct page *page, *old;
+
+	page = xa_load(&region->pages, index);
+	if (page || !alloc)
+		return page;
+
+	page = vmfault_page_alloc(region, true);
+	if (IS_ERR(page))
+		return page;
+	SetPageUptodate(page);
+	old = vmfault_region_publish(region, index, page, address);
+	if (old) {
+		vmfault_page_drop(page);
+		return old;
+	}
+
+	/*
+	 * Pairs with the barrier in vmfault_region_zero_mapped(): either that
+	 * reader sees our page and zaps its own zero-page pte, or we see its
+	 * flag and zap here.
+	 */
+	smp_mb();
+	if (READ_ONCE(region->zero_mapped))
+		vmfault_region_unmap_zero(region, index);
+	return page;
+}
+
 /**
  * vmfault_zero_page_allowed() - may a read of a hole map the shared zero page?
  * @vma: the mapping being faulted

@@ -895,24 +895,3 @@ int vmfault_file_flush(struct vmfault_region *region, bool sync)
 				      region->offset + region->size - 1, 0);
 	return err;
 }
-
-/**
- * vmfault_file_count_dirty() - how many pages are dirty
- * @region: the region
- *
- * Return: the marked pages whose PG_dirty is set.
- */
-u64 vmfault_file_count_dirty(struct vmfault_region *region)
-{
-	struct page *page;
-	unsigned long index;
-	u64 n = 0, seen = 0;
-
-	xa_for_each_marked(&region->pages, index, page, VMFAULT_PAGE_DIRTY) {
-		if (PageDirty(page))
-			n++;
-		if (!(++seen % 1024))
-			cond_resched();
-	}
-	return n;
-}

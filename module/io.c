@@ -6,7 +6,7 @@
  * These copy straight to and from the region's pages, the same pages that
  * MAP_SHARED mappings map, so data written either way is seen the other way
  * at once. A hole reads as zeros without allocating; a write allocates the
- * page (which unmaps the zero page from every mapping, see region.c).
+ * page (which unmaps the zero page from every mapping, see fault_zero.c).
  *
  * A file-mode region reads missing pages from its backing file first
  * (file_io.c); a write marks the page dirty for writeback, and past the

@@ -385,6 +385,27 @@ out_unlock:
 }
 
 /**
+ * vmfault_region_count_dirty() - how many file-mode pages are dirty
+ * @region: the region
+ *
+ * Return: the marked pages whose PG_dirty is set.
+ */
+u64 vmfault_region_count_dirty(struct vmfault_region *region)
+{
+	struct page *page;
+	unsigned long index;
+	u64 n = 0, seen = 0;
+
+	xa_for_each_marked(&region->pages, index, page, VMFAULT_PAGE_DIRTY) {
+		if (PageDirty(page))
+			n++;
+		if (!(++seen % 1024))
+			cond_resched();
+	}
+	return n;
+}
+
+/**
  * vmfault_region_get_info() - fill the VMFAULT_IOC_GET_INFO answer
  * @region: the region
  * @info: zeroed by the caller
@@ -402,7 +423,7 @@ void vmfault_region_get_info(struct vmfault_region *region,
 	info->flags = region->flags;
 	info->offset = region->offset;
 	mutex_unlock(&region->lock);
-	info->dirty = vmfault_file_count_dirty(region);
+	info->dirty = vmfault_region_count_dirty(region);
 	info->id = vmfault_region_id(region);
 
 	BUILD_BUG_ON(VMFAULT_NR_COUNTERS > VMFAULT_MAX_COUNTERS);
@@ -413,40 +434,19 @@ void vmfault_region_get_info(struct vmfault_region *region,
 }
 
 /**
- * vmfault_regions_show() - /proc/vmfault_regions: one line per open region
- * @m: the seq_file
- * @v: unused
- *
- * A header line names the columns: id, owner (tgid of the opener), mode,
- * size (bytes), resident (pages), then every counter of /proc/vmfault.
- *
- * Return: 0.
+ * vmfault_regions_for_each() - call a function for every open region
+ * @fn: called with the region list's mutex held (so it may sleep, but must
+ *	not open or release a region)
+ * @arg: its second argument
  */
-int vmfault_regions_show(struct seq_file *m, void *v)
+void vmfault_regions_for_each(void (*fn)(struct vmfault_region *region, void *arg), void *arg)
 {
-	struct vmfault_region_info info;
 	struct vmfault_region *region;
-	int i;
-
-	seq_puts(m, "id owner mode size resident");
-	for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
-		seq_printf(m, " %s", vmfault_counter_names[i]);
-	seq_putc(m, '\n');
 
 	mutex_lock(&vmfault_regions_lock);
-	list_for_each_entry(region, &vmfault_regions, node) {
-		memset(&info, 0, sizeof(info));
-		vmfault_region_get_info(region, &info);
-		seq_printf(m, "%u %d %s %llu %llu", info.id, region->owner,
-			   info.mode == VMFAULT_MODE_ZERO ? "zero" :
-			   info.mode == VMFAULT_MODE_FILE ? "file" : "?", info.size,
-			   info.resident);
-		for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
-			seq_printf(m, " %llu", info.counters[i]);
-		seq_putc(m, '\n');
-	}
+	list_for_each_entry(region, &vmfault_regions, node)
+		fn(region, arg);
 	mutex_unlock(&vmfault_regions_lock);
-	return 0;
 }
 
 /**
@@ -485,22 +485,6 @@ void vmfault_regions_report(void)
 	pr_info("regions hold %lld pages (%lld MiB), in no process's RSS unless mapped\n",
 		percpu_counter_sum(&vmfault_pages_used),
 		percpu_counter_sum(&vmfault_pages_used) >> (20 - PAGE_SHIFT));
-}
-
-/**
- * vmfault_region_unmap_zero() - remove zero-page ptes of one page offset
- * @region: the region
- * @index: page offset in the region
- *
- * Zaps the pte at @index in every mapping of the region, shared or private.
- * Private copies (anonymous pages) are kept; zero-page and region-page
- * ptes go, and the next access faults in the region's current page. This
- * is how a page that one process read as zero shows another's write.
- */
-void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index)
-{
-	unmap_mapping_range(region->inode->i_mapping, (loff_t)index << PAGE_SHIFT,
-			    PAGE_SIZE, 0);
 }
 
 /**
@@ -641,121 +625,3 @@ bool vmfault_page_poisoned(struct vmfault_region *region, pgoff_t index, struct 
 	return true;
 }
 
-/**
- * vmfault_region_get_page() - look up, and optionally allocate, a zero-mode page
- * @region: a zero-mode region
- * @index: page offset, below the region's size
- * @alloc: allocate a zeroed page if there is none
- * @address: the faulting address, for the trace; 0 for write()
- *
- * Concurrent callers for the same @index get the same page: the first to
- * install it in the xarray wins, the others free theirs. A new page is
- * then unmapped as zero page from every mapping (see
- * vmfault_region_zero_mapped()). Zero-mode pages are up to date from the
- * start and stay until the region is freed.
- *
- * Return: the page, without a reference of the caller's (the region holds
- * one until it is destroyed); NULL if absent and !@alloc; ERR_PTR(-ENOMEM)
- * or ERR_PTR(-ENOSPC) (vmfault_page_alloc()).
- */
-struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
-				     bool alloc, unsigned long address)
-{
-	struct page *page, *old;
-
-	page = xa_load(&region->pages, index);
-	if (page || !alloc)
-		return page;
-
-	page = vmfault_page_alloc(region, true);
-	if (IS_ERR(page))
-		return page;
-	SetPageUptodate(page);
-	old = vmfault_region_publish(region, index, page, address);
-	if (old) {
-		vmfault_page_drop(page);
-		return old;
-	}
-
-	/*
-	 * Pairs with the barrier in vmfault_region_zero_mapped(): either that
-	 * reader sees our page and zaps its own zero-page pte, or we see its
-	 * flag and zap here.
-	 */
-	smp_mb();
-	if (READ_ONCE(region->zero_mapped))
-		vmfault_region_unmap_zero(region, index);
-	return page;
-}
-
-/**
- * vmfault_region_map_resident() - ->map_pages of both modes
- * @vmf: the read fault; the pte at vmf->address is empty
- * @first: first page offset of the fault-around window
- * @last: last page offset, inside the vma and the region's data
- *
- * Context: mmap_lock (or 6.12's per-VMA lock) held for read, and on 6.12
- * rcu_read_lock() as well: nothing here may sleep. vm_insert_page() takes
- * the page table lock itself and allocates nothing while the page table
- * exists, so a window whose page table does not exist yet is left to
- * ->fault.
- *
- * Maps: every up-to-date region page of the window whose pte is empty,
- * read-only (vm_page_prot; MAP_SHARED writes still go through
- * ->page_mkwrite), except hardware-poisoned ones (->fault refuses those).
- * Reads and allocates nothing. The pages mapped besides the faulting one
- * count as fault_around_pages. A page that is not up to date (a file page
- * being read) may be replaced and freed meanwhile: it is mapped only if
- * the slot still holds it after the flag test.
- *
- * Return: VM_FAULT_NOPAGE if the faulting address is now mapped (a fault
- * with outcome VMFAULT_OUT_AROUND), else 0 and core mm calls ->fault.
- */
-vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgoff_t last)
-{
-	struct vmfault_region *region = vmfault_vmf_region(vmf);
-	struct vm_area_struct *vma = vmf->vma;
-	bool file = region->mode == VMFAULT_MODE_FILE;
-	u64 start = vmfault_fault_start();
-	unsigned long around = 0;
-	vm_fault_t ret = 0;
-	struct page *page;
-	pgoff_t index;
-
-	if (pmd_none(READ_ONCE(*vmf->pmd)))
-		return 0;
-	xa_for_each_range(&region->pages, index, page, first, last) {
-		unsigned long addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
-
-		if (!PageUptodate(page) || PageHWPoison(page))
-			continue;
-		if (file && xa_load(&region->pages, index) != page)
-			continue;
-		if (vm_insert_page(vma, addr, page))
-			continue;	/* -EBUSY: mapped already */
-		if (index == vmf->pgoff)
-			ret = VM_FAULT_NOPAGE;
-		else
-			around++;
-	}
-	if (around)
-		vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND, around);
-	if (ret)
-		vmfault_fault_done(vmf, region, false, VMFAULT_OUT_AROUND, start);
-	return ret;
-}
-
-/**
- * vmfault_region_zero_mapped() - note that a zero-page pte is about to exist
- * @region: the region
- *
- * Regions that never mapped the zero page skip the unmap on allocation,
- * which keeps first-write faults as cheap as they can be.
- */
-void vmfault_region_zero_mapped(struct vmfault_region *region)
-{
-	if (!READ_ONCE(region->zero_mapped))
-		WRITE_ONCE(region->zero_mapped, true);
-	/* Flag before pte; pairs with vmfault_region_get_page()'s barrier. */
-	smp_mb();
-}

@@ -180,6 +180,11 @@ static inline void vmfault_count_add(struct vmfault_region *region,
 	this_cpu_add(region->stats->v[idx], n);
 }
 #endif
+
+void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out);
+u64 vmfault_counter_sum(struct vmfault_counters __percpu *stats, enum vmfault_counter idx);
+
+/* fault.c */
 u64 vmfault_fault_start(void);
 void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
 			bool write, enum vmfault_outcome outcome, u64 start);
@@ -189,13 +194,13 @@ void vmfault_fault_done_at(struct vmfault_region *region, unsigned long address,
 vm_fault_t vmfault_fault_sigbus(struct vm_fault *vmf, struct vmfault_region *region,
 				unsigned long size_pages);
 void vmfault_mkwrite_done(struct vm_fault *vmf, struct vmfault_region *region, u64 start);
+vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgoff_t last);
 
-void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out);
-u64 vmfault_counter_sum(struct vmfault_counters __percpu *stats, enum vmfault_counter idx);
-int vmfault_counters_init(void);
-void vmfault_counters_exit(void);
+/* proc.c */
+int vmfault_proc_init(void);
+void vmfault_proc_exit(void);
 
-/* region.c */
+/* region.c: lifetime, configuration, the page store */
 struct vmfault_region *vmfault_region_create(struct inode *inode);
 void vmfault_region_destroy(struct vmfault_region *region);
 int vmfault_region_configure(struct vmfault_region *region,
@@ -204,14 +209,10 @@ u32 vmfault_region_freeze(struct vmfault_region *region);
 int vmfault_region_map(struct vmfault_region *region, struct vm_area_struct *vma);
 void vmfault_region_get_info(struct vmfault_region *region,
 			     struct vmfault_region_info *info);
-int vmfault_regions_show(struct seq_file *m, void *v);
 unsigned int vmfault_regions_count(void);
+void vmfault_regions_for_each(void (*fn)(struct vmfault_region *region, void *arg), void *arg);
 void vmfault_regions_report(void);
-struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
-				     bool alloc, unsigned long address);
-void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);
-void vmfault_region_zero_mapped(struct vmfault_region *region);
-vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgoff_t last);
+u64 vmfault_region_count_dirty(struct vmfault_region *region);
 struct page *vmfault_page_alloc(struct vmfault_region *region, bool zero);
 void vmfault_page_drop(struct page *page);
 struct page *vmfault_region_publish(struct vmfault_region *region, pgoff_t index,
@@ -274,10 +275,20 @@ bool vmfault_file_take_error(struct vmfault_region *region, pgoff_t index);
 int vmfault_file_writeback(struct vmfault_region *region, pgoff_t first, pgoff_t last);
 int vmfault_file_flush(struct vmfault_region *region, bool sync);
 pgoff_t vmfault_file_end(struct vmfault_region *region);
-u64 vmfault_file_count_dirty(struct vmfault_region *region);
 
 /* dev.c */
-bool vmfault_is_region_file(const struct file *file);
+extern const struct file_operations vmfault_fops;
+
+/**
+ * vmfault_is_region_file() - is this an open /dev/vmfault?
+ * @file: any file
+ *
+ * Return: true if @file is a region's file.
+ */
+static inline bool vmfault_is_region_file(const struct file *file)
+{
+	return file->f_op == &vmfault_fops;
+}
 
 /* io.c */
 ssize_t vmfault_read_iter(struct kiocb *iocb, struct iov_iter *to);
@@ -285,6 +296,10 @@ ssize_t vmfault_write_iter(struct kiocb *iocb, struct iov_iter *from);
 loff_t vmfault_llseek(struct file *file, loff_t offset, int whence);
 
 /* fault_zero.c */
+struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
+				     bool alloc, unsigned long address);
+void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);
+void vmfault_region_zero_mapped(struct vmfault_region *region);
 extern const struct vm_operations_struct vmfault_zero_vm_ops;
 extern const struct vm_operations_struct vmfault_zero_fa_vm_ops;
 
