@@ -33,7 +33,7 @@
  * VMFAULT_BACKING_FS (say "ext4,vmfaultfs") runs the cases on those file
  * systems only: the others are neither made nor listed, so they count
  * neither as passed nor as skipped. 'make check' runs them all on the 6.1
- * kernels and ext4 and vmfaultfs on 6.12 (scripts/check-guest).
+ * kernels and ext4 and vmfaultfs on 6.12 (devtools/check-guest).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -845,6 +845,7 @@ int main(int argc, char **argv)
 	const char *only = getenv("VMFAULT_BACKING_FS");
 	unsigned int mask = (1u << NR_FS) - 1;
 
+	VMFAULT_REQUIRE_DEVICE();
 	if (s && atoi(s) > 0)
 		secs = atoi(s);
 	if (only && !(mask = select_file_systems(only)))

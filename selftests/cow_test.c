@@ -347,7 +347,7 @@ TEST_F(cow, fork_child_writes_no_leak)
 	munmap(p, 8 * ps);
 }
 
-/* mprotect() read-only and back after fork still copies (catalogue B7). */
+/* mprotect() read-only and back after fork still copies. */
 TEST_F(cow, fork_mprotect_roundtrip)
 {
 	long ps = self->ps;
@@ -744,4 +744,4 @@ TEST(pagemap_tool_shows_page_states)
 	close(fd);
 }
 
-TEST_HARNESS_MAIN
+VMFAULT_TEST_MAIN

@@ -1278,4 +1278,4 @@ TEST_F(file, daemon_killed_mid_writeback)
 	close(fd);
 }
 
-TEST_HARNESS_MAIN
+VMFAULT_TEST_MAIN

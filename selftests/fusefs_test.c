@@ -666,7 +666,7 @@ TEST_F(fs, connection_abort_frees_stopped_daemon)
 /*
  * MAP_SHARED and MAP_PRIVATE against each cache mode. Each "# matrix:"
  * line is a row of the table in Documentation/vmfaultfs.rst, which
- * scripts/check regenerates from this output; the variant holds what
+ * devtools/check regenerates from this output; the variant holds what
  * Linux 6.1 does, so a change of behaviour fails here first, and what
  * 6.6 and later do where they differ.
  */

@@ -607,4 +607,4 @@ TEST(configure_refused_while_read_in_flight)
 	munmap(r.dst, 2 * ps);
 }
 
-TEST_HARNESS_MAIN
+VMFAULT_TEST_MAIN

@@ -951,7 +951,7 @@ static void worker_main(int idx, uint64_t seed, unsigned int threads, uint64_t e
 		pthread_join(tid[t], NULL);
 	if (ballast >= 0)
 		pthread_join(tid[0], NULL);
-	/* Half the time, exit with every mapping and fd alive (catalogue C6). */
+	/* Half the time, exit with every mapping and fd alive. */
 	if (below(2)) {
 		atomic_fetch_add(&sh->exits_live, 1);
 		_exit(0);
@@ -959,7 +959,7 @@ static void worker_main(int idx, uint64_t seed, unsigned int threads, uint64_t e
 	for (int i = 0; i < NSLOT; i++) {
 		struct slot *s = &wk.slots[i];
 
-		if (below(2) && s->fd >= 0) {	/* close before munmap, or after (C7) */
+		if (below(2) && s->fd >= 0) {	/* close before munmap, or after */
 			close(s->fd);
 			s->fd = -1;
 		}

@@ -100,6 +100,13 @@ static long sum_field(const char *trace, const char *name, unsigned int id, cons
 	return sum;
 }
 
+/*
+ * Each test makes and removes a tracefs instance (a ring buffer per CPU)
+ * and switches the vmfault events on and off, which patches kernel text
+ * on every CPU: on the debug kernel under TCG, its vCPUs taking turns on
+ * one host thread, that once took longer than the harness's default 30 s.
+ * The tests get 180 s each.
+ */
 FIXTURE(trace) {
 	int fd;
 	long ps;
@@ -122,7 +129,7 @@ FIXTURE_TEARDOWN(trace)
 }
 
 /* Every event exists with its documented fields. */
-TEST_F(trace, event_formats)
+TEST_F_TIMEOUT(trace, event_formats, 180)
 {
 	char path[256], *fmt;
 	unsigned int i, j;
@@ -143,7 +150,7 @@ TEST_F(trace, event_formats)
 }
 
 /* A known workload: the events equal the region's counters, one for one. */
-TEST_F(trace, events_match_counters)
+TEST_F_TIMEOUT(trace, events_match_counters, 180)
 {
 	long ps = self->ps;
 	struct vmfault_region_info info;
@@ -214,7 +221,7 @@ TEST_F(trace, events_match_counters)
  * vmfault_writeback per write, their bytes adding up to the counters'.
  * The backing file is a plain file on tmpfs (a buffered read).
  */
-TEST_F(trace, file_events_match_counters)
+TEST_F_TIMEOUT(trace, file_events_match_counters, 180)
 {
 	struct vmfault_config cfg = { .mode = VMFAULT_MODE_FILE, .window = 4 };
 	char path[] = VMFAULT_SCRATCH "/vmfault-trace.XXXXXX", *buf, *trace, *s;
@@ -271,4 +278,4 @@ TEST_F(trace, file_events_match_counters)
 	close(bfd);
 }
 
-TEST_HARNESS_MAIN
+VMFAULT_TEST_MAIN

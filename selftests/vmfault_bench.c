@@ -14,7 +14,7 @@
  *
  * The times are CLOCK_MONOTONIC nanoseconds per unit (a 4 KiB page, or a
  * MiB for the sequential file scenario). In the dev VM under
- * `-icount shift=0` (scripts/bench) one guest nanosecond is one
+ * `-icount shift=0` (devtools/bench) one guest nanosecond is one
  * instruction, so they are instructions per unit, of the whole guest (a
  * FUSE daemon's or a userfaultfd thread's work included). The counts are
  * exact: faults (ru_minflt + ru_majflt), pages allocated (present frames
@@ -25,7 +25,7 @@
  *                      [--native] [--tag TAG]
  *   --native   leave out every comparator that needs /dev/vmfault
  *   --tag TAG  run only vmfault's comparators and append "/TAG" to their
- *              names (scripts/bench: the build without counters)
+ *              names (devtools/bench: the build without counters)
  * It exits 1 if anything it needs fails: a figure it cannot measure is
  * never printed.
  */

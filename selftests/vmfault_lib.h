@@ -100,10 +100,17 @@ bool kernel_at_least(int major, int minor);
  * vmfault_zero_page_allowed() in module/fault_zero.c).
  */
 bool zero_page_mapped_in(int flags);
-/* A read of one byte that the compiler keeps: inline, for measured loops. */
+/*
+ * A read of one byte that the compiler keeps, in program order: a later
+ * plain store (q[1] = 2 after touch_read(q)) must not become the first
+ * access, or a test counting a read fault and then a write fault sees one
+ * write fault (GCC did move it once the helpers left the header). Inline,
+ * for measured loops.
+ */
 static inline void touch_read(const volatile char *p)
 {
 	(void)*p;
+	__asm__ __volatile__("" ::: "memory");
 }
 
 /*
@@ -138,5 +145,27 @@ bool all_bytes(const char *p, size_t len, char c);
 
 /* Write @val to the file at @path (truncated first). Returns 0 or -1. */
 int write_file(const char *path, const char *val);
+
+/*
+ * In a kselftest program that needs /dev/vmfault: without the device (the
+ * module not loaded) the whole program is skipped, as kselftest asks of a
+ * test whose device is absent, instead of failing every case. make check
+ * still counts that as a failure: a skipped program reports no totals.
+ */
+#define VMFAULT_REQUIRE_DEVICE() do {						\
+	if (access(VMFAULT_DEV, F_OK)) {					\
+		ksft_print_header();						\
+		ksft_exit_skip("%s: %s (is the vmfault module loaded?)\n",	\
+			       VMFAULT_DEV, strerror(errno));			\
+	}									\
+} while (0)
+
+/* TEST_HARNESS_MAIN for the programs that need /dev/vmfault. */
+#define VMFAULT_TEST_MAIN							\
+	int main(int argc, char **argv)						\
+	{									\
+		VMFAULT_REQUIRE_DEVICE();					\
+		return test_harness_run(argc, argv);				\
+	}
 
 #endif /* VMFAULT_LIB_H */

@@ -234,7 +234,7 @@ TEST_F(region, sized_by_first_mapping)
 }
 
 /*
- * Offsets near the top of off_t (catalogue A6): an unsized region refuses
+ * Offsets near the top of off_t: an unsized region refuses
  * a first mapping that would make it larger than VMFAULT_MAX_SIZE; a sized
  * one maps it, and an access there is SIGBUS, the page index math intact.
  */
@@ -256,7 +256,7 @@ TEST_F(region, mmap_offset_near_2_63)
 }
 
 /*
- * /dev/vmfault opened read-only (catalogue E3): a writable MAP_SHARED
+ * /dev/vmfault opened read-only: a writable MAP_SHARED
  * mapping, or mprotect() to one, is EACCES; a MAP_PRIVATE write is allowed
  * and copies, so the region gets no page.
  */
@@ -1287,4 +1287,4 @@ TEST(unload_while_open_and_reload)
 	close(fd);
 }
 
-TEST_HARNESS_MAIN
+VMFAULT_TEST_MAIN

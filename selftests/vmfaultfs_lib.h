@@ -115,7 +115,7 @@ char *vff_path(struct vff_mount *m, bool source, const char *name);
 /* Helpers shared by the tests of files on vmfaultfs. */
 
 /*
- * A "# kind: ..." line for scripts/fusefs-tables. The harness ends each
+ * A "# kind: ..." line for devtools/fusefs-tables. The harness ends each
  * test with _exit(), so flush: stdout is a pipe under the kselftest runner.
  */
 #define report(fmt, ...) do {				\
