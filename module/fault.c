@@ -44,7 +44,7 @@ void vmfault_fault_done_at(struct vmfault_region *region, unsigned long address,
 	vmfault_count(region, VMFAULT_CNT_FAULTS);
 	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
 	if (trace_vmfault_fault_enabled())
-		trace_vmfault_fault(vmfault_region_id(region), address, pgoff, write, shared,
+		trace_vmfault_fault(region, address, pgoff, write, shared,
 				    outcome, ktime_get_ns() - start);
 }
 
@@ -81,7 +81,7 @@ vm_fault_t vmfault_fault_sigbus(struct vm_fault *vmf, struct vmfault_region *reg
 				unsigned long size_pages)
 {
 	vmfault_count(region, VMFAULT_CNT_SIGBUS);
-	trace_vmfault_sigbus(vmfault_region_id(region), vmf->address, vmf->pgoff, size_pages);
+	trace_vmfault_sigbus(vmf, region, size_pages);
 	return VM_FAULT_SIGBUS;
 }
 

@@ -189,8 +189,7 @@ got_page:
 	outcome = major || (vmf->flags & FAULT_FLAG_TRIED) ? VMFAULT_OUT_READ : VMFAULT_OUT_PAGE;
 	if (vmf->cow_page) {
 		vmfault_count(region, VMFAULT_CNT_COW_FAULTS);
-		trace_vmfault_cow(vmfault_region_id(region), vmf->address, vmf->pgoff,
-				  page_to_pfn(page));
+		trace_vmfault_cow(region, vmf->address, vmf->pgoff, page);
 		if (outcome == VMFAULT_OUT_PAGE)
 			outcome = VMFAULT_OUT_COW;
 	}

@@ -246,8 +246,7 @@ static vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_re
 		for_each_set_bit(i, &h.mapped, nr) {
 			unsigned long addr = h.start + (i << PAGE_SHIFT);
 
-			trace_vmfault_zero_page_map(vmfault_region_id(region), addr, first + i,
-						    page_to_pfn(ZERO_PAGE(addr)));
+			trace_vmfault_zero_page_map(region, addr, first + i, ZERO_PAGE(addr));
 		}
 	}
 	return VM_FAULT_NOPAGE;
@@ -296,8 +295,7 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 		get_page(page);
 		vmf->page = page;
 		vmfault_count(region, VMFAULT_CNT_COW_FAULTS);
-		trace_vmfault_cow(vmfault_region_id(region), vmf->address, vmf->pgoff,
-				  page_to_pfn(page));
+		trace_vmfault_cow(region, vmf->address, vmf->pgoff, page);
 		outcome = VMFAULT_OUT_COW;
 	} else {
 		/* A read allocates too where the zero page is refused. */

@@ -138,11 +138,6 @@
 #include "vmfault.h"
 #include "vmfault_trace.h"
 
-static loff_t vmfault_file_pos(const struct vmfault_region *region, pgoff_t index)
-{
-	return region->offset + ((loff_t)index << PAGE_SHIFT);
-}
-
 static loff_t vmfault_file_isize(const struct vmfault_region *region)
 {
 	return i_size_read(file_inode(region->backing));
@@ -364,7 +359,6 @@ static unsigned int vmfault_file_fill(struct vmfault_region *region, pgoff_t fir
 				      struct bio_vec *bv, unsigned int nr, enum vmfault_get how,
 				      int *err)
 {
-	loff_t pos = vmfault_file_pos(region, first);
 	unsigned int full;
 	size_t bytes = 0;
 	u64 start;
@@ -382,7 +376,7 @@ static unsigned int vmfault_file_fill(struct vmfault_region *region, pgoff_t fir
 	vmfault_count_add(region, VMFAULT_CNT_READ_NS, start);
 	if (*err)
 		vmfault_count(region, VMFAULT_CNT_IO_ERRORS);
-	trace_vmfault_demand_read(vmfault_region_id(region), first, nr, pos, bytes, start, *err);
+	trace_vmfault_demand_read(region, first, nr, bytes, start, *err);
 	return full;
 }
 
@@ -726,8 +720,7 @@ static int vmfault_file_write_run(struct vmfault_region *region, pgoff_t first,
 		done += ret;
 	}
 	start = ktime_get_ns() - start;
-	trace_vmfault_writeback(vmfault_region_id(region), first, nr, pos, done, start,
-				ret < 0 ? ret : 0);
+	trace_vmfault_writeback(region, first, nr, done, start, ret < 0 ? ret : 0);
 	vmfault_count_add(region, VMFAULT_CNT_BYTES_WRITTEN, done);
 
 	for (i = 0; i < nr; i++) {

@@ -546,7 +546,7 @@ struct page *vmfault_region_publish(struct vmfault_region *region, pgoff_t index
 	if (cur)
 		return cur;
 	vmfault_count(region, VMFAULT_CNT_PAGES_ALLOCATED);
-	trace_vmfault_page_alloc(vmfault_region_id(region), address, index, page_to_pfn(page));
+	trace_vmfault_page_alloc(region, address, index, page);
 	return NULL;
 }
 
@@ -563,7 +563,7 @@ void vmfault_region_replaced(struct vmfault_region *region, pgoff_t index,
 			     struct page *old, struct page *page)
 {
 	vmfault_count(region, VMFAULT_CNT_PAGES_ALLOCATED);
-	trace_vmfault_page_alloc(vmfault_region_id(region), 0, index, page_to_pfn(page));
+	trace_vmfault_page_alloc(region, 0, index, page);
 	vmfault_count(region, VMFAULT_CNT_PAGES_FREED);
 	vmfault_page_drop(old);
 }

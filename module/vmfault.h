@@ -136,6 +136,12 @@ static inline struct vmfault_region *vmfault_vmf_region(const struct vm_fault *v
 	return vmf->vma->vm_file->private_data;
 }
 
+/* File mode: where page offset @index of @region is in its backing file. */
+static inline loff_t vmfault_file_pos(const struct vmfault_region *region, pgoff_t index)
+{
+	return region->offset + ((loff_t)index << PAGE_SHIFT);
+}
+
 /* counters.c */
 extern const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS];
 DECLARE_PER_CPU(struct vmfault_counters, vmfault_global_counters);
