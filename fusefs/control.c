@@ -32,6 +32,8 @@ struct vff_inject vff_inject = { .eio_after = -1 };
 struct vff_op_stats vff_stats[VFF_OP_NR];
 enum vff_cache vff_cache_mode = VFF_CACHE_PAGECACHE;
 struct fuse_session *vff_session;
+/* The FUSE protocol the kernel spoke at INIT (vff_init()). */
+unsigned int vff_proto_major, vff_proto_minor;
 
 static pthread_mutex_t vff_stall_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t vff_stall_cond = PTHREAD_COND_INITIALIZER;
@@ -446,6 +448,11 @@ static int vff_stats_write(const char *key, const char *value, bool apply)
 static void vff_settings_render(FILE *f)
 {
 	fprintf(f, "cache %s\n", vff_cache_name(vff_cache_mode));
+	/*
+	 * Read-only: what a test can gate on when the kernel's behaviour
+	 * changed without a capability flag (7.39 came with 6.6).
+	 */
+	fprintf(f, "kernel_protocol %u.%u\n", vff_proto_major, vff_proto_minor);
 	for (size_t i = 0; i < VFF_NR_SETTINGS; i++) {
 		const struct vff_setting *set = &vff_settings[i];
 		int64_t v = vff_setting_get(set);

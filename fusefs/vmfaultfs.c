@@ -177,6 +177,9 @@ static void vff_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fuse_conn_info_opts *conn_opts = userdata;
 
+	vff_proto_major = conn->proto_major;
+	vff_proto_minor = conn->proto_minor;
+
 	/*
 	 * No asynchronous direct I/O unless -o async_dio asks for it: with it,
 	 * fuse_direct_IO() sends O_DIRECT reads and writes as background

@@ -59,6 +59,7 @@ extern struct vff_op_stats vff_stats[VFF_OP_NR];
 extern enum vff_cache vff_cache_mode;
 extern struct fuse_session *vff_session;
 extern double vff_timeout;
+extern unsigned int vff_proto_major, vff_proto_minor;
 extern const struct fuse_lowlevel_ops vff_ctl_ops;
 
 const char *vff_cache_name(enum vff_cache mode);

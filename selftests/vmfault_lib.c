@@ -194,16 +194,6 @@ void pin_to_this_cpu(void)
 }
 
 
-bool kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int ma = 0, mi = 0;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return false;
-	return ma > major || (ma == major && mi >= minor);
-}
-
 
 bool zero_page_mapped_in(int flags)
 {

@@ -20,7 +20,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "vmfault_uapi.h"
@@ -88,9 +87,6 @@ void *mmap_aligned(size_t len, size_t align, int prot, int flags, int fd,
 
 /* Keep the calling thread on the CPU it runs on now. */
 void pin_to_this_cpu(void);
-
-/* Is the running kernel MAJOR.MINOR or newer? */
-bool kernel_at_least(int major, int minor);
 
 /*
  * Does a read of a hole map the shared zero page, in a mapping with these

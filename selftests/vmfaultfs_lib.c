@@ -169,6 +169,26 @@ uint64_t vff_stat(struct vff_mount *m, const char *name)
 	return kv_read(path, name);
 }
 
+bool vff_kernel_protocol_at_least(struct vff_mount *m, unsigned int minor)
+{
+	unsigned int major = 0, got = 0;
+	char path[128], key[32];
+	bool ok = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/.vmfaultfs/ctl", m->mnt);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (fscanf(f, "%31s", key) == 1) {
+		if (!strcmp(key, "kernel_protocol") && fscanf(f, "%u.%u", &major, &got) == 2) {
+			ok = major == 7 && got >= minor;
+			break;
+		}
+	}
+	fclose(f);
+	return ok;
+}
 
 int vff_ctl(struct vff_mount *m, const char *cmd)
 {

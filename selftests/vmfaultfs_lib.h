@@ -95,6 +95,13 @@ int vff_umount(struct vff_mount *m);
 /* One counter of .vmfaultfs/stats ("read_requests", ...), or ~0 on error. */
 uint64_t vff_stat(struct vff_mount *m, const char *name);
 
+/*
+ * Did the kernel speak FUSE protocol 7.@minor or later at INIT (the ctl
+ * file's kernel_protocol line)? What a test gates on when the kernel's
+ * behaviour changed without a capability flag, instead of uname.
+ */
+bool vff_kernel_protocol_at_least(struct vff_mount *m, unsigned int minor);
+
 /* Write one command ("zero_stats", "stall 1", ...) to .vmfaultfs/ctl. */
 int vff_ctl(struct vff_mount *m, const char *cmd);
 
