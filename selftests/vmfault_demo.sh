@@ -1,11 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# demo-guest: the guest half of 'make demo', run by devtools/vm in the dev
+# vmfault_demo.sh: the guest half of 'make demo', run by devtools/vm in the dev
 # VM. Loads the module, runs the narrated demonstrations, prints the
 # counters, unloads the module. Exits non-zero if any step failed.
 #
-# USAGE: devtools/demo-guest
+# USAGE: selftests/vmfault_demo.sh
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 

@@ -1,13 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench-guest: the guest half of 'make bench', run by devtools/vm in the dev
+# vmfault_bench.sh: the guest half of 'make bench', run by devtools/vm in the dev
 # VM (one vCPU, -icount shift=0). Runs selftests/vmfault_bench with the
 # module as built, then only vmfault's comparators with the comparison
 # build that has counters and tracepoints compiled out (NOSTATS_KO), and
 # writes both to OUT.
 #
-# USAGE: devtools/bench-guest OUT NOSTATS_KO [vmfault_bench options]
+# USAGE: selftests/vmfault_bench.sh OUT NOSTATS_KO [vmfault_bench options]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:?OUT}
