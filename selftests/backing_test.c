@@ -46,6 +46,15 @@
 #include "vmfault_lib.h"
 #include "vmfaultfs_lib.h"
 
+/*
+ * On the debug kernel (KASAN, lockdep, one vCPU under TCG) a case on xfs or
+ * vmfaultfs took the harness's whole default of 30 s (close_on_exec's
+ * writeback after an exec). Every case here gets 120 s (TEST_F() takes the
+ * default as it expands).
+ */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 120
+
 #define NPAGES		64
 #define HANG_MS		60000	/* a case that takes longer has hung */
 

@@ -31,6 +31,15 @@
 
 #include "kselftest_harness.h"
 #include "vmfault_lib.h"
+
+/*
+ * The memory-cgroup cases fill a group up to its OOM kills: on the debug
+ * kernel (KASAN, lockdep, one vCPU under TCG) that took the harness's
+ * whole default of 30 s. Every case here gets 120 s (TEST() takes the
+ * default as it expands).
+ */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 120
 #include "vmfaultfs_lib.h"
 
 #define CGROOT		"/sys/fs/cgroup"
