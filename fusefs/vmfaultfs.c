@@ -220,13 +220,6 @@ static void vff_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 	fuse_reply_none(req);
 }
 
-static void vff_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
-{
-	for (size_t i = 0; i < count; i++)
-		vff_forget_one(forgets[i].ino, forgets[i].nlookup);
-	fuse_reply_none(req);
-}
-
 static int vff_do_getattr(struct vff_inode *inode, struct stat *st)
 {
 	return vff_errno(fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
@@ -696,12 +689,14 @@ static void vff_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset
 	fuse_reply_err(req, -vff_errno(fallocate(fi->fh, mode, offset, length)));
 }
 
-/* The source tree's operations: the data path. */
+/*
+ * The source tree's operations: the data path. INIT, FORGET_MULTI (whose
+ * batch may mix both tables' nodes) and STATFS concern the whole mount:
+ * vff_ops below has them.
+ */
 static const struct fuse_lowlevel_ops vff_data_ops = {
-	.init		= vff_init,
 	.lookup		= vff_lookup,
 	.forget		= vff_forget,
-	.forget_multi	= vff_forget_multi,
 	.getattr	= vff_getattr,
 	.setattr	= vff_setattr,
 	.readlink	= vff_readlink,
@@ -722,7 +717,6 @@ static const struct fuse_lowlevel_ops vff_data_ops = {
 	.opendir	= vff_opendir,
 	.readdir	= vff_readdir,
 	.releasedir	= vff_releasedir,
-	.statfs		= vff_statfs,
 	.fallocate	= vff_fallocate,
 };
 
