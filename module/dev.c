@@ -293,3 +293,4 @@ module_exit(vmfault_exit);
 
 MODULE_DESCRIPTION("vmfault: page faults made observable (zero fill, COW, demand paging)");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VMFAULT_VERSION);
