@@ -1044,7 +1044,7 @@ int main(int argc, char *argv[])
 	int ret = 1;
 
 	if (fuse_parse_cmdline(&args, &opts))
-		return 1;
+		return 2;
 	if (opts.show_help) {
 		vff_usage(argv[0]);
 		ret = 0;
@@ -1056,6 +1056,8 @@ int main(int argc, char *argv[])
 		ret = 0;
 		goto out_args;
 	}
+	/* A bad command line exits 2 (a mount that fails: 1). */
+	ret = 2;
 	if (!opts.mountpoint) {
 		fprintf(stderr, "vmfaultfs: no mountpoint (usage: %s -o source=DIR MOUNTPOINT)\n",
 			argv[0]);
@@ -1063,6 +1065,7 @@ int main(int argc, char *argv[])
 	}
 	if (fuse_opt_parse(&args, &o, vff_opt_spec, NULL) || vff_apply_options(&o))
 		goto out_args;
+	ret = 1;
 	/*
 	 * The kernel has applied the caller's umask to every mode it sends
 	 * (this file system does not ask for FUSE_CAP_DONT_MASK): the daemon's

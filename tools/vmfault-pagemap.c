@@ -58,8 +58,21 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vmfault-pagemap [-1] [-i MS] [-n FRAMES] PID [ADDRESS]\n");
+	fprintf(stderr, "usage: vmfault-pagemap [-1] [-i MS] [-n FRAMES] PID [ADDRESS] (-h: help)\n");
 	exit(2);
+}
+
+static void help(void)
+{
+	printf("usage: vmfault-pagemap [-1] [-i MS] [-n FRAMES] PID [ADDRESS]\n"
+	       "A live map of the pages of a process's vmfault mappings (or of the one\n"
+	       "mapping that contains ADDRESS, hex), one character per page. Needs root.\n"
+	       "  -1         draw once, without terminal control codes (for scripts)\n"
+	       "  -i MS      redraw interval in milliseconds (default 250)\n"
+	       "  -n FRAMES  stop after FRAMES redraws (default: until Ctrl-C)\n"
+	       "  -h         this help\n"
+	       "See vmfault-pagemap(1) for the page characters.\n");
+	exit(0);
 }
 
 static int read_u64(int fd, uint64_t index, uint64_t *v)
@@ -206,8 +219,11 @@ int main(int argc, char **argv)
 	pid_t pid;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "1i:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "1i:n:h")) != -1) {
 		switch (opt) {
+		case 'h':
+			help();
+			break;
 		case '1':
 			plain = true;
 			frames = 1;
