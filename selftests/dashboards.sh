@@ -22,9 +22,12 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
 # shellcheck source=vmfault_lib.sh
 . "$here/vmfault_lib.sh"
+# The dashboards and vmfaultfs: the build tree's (../scripts, ../fusefs),
+# else the installed ones (make install: on $PATH).
+scripts=$(vmfault_scripts_dir "$here") || ktap_skip_program "the dashboards (vmfault-top) are neither in ../scripts nor on \$PATH"
+vmfaultfs=$(vmfault_vmfaultfs "$here") || ktap_skip_program "vmfaultfs is neither in ../fusefs nor on \$PATH"
 
 [ -e /dev/vmfault ] || ktap_skip_program "/dev/vmfault: No such file or directory (is the vmfault module loaded?)"
 command -v bpftrace >/dev/null || ktap_skip_program "bpftrace is not installed"
@@ -62,8 +65,8 @@ delta() { echo $((after[$1] - before[$1])); }
 declare -A btpids
 for tool in vmfault-cowcopies vmfault-rates.bt vmfault-latency.bt vmfault-faultsnoop.bt; do
 	case $tool in
-	*.bt) bpftrace "$top/scripts/$tool" >"$out/$tool.txt" 2>&1 & ;;
-	*) "$top/scripts/$tool" >"$out/$tool.txt" 2>&1 & ;;
+	*.bt) bpftrace "$scripts/$tool" >"$out/$tool.txt" 2>&1 & ;;
+	*) "$scripts/$tool" >"$out/$tool.txt" 2>&1 & ;;
 	esac
 	btpids[$tool]=$!
 done
@@ -151,7 +154,7 @@ fi
 # vmfault-top: over a demo run, each counter's per-second rates add up to
 # the change in its total, and the last totals are /proc/vmfault's.
 faults0=$(kv_value /proc/vmfault faults)
-"$top/scripts/vmfault-top" -b -i 1 -n 6 >"$out/vmfault-top.txt" 2>&1 &
+"$scripts/vmfault-top" -b -i 1 -n 6 >"$out/vmfault-top.txt" 2>&1 &
 toppid=$!
 wait_for "$out/vmfault-top.txt" sampling
 "$here/vmfault_demo" >/dev/null 2>&1
@@ -180,7 +183,7 @@ fi
 fsmnt=$(mktemp -d /tmp/vmfaultfs-mnt.XXXXXX)
 fssrc=$(mktemp -d /tmp/vmfaultfs-src.XXXXXX)
 head -c $((64 * 4096)) /dev/urandom >"$fssrc/f"
-if "$top/fusefs/vmfaultfs" -o "source=$fssrc,read_delay_us=1000" "$fsmnt"; then
+if "$vmfaultfs" -o "source=$fssrc,read_delay_us=1000" "$fsmnt"; then
 	ktap_result OK "vmfaultfs mounts"
 else
 	ktap_result FAIL "vmfaultfs mounts"
@@ -195,13 +198,13 @@ if [ -d /sys/kernel/tracing/events/exceptions/page_fault_user ]; then
 	fault_views+=(pagefaults-x86.bt)
 	want=pagefaults-x86.bt
 fi
-picked=$(basename "$("$top/scripts/pagefaults" --which)")
+picked=$(basename "$("$scripts/pagefaults" --which)")
 if [ "$picked" = "$want" ]; then
 	ktap_result OK "scripts/pagefaults picks $picked on $(uname -m)"
 else
 	ktap_result FAIL "scripts/pagefaults picks $want on $(uname -m)" "it picks $picked"
 fi
-for bt in "$top"/scripts/*.bt; do
+for bt in "$scripts"/*.bt; do
 	case $bt in
 	*/pagefaults-x86.bt) [ "$want" = pagefaults-x86.bt ] || continue ;;
 	esac
@@ -220,7 +223,7 @@ done
 # faults on user addresses) equals what wait4() reports.
 for bt in "${fault_views[@]}"; do
 	log=$out/${bt%.bt}.txt
-	bpftrace "$top/scripts/$bt" >"$log" 2>&1 &
+	bpftrace "$scripts/$bt" >"$log" 2>&1 &
 	btpid=$!
 	bt_ready "$log"
 	line=$("$here/fault_workload" 512)
@@ -240,7 +243,7 @@ done
 # vmfaultfs-requests.bt: the USDT figures for 64 page faults (readahead
 # off) equal the daemon's stats file and the page count.
 log=$out/vmfaultfs-requests.txt
-bpftrace -p "$fspid" "$top/scripts/vmfaultfs-requests.bt" >"$log" 2>&1 &
+bpftrace -p "$fspid" "$scripts/vmfaultfs-requests.bt" >"$log" 2>&1 &
 btpid=$!
 bt_ready "$log"
 line=$("$here/mmap_walk" -s "$fsmnt" "$fsmnt/f")
@@ -270,7 +273,7 @@ fi
 declare -A pb pa
 proc_snapshot pb
 walk="'$here/mmap_walk'"
-plotlog=$("$top/scripts/vmfault-plot" -o "$out/plot" \
+plotlog=$("$scripts/vmfault-plot" -o "$out/plot" \
 	  -t "demo, then file-mode scans, windows 1/4/16, and a write" -- \
 	sh -c "'$here/vmfault_demo' >/dev/null && sleep 0.5 &&
 	       echo read_delay_us 2000 >'$fsmnt/.vmfaultfs/ctl' &&

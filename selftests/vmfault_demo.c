@@ -39,6 +39,16 @@ static void report(const struct snap *a, const struct snap *b)
 	       (unsigned long long)(b->allocated - a->allocated));
 }
 
+/*
+ * Without CAP_SYS_ADMIN, pagemap hides page frame numbers (they read 0) and
+ * /proc/kpageflags cannot be opened: a group member runs the demo (the udev
+ * rule) and sees presence and exclusivity instead of frames.
+ */
+static bool pfns_visible(void)
+{
+	return zpfn != 0;
+}
+
 static const char *pfn_kind(uint64_t pfn)
 {
 	if (!pfn)
@@ -52,7 +62,15 @@ static const char *pfn_kind(uint64_t pfn)
 
 static void show_pfn(const char *what, const void *addr)
 {
-	uint64_t pfn = pfn_of(addr);
+	uint64_t pfn = pfn_of(addr), ent = pagemap_entry(addr);
+
+	if (!pfns_visible()) {
+		printf("   %-22s %s%s\n", what,
+		       ent & PM_PRESENT ? "present" : "not present",
+		       ent & PM_PRESENT ? (ent & PM_MMAP_EXCLUSIVE ? ", mapped once" :
+					   ", mapped more than once") : "");
+		return;
+	}
 
 	printf("   %-22s pfn %#-9llx %s\n", what, (unsigned long long)pfn, pfn_kind(pfn));
 }
@@ -158,8 +176,12 @@ static void one_zero_page(void)
 	for (i = 0; i < 8; i += 3)
 		show_page(p, i);
 	show_map("after the reads", p);
-	printf("   -> every read maps the same frame, the kernel's zero page"
-	       " (kpageflags ZERO_PAGE: %d)\n", kpf(zpfn, KPF_ZERO_PAGE));
+	if (pfns_visible())
+		printf("   -> every read maps the same frame, the kernel's zero page"
+		       " (kpageflags ZERO_PAGE: %d)\n", kpf(zpfn, KPF_ZERO_PAGE));
+	else
+		printf("   -> every read maps the same frame, the kernel's zero page"
+		       " (its frame number is root's only)\n");
 	munmap(p, 8 * ps);
 	close(fd);
 
@@ -249,8 +271,9 @@ static void cow_contents(void)
 	}
 	show_pfn("shared page 1", sh + ps);
 	show_pfn("private page 1", pr + ps);
-	printf("   kpagecount of it          %llu (mapped by both)\n",
-	       (unsigned long long)kpagecount(pfn_of(sh + ps)));
+	if (pfns_visible())
+		printf("   kpagecount of it          %llu (mapped by both)\n",
+		       (unsigned long long)kpagecount(pfn_of(sh + ps)));
 	show_smaps("the private", pr);
 	printf("private write to page 1 (its pte maps the region page read-only)\n");
 	snap(&a);
@@ -301,8 +324,9 @@ static void cow_fork(void)
 		memset(p + 2 * ps + 512, 'A', 128);
 		*(volatile uint64_t *)(p + 5 * ps + 64) = 42;
 		f1 = rusage_faults();
-		for (i = 0; i < n; i++)
-			c += pfn_of(p + i * ps) != pfn[i];
+		for (i = 0; i < n; i++)	/* a new frame, or (no root) not shared */
+			c += pfns_visible() ? pfn_of(p + i * ps) != pfn[i] :
+			     !!(pagemap_entry(p + i * ps) & PM_MMAP_EXCLUSIVE);
 		printf("   child: %ld faults, %d of %d pages now have a new frame\n",
 		       f1 - f0, c, n);
 		show_smaps("child, after", p);
@@ -359,16 +383,33 @@ static void fault_around(void)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("usage: vmfault-demo\n"
+		       "The page-fault lectures on real faults of /dev/vmfault regions: lazy\n"
+		       "allocation, the zero page, a sparse array, copy on write, COW fork,\n"
+		       "fault-around. Needs the module loaded and access to /dev/vmfault (group\n"
+		       "vmfault); page frame numbers are shown to root only. See vmfault-demo(1).\n");
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "vmfault-demo: no arguments ('vmfault-demo -h')\n");
+		return 2;
+	}
 	ps = page_size();
 	zpfn = zero_pfn();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("vmfault demo: zero-fill-on-demand on /dev/vmfault (page size %ld)\n", ps);
-	printf("zero page: pfn %#llx\n", (unsigned long long)zpfn);
-	printf("page maps (tools/vmfault-pagemap): . not present, 0 zero page,\n"
-	       "  r/R region page (R: mapped more than once), d/D the same but dirty,\n"
-	       "  p private copy, P private page still shared after fork\n");
+	if (pfns_visible()) {
+		printf("zero page: pfn %#llx\n", (unsigned long long)zpfn);
+		printf("page maps (tools/vmfault-pagemap): . not present, 0 zero page,\n"
+		       "  r/R region page (R: mapped more than once), d/D the same but dirty,\n"
+		       "  p private copy, P private page still shared after fork\n");
+	} else {
+		printf("not root: page frame numbers, page flags and page maps are hidden;\n"
+		       "  the demo shows which pages are present and which are shared\n");
+	}
 	lazy_allocation();
 	one_zero_page();
 	sparse_array();

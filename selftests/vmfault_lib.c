@@ -102,7 +102,7 @@ uint64_t pfn_of(const void *addr)
 {
 	uint64_t ent = pagemap_entry(addr);
 
-	if (!(ent & (1ULL << 63)))
+	if (!(ent & PM_PRESENT))
 		return 0;
 	return ent & ((1ULL << 55) - 1);
 }
@@ -225,8 +225,8 @@ int pagemap_row(const void *addr, char *row, size_t len)
 
 	if (env)
 		snprintf(tool, sizeof(tool), "%s", env);
-	else if (!beside_self("../tools/vmfault-pagemap", tool))
-		return -1;
+	else if (!beside_self("../tools/vmfault-pagemap", tool) || access(tool, X_OK))
+		strcpy(tool, "vmfault-pagemap");	/* installed: on $PATH */
 	snprintf(cmd, sizeof(cmd), "%s -1 %d %lx", tool, getpid(), (unsigned long)addr);
 	f = popen(cmd, "r");
 	if (!f)

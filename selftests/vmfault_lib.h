@@ -58,6 +58,10 @@ uint64_t vmf_proc(const char *name);
 /* Faults of this process so far, minor plus major, as getrusage() counts. */
 long rusage_faults(void);
 
+/* Bits of a /proc/PID/pagemap entry (Documentation/admin-guide/mm/pagemap.rst). */
+#define PM_PRESENT		(1ULL << 63)
+#define PM_MMAP_EXCLUSIVE	(1ULL << 56)
+
 /* The /proc/self/pagemap entry of a virtual address (0 on error). */
 uint64_t pagemap_entry(const void *addr);
 

@@ -60,6 +60,30 @@ ktap_end() {
 	exit "$KSFT_FAIL"
 }
 
+# vmfault_scripts_dir HERE: the directory of the dashboards, for a program
+# in HERE: the build tree's HERE/../scripts, else that of the installed
+# vmfault-top on $PATH (make install links it from PREFIX/share/vmfault).
+vmfault_scripts_dir() {
+	local t
+	if [ -x "$1/../scripts/vmfault-top" ]; then
+		(cd "$1/../scripts" && pwd)
+	elif t=$(command -v vmfault-top); then
+		dirname "$(readlink -f "$t")"
+	else
+		return 1
+	fi
+}
+
+# vmfault_vmfaultfs HERE: the vmfaultfs program: HERE/../fusefs/vmfaultfs in
+# the build tree, else the one on $PATH.
+vmfault_vmfaultfs() {
+	if [ -x "$1/../fusefs/vmfaultfs" ]; then
+		(cd "$1/../fusefs" && echo "$PWD/vmfaultfs")
+	else
+		command -v vmfaultfs
+	fi
+}
+
 # wait_for FILE PATTERN: wait (at most 60 s) until FILE has PATTERN.
 wait_for() {
 	local _

@@ -69,4 +69,22 @@ eq "kv_value takes the whole name" 1200 "$(kv_value "$tmp/kv.txt" faults)"
 eq "kv_value of a missing name" "" "$(kv_value "$tmp/kv.txt" sigbus)"
 eq "word_after in a stats line" 64 \
 	"$(word_after "pages 64 read_requests 64 read_bytes 262144" read_requests)"
+# The dashboards' and vmfaultfs's paths: a build tree (HERE/../scripts,
+# HERE/../fusefs) first, else what make install put on $PATH (a link in
+# BINDIR to PREFIX/share/vmfault/scripts).
+mkdir -p "$tmp/tree/selftests" "$tmp/tree/scripts" "$tmp/tree/fusefs" \
+	"$tmp/usr/bin" "$tmp/usr/share/vmfault/scripts"
+touch "$tmp/tree/scripts/vmfault-top" "$tmp/tree/fusefs/vmfaultfs" \
+	"$tmp/usr/share/vmfault/scripts/vmfault-top" "$tmp/usr/bin/vmfaultfs"
+chmod +x "$tmp/tree/scripts/vmfault-top" "$tmp/tree/fusefs/vmfaultfs" \
+	"$tmp/usr/share/vmfault/scripts/vmfault-top" "$tmp/usr/bin/vmfaultfs"
+ln -s ../share/vmfault/scripts/vmfault-top "$tmp/usr/bin/vmfault-top"
+eq "vmfault_scripts_dir in a build tree" "$tmp/tree/scripts" \
+	"$(PATH=$tmp/usr/bin:$PATH vmfault_scripts_dir "$tmp/tree/selftests")"
+eq "vmfault_scripts_dir when installed: through the link on \$PATH" \
+	"$tmp/usr/share/vmfault/scripts" "$(PATH=$tmp/usr/bin:$PATH vmfault_scripts_dir "$tmp/usr/bin")"
+eq "vmfault_vmfaultfs in a build tree" "$tmp/tree/fusefs/vmfaultfs" \
+	"$(PATH=$tmp/usr/bin:$PATH vmfault_vmfaultfs "$tmp/tree/selftests")"
+eq "vmfault_vmfaultfs when installed" "$tmp/usr/bin/vmfaultfs" \
+	"$(PATH=$tmp/usr/bin:$PATH vmfault_vmfaultfs "$tmp/usr/bin")"
 ktap_end

@@ -13,7 +13,9 @@ const char *vff_daemon(void)
 
 	if (env)
 		return env;
-	return beside_self("../fusefs/vmfaultfs", path) ?: "vmfaultfs";
+	if (beside_self("../fusefs/vmfaultfs", path) && !access(path, X_OK))
+		return path;
+	return "vmfaultfs";	/* installed: on $PATH */
 }
 
 
@@ -94,7 +96,7 @@ int vff_mount_src(struct vff_mount *m, const char *opts)
 	if (m->pid < 0)
 		return -1;
 	if (m->pid == 0) {
-		execl(vff_daemon(), "vmfaultfs", "-f", "-o", o, m->mnt, (char *)NULL);
+		execlp(vff_daemon(), "vmfaultfs", "-f", "-o", o, m->mnt, (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", vff_daemon(), strerror(errno));
 		_exit(127);
 	}
