@@ -27,7 +27,13 @@
 # (devtools/debug-kernel builds it once, in about 17 minutes here):
 #   make check ARCH=riscv64      make demo KERNEL=6.12      make check KERNEL=debug
 #   make doc-tables  rewrite Documentation's generated tables and plots from that run
-#   make install  install the module for $(KVER) (on a host running it)
+#   make install  install the module for $(KVER), vmfaultfs, the tools, the
+#                 dashboards, man pages, the udev rule and the kselftests
+#                 (DESTDIR, PREFIX=/usr/local; install-module, install-user)
+#   make uninstall   remove what make install installed
+#   make install-dkms  the module's source for DKMS in /usr/src/vmfault-VERSION
+#   make docs     Documentation in HTML: build/docs/html/index.html
+#   make deb      the Debian packages vmfault-dkms and vmfault (build/deb), and lintian
 #   make clean
 #
 # The module is built against a Debian kernel that the dev VM boots
@@ -57,7 +63,7 @@ endif
 # demo and vm take one target; the host's by default.
 TARGET := $(firstword $(or $(TARGETS),x86_64-6.1))
 
-.PHONY: all module fusefs tools selftests deps check demo vm stress bench install clean checkpatch doc-tables
+.PHONY: all module fusefs tools selftests deps check demo vm stress bench install install-module install-user install-dkms uninstall deb docs htmldocs clean checkpatch doc-tables
 
 ifeq ($(TARGET),x86_64-6.1)
 all: module fusefs tools selftests
@@ -121,8 +127,73 @@ doc-tables:
 checkpatch:
 	@$$(devtools/ksft --checkpatch) --no-tree --strict -f $$(ls module/*.[ch] | grep -v '\.mod\.c$$')
 
-install: module
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+# Installation, for a host or a package. DESTDIR is a staging root (nothing
+# outside it is written, and depmod and groupadd run only without it);
+# PREFIX the user-space prefix. The module goes to
+# /lib/modules/$(KVER)/updates, as DKMS's does (dkms.conf; the Debian
+# package vmfault-dkms builds it for every installed kernel).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/vmfault
+MANDIR ?= $(PREFIX)/share/man
+KSFTDIR ?= $(PREFIX)/lib/vmfault/kselftest
+UDEVRULESDIR ?= $(shell pkg-config --variable=udevdir udev 2>/dev/null || echo /lib/udev)/rules.d
+MODDIR ?= /lib/modules/$(KVER)/updates
+DASHBOARDS := pagefaults vmfault-cowcopies vmfault-plot vmfault-top
+MAN_PAGES := $(wildcard man/*.[1-8])
+INSTALLED := $(DESTDIR)$(MODDIR)/vmfault.ko $(DESTDIR)$(BINDIR)/vmfaultfs \
+	$(DESTDIR)$(BINDIR)/vmfault-pagemap $(DESTDIR)$(BINDIR)/vmfault-demo \
+	$(addprefix $(DESTDIR)$(BINDIR)/,$(DASHBOARDS)) $(DESTDIR)$(DATADIR) \
+	$(DESTDIR)$(UDEVRULESDIR)/60-vmfault.rules $(DESTDIR)$(KSFTDIR) \
+	$(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)).gz)
+
+install: install-module install-user
+
+install-module: module
+	install -D -m 0644 module/vmfault.ko $(DESTDIR)$(MODDIR)/vmfault.ko
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+# The module's source as DKMS wants it, in /usr/src/vmfault-VERSION (what
+# the Debian package vmfault-dkms holds): dkms add/build/install then.
+VERSION := $(shell cat VERSION)
+DKMS_SRC := /usr/src/vmfault-$(VERSION)
+install-dkms:
+	install -d $(DESTDIR)$(DKMS_SRC)/module
+	install -m 0644 dkms.conf Kbuild VERSION $(DESTDIR)$(DKMS_SRC)/
+	install -m 0644 module/Kbuild $(filter-out %.mod.c,$(wildcard module/*.[ch])) $(DESTDIR)$(DKMS_SRC)/module/
+
+# Everything but the module: what the Debian package 'vmfault' holds.
+install-user: fusefs tools selftests
+	install -D -m 0755 fusefs/vmfaultfs $(DESTDIR)$(BINDIR)/vmfaultfs
+	install -D -m 0755 tools/vmfault-pagemap $(DESTDIR)$(BINDIR)/vmfault-pagemap
+	install -d $(DESTDIR)$(DATADIR)/scripts
+	install -m 0755 $(addprefix scripts/,$(DASHBOARDS)) $(DESTDIR)$(DATADIR)/scripts/
+	install -m 0755 scripts/*.bt $(DESTDIR)$(DATADIR)/scripts/
+	install -m 0644 packaging/modules-load.conf $(DESTDIR)$(DATADIR)/modules-load.conf
+	$(foreach d,$(DASHBOARDS),ln -sfr $(DESTDIR)$(DATADIR)/scripts/$(d) $(DESTDIR)$(BINDIR)/$(d);)
+	install -D -m 0644 packaging/60-vmfault.rules $(DESTDIR)$(UDEVRULESDIR)/60-vmfault.rules
+	$(foreach m,$(MAN_PAGES),install -D -m 0644 $(m) $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) && \
+		gzip -n -9 -f $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
+	$(MAKE) -C selftests install INSTALL_PATH=$(DESTDIR)$(KSFTDIR)
+	ln -sfr $(DESTDIR)$(KSFTDIR)/vmfault/vmfault_demo $(DESTDIR)$(BINDIR)/vmfault-demo
+	$(if $(DESTDIR),,getent group vmfault >/dev/null || groupadd --system vmfault)
+	$(if $(DESTDIR),,udevadm control --reload 2>/dev/null || true)
+
+uninstall:
+	rm -rf $(INSTALLED)
+	-rmdir $(DESTDIR)$(dir $(KSFTDIR)) 2>/dev/null
+	$(if $(DESTDIR),find $(DESTDIR) -mindepth 1 -depth -type d -empty -delete,depmod -a $(KVER))
+
+# The Debian packages vmfault-dkms and vmfault, built with dpkg-buildpackage
+# in a copy of the tree (build/deb/vmfault-VERSION; the .debs land in
+# build/deb), then checked by lintian (errors fail).
+deb:
+	@devtools/deb
+
+# Documentation/ in HTML (Sphinx, the kernel's kernel-doc extension,
+# warnings as errors): build/docs/html/index.html. htmldocs, as in the kernel.
+docs htmldocs:
+	@devtools/docs
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
