@@ -141,11 +141,13 @@ UDEVRULESDIR ?= $(shell pkg-config --variable=udevdir udev 2>/dev/null || echo /
 MODDIR ?= /lib/modules/$(KVER)/updates
 DASHBOARDS := pagefaults vmfault-cowcopies vmfault-plot vmfault-top
 MAN_PAGES := $(wildcard man/*.[1-8])
+# man_dest PAGE: where man/NAME.S goes (manS/NAME.S, gzipped after)
+man_dest = $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(1)))/$(notdir $(1))
 INSTALLED := $(DESTDIR)$(MODDIR)/vmfault.ko $(DESTDIR)$(BINDIR)/vmfaultfs \
 	$(DESTDIR)$(BINDIR)/vmfault-pagemap $(DESTDIR)$(BINDIR)/vmfault-demo \
 	$(addprefix $(DESTDIR)$(BINDIR)/,$(DASHBOARDS)) $(DESTDIR)$(DATADIR) \
 	$(DESTDIR)$(UDEVRULESDIR)/60-vmfault.rules $(DESTDIR)$(KSFTDIR) \
-	$(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)).gz)
+	$(foreach m,$(MAN_PAGES),$(call man_dest,$(m)).gz)
 
 install: install-module install-user
 
@@ -172,8 +174,7 @@ install-user: fusefs tools selftests
 	install -m 0644 packaging/modules-load.conf $(DESTDIR)$(DATADIR)/modules-load.conf
 	$(foreach d,$(DASHBOARDS),ln -sfr $(DESTDIR)$(DATADIR)/scripts/$(d) $(DESTDIR)$(BINDIR)/$(d);)
 	install -D -m 0644 packaging/60-vmfault.rules $(DESTDIR)$(UDEVRULESDIR)/60-vmfault.rules
-	$(foreach m,$(MAN_PAGES),install -D -m 0644 $(m) $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) && \
-		gzip -n -9 -f $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
+	$(foreach m,$(MAN_PAGES),install -D -m 0644 $(m) $(call man_dest,$(m)) && gzip -n -9 -f $(call man_dest,$(m));)
 	$(MAKE) -C selftests install INSTALL_PATH=$(DESTDIR)$(KSFTDIR)
 	ln -sfr $(DESTDIR)$(KSFTDIR)/vmfault/vmfault_demo $(DESTDIR)$(BINDIR)/vmfault-demo
 	$(if $(DESTDIR),,getent group vmfault >/dev/null || groupadd --system vmfault)

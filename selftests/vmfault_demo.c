@@ -62,7 +62,8 @@ static const char *pfn_kind(uint64_t pfn)
 
 static void show_pfn(const char *what, const void *addr)
 {
-	uint64_t pfn = pfn_of(addr), ent = pagemap_entry(addr);
+	uint64_t ent = pagemap_entry(addr);
+	uint64_t pfn = ent & PM_PRESENT ? ent & PM_PFN_MASK : 0;
 
 	if (!pfns_visible()) {
 		printf("   %-22s %s%s\n", what,
@@ -176,12 +177,11 @@ static void one_zero_page(void)
 	for (i = 0; i < 8; i += 3)
 		show_page(p, i);
 	show_map("after the reads", p);
+	printf("   -> every read maps the same frame, the kernel's zero page");
 	if (pfns_visible())
-		printf("   -> every read maps the same frame, the kernel's zero page"
-		       " (kpageflags ZERO_PAGE: %d)\n", kpf(zpfn, KPF_ZERO_PAGE));
+		printf(" (kpageflags ZERO_PAGE: %d)\n", kpf(zpfn, KPF_ZERO_PAGE));
 	else
-		printf("   -> every read maps the same frame, the kernel's zero page"
-		       " (its frame number is root's only)\n");
+		printf(" (its frame number is root's only)\n");
 	munmap(p, 8 * ps);
 	close(fd);
 

@@ -104,7 +104,7 @@ uint64_t pfn_of(const void *addr)
 
 	if (!(ent & PM_PRESENT))
 		return 0;
-	return ent & ((1ULL << 55) - 1);
+	return ent & PM_PFN_MASK;
 }
 
 

@@ -61,6 +61,7 @@ long rusage_faults(void);
 /* Bits of a /proc/PID/pagemap entry (Documentation/admin-guide/mm/pagemap.rst). */
 #define PM_PRESENT		(1ULL << 63)
 #define PM_MMAP_EXCLUSIVE	(1ULL << 56)
+#define PM_PFN_MASK		((1ULL << 55) - 1)
 
 /* The /proc/self/pagemap entry of a virtual address (0 on error). */
 uint64_t pagemap_entry(const void *addr);
