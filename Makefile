@@ -139,7 +139,7 @@ MANDIR ?= $(PREFIX)/share/man
 KSFTDIR ?= $(PREFIX)/lib/vmfault/kselftest
 UDEVRULESDIR ?= $(shell pkg-config --variable=udevdir udev 2>/dev/null || echo /lib/udev)/rules.d
 MODDIR ?= /lib/modules/$(KVER)/updates
-DASHBOARDS := pagefaults vmfault-cowcopies vmfault-plot vmfault-top
+DASHBOARDS := pagefaults faultdecode vmfault-cowcopies vmfault-plot vmfault-top
 MAN_PAGES := $(wildcard man/*.[1-8])
 # man_dest PAGE: where man/NAME.S goes (manS/NAME.S, gzipped after)
 man_dest = $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(1)))/$(notdir $(1))

@@ -32,19 +32,20 @@ u64 vmfault_fault_start(void)
  * @pgoff: its page offset in the region
  * @write: a write fault
  * @shared: in a MAP_SHARED mapping
+ * @cause: the fault's vmf->flags (the tracepoint's cause field)
  * @outcome: what the handler did
  * @start: vmfault_fault_start() at the handler's entry
  *
  * For a fault that has dropped mmap_lock and may no longer look at its vma.
  */
 void vmfault_fault_done_at(struct vmfault_region *region, unsigned long address,
-			   pgoff_t pgoff, bool write, bool shared,
+			   pgoff_t pgoff, bool write, bool shared, unsigned int cause,
 			   enum vmfault_outcome outcome, u64 start)
 {
 	vmfault_count(region, VMFAULT_CNT_FAULTS);
 	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
 	if (trace_vmfault_fault_enabled())
-		trace_vmfault_fault(region, address, pgoff, write, shared,
+		trace_vmfault_fault(region, address, pgoff, write, shared, cause,
 				    outcome, ktime_get_ns() - start);
 }
 
@@ -66,7 +67,7 @@ void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
 	if (vmf->flags & FAULT_FLAG_TRIED)
 		return;
 	vmfault_fault_done_at(region, vmf->address, vmf->pgoff, write,
-			      vmf->vma->vm_flags & VM_SHARED, outcome, start);
+			      vmf->vma->vm_flags & VM_SHARED, vmf->flags, outcome, start);
 }
 
 /**

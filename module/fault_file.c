@@ -97,6 +97,7 @@ static vm_fault_t vmfault_file_fault_unlocked(struct vm_fault *vmf, struct vmfau
 	bool write = vmf->flags & FAULT_FLAG_WRITE, major = false;
 	bool shared = vmf->vma->vm_flags & VM_SHARED;
 	struct file *file = get_file(vmf->vma->vm_file);
+	unsigned int cause = vmf->flags;
 	unsigned long address = vmf->address;
 	pgoff_t pgoff = vmf->pgoff;
 	struct page *page;
@@ -114,7 +115,8 @@ static vm_fault_t vmfault_file_fault_unlocked(struct vm_fault *vmf, struct vmfau
 		vmfault_count(region, VMFAULT_CNT_MAJOR_FAULTS);
 		count_vm_event(PGMAJFAULT);
 	}
-	vmfault_fault_done_at(region, address, pgoff, write, shared, VMFAULT_OUT_READ, start);
+	vmfault_fault_done_at(region, address, pgoff, write, shared, cause,
+			      VMFAULT_OUT_READ, start);
 	fput(file);
 	/* MAJOR: a 6.12 fault retried after the per-VMA lock counts as major too. */
 	return VM_FAULT_RETRY | VM_FAULT_MAJOR;

@@ -195,7 +195,7 @@ u64 vmfault_fault_start(void);
 void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
 			bool write, enum vmfault_outcome outcome, u64 start);
 void vmfault_fault_done_at(struct vmfault_region *region, unsigned long address,
-			   pgoff_t pgoff, bool write, bool shared,
+			   pgoff_t pgoff, bool write, bool shared, unsigned int cause,
 			   enum vmfault_outcome outcome, u64 start);
 vm_fault_t vmfault_fault_sigbus(struct vm_fault *vmf, struct vmfault_region *region,
 				unsigned long size_pages);

@@ -32,9 +32,43 @@
 #define _VMFAULT_TRACE_H
 
 #include <linux/mm.h>
+#include <linux/ptrace.h>
+#include <linux/sched/task_stack.h>
 #include <linux/tracepoint.h>
 
 #include "vmfault.h"
+
+/*
+ * The cause field of vmfault_fault: what the hardware reported, as core mm
+ * passes it on in vmf->flags (x86's error code bits U/S, W/R and I/D;
+ * RISC-V's scause 12, 13 or 15), and whether the fault came from another
+ * task's access (GUP of a remote mm). In ->page_mkwrite core mm passes
+ * FAULT_FLAG_WRITE | FAULT_FLAG_MKWRITE only: "user" is unknown there.
+ */
+#define VMFAULT_TRACE_CAUSE	(FAULT_FLAG_WRITE | FAULT_FLAG_USER | \
+				 FAULT_FLAG_INSTRUCTION | FAULT_FLAG_REMOTE | \
+				 FAULT_FLAG_MKWRITE)
+TRACE_DEFINE_ENUM(FAULT_FLAG_WRITE);
+TRACE_DEFINE_ENUM(FAULT_FLAG_MKWRITE);
+TRACE_DEFINE_ENUM(FAULT_FLAG_USER);
+TRACE_DEFINE_ENUM(FAULT_FLAG_INSTRUCTION);
+TRACE_DEFINE_ENUM(FAULT_FLAG_REMOTE);
+
+/*
+ * The user instruction pointer of the task that faults: the faulting
+ * instruction for a fault in user mode, where the task entered the kernel
+ * for one in the kernel on its behalf (copy_to_user(), GUP); 0 in a kernel
+ * thread.
+ */
+#ifndef _VMFAULT_TRACE_USER_IP
+#define _VMFAULT_TRACE_USER_IP
+static inline unsigned long vmfault_trace_user_ip(void)
+{
+	if (current->flags & PF_KTHREAD)
+		return 0;
+	return instruction_pointer(task_pt_regs(current));
+}
+#endif
 
 /* The outcome field of vmfault_fault is an enum vmfault_outcome. */
 TRACE_DEFINE_ENUM(VMFAULT_OUT_ZERO_PAGE);
@@ -49,23 +83,28 @@ TRACE_DEFINE_ENUM(VMFAULT_OUT_AROUND);
 
 VMFAULT_EVENT(vmfault_fault,
 	      TP_PROTO(struct vmfault_region *region, unsigned long address, pgoff_t pgoff,
-		       bool write, bool shared, int outcome, u64 latency_ns),
-	      TP_ARGS(region, address, pgoff, write, shared, outcome, latency_ns),
+		       bool write, bool shared, unsigned int cause, int outcome,
+		       u64 latency_ns),
+	      TP_ARGS(region, address, pgoff, write, shared, cause, outcome, latency_ns),
 	      TP_STRUCT__entry(__field(unsigned long, region)
 			       __field(unsigned long, address)
 			       __field(unsigned long, pgoff)
 			       __field(bool, write)
 			       __field(bool, shared)
 			       __field(int, outcome)
-			       __field(u64, latency_ns)),
+			       __field(u64, latency_ns)
+			       __field(unsigned long, ip)
+			       __field(unsigned int, cause)),
 	      TP_fast_assign(__entry->region = vmfault_region_id(region);
 			     __entry->address = address;
 			     __entry->pgoff = pgoff;
 			     __entry->write = write;
 			     __entry->shared = shared;
 			     __entry->outcome = outcome;
-			     __entry->latency_ns = latency_ns;),
-	      TP_printk("region=%lu address=0x%lx pgoff=%lu %s %s outcome=%s latency_ns=%llu",
+			     __entry->latency_ns = latency_ns;
+			     __entry->ip = vmfault_trace_user_ip();
+			     __entry->cause = cause & VMFAULT_TRACE_CAUSE;),
+	      TP_printk("region=%lu address=0x%lx pgoff=%lu %s %s outcome=%s latency_ns=%llu ip=0x%lx cause=%s",
 			__entry->region, __entry->address, __entry->pgoff,
 			__entry->write ? "write" : "read",
 			__entry->shared ? "shared" : "private",
@@ -79,7 +118,13 @@ VMFAULT_EVENT(vmfault_fault,
 					 { VMFAULT_OUT_OOM, "oom" },
 					 { VMFAULT_OUT_READ, "read" },
 					 { VMFAULT_OUT_AROUND, "fault_around" }),
-			__entry->latency_ns)
+			__entry->latency_ns, __entry->ip,
+			__print_flags(__entry->cause, "|",
+				      { FAULT_FLAG_USER, "user" },
+				      { FAULT_FLAG_WRITE, "write" },
+				      { FAULT_FLAG_INSTRUCTION, "instruction" },
+				      { FAULT_FLAG_REMOTE, "remote" },
+				      { FAULT_FLAG_MKWRITE, "mkwrite" }))
 );
 
 VMFAULT_EVENT_CLASS(vmfault_page_event,

@@ -20,9 +20,9 @@
 /* The events and the fields each must have. */
 static const struct {
 	const char *name;
-	const char *fields[4];
+	const char *fields[6];
 } events[] = {
-	{ "vmfault_fault", { "region;", "address;", "outcome;", "latency_ns;" } },
+	{ "vmfault_fault", { "region;", "address;", "outcome;", "latency_ns;", " ip;", " cause;" } },
 	{ "vmfault_zero_page_map", { "region;", "address;", "pgoff;", "pfn;" } },
 	{ "vmfault_page_alloc", { "region;", "address;", "pgoff;", "pfn;" } },
 	{ "vmfault_cow", { "region;", "address;", "pgoff;", "pfn;" } },
@@ -139,7 +139,7 @@ TEST_F_TIMEOUT(trace, event_formats, 180)
 			 events[i].name);
 		fmt = read_text(path);
 		ASSERT_NE(fmt, NULL) TH_LOG("%s missing", path);
-		for (j = 0; j < 4; j++) {
+		for (j = 0; j < 6 && events[i].fields[j]; j++) {
 			const char *field = events[i].fields[j];
 
 			EXPECT_NE(strstr(fmt, field), NULL)

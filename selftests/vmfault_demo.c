@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "vmfault_lib.h"
+#include "lecture_lib.h"
 
 static long ps;
 static uint64_t zpfn;
@@ -383,13 +384,152 @@ static void fault_around(void)
 	}
 }
 
+/* ---- the lecture's second half: the process's own memory ---- */
+
+static void stack_on_demand(void)
+{
+	struct lecture_stack r;
+	unsigned long start[5];
+	long faults[4];
+	int i;
+
+	printf("\n== 7. The stack on demand: the same 128 KiB array as a local variable ==\n");
+	printf("void f(void) { char a[131072]; for (i = 0; i < 131072; i += 16384) a[i] = 1; }\n");
+	printf("called on a new thread's stack:\n");
+	if (lecture_stack_on_demand(&r)) {
+		printf("   FAILED: %s\n", strerror(errno));
+		return;
+	}
+	printf("   faults during the call (RUSAGE_THREAD)  %ld\n", r.faults);
+	printf("   pages of a[] present (pagemap)           %d of %d\n", r.present, r.pages);
+	printf("   a[] page by page, lowest first           %s\n", r.map);
+	printf("   -> %ld faults, %d of %d stack pages: the stack is demand-paged too\n",
+	       r.faults, r.present, r.pages);
+	printf("The process's [stack] grows as it is used (a store one page below it):\n");
+	if (lecture_stack_growth(4, start, faults))
+		return;
+	for (i = 0; i < 4; i++)
+		printf("   store at %#lx: [stack] starts at %#lx, then %#lx (%ld fault)\n",
+		       start[i] - ps + 64, start[i], start[i + 1], faults[i]);
+	printf("   -> one page, and one fault, per page touched below it\n");
+}
+
+static void store_null(void *arg)
+{
+	(void)arg;
+	lecture_store(NULL);
+}
+
+static const char *segv_code(int code)
+{
+	return code == SEGV_MAPERR ? "SEGV_MAPERR (nothing mapped there)" :
+	       code == SEGV_ACCERR ? "SEGV_ACCERR (mapped, but not for this access)" : "?";
+}
+
+static void guard_pages(void)
+{
+	struct lecture_guard g;
+	struct lecture_segv s;
+	long min = lecture_mmap_min_addr();
+	int err;
+
+	printf("\n== 8. The null page and guard pages ==\n");
+	lecture_catch_segv(store_null, NULL, &s);
+	printf("*(int *)0 = 1\n");
+	printf("   SIGSEGV %s, si_addr %#lx, %s\n", s.caught ? "caught" : "NOT caught",
+	       (unsigned long)s.addr, segv_code(s.code));
+	printf("mmap(MAP_FIXED) without CAP_SYS_RAWIO; vm.mmap_min_addr = %ld:\n", min);
+	err = lecture_map_fixed_unprivileged(0);
+	printf("   at 0                        %s\n", err ? strerror(err) : "mapped");
+	err = lecture_map_fixed_unprivileged(min);
+	printf("   at %#-24lx %s\n", min, err ? strerror(err) : "mapped");
+	printf("   -> page 0 can never be mapped by a user, so a NULL dereference always faults\n");
+	if (lecture_thread_guard(&g))
+		return;
+	printf("A new thread's stack (glibc): a guard page [%#lx, %#lx) below it\n",
+	       (unsigned long)g.guard_lo, (unsigned long)g.guard_hi);
+	printf("   /proc/self/maps there        %s\n",
+	       g.prot_none_vma ? "---p (a PROT_NONE mapping)" : "no mapping");
+	printf("   a store into it              SIGSEGV at %#lx, %s\n",
+	       (unsigned long)g.segv.addr, segv_code(g.segv.code));
+	printf("   -> ACCERR, not MAPERR: the guard is a mapping without access, so a stack\n"
+	       "      overflow faults instead of running into the memory below\n");
+}
+
+static void cow_second_case(void)
+{
+	struct lecture_cow c;
+
+	printf("\n== 9. Copy-on-write, case 2: the other side has exited ==\n");
+	printf("a written page, fork(); the child exits; the parent writes the page\n");
+	if (lecture_cow_after_exit(false, &c))
+		return;
+	if (pfns_visible()) {
+		printf("   before the write   pfn %#llx\n", (unsigned long long)c.pfn_before);
+		printf("   after the write    pfn %#llx (%ld fault)\n",
+		       (unsigned long long)c.pfn_after, c.faults);
+	}
+	printf("   -> %s: the page is the parent's alone again, so the fault reuses it\n",
+	       !pfns_visible() ? "(frame numbers need root)" :
+	       c.pfn_before == c.pfn_after ? "same frame, no copy" : "COPIED");
+	if (lecture_cow_after_exit(true, &c))
+		return;
+	if (pfns_visible())
+		printf("   while the child lives: pfn %#llx -> %#llx: case 1, a copy\n",
+		       (unsigned long long)c.pfn_before, (unsigned long long)c.pfn_after);
+}
+
+static void virt_res(void)
+{
+	struct lecture_virt_res v;
+
+	printf("\n== 10. top: VIRT and RES of a sparse region ==\n");
+	if (lecture_virt_res(VMFAULT_MAX_SIZE, 17, &v)) {
+		printf("   FAILED: %s\n", strerror(errno));
+		return;
+	}
+	printf("mmap() %llu GiB of /dev/vmfault, then 17 writes to 17 pages%s\n",
+	       (unsigned long long)(v.size >> 30),
+	       v.size < VMFAULT_MAX_SIZE ? " (the most Sv39 holds)" : "");
+	printf("   VmSize (VIRT)   %ld kB -> %ld kB   (+%ld kB)\n", v.vsz_before, v.vsz_after,
+	       v.vsz_after - v.vsz_before);
+	printf("   VmRSS  (RES)    %ld kB -> %ld kB   (+%ld kB)\n", v.rss_before, v.rss_after,
+	       v.rss_after - v.rss_before);
+	printf("   -> virtual memory is an address range; only the 17 pages written use RAM\n");
+}
+
+static void ksm(void)
+{
+	struct lecture_ksm k;
+
+	printf("\n== 11. Identical pages shared: KSM ==\n");
+	printf("two processes, 16 pages each with the same bytes, madvise(MADV_MERGEABLE)\n");
+	if (geteuid()) {
+		printf("   (needs root: ksmd is started through /sys/kernel/mm/ksm)\n");
+		return;
+	}
+	if (lecture_ksm(16, 60000, &k)) {
+		printf("   not run: %s\n", k.skip[0] ? k.skip : strerror(errno));
+		return;
+	}
+	printf("   pages_sharing    %ld -> %ld after ksmd's scans (%ld ms)\n",
+	       k.sharing_before, k.sharing_merged, k.merge_ms);
+	printf("   same frame in both processes   %d of 16 pages (KPF_KSM on %d)\n",
+	       k.same_pfn, k.ksm_flag);
+	printf("   one process writes its page 0  %s; pages_sharing %ld\n",
+	       k.write_copied ? "a private copy (COW)" : "NOT copied", k.sharing_after_write);
+	printf("   -> what a hypervisor does for identical guest pages; the other copy is intact: %s\n",
+	       k.other_intact ? "yes" : "NO");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("usage: vmfault-demo\n"
 		       "The page-fault lectures on real faults of /dev/vmfault regions: lazy\n"
 		       "allocation, the zero page, a sparse array, copy on write, COW fork,\n"
-		       "fault-around. Needs the module loaded and access to /dev/vmfault (group\n"
+		       "fault-around; the stack on demand, guard pages and the null page, COW's\n"
+		       "second case, VIRT against RES, KSM. Needs the module loaded and access to /dev/vmfault (group\n"
 		       "vmfault); page frame numbers are shown to root only. See vmfault-demo(1).\n");
 		return 0;
 	}
@@ -416,5 +556,10 @@ int main(int argc, char **argv)
 	cow_contents();
 	cow_fork();
 	fault_around();
+	stack_on_demand();
+	guard_pages();
+	cow_second_case();
+	virt_res();
+	ksm();
 	return 0;
 }

@@ -12,6 +12,23 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 insmod "$top/module/vmfault.ko"
 trap 'rmmod vmfault 2>/dev/null || true' EXIT
 "$top/selftests/vmfault_demo"
+
+echo
+echo "== 12. What the fault handler learns (scripts/faultdecode) =="
+echo "A program reads a fresh page, stores to an unmapped page and to a read-only"
+echo "one (each a SIGSEGV it catches), then reads and writes a /dev/vmfault page."
+echo "Each of its faults as the hardware reported it (x86: CR2 and the error code;"
+echo "RISC-V: scause, stval, sepc), and what vmfault's handler did; the program's"
+echo "own lines start with 'target:'. Of its faults (the loader's and libc's"
+echo "too), those at the addresses it printed:"
+decoded=$(mktemp /tmp/vmfault-faultdecode.XXXXXX)
+"$top/scripts/faultdecode" "$top/selftests/faultdecode_target" >"$decoded"
+awk '	/^target: / { print; addr[$3] = 1; next }
+	{ a = $1 == "addr" ? $2 : $1 == "scause" ? $(NF - 3) : "" }
+	a != "" { show = a in addr; if (show) print; next }
+	/^  vmfault: / && show' "$decoded" |
+	sed 's/^/   /'
+rm -f "$decoded"
 echo
 echo "== /proc/vmfault after the demo =="
 cat /proc/vmfault
