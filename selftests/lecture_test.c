@@ -19,12 +19,22 @@
  *   VmSize and 68 KiB to VmRSS (on riscv64's Sv39, whose user space is
  *   256 GiB, a 128 GiB region);
  * - KSM: two processes' identical pages become one frame (KPF_KSM), and a
- *   write copies the page back out.
+ *   write copies the page back out;
+ * - programs paged in from a slow disk: lecture_prog (static) run from
+ *   vmfaultfs with readahead off reads exactly the pages it touches, one
+ *   READ each, far fewer than the file has, and nothing the second time;
+ *   two running at once map the same text frame (kpagecount 2), each page
+ *   read once; its 64 MiB BSS reads as the zero page and takes no memory
+ *   until written (3 writes: 3 pages).
  */
 #define _GNU_SOURCE
+#include <ftw.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "vmfault_lib.h"
+#include "vmfaultfs_lib.h"
 #include "lecture_lib.h"
 
 #include "kselftest_harness.h"
@@ -150,6 +160,209 @@ TEST(ksm_merges_identical_pages)
 	EXPECT_TRUE(k.write_copied);
 	EXPECT_EQ(k.sharing_merged - 1, k.sharing_after_write);
 	EXPECT_TRUE(k.other_intact);
+}
+
+/* ---- programs paged in from a slow disk ---- */
+
+/* Run @path @mode; its stdout in @out (up to @len). Its exit status, or -1. */
+static int run_prog(const char *path, const char *mode, char *out, size_t len)
+{
+	int pfd[2], st;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		execl(path, path, mode, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (got + 1 < len && (n = read(pfd[0], out + got, len - 1 - got)) > 0)
+		got += n;
+	out[got] = '\0';
+	close(pfd[0]);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* Programs that take a while under TCG (riscv64: 16383 faults twice). */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
+TEST_F_TIMEOUT(slow, bss_on_demand, 300)
+{
+	long pages, faults, zero, anon, rss0, rss1, wfaults, zero2, anon2, rss2;
+	char prog[PATH_MAX], out[512];
+
+	ASSERT_NE(NULL, beside_self("lecture_prog", prog));
+	ASSERT_EQ(0, run_prog(prog, "bss", out, sizeof(out)));
+	TH_LOG("%s", out);
+	ASSERT_EQ(6, sscanf(out, "bss pages %ld read-faults %ld zero-page %ld anon %ld rss-kb %ld -> %ld",
+			    &pages, &faults, &zero, &anon, &rss0, &rss1));
+	ASSERT_NE(NULL, strchr(out, '\n'));
+	ASSERT_EQ(5, sscanf(strchr(out, '\n') + 1,
+			    "bss writes 3 write-faults %ld zero-page %ld anon %ld rss-kb %*d -> %ld",
+			    &wfaults, &zero2, &anon2, &rss2) + 1);
+	/* Every page of the 64 MiB read maps the zero page; RSS does not move. */
+	EXPECT_GE(pages, (64L << 20) / page_size() - 1);
+	EXPECT_EQ(pages, zero);
+	EXPECT_EQ(0, anon);
+	EXPECT_EQ(rss0, rss1);
+	/* Three writes: three private pages, 12 kB. */
+	EXPECT_EQ(3, wfaults);
+	EXPECT_EQ(3, anon2);
+	EXPECT_EQ(pages - 3, zero2);
+	EXPECT_EQ(rss1 + 3 * page_size() / 1024, rss2);
+	EXPECT_EQ(pages, faults);
+
+	/*
+	 * With transparent huge pages (Debian's default, always): a read
+	 * fault maps the huge zero page over 2 MiB, still KPF_ZERO_PAGE and
+	 * no RSS; a write then splits it (6.1) or takes a whole huge page
+	 * (later kernels): only logged.
+	 */
+	ASSERT_EQ(0, run_prog(prog, "bss-thp", out, sizeof(out)));
+	TH_LOG("with THP: %s", out);
+	ASSERT_EQ(6, sscanf(out, "bss pages %ld read-faults %ld zero-page %ld anon %ld rss-kb %ld -> %ld",
+			    &pages, &faults, &zero, &anon, &rss0, &rss1));
+	EXPECT_EQ(pages, zero);
+	EXPECT_EQ(0, anon);
+	EXPECT_EQ(rss0, rss1);
+	EXPECT_LE(faults, pages);
+}
+
+VFF_FIXTURE(disk);
+
+/* Copy lecture_prog into the mount's source as "prog"; its size in pages. */
+static long install_prog(struct vff_mount *m)
+{
+	char prog[PATH_MAX], buf[65536];
+	int in, o;
+	ssize_t n;
+	off_t size = 0;
+
+	if (!beside_self("lecture_prog", prog))
+		return -1;
+	in = open(prog, O_RDONLY);
+	o = open(vff_path(m, true, "prog"), O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	if (in < 0 || o < 0)
+		return -1;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(o, buf, n) != n)
+			return -1;
+		size += n;
+	}
+	close(in);
+	close(o);
+	return (size + page_size() - 1) / page_size();
+}
+
+/* Pages of the file at @path in the page cache (mincore). */
+static long cached_pages(const char *path, long pages)
+{
+	unsigned char vec[4096];
+	long i, n = 0;
+	void *p;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || pages > (long)sizeof(vec))
+		return -1;
+	p = mmap(NULL, pages * page_size(), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED || mincore(p, pages * page_size(), vec))
+		return -1;
+	for (i = 0; i < pages; i++)
+		n += vec[i] & 1;
+	munmap(p, pages * page_size());
+	return n;
+}
+
+TEST_F(disk, text_paged_on_demand)
+{
+	long pages = install_prog(&self->m), reads, cached;
+	char out[256];
+
+	ASSERT_GT(pages, 0);
+	ASSERT_EQ(0, vff_set_readahead_kb(&self->m, 0));
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	ASSERT_EQ(0, run_prog(vff_path(&self->m, false, "prog"), "text", out, sizeof(out)));
+	ASSERT_STREQ("text ok\n", out);
+	reads = vff_stat(&self->m, "read_requests");
+	cached = cached_pages(vff_path(&self->m, false, "prog"), pages);
+	TH_LOG("first run: %ld READs, %ld of the file's %ld pages in the page cache",
+	       reads, cached, pages);
+	/* One READ per page the run touched, under half of the file. */
+	EXPECT_EQ(cached, reads);
+	EXPECT_LT(reads * 2, pages);
+	EXPECT_EQ(reads * page_size(), vff_stat(&self->m, "read_bytes"));
+
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	ASSERT_EQ(0, run_prog(vff_path(&self->m, false, "prog"), "text", out, sizeof(out)));
+	TH_LOG("second run: %ld READs", (long)vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(0, vff_stat(&self->m, "read_requests"));
+}
+
+TEST_F(disk, shared_text)
+{
+	long pages = install_prog(&self->m), reads, cached;
+	int in[2][2], outp[2][2], i;
+	unsigned long long pfn[2] = { 0, 0 };
+	pid_t pid[2];
+
+	ASSERT_GT(pages, 0);
+	ASSERT_EQ(0, vff_set_readahead_kb(&self->m, 0));
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pipe2(in[i], O_CLOEXEC));
+		ASSERT_EQ(0, pipe2(outp[i], O_CLOEXEC));
+		pid[i] = fork();
+		ASSERT_GE(pid[i], 0);
+		if (pid[i] == 0) {
+			dup2(in[i][0], 0);
+			dup2(outp[i][1], 1);
+			close(in[i][1]);
+			close(outp[i][0]);
+			execl(vff_path(&self->m, false, "prog"), "prog", "wait", (char *)NULL);
+			_exit(127);
+		}
+		close(in[i][0]);
+		close(outp[i][1]);
+	}
+	for (i = 0; i < 2; i++) {
+		char line[64] = "";
+		ssize_t n = read(outp[i][0], line, sizeof(line) - 1);
+
+		ASSERT_GT(n, 0);
+		line[n] = '\0';
+		ASSERT_EQ(1, sscanf(line, "main pfn %llx", &pfn[i]));
+	}
+	TH_LOG("main()'s text page: pfn %#llx and %#llx, kpagecount %llu",
+	       pfn[0], pfn[1], (unsigned long long)kpagecount(pfn[0]));
+	EXPECT_NE(0, pfn[0]);
+	EXPECT_EQ(pfn[0], pfn[1]);
+	EXPECT_EQ(2, kpagecount(pfn[0]));
+	for (i = 0; i < 2; i++) {
+		int st;
+
+		close(in[i][1]);
+		close(outp[i][0]);
+		ASSERT_EQ(pid[i], waitpid(pid[i], &st, 0));
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	reads = vff_stat(&self->m, "read_requests");
+	cached = cached_pages(vff_path(&self->m, false, "prog"), pages);
+	TH_LOG("two runs at once: %ld READs, %ld pages cached", reads, cached);
+	/* Each page was read from the disk once. */
+	EXPECT_EQ(cached, reads);
 }
 
 TEST_HARNESS_MAIN

@@ -63,6 +63,31 @@ echo "   (fault-around maps up to 16 cached pages per minor fault: filemap_map_p
 echo "-- $mnt/.vmfaultfs/stats after that last scan:"
 grep -E '^read_' "$mnt/.vmfaultfs/stats" | sed 's/^/   /'
 
+# A program paged in from the slow disk.
+echo
+echo "== programs paged in from a slow disk: exec of a static binary on vmfaultfs =="
+cp "$top/selftests/lecture_prog" "$src/prog"
+pages=$(( ($(stat -c %s "$src/prog") + 4095) / 4096 ))
+echo 0 >"$bdi"
+for run in first second; do
+	echo zero_stats >"$mnt/.vmfaultfs/ctl"
+	start=$(date +%s%N)
+	"$mnt/prog" text >/dev/null
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	echo "   $run run: $(awk '$1 == "read_requests" { print $2 }' "$mnt/.vmfaultfs/stats") READs" \
+		"of 4 KiB (readahead off), $ms ms; the file has $pages pages"
+done
+echo "   -> only the pages the run touched are read, each once; the second run"
+echo "      finds them all in the page cache"
+echo "Its 64 MiB zero-initialised array (BSS), read page by page, then 3 writes"
+echo "(MADV_NOHUGEPAGE: 4 KiB pages, as the lecture draws them):"
+"$top/selftests/lecture_prog" bss | sed 's/^/   /'
+echo "   -> every page read is the zero page and RSS does not move; 3 writes, 3 pages"
+echo "The same with transparent huge pages (the kernel's default here): one fault"
+echo "per 2 MiB maps the huge zero page; a write splits it or takes a huge page:"
+"$top/selftests/lecture_prog" bss-thp | sed 's/^/   /'
+echo 128 >"$bdi"
+
 # File mode: the same file, paged in by vmfault's own fault handler.
 echo
 echo "== demand paging by vmfault's own fault handler (file mode) =="
