@@ -43,6 +43,8 @@ const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
 	[VMFAULT_CNT_CACHED_READS]	 = "cached_reads",
 	[VMFAULT_CNT_HWPOISON]		 = "hwpoison",
 	[VMFAULT_CNT_LIMIT_REFUSALS]	 = "limit_refusals",
+	[VMFAULT_CNT_STACK_GROWTHS]	 = "stack_growths",
+	[VMFAULT_CNT_STACK_SEGV]	 = "stack_segv",
 };
 
 /**

@@ -252,6 +252,32 @@ static vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_re
 	return VM_FAULT_NOPAGE;
 }
 
+/*
+ * A fault in a grows-down region (VMFAULT_FLAG_GROWSDOWN): on the stack, or
+ * on the page just below it, which joins it; anywhere lower is SIGSEGV.
+ * The stack's lowest page only goes down, by one page per fault, never
+ * into the guard gap; racing faults on the same page agree through the
+ * cmpxchg.
+ *
+ * Return: true to serve the fault, false for SIGSEGV.
+ */
+static bool vmfault_stack_fault(struct vmfault_region *region, pgoff_t pgoff)
+{
+	long low = atomic_long_read(&region->stack_low);
+
+	while ((long)pgoff < low) {
+		if ((long)pgoff != low - 1 || pgoff < region->guard_pages) {
+			vmfault_count(region, VMFAULT_CNT_STACK_SEGV);
+			return false;
+		}
+		if (atomic_long_try_cmpxchg(&region->stack_low, &low, pgoff)) {
+			vmfault_count(region, VMFAULT_CNT_STACK_GROWTHS);
+			break;
+		}
+	}
+	return true;
+}
+
 /**
  * vmfault_zero_fault() - ->fault of a zero-mode mapping
  * @vmf: the fault; the pte at vmf->address is empty
@@ -281,6 +307,10 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 	if (vmf->pgoff >= size_pages) {
 		outcome = VMFAULT_OUT_SIGBUS;
 		ret = vmfault_fault_sigbus(vmf, region, size_pages);
+	} else if ((region->flags & VMFAULT_FLAG_GROWSDOWN) &&
+		   !vmfault_stack_fault(region, vmf->pgoff)) {
+		outcome = VMFAULT_OUT_SEGV;
+		ret = VM_FAULT_SIGSEGV;
 	} else if (vmf->cow_page) {
 		/* Private write: do_cow_fault() copies what we return. */
 		page = vmfault_region_get_page(region, vmf->pgoff, false, 0);

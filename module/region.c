@@ -126,6 +126,32 @@ static const char *vmfault_file_type(umode_t mode)
 }
 
 /*
+ * Check the grows-down fields of a configuration of @pages pages (file
+ * mode has refused them already): 0, or -EINVAL with a message.
+ */
+static int vmfault_region_check_stack(const struct vmfault_config *cfg, u64 pages)
+{
+	if (!(cfg->flags & VMFAULT_FLAG_GROWSDOWN)) {
+		if (cfg->stack_pages || cfg->guard_pages) {
+			vmfault_cfg_err("stack_pages and guard_pages need VMFAULT_FLAG_GROWSDOWN");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (cfg->flags & VMFAULT_FLAG_FAULT_AROUND) {
+		vmfault_cfg_err("GROWSDOWN cannot fault around: a neighbour below the stack is not the stack's");
+		return -EINVAL;
+	}
+	if (!cfg->stack_pages || !cfg->guard_pages ||
+	    (u64)cfg->stack_pages + cfg->guard_pages > pages) {
+		vmfault_cfg_err("GROWSDOWN needs stack_pages >= 1 and guard_pages >= 1, together at most the region's %llu pages (got %u and %u)",
+				pages, cfg->stack_pages, cfg->guard_pages);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * Check a file-mode configuration and take a reference to its backing
  * file. On success *@size is the region's size (from the file's end if
  * @cfg's is 0) and *@filep the file; else a negative errno.
@@ -247,6 +273,10 @@ int vmfault_region_configure(struct vmfault_region *region,
 		}
 		break;
 	case VMFAULT_MODE_FILE:
+		if (cfg->flags & VMFAULT_FLAG_GROWSDOWN || cfg->stack_pages || cfg->guard_pages) {
+			vmfault_cfg_err("GROWSDOWN, stack_pages and guard_pages are for zero mode");
+			return -EINVAL;
+		}
 		err = vmfault_region_check_file(cfg, &size, &file);
 		if (err)
 			return err;
@@ -261,6 +291,9 @@ int vmfault_region_configure(struct vmfault_region *region,
 		err = -EINVAL;
 		goto err_fput;
 	}
+	err = vmfault_region_check_stack(cfg, size >> PAGE_SHIFT);
+	if (err)
+		goto err_fput;
 
 	mutex_lock(&region->lock);
 	if (region->frozen || (file && !xa_empty(&region->pages))) {
@@ -278,6 +311,8 @@ int vmfault_region_configure(struct vmfault_region *region,
 	region->window = file ? max(cfg->window, 1U) : 0;
 	region->direct = file && (file->f_mode & FMODE_CAN_ODIRECT);
 	atomic64_set(&region->data_end, 0);
+	atomic_long_set(&region->stack_low, (size >> PAGE_SHIFT) - cfg->stack_pages);
+	region->guard_pages = cfg->guard_pages;
 	region->writable = file && (file->f_mode & FMODE_WRITE) && file->f_op->write_iter &&
 			   !IS_APPEND(file_inode(file)) && !IS_IMMUTABLE(file_inode(file));
 	mutex_unlock(&region->lock);

@@ -29,6 +29,7 @@
  * @VMFAULT_OUT_OOM: no page could be allocated
  * @VMFAULT_OUT_READ: read the page from the backing file (a major fault)
  * @VMFAULT_OUT_AROUND: ->map_pages mapped the faulting page, already resident
+ * @VMFAULT_OUT_SEGV: a grows-down region's fault below its stack: SIGSEGV
  */
 enum vmfault_outcome {
 	VMFAULT_OUT_ZERO_PAGE,
@@ -40,6 +41,7 @@ enum vmfault_outcome {
 	VMFAULT_OUT_OOM,
 	VMFAULT_OUT_READ,
 	VMFAULT_OUT_AROUND,
+	VMFAULT_OUT_SEGV,
 };
 
 /* Pages in a zero-mode fault-around window: core mm's default 64 KiB. */
@@ -117,6 +119,8 @@ struct vmfault_region {
 	bool frozen;
 	bool zero_mapped;
 	atomic64_t data_end;
+	atomic_long_t stack_low;	/* GROWSDOWN: the stack's lowest page */
+	u32 guard_pages;
 	struct xarray pages;
 	struct inode *inode;
 	struct vmfault_counters __percpu *stats;

@@ -80,6 +80,7 @@ TRACE_DEFINE_ENUM(VMFAULT_OUT_SIGBUS);
 TRACE_DEFINE_ENUM(VMFAULT_OUT_OOM);
 TRACE_DEFINE_ENUM(VMFAULT_OUT_READ);
 TRACE_DEFINE_ENUM(VMFAULT_OUT_AROUND);
+TRACE_DEFINE_ENUM(VMFAULT_OUT_SEGV);
 
 VMFAULT_EVENT(vmfault_fault,
 	      TP_PROTO(struct vmfault_region *region, unsigned long address, pgoff_t pgoff,
@@ -117,7 +118,8 @@ VMFAULT_EVENT(vmfault_fault,
 					 { VMFAULT_OUT_SIGBUS, "sigbus" },
 					 { VMFAULT_OUT_OOM, "oom" },
 					 { VMFAULT_OUT_READ, "read" },
-					 { VMFAULT_OUT_AROUND, "fault_around" }),
+					 { VMFAULT_OUT_AROUND, "fault_around" },
+					 { VMFAULT_OUT_SEGV, "sigsegv" }),
 			__entry->latency_ns, __entry->ip,
 			__print_flags(__entry->cause, "|",
 				      { FAULT_FLAG_USER, "user" },

@@ -46,7 +46,21 @@ enum vmfault_mode {
  * memory does.
  */
 #define VMFAULT_FLAG_FAULT_AROUND	0x2
-#define VMFAULT_FLAGS_ALL		(VMFAULT_FLAG_NO_FAULT_AROUND | VMFAULT_FLAG_FAULT_AROUND)
+
+/*
+ * VMFAULT_FLAG_GROWSDOWN: zero mode only, not with FAULT_AROUND; the region
+ * is a stack that grows down on demand, as xv6's lazy lab grows a process's
+ * stack. It starts as its top @stack_pages pages; a fault on the page just
+ * below its lowest page extends it by that page (counted in
+ * stack_growths); a fault lower down, or in the lowest @guard_pages pages
+ * (the guard gap, which the stack never reaches), is SIGSEGV (counted in
+ * stack_segv). Growth is the region's: every mapping of it sees the same
+ * stack; read() and write() see the region's contents as always.
+ */
+#define VMFAULT_FLAG_GROWSDOWN		0x4
+#define VMFAULT_FLAGS_ALL		(VMFAULT_FLAG_NO_FAULT_AROUND | \
+					 VMFAULT_FLAG_FAULT_AROUND | \
+					 VMFAULT_FLAG_GROWSDOWN)
 
 /* The largest region size the module accepts, in bytes (1 TiB). */
 #define VMFAULT_MAX_SIZE	0x10000000000ULL
@@ -67,6 +81,11 @@ enum vmfault_mode {
  *	0 means 1 (pure demand paging). Zero mode: must be 0.
  * @offset: (in) file mode: where the region starts in the file, a
  *	multiple of the page size. Zero mode: must be 0.
+ * @stack_pages: (in) VMFAULT_FLAG_GROWSDOWN: the stack's first size, in
+ *	pages, at the top of the region (at least 1); else 0
+ * @guard_pages: (in) VMFAULT_FLAG_GROWSDOWN: the guard gap at the bottom
+ *	of the region, in pages (at least 1; @stack_pages + @guard_pages at
+ *	most the region's pages); else 0
  * @reserved: (in) must be 0
  */
 struct vmfault_config {
@@ -76,7 +95,9 @@ struct vmfault_config {
 	__s32 fd;
 	__u32 window;
 	__u64 offset;
-	__u64 reserved[2];
+	__u32 stack_pages;
+	__u32 guard_pages;
+	__u64 reserved[1];
 };
 
 /**
@@ -132,6 +153,10 @@ struct vmfault_config {
  * @VMFAULT_CNT_LIMIT_REFUSALS: pages not allocated because all regions
  *	together hold the module's max_pages: SIGBUS for a fault, ENOSPC for
  *	write()
+ * @VMFAULT_CNT_STACK_GROWTHS: VMFAULT_FLAG_GROWSDOWN: faults that grew the
+ *	stack by the page below its lowest page
+ * @VMFAULT_CNT_STACK_SEGV: VMFAULT_FLAG_GROWSDOWN: faults answered with
+ *	SIGSEGV: more than a page below the stack, or in the guard gap
  * @VMFAULT_NR_COUNTERS: number of counters defined by this header
  *
  * The values are positions in @counters of struct vmfault_region_info and
@@ -165,7 +190,9 @@ enum vmfault_counter {
 	VMFAULT_CNT_CACHED_READS = 23,
 	VMFAULT_CNT_HWPOISON = 24,
 	VMFAULT_CNT_LIMIT_REFUSALS = 25,
-	VMFAULT_NR_COUNTERS = 26,
+	VMFAULT_CNT_STACK_GROWTHS = 26,
+	VMFAULT_CNT_STACK_SEGV = 27,
+	VMFAULT_NR_COUNTERS = 28,
 };
 
 /* Room for counters added later without changing the ioctl's size. */

@@ -430,6 +430,55 @@ int lecture_virt_res(uint64_t size, int writes, struct lecture_virt_res *v)
 	return 0;
 }
 
+/* ---- a grows-down region ---- */
+
+int lecture_growsdown(struct lecture_growsdown *g)
+{
+	struct vmfault_config cfg = {
+		.mode = VMFAULT_MODE_ZERO,
+		.flags = VMFAULT_FLAG_GROWSDOWN,
+		.size = (uint64_t)LECTURE_GD_PAGES * page_size(),
+		.stack_pages = 1,
+		.guard_pages = LECTURE_GD_GUARD,
+	};
+	long ps = page_size(), f;
+	char *p;
+	int fd, i;
+
+	memset(g, 0, sizeof(*g));
+	fd = vmf_open();
+	if (fd < 0 || ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg))
+		return -1;
+	p = mmap(NULL, cfg.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	lecture_store(p + (LECTURE_GD_PAGES - 1) * ps);
+	g->deep_addr = (uintptr_t)p + (LECTURE_GD_PAGES - 3) * ps;
+	lecture_catch_segv(store_at, (void *)g->deep_addr, &g->deep);
+	/* Each store one page below the stack: it grows (a SIGSEGV would kill us). */
+	for (i = LECTURE_GD_PAGES - 2; i >= LECTURE_GD_GUARD; i--) {
+		f = rusage_faults();
+		lecture_store(p + i * ps);
+		g->grow_faults += rusage_faults() - f;
+		g->grown++;
+	}
+	g->guard_addr = (uintptr_t)p + (LECTURE_GD_GUARD - 1) * ps + ps / 2;
+	lecture_catch_segv(store_at, (void *)g->guard_addr, &g->guard);
+	g->growths = vmf_counter(fd, VMFAULT_CNT_STACK_GROWTHS);
+	g->segvs = vmf_counter(fd, VMFAULT_CNT_STACK_SEGV);
+	for (i = 0; i < LECTURE_GD_PAGES; i++) {
+		bool present = pagemap_entry(p + i * ps) & PM_PRESENT;
+
+		g->present += present;
+		g->map[i] = i < LECTURE_GD_GUARD ? (present ? '!' : 'g') : present ? '#' : '.';
+	}
+	munmap(p, cfg.size);
+	close(fd);
+	return 0;
+}
+
 /* ---- KSM ---- */
 
 #define KSM	"/sys/kernel/mm/ksm/"

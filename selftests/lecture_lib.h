@@ -118,4 +118,26 @@ struct lecture_ksm {
 };
 int lecture_ksm(int pages, long timeout_ms, struct lecture_ksm *k);
 
+/*
+ * A grows-down /dev/vmfault region (VMFAULT_FLAG_GROWSDOWN) of
+ * LECTURE_GD_PAGES pages, its stack 1 page at the top, a guard gap of
+ * LECTURE_GD_GUARD pages at the bottom, mapped MAP_SHARED: a store to the
+ * top page, a store two pages below the stack, then stores one page below
+ * it down to the guard gap, then a store into the gap.
+ */
+#define LECTURE_GD_PAGES	64
+#define LECTURE_GD_GUARD	4
+struct lecture_growsdown {
+	struct lecture_segv deep;	/* the store two pages below */
+	uintptr_t deep_addr;
+	long grow_faults;		/* faults of the stores that grew it */
+	int grown;			/* of them, stores that worked */
+	struct lecture_segv guard;	/* the store into the gap */
+	uintptr_t guard_addr;
+	uint64_t growths, segvs;	/* the region's counters */
+	int present;			/* region pages present afterwards */
+	char map[LECTURE_GD_PAGES + 1];	/* '#' present, '.' not, 'g' guard */
+};
+int lecture_growsdown(struct lecture_growsdown *g);
+
 #endif

@@ -25,7 +25,11 @@
  *   READ each, far fewer than the file has, and nothing the second time;
  *   two running at once map the same text frame (kpagecount 2), each page
  *   read once; its 64 MiB BSS reads as the zero page and takes no memory
- *   until written (3 writes: 3 pages).
+ *   until written (3 writes: 3 pages);
+ * - a grows-down region (VMFAULT_FLAG_GROWSDOWN, xv6's lazy stack): a store
+ *   one page below the stack grows it by that page, one fault each, down
+ *   to the guard gap; a store lower down or into the gap is SIGSEGV with
+ *   si_addr there; bad configurations are EINVAL.
  */
 #define _GNU_SOURCE
 #include <ftw.h>
@@ -160,6 +164,79 @@ TEST(ksm_merges_identical_pages)
 	EXPECT_TRUE(k.write_copied);
 	EXPECT_EQ(k.sharing_merged - 1, k.sharing_after_write);
 	EXPECT_TRUE(k.other_intact);
+}
+
+/* ---- a grows-down region (xv6's lazy lab) ---- */
+
+TEST(growsdown_region)
+{
+	const int grow = LECTURE_GD_PAGES - 1 - LECTURE_GD_GUARD;
+	struct lecture_growsdown g;
+
+	ASSERT_EQ(0, access(VMFAULT_DEV, R_OK | W_OK));
+	ASSERT_EQ(0, lecture_growsdown(&g));
+	TH_LOG("%s (g: guard gap); two below: SIGSEGV %d at %#lx code %d; gap: SIGSEGV %d at %#lx code %d; growths %llu segv %llu",
+	       g.map, g.deep.caught, (unsigned long)g.deep.addr, g.deep.code, g.guard.caught,
+	       (unsigned long)g.guard.addr, g.guard.code, (unsigned long long)g.growths,
+	       (unsigned long long)g.segvs);
+	/* A store more than one page below the stack is SIGSEGV at its address. */
+	EXPECT_TRUE(g.deep.caught);
+	EXPECT_EQ(g.deep_addr, g.deep.addr);
+	EXPECT_EQ(SEGV_MAPERR, g.deep.code);
+	/* One page at a time, it grows down to the guard gap: one fault each. */
+	EXPECT_EQ(grow, g.grown);
+	EXPECT_EQ(grow, g.grow_faults);
+	EXPECT_EQ(grow, g.growths);
+	/* The gap is SIGSEGV, with si_addr inside it. */
+	EXPECT_TRUE(g.guard.caught);
+	EXPECT_EQ(g.guard_addr, g.guard.addr);
+	EXPECT_EQ(SEGV_MAPERR, g.guard.code);
+	EXPECT_EQ(2, g.segvs);
+	EXPECT_EQ(LECTURE_GD_PAGES - LECTURE_GD_GUARD, g.present);
+}
+
+/* Bad grows-down configurations: EINVAL, never a region. */
+TEST(growsdown_bad_config)
+{
+	const uint64_t size = 16 * page_size();
+	const struct {
+		uint32_t flags, stack, guard;
+		const char *what;
+	} bad[] = {
+		{ VMFAULT_FLAG_GROWSDOWN | VMFAULT_FLAG_FAULT_AROUND, 1, 1, "with FAULT_AROUND" },
+		{ VMFAULT_FLAG_GROWSDOWN, 0, 1, "no stack page" },
+		{ VMFAULT_FLAG_GROWSDOWN, 1, 0, "no guard page" },
+		{ VMFAULT_FLAG_GROWSDOWN, 16, 1, "stack and guard beyond the region" },
+		{ VMFAULT_FLAG_GROWSDOWN, 0xffffffff, 0xffffffff, "overflowing pages" },
+		{ 0, 1, 1, "stack_pages without GROWSDOWN" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vmfault_config cfg = {
+			.mode = VMFAULT_MODE_ZERO, .flags = bad[i].flags, .size = size,
+			.stack_pages = bad[i].stack, .guard_pages = bad[i].guard,
+		};
+		int fd = vmf_open();
+
+		ASSERT_GE(fd, 0);
+		EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg)) TH_LOG("%s", bad[i].what);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", bad[i].what);
+		close(fd);
+	}
+	{
+		/* File mode: refused before the file is looked at. */
+		struct vmfault_config cfg = {
+			.mode = VMFAULT_MODE_FILE, .flags = VMFAULT_FLAG_GROWSDOWN, .size = size,
+			.fd = 0, .stack_pages = 1, .guard_pages = 1,
+		};
+		int fd = vmf_open();
+
+		ASSERT_GE(fd, 0);
+		EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg));
+		EXPECT_EQ(EINVAL, errno);
+		close(fd);
+	}
 }
 
 /* ---- programs paged in from a slow disk ---- */

@@ -522,6 +522,29 @@ static void ksm(void)
 	       k.other_intact ? "yes" : "NO");
 }
 
+static void growsdown(void)
+{
+	struct lecture_growsdown g;
+
+	printf("\n== 12. A stack that grows down on demand (xv6's lazy lab) ==\n");
+	printf("a %d-page region with VMFAULT_FLAG_GROWSDOWN: the stack is its top page,\n"
+	       "its lowest %d pages a guard gap\n", LECTURE_GD_PAGES, LECTURE_GD_GUARD);
+	if (lecture_growsdown(&g)) {
+		printf("   FAILED: %s\n", strerror(errno));
+		return;
+	}
+	printf("   a store 2 pages below the stack     SIGSEGV at %#lx, %s\n",
+	       (unsigned long)g.deep.addr, segv_code(g.deep.code));
+	printf("   stores 1 page below it, %d times     %d grew it, %ld faults\n",
+	       LECTURE_GD_PAGES - 1 - LECTURE_GD_GUARD, g.grown, g.grow_faults);
+	printf("   a store into the guard gap          SIGSEGV at %#lx, %s\n",
+	       (unsigned long)g.guard.addr, segv_code(g.guard.code));
+	printf("   stack_growths %llu, stack_segv %llu; pages, lowest first (g: the gap):\n",
+	       (unsigned long long)g.growths, (unsigned long long)g.segvs);
+	printf("   %s\n", g.map);
+	printf("   -> the stack grew one page per fault, down to its limit; below it, SIGSEGV\n");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -529,7 +552,7 @@ int main(int argc, char **argv)
 		       "The page-fault lectures on real faults of /dev/vmfault regions: lazy\n"
 		       "allocation, the zero page, a sparse array, copy on write, COW fork,\n"
 		       "fault-around; the stack on demand, guard pages and the null page, COW's\n"
-		       "second case, VIRT against RES, KSM. Needs the module loaded and access to /dev/vmfault (group\n"
+		       "second case, VIRT against RES, KSM, a stack that grows down. Needs the module loaded and access to /dev/vmfault (group\n"
 		       "vmfault); page frame numbers are shown to root only. See vmfault-demo(1).\n");
 		return 0;
 	}
@@ -561,5 +584,6 @@ int main(int argc, char **argv)
 	cow_second_case();
 	virt_res();
 	ksm();
+	growsdown();
 	return 0;
 }

@@ -14,7 +14,7 @@ trap 'rmmod vmfault 2>/dev/null || true' EXIT
 "$top/selftests/vmfault_demo"
 
 echo
-echo "== 12. What the fault handler learns (scripts/faultdecode) =="
+echo "== 13. What the fault handler learns (scripts/faultdecode) =="
 echo "A program reads a fresh page, stores to an unmapped page and to a read-only"
 echo "one (each a SIGSEGV it catches), then reads and writes a /dev/vmfault page."
 echo "Each of its faults as the hardware reported it (x86: CR2 and the error code;"

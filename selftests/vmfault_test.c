@@ -817,7 +817,7 @@ TEST_F(one, bad_ioctls)
 	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), -1);
 	EXPECT_EQ(errno, EINVAL);
 	cfg.flags = 0;
-	cfg.reserved[1] = 1;
+	cfg.reserved[0] = 1;
 	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), -1);
 	EXPECT_EQ(errno, EINVAL);
 
