@@ -205,8 +205,11 @@ else
 	ktap_result FAIL "scripts/pagefaults picks $want on $(uname -m)" "it picks $picked"
 fi
 for bt in "$scripts"/*.bt; do
+	# The x86 views need x86's exceptions tracepoints; faultdecode-riscv.bt
+	# reads RISC-V's trap frame (struct pt_regs: cause, badaddr).
 	case $bt in
-	*/pagefaults-x86.bt) [ "$want" = pagefaults-x86.bt ] || continue ;;
+	*/pagefaults-x86.bt | */faultdecode-x86.bt) [ "$want" = pagefaults-x86.bt ] || continue ;;
+	*/faultdecode-riscv.bt) [ "$want" = pagefaults.bt ] || continue ;;
 	esac
 	pid=()
 	case $bt in */vmfaultfs-*.bt) pid=(-p "$fspid") ;; esac
