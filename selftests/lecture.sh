@@ -21,7 +21,8 @@
 #   4 threads on 2 CPUs sends one remote TLB flush per page, and none in a
 #   process that has only ever run on one CPU.
 #
-# Needs root, bpftrace and the module loaded (make check's dev VM).
+# Needs root, bpftrace and the module loaded (make check's dev VM), and
+# for the TLB case 2 CPUs (VMFAULT_TARGET *-debug, one vCPU, stops before).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -104,6 +105,15 @@ ktap_check "vmfault read: $r, then the module mapped the region page (user read)
 ktap_check "vmfault write: $w, then the module made the page writable at the same ip" \
 	"got: $(grep -A1 -F "$hw_vwrite" "$log" | tr '\n' '/')" \
 	grep -qE "^  vmfault: region [0-9]+ page 0: made writable \(write, via ->page_mkwrite\) ip ${w_ip:-none}$" "$log"
+
+# The debug target has one vCPU (devtools/target-vm): no other CPU to
+# shoot down; the production targets have two.
+case ${VMFAULT_TARGET:-} in
+*-debug)
+	echo "# debug kernel (one vCPU): the TLB shootdowns are counted on the production kernels"
+	ktap_end
+	;;
+esac
 
 # ---- TLB shootdowns: a zero-page replacement, 4 threads against 1 ----
 # tlb_target THREADS PAGES replaces the zero page in PAGES pages of a
