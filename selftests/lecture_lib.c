@@ -335,49 +335,44 @@ int lecture_cow_after_exit(bool child_alive, struct lecture_cow *c)
 
 /* ---- VIRT and RES ---- */
 
-static void status_kb(long *vsz, long *rss)
+/*
+ * VmSize from /proc/self/status and Rss from /proc/self/smaps_rollup, in
+ * kB, read with no allocation (a malloc'd buffer would add to RSS). RSS
+ * from smaps_rollup, which walks the page tables: /proc/self/status's
+ * VmRSS comes from counters that 6.1 batches per thread
+ * (SPLIT_RSS_COUNTING: a thread's changes show after 64 more faults or at
+ * its exit).
+ */
+static long proc_kb(const char *path, const char *field)
 {
 	char buf[4096], *s;
 	ssize_t n;
-	int fd = open("/proc/self/status", O_RDONLY);
+	int fd = open(path, O_RDONLY);
 
-	*vsz = *rss = -1;
 	if (fd < 0)
-		return;
+		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return;
+		return -1;
 	buf[n] = '\0';
-	s = strstr(buf, "VmSize:");
-	if (s)
-		*vsz = strtol(s + 7, NULL, 10);
-	s = strstr(buf, "VmRSS:");
-	if (s)
-		*rss = strtol(s + 6, NULL, 10);
+	s = strstr(buf, field);
+	return s ? strtol(s + strlen(field), NULL, 10) : -1;
 }
 
-struct sparse_writes {
-	char *p;
-	long stride;
-	int n;
-};
-
-static void *sparse_writer(void *arg)
+static long vsz_kb(void)
 {
-	struct sparse_writes *w = arg;
-	int i;
+	return proc_kb("/proc/self/status", "\nVmSize:");
+}
 
-	for (i = 0; i < w->n; i++)
-		w->p[w->stride * i] = 1;
-	return NULL;
+static long rss_kb(void)
+{
+	return proc_kb("/proc/self/smaps_rollup", "\nRss:");
 }
 
 int lecture_virt_res(uint64_t size, int writes, struct lecture_virt_res *v)
 {
-	struct sparse_writes w;
-	pthread_t t;
-	long dummy;
+	long stride, i;
 	char *p;
 	int fd;
 
@@ -385,16 +380,8 @@ int lecture_virt_res(uint64_t size, int writes, struct lecture_virt_res *v)
 	fd = vmf_open();
 	if (fd < 0 || vmf_configure(fd, VMFAULT_MODE_ZERO, size))
 		return -1;
-	/*
-	 * The writer below is a thread: run one first, so that its stack
-	 * (8 MiB of VIRT, a few pages of RES) is there before the
-	 * measurement and glibc's stack cache hands the writer the same one.
-	 */
-	memset(&w, 0, sizeof(w));
-	if (pthread_create(&t, NULL, sparse_writer, &w) || pthread_join(t, NULL))
-		return -1;
-	status_kb(&dummy, &dummy);	/* its own stack page, once */
-	status_kb(&v->vsz_before, &dummy);
+	rss_kb();		/* its own stack page, once */
+	v->vsz_before = vsz_kb();
 	/*
 	 * The largest size that fits, from @size down: RISC-V's Sv39 (the dev
 	 * VM's page-table format) gives user space 256 GiB in all.
@@ -409,22 +396,12 @@ int lecture_virt_res(uint64_t size, int writes, struct lecture_virt_res *v)
 		return -1;
 	}
 	v->addr = (uintptr_t)p;
-	status_kb(&dummy, &v->rss_before);
-	/*
-	 * The writes are a thread's: 6.1 keeps each thread's RSS changes to
-	 * itself (SPLIT_RSS_COUNTING) until 64 more faults or its exit, so
-	 * VmRSS is exact only once the writer has exited (6.2 and later
-	 * count per CPU and are exact at once).
-	 */
-	w.p = p;
-	w.stride = v->size / writes / page_size() * page_size();
-	w.n = writes;
-	if (pthread_create(&t, NULL, sparse_writer, &w) || pthread_join(t, NULL)) {
-		munmap(p, v->size);
-		close(fd);
-		return -1;
-	}
-	status_kb(&v->vsz_after, &v->rss_after);
+	v->rss_before = rss_kb();
+	stride = v->size / writes / page_size() * page_size();
+	for (i = 0; i < writes; i++)
+		p[stride * i] = 1;
+	v->rss_after = rss_kb();
+	v->vsz_after = vsz_kb();
 	munmap(p, v->size);
 	close(fd);
 	return 0;
