@@ -22,7 +22,8 @@
 #   process that has only ever run on one CPU.
 #
 # Needs root, bpftrace and the module loaded (make check's dev VM), and
-# for the TLB case 2 CPUs (VMFAULT_TARGET *-debug, one vCPU, stops before).
+# for the TLB case 2 CPUs. On the debug target (VMFAULT_TARGET *-debug:
+# one vCPU, bpftrace slow to start) only the target's own view is checked.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,7 +37,19 @@ mkdir -p "$out"
 ktap_begin
 
 log=$out/faultdecode.txt
-if timeout 300 "$scripts/faultdecode" "$here/faultdecode_target" >"$log" 2>&1; then
+# The debug target (one vCPU, KASAN, lockdep) takes minutes to start a
+# bpftrace program, as dashboards.sh says: there the target runs alone,
+# its own view of its faults is checked, and the decoding and the TLB
+# shootdowns are left to the production kernels.
+debug=0
+case ${VMFAULT_TARGET:-} in *-debug) debug=1 ;; esac
+if [ "$debug" = 1 ]; then
+	if "$here/faultdecode_target" >"$log" 2>&1; then
+		ktap_result OK "faultdecode_target ran to its end (debug kernel: without the decoder)"
+	else
+		ktap_result FAIL "faultdecode_target ran to its end"
+	fi
+elif timeout 300 "$scripts/faultdecode" "$here/faultdecode_target" >"$log" 2>&1; then
 	ktap_result OK "faultdecode ran faultdecode_target to its end"
 else
 	ktap_result FAIL "faultdecode ran faultdecode_target to its end"
@@ -60,6 +73,10 @@ vread=$(target vmfault-read 1 3)
 vwrite=$(target vmfault-write 1 3)
 ktap_check "the target took its faults (read, SEGV_MAPERR, SEGV_ACCERR, a vmfault page)" \
 	"read $read_addr, codes $code1 $code2, vmfault $vread" test -n "$read_addr" -a "$code1" = 1 -a "$code2" = 2 -a -n "$vread" -a "$vwrite" = "$vread"
+if [ "$debug" = 1 ]; then
+	echo "# debug kernel: the decoding and the TLB shootdowns are checked on the production kernels"
+	ktap_end
+fi
 
 # decoded LINE...: is the line (a fixed string) in the decoded output?
 decoded() { grep -qxF "$1" "$log"; }
@@ -106,14 +123,6 @@ ktap_check "vmfault write: $w, then the module made the page writable at the sam
 	"got: $(grep -A1 -F "$hw_vwrite" "$log" | tr '\n' '/')" \
 	grep -qE "^  vmfault: region [0-9]+ page 0: made writable \(write, via ->page_mkwrite\) ip ${w_ip:-none}$" "$log"
 
-# The debug target has one vCPU (devtools/target-vm): no other CPU to
-# shoot down; the production targets have two.
-case ${VMFAULT_TARGET:-} in
-*-debug)
-	echo "# debug kernel (one vCPU): the TLB shootdowns are counted on the production kernels"
-	ktap_end
-	;;
-esac
 
 # ---- TLB shootdowns: a zero-page replacement, 4 threads against 1 ----
 # tlb_target THREADS PAGES replaces the zero page in PAGES pages of a
