@@ -92,8 +92,9 @@ int lecture_cow_after_exit(bool child_alive, struct lecture_cow *c);
 /*
  * VIRT and RES of a sparse /dev/vmfault region of @size bytes (or the
  * largest power-of-two fraction of it that the address space holds) after
- * @writes stores to distinct pages (MAP_SHARED): VmSize (/proc/self/status)
- * and Rss (/proc/self/smaps_rollup) before and after, in KiB.
+ * @writes stores to distinct pages (MAP_SHARED): the process's VmSize
+ * (/proc/self/status) and the mapping's Rss (/proc/self/smaps) before and
+ * after, in KiB.
  */
 struct lecture_virt_res {
 	uint64_t size;		/* the size mapped */

@@ -16,8 +16,8 @@
  *   the parent's write reuses its frame (same pfn, one fault); while the
  *   child lives, the same write copies;
  * - VIRT against RES: a 1 TiB sparse region after 17 writes adds 1 TiB to
- *   VmSize and 68 KiB to Rss (smaps_rollup; on riscv64's Sv39, whose user
- *   space is 256 GiB, a 128 GiB region);
+ *   VmSize and 68 KiB to the mapping's Rss (smaps; on riscv64's Sv39,
+ *   whose user space is 256 GiB, a 128 GiB region);
  * - KSM: two processes' identical pages become one frame (KPF_KSM), and a
  *   write copies the page back out;
  * - programs paged in from a slow disk: lecture_prog (static) run from
@@ -136,7 +136,7 @@ TEST(virt_and_res_of_a_sparse_terabyte)
 	ASSERT_EQ(0, access(VMFAULT_DEV, R_OK | W_OK))
 		TH_LOG("%s: %s (is the vmfault module loaded?)", VMFAULT_DEV, strerror(errno));
 	ASSERT_EQ(0, lecture_virt_res(VMFAULT_MAX_SIZE, 17, &v));
-	TH_LOG("%llu GiB at %#lx: VmSize %ld -> %ld kB, Rss %ld -> %ld kB",
+	TH_LOG("%llu GiB at %#lx: VmSize %ld -> %ld kB, its Rss %ld -> %ld kB",
 	       (unsigned long long)(v.size >> 30), (unsigned long)v.addr,
 	       v.vsz_before, v.vsz_after, v.rss_before, v.rss_after);
 #ifdef __x86_64__

@@ -493,7 +493,7 @@ static void virt_res(void)
 	       v.size < VMFAULT_MAX_SIZE ? " (the most Sv39 holds)" : "");
 	printf("   VmSize (VIRT)   %ld kB -> %ld kB   (+%ld kB)\n", v.vsz_before, v.vsz_after,
 	       v.vsz_after - v.vsz_before);
-	printf("   Rss    (RES)    %ld kB -> %ld kB   (+%ld kB)\n", v.rss_before, v.rss_after,
+	printf("   its Rss (RES)   %ld kB -> %ld kB   (+%ld kB)\n", v.rss_before, v.rss_after,
 	       v.rss_after - v.rss_before);
 	printf("   -> virtual memory is an address range; only the 17 pages written use RAM\n");
 }
