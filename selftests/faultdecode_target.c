@@ -19,11 +19,6 @@
 #include "vmfault_lib.h"
 #include "lecture_lib.h"
 
-static void store_at(void *addr)
-{
-	lecture_store(addr);
-}
-
 static void report(const struct lecture_segv *s)
 {
 	if (s->caught)
@@ -54,9 +49,9 @@ int main(int argc, char **argv)
 		return 1;
 	printf("target: read %#lx\n", (unsigned long)ro);
 	touch_read(ro);
-	lecture_catch_segv(store_at, hole, &s);
+	lecture_catch_segv(lecture_store, hole, &s);
 	report(&s);
-	lecture_catch_segv(store_at, ro, &s);
+	lecture_catch_segv(lecture_store, ro, &s);
 	report(&s);
 
 	if (!v)

@@ -125,52 +125,19 @@ ktap_check "vmfault write: $w, then the module made the page writable at the sam
 
 
 # ---- TLB shootdowns: a zero-page replacement, 4 threads against 1 ----
-# tlb_target THREADS PAGES replaces the zero page in PAGES pages of a
-# MAP_PRIVATE region (a COW of each); the old translation must leave every
-# TLB that may hold it. Counted, for the writes only: on x86 the writer's
-# tlb:tlb_flush events with reason TLB_REMOTE_SEND_IPI (4) and the other
-# CPUs' TLB_REMOTE_SHOOTDOWN (1) ones for this process; on RISC-V the
-# writer's flushes (__flush_tlb_range()) whose CPU mask names another CPU,
-# which go out as remote sfence.vma (IPIs, or SBI's remote fence).
-tlb_probe=
-case $arch in
-x86) tlb_probe='tracepoint:tlb:tlb_flush /pid == $1 && args->reason == 4/ { @sent = count(); }
-tracepoint:tlb:tlb_flush /pid == $1 && args->reason == 1/ { @received = count(); }' ;;
-riscv)
-	# The writer's __flush_tlb_range() calls whose CPU mask names another
-	# CPU: those flush remotely, by IPI or through SBI (fentry on the SBI
-	# and IPI functions themselves fails to attach or never fires on
-	# Debian's 6.12); the others flush only the local TLB.
-	tlb_probe='kfunc:__flush_tlb_range /pid == $1/ {
-	if (args->cmask->bits[0] & ~(1 << cpu)) { @sent = count(); } else { @local = count(); } }' ;;
-esac
-# tlb_count THREADS PAGES CPUS OUT: run tlb_target on CPUS, counting
-tlb_count() {
-	local bt rc=0
-	coproc TGT { exec taskset -c "$3" "$here/tlb_target" "$1" "$2"; }
-	local tpid=$TGT_PID line
-	read -r line <&"${TGT[0]}"
-	[ "$line" = go ] || { echo "# tlb_target: $line"; return 1; }
-	bpftrace -e "BEGIN { printf(\"Tracing\n\"); } $tlb_probe" "$tpid" >"$4" 2>&1 &
-	bt=$!
-	bt_ready "$4"
-	echo >&"${TGT[1]}"
-	read -r line <&"${TGT[0]}"
-	echo "# $1 thread(s) on CPUs $3: $line" >>"$4"
-	kill -INT "$bt"
-	stop_within 30 "$bt" "bpftrace (TLB)" || rc=1
-	echo >&"${TGT[1]}"
-	wait "$tpid" || rc=1
-	return $rc
-}
+# tlb_target replaces the zero page in 256 pages of a MAP_PRIVATE region
+# (a COW of each); the old translation must leave every TLB that may hold
+# it. tlb_probe and tlb_count (vmfault_lib.sh) count the writes' remote
+# and local flushes.
+tlb_probe=$(tlb_probe)
 if [ -z "$tlb_probe" ]; then
 	ktap_result FAIL "TLB shootdowns: no way to count them on $(uname -m)"
 elif [ "$(nproc)" -lt 2 ]; then
 	ktap_result FAIL "TLB shootdowns need 2 CPUs (this guest has $(nproc))"
 else
 	pages=256
-	tlb_count 4 $pages 0-"$(($(nproc) - 1))" "$out/tlb-4.txt"
-	tlb_count 1 $pages 0 "$out/tlb-1.txt"
+	tlb_count "$here/tlb_target" 4 $pages 0-"$(($(nproc) - 1))" "$out/tlb-4.txt"
+	tlb_count "$here/tlb_target" 1 $pages 0 "$out/tlb-1.txt"
 	sed 's/^/# /' "$out/tlb-4.txt" "$out/tlb-1.txt"
 	s4=$(bt_value "$out/tlb-4.txt" sent) r4=$(bt_value "$out/tlb-4.txt" received)
 	s1=$(bt_value "$out/tlb-1.txt" sent) r1=$(bt_value "$out/tlb-1.txt" received)

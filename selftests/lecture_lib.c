@@ -195,11 +195,6 @@ void lecture_catch_segv(void (*fn)(void *), void *arg, struct lecture_segv *s)
 
 /* ---- the guard page under a thread's stack ---- */
 
-static void store_at(void *addr)
-{
-	lecture_store(addr);
-}
-
 /* Does the mapping at @addr in /proc/self/maps have permissions @perms? */
 static bool maps_perms_at(uintptr_t addr, const char *perms)
 {
@@ -236,7 +231,7 @@ static void *guard_thread(void *arg)
 	g->guard_hi = (uintptr_t)lo;
 	g->prot_none_vma = maps_perms_at(g->guard_lo, "---p");
 	if (guard)
-		lecture_catch_segv(store_at, (void *)(g->guard_lo + guard / 2), &g->segv);
+		lecture_catch_segv(lecture_store, (void *)(g->guard_lo + guard / 2), &g->segv);
 	return NULL;
 }
 
@@ -255,15 +250,7 @@ int lecture_thread_guard(struct lecture_guard *g)
 
 long lecture_mmap_min_addr(void)
 {
-	long v = -1;
-	FILE *f = fopen("/proc/sys/vm/mmap_min_addr", "r");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return read_long("/proc/sys/vm/mmap_min_addr");
 }
 
 int lecture_map_fixed_unprivileged(uintptr_t addr)
@@ -356,35 +343,13 @@ static long vsz_kb(void)
 }
 
 /*
- * The Rss of the mapping at @addr, from /proc/self/smaps (a page-table
- * walk), in kB. The mapping's own, not the process's VmRSS: that also
- * moves with whatever else the process faults in meanwhile (a text page
- * of this very function, with fault-around's 16 neighbours: +52 kB in
- * CI), and on 6.1 it comes from counters that each thread batches
- * (SPLIT_RSS_COUNTING: shown after 64 more faults or at the thread's exit).
+ * RES is the mapping's Rss (smaps_rss_kb(), a page-table walk), not the
+ * process's VmRSS, which moves with whatever else the process faults in
+ * meanwhile (a text page of this very function, with fault-around's 16
+ * neighbours: +52 kB in CI), and on 6.1 comes from counters that each
+ * thread batches (SPLIT_RSS_COUNTING: shown after 64 more faults or at the
+ * thread's exit).
  */
-static long mapping_rss_kb(const void *addr)
-{
-	unsigned long start, end;
-	char line[256];
-	bool in = false;
-	long kb = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-			in = (uintptr_t)addr >= start && (uintptr_t)addr < end;
-			continue;
-		}
-		if (in && sscanf(line, "Rss: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
-
 int lecture_virt_res(uint64_t size, int writes, struct lecture_virt_res *v)
 {
 	long stride, i;
@@ -411,11 +376,11 @@ int lecture_virt_res(uint64_t size, int writes, struct lecture_virt_res *v)
 		return -1;
 	}
 	v->addr = (uintptr_t)p;
-	v->rss_before = mapping_rss_kb(p);
+	v->rss_before = smaps_rss_kb(p);
 	stride = v->size / writes / page_size() * page_size();
 	for (i = 0; i < writes; i++)
 		p[stride * i] = 1;
-	v->rss_after = mapping_rss_kb(p);
+	v->rss_after = smaps_rss_kb(p);
 	v->vsz_after = vsz_kb();
 	munmap(p, v->size);
 	close(fd);
@@ -448,7 +413,7 @@ int lecture_growsdown(struct lecture_growsdown *g)
 	}
 	lecture_store(p + (LECTURE_GD_PAGES - 1) * ps);
 	g->deep_addr = (uintptr_t)p + (LECTURE_GD_PAGES - 3) * ps;
-	lecture_catch_segv(store_at, (void *)g->deep_addr, &g->deep);
+	lecture_catch_segv(lecture_store, (void *)g->deep_addr, &g->deep);
 	/* Each store one page below the stack: it grows (a SIGSEGV would kill us). */
 	for (i = LECTURE_GD_PAGES - 2; i >= LECTURE_GD_GUARD; i--) {
 		f = rusage_faults();
@@ -457,7 +422,7 @@ int lecture_growsdown(struct lecture_growsdown *g)
 		g->grown++;
 	}
 	g->guard_addr = (uintptr_t)p + (LECTURE_GD_GUARD - 1) * ps + ps / 2;
-	lecture_catch_segv(store_at, (void *)g->guard_addr, &g->guard);
+	lecture_catch_segv(lecture_store, (void *)g->guard_addr, &g->guard);
 	g->growths = vmf_counter(fd, VMFAULT_CNT_STACK_GROWTHS);
 	g->segvs = vmf_counter(fd, VMFAULT_CNT_STACK_SEGV);
 	for (i = 0; i < LECTURE_GD_PAGES; i++) {
@@ -478,17 +443,9 @@ int lecture_growsdown(struct lecture_growsdown *g)
 static long ksm_read(const char *name)
 {
 	char path[128];
-	long v = -1;
-	FILE *f;
 
 	snprintf(path, sizeof(path), KSM "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return read_long(path);
 }
 
 static int ksm_write(const char *name, long v)

@@ -22,29 +22,6 @@
 
 static char bss[BSS_SIZE];
 
-/* Rss of the mapping that holds @addr, from /proc/self/smaps, in kB. */
-static long smaps_rss(const void *addr)
-{
-	unsigned long start, end;
-	bool in = false;
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-			in = (uintptr_t)addr >= start && (uintptr_t)addr < end;
-			continue;
-		}
-		if (in && sscanf(line, "Rss: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
-
 /*
  * The array's whole pages: its first page is shared with the end of the
  * initialised data (the loader zeroes the rest of that page in place).
@@ -97,12 +74,12 @@ static int bss_demo(bool thp)
 		perror("madvise(MADV_NOHUGEPAGE)");
 		return 1;
 	}
-	rss0 = smaps_rss(first);
+	rss0 = smaps_rss_kb(first);
 	f0 = rusage_faults();
 	for (i = 0; i < npages; i++)
 		touch_read(first + i * ps);
 	f1 = rusage_faults();
-	rss1 = smaps_rss(first);
+	rss1 = smaps_rss_kb(first);
 	count_pages(ps, &zero, &anon);
 	printf("bss pages %ld read-faults %ld zero-page %ld anon %ld rss-kb %ld -> %ld\n",
 	       npages, f1 - f0, zero, anon, rss0, rss1);
@@ -111,7 +88,7 @@ static int bss_demo(bool thp)
 	first[npages / 2 * ps] = 1;
 	first[(npages - 1) * ps] = 1;
 	f2 = rusage_faults();
-	rss2 = smaps_rss(first);
+	rss2 = smaps_rss_kb(first);
 	count_pages(ps, &zero, &anon);
 	printf("bss writes 3 write-faults %ld zero-page %ld anon %ld rss-kb %ld -> %ld\n",
 	       f2 - f1, zero, anon, rss1, rss2);

@@ -8,6 +8,8 @@
 # USAGE: selftests/vmfault_demo.sh
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=vmfault_lib.sh
+. "$top/selftests/vmfault_lib.sh"
 
 insmod "$top/module/vmfault.ko"
 trap 'rmmod vmfault 2>/dev/null || true' EXIT
@@ -37,33 +39,11 @@ echo "256 private writes, each replacing the zero page in a /dev/vmfault page;"
 echo "the old translation must leave every TLB that may hold it. Remote flushes"
 echo "sent by the writer (on CPU 0) while 3 threads of the process spin on CPU 1,"
 echo "then by a process that has only ever run on CPU 0:"
-case $(uname -m) in
-x86_64) tlb_probe='tracepoint:tlb:tlb_flush /pid == $1 && args->reason == 4/ { @remote_sent = count(); }
-tracepoint:tlb:tlb_flush /pid == $1 && args->reason == 1/ { @received_on_other_cpu = count(); }
-tracepoint:tlb:tlb_flush /pid == $1 && args->reason == 2/ { @local = count(); }' ;;
-*) tlb_probe='kfunc:__flush_tlb_range /pid == $1/ {
-	if (args->cmask->bits[0] & ~(1 << cpu)) { @remote = count(); } else { @local = count(); } }' ;;
-esac
 for spec in "4 0-$(($(nproc) - 1))" "1 0"; do
 	read -r threads cpus <<<"$spec"
-	coproc TGT { exec taskset -c "$cpus" "$top/selftests/tlb_target" "$threads" 256; }
-	tpid=$TGT_PID
-	read -r _ <&"${TGT[0]}"
 	tlbout=$(mktemp /tmp/vmfault-tlb.XXXXXX)
-	bpftrace -e "BEGIN { printf(\"Tracing\n\"); } $tlb_probe" "$tpid" >"$tlbout" 2>&1 &
-	bt=$!
-	for _ in $(seq 120); do grep -q Tracing "$tlbout" && break; sleep 0.5; done
-	echo >&"${TGT[1]}"
-	read -r line <&"${TGT[0]}"
-	# bpftrace 0.17 may miss one SIGINT (selftests/vmfault_lib.sh, stop_within)
-	for _ in $(seq 60); do
-		kill -INT "$bt" 2>/dev/null || break
-		sleep 0.5
-	done
-	wait "$bt"
-	echo >&"${TGT[1]}"
-	wait "$tpid"
-	echo "   $threads thread(s): $line"
+	done_line=$(tlb_count "$top/selftests/tlb_target" "$threads" 256 "$cpus" "$tlbout")
+	echo "   $threads thread(s): ${done_line#*: }"
 	grep '^@' "$tlbout" | sed 's/^/      /'
 	rm -f "$tlbout"
 done

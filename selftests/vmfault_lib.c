@@ -301,3 +301,40 @@ int write_file(const char *path, const char *val)
 	close(fd);
 	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
+
+
+long read_long(const char *path)
+{
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+
+long smaps_rss_kb(const void *addr)
+{
+	unsigned long start, end;
+	char line[256];
+	bool in = false;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			in = (uintptr_t)addr >= start && (uintptr_t)addr < end;
+			continue;
+		}
+		if (in && sscanf(line, "Rss: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}

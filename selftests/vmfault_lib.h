@@ -147,6 +147,15 @@ bool all_bytes(const char *p, size_t len, char c);
 /* Write @val to the file at @path (truncated first). Returns 0 or -1. */
 int write_file(const char *path, const char *val);
 
+/* The number a file (a sysfs or sysctl knob) starts with, or -1. */
+long read_long(const char *path);
+
+/*
+ * The Rss of the mapping that holds @addr, from /proc/self/smaps (a
+ * page-table walk, exact at once), in kB; -1 on error.
+ */
+long smaps_rss_kb(const void *addr);
+
 /*
  * In a kselftest program that needs /dev/vmfault: without the device (the
  * module not loaded) the whole program is skipped, as kselftest asks of a

@@ -165,3 +165,47 @@ kv_value() {
 word_after() {
 	awk -v w="$2" '{ for (i = 1; i < NF; i++) if ($i == w) { print $(i + 1); exit } }' <<<"$1"
 }
+
+# tlb_probe: the bpftrace program (its probes) that counts the TLB flushes
+# of process $1: @sent, the remote flushes it asks for; @received, the
+# flushes other CPUs do for it (x86); @local, those of its own CPU only.
+# x86: the tlb:tlb_flush tracepoint's reasons TLB_REMOTE_SEND_IPI (4),
+# TLB_REMOTE_SHOOTDOWN (1), TLB_LOCAL_SHOOTDOWN (2) and
+# TLB_LOCAL_MM_SHOOTDOWN (3). RISC-V has no such
+# tracepoint: the writer's __flush_tlb_range() calls (fentry) whose CPU
+# mask names another CPU go out as remote sfence.vma (IPIs, or SBI's
+# remote fence; fentry on those functions themselves fails to attach or
+# never fires on Debian's 6.12), the others flush the local TLB only.
+# Empty elsewhere.
+tlb_probe() {
+	case $(uname -m) in
+	x86_64) echo 'tracepoint:tlb:tlb_flush /pid == $1 && args->reason == 4/ { @sent = count(); }
+tracepoint:tlb:tlb_flush /pid == $1 && args->reason == 1/ { @received = count(); }
+tracepoint:tlb:tlb_flush /pid == $1 && (args->reason == 2 || args->reason == 3)/ { @local = count(); }' ;;
+	riscv64) echo 'kfunc:__flush_tlb_range /pid == $1/ {
+	if (args->cmask->bits[0] & ~(1 << cpu)) { @sent = count(); } else { @local = count(); } }' ;;
+	esac
+}
+
+# tlb_count TARGET THREADS PAGES CPUS OUT: run tlb_target (TARGET) on CPUS
+# and count the flushes of its writes only (it waits for a line before and
+# after them) into OUT, bpftrace's output; tlb_target's "done" line on
+# stdout (not into OUT: bpftrace, still writing there, would overwrite it).
+tlb_count() {
+	local bt rc=0 tpid line
+	coproc TGT { exec taskset -c "$4" "$1" "$2" "$3"; }
+	tpid=$TGT_PID
+	read -r line <&"${TGT[0]}"
+	[ "$line" = go ] || { echo "# tlb_target: $line"; return 1; }
+	bpftrace -e "BEGIN { printf(\"Tracing\n\"); } $(tlb_probe)" "$tpid" >"$5" 2>&1 &
+	bt=$!
+	bt_ready "$5"
+	echo >&"${TGT[1]}"
+	read -r line <&"${TGT[0]}"
+	echo "# $2 thread(s) on CPUs $4: $line"
+	kill -INT "$bt"
+	stop_within 30 "$bt" "bpftrace (TLB)" || rc=1
+	echo >&"${TGT[1]}"
+	wait "$tpid" || rc=1
+	return $rc
+}
