@@ -90,6 +90,10 @@ struct vmfault_counters {
  *	writeback extends the file to it
  * @zero_mapped: set before the zero page is first mapped for this region;
  *	while clear, allocating a page needs no unmap of zero-page ptes
+ * @stack_low: VMFAULT_FLAG_GROWSDOWN: the page offset of the stack's
+ *	lowest page; only ever lowered, by one page per fault just below it
+ * @guard_pages: VMFAULT_FLAG_GROWSDOWN: the pages at the region's start
+ *	that the stack never grows into (a touch there is SIGSEGV)
  * @pages: the region's pages, indexed by page offset, each holding one
  *	reference. An up-to-date page stays until the region is freed, so a
  *	fault (whose vma pins the file and so the region) may use an
@@ -119,7 +123,7 @@ struct vmfault_region {
 	bool frozen;
 	bool zero_mapped;
 	atomic64_t data_end;
-	atomic_long_t stack_low;	/* GROWSDOWN: the stack's lowest page */
+	atomic_long_t stack_low;
 	u32 guard_pages;
 	struct xarray pages;
 	struct inode *inode;
