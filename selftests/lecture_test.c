@@ -26,6 +26,9 @@
  *   two running at once map the same text frame (kpagecount 2), each page
  *   read once; its 64 MiB BSS reads as the zero page and takes no memory
  *   until written (3 writes: 3 pages);
+ * - the workload that checks the cost model EAT (vmfault_eat, which
+ *   make bench times): exactly the planned accesses are major faults, one
+ *   READ each, in the page cache and in a vmfault region;
  * - a grows-down region (VMFAULT_FLAG_GROWSDOWN, xv6's lazy stack): a store
  *   one page below the stack grows it by that page, one fault each, down
  *   to the guard gap; a store lower down or into the gap is SIGSEGV with
@@ -241,8 +244,8 @@ TEST(growsdown_bad_config)
 
 /* ---- programs paged in from a slow disk ---- */
 
-/* Run @path @mode; its stdout in @out (up to @len). Its exit status, or -1. */
-static int run_prog(const char *path, const char *mode, char *out, size_t len)
+/* Run @argv; its stdout in @out (up to @len). Its exit status, or -1. */
+static int run_argv(char *const argv[], char *out, size_t len)
 {
 	int pfd[2], st;
 	size_t got = 0;
@@ -257,7 +260,7 @@ static int run_prog(const char *path, const char *mode, char *out, size_t len)
 	if (pid == 0) {
 		dup2(pfd[1], 1);
 		close(pfd[0]);
-		execl(path, path, mode, (char *)NULL);
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -268,6 +271,14 @@ static int run_prog(const char *path, const char *mode, char *out, size_t len)
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
 		return -1;
 	return WEXITSTATUS(st);
+}
+
+/* Run @path @mode; its stdout in @out (up to @len). Its exit status, or -1. */
+static int run_prog(const char *path, const char *mode, char *out, size_t len)
+{
+	char *const argv[] = { (char *)path, (char *)mode, NULL };
+
+	return run_argv(argv, out, len);
 }
 
 /* Programs that take a while under TCG (riscv64: 16383 faults twice). */
@@ -315,6 +326,42 @@ TEST_F_TIMEOUT(slow, bss_on_demand, 300)
 	EXPECT_EQ(0, anon);
 	EXPECT_EQ(rss0, rss1);
 	EXPECT_LE(faults, pages);
+}
+
+/*
+ * The cost model's workload (vmfault_eat, which make bench times) faults
+ * exactly as planned: at p = 1/100 and 1/10, 8 of 800 and 8 of 80
+ * accesses are major faults, one READ each, in the page cache of a
+ * vmfaultfs file and in a vmfault region over it (vmfault_eat exits 1 on
+ * any other count, a minor fault, or data that is not the file's).
+ */
+TEST_F_TIMEOUT(slow, eat_workload_faults_as_planned, 300)
+{
+	char prog[PATH_MAX], out[2048], mem[16], *line, *save = NULL;
+	char *const argv[] = { prog, "--check", "-d", "0", "-p", "1e-2,1e-1", "-k", "8",
+			       "-t", "1", NULL };
+	int pagecache = 0, region = 0;
+
+	ASSERT_NE(NULL, beside_self("vmfault_eat", prog));
+	ASSERT_EQ(0, run_argv(argv, out, sizeof(out)));
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		long delay, n, k, major, reads;
+		double p;
+
+		if (line[0] == '#')
+			continue;
+		TH_LOG("%s", line);
+		ASSERT_EQ(7, sscanf(line, "%15s %ld %lf %ld %ld %ld %ld", mem, &delay, &p, &n, &k,
+				    &major, &reads));
+		EXPECT_EQ(8, k);
+		EXPECT_EQ(p < 0.05 ? 800 : 80, n);
+		EXPECT_EQ(k, major);
+		EXPECT_EQ(k, reads);
+		pagecache += !strcmp(mem, "pagecache");
+		region += !strcmp(mem, "vmfault");
+	}
+	EXPECT_EQ(2, pagecache);
+	EXPECT_EQ(2, region);
 }
 
 VFF_FIXTURE(disk);
