@@ -8,11 +8,12 @@
  * read a page of a file on vmfaultfs that was never read before: a major
  * fault, one READ from the "disk" with the injected delay. The others are
  * dependent 8-byte loads at random in a resident 64 MiB buffer (cache and
- * TLB misses natively). Per trial, two calibration runs of the same loop
- * measure the model's parameters: t_mem (n loads, no fault) and t_fault
- * (k faults back to back). The model then predicts the mixed run's
- * slowdown, (1 - p) + p * t_fault / t_mem, and the program measures it,
- * T / (n * t_mem), for every p asked for.
+ * TLB misses natively). Per trial, calibration runs of the same loop
+ * measure the model's parameters: t_fault (k faults back to back) and,
+ * just before each mixed run, t_mem (its n loads, no fault). The model
+ * then predicts the mixed run's slowdown, (1 - p) + p * t_fault / t_mem,
+ * and the program measures it, T / (n * t_mem), for every p asked for.
+ * The workload is pinned to one CPU; the daemon is not.
  *
  * Every timed run's counts are checked exactly: k major faults (ru_majflt),
  * no minor fault, k READs at the daemon, and with the module its region's
@@ -260,25 +261,24 @@ static double median(double *v, int n)
 }
 
 /*
- * One delay on one memory: per trial, t_mem and t_fault, then each p.
- * Prints a line per p; returns how many predictions missed.
+ * One delay on one memory: per trial, t_fault, then for each p the loads
+ * alone (t_mem, over the same n) and at once the mixed run, so that the
+ * two see the machine in the same state. Prints a line per p; returns how
+ * many predictions missed.
  */
 static int run_delay(struct memory *m, double delay, const double *p, int np,
 		     size_t k, int trials, bool check)
 {
-	double tmem[MAX_TRIALS], tfault[MAX_TRIALS], meas[MAX_LIST][MAX_TRIALS];
+	double tmem[MAX_LIST][MAX_TRIALS], tfault[MAX_TRIALS], meas[MAX_LIST][MAX_TRIALS];
 	struct run last[MAX_LIST];
-	size_t nmem = 0, i;
 	uint64_t *pos, *all;
 	int t, q, missed = 0;
 	char cmd[64];
+	size_t i;
 
 	snprintf(cmd, sizeof(cmd), "read_delay_us %.0f", delay);
 	if (vff_ctl(&mnt, cmd))
 		die("vmfaultfs: '%s' failed", cmd);
-	for (q = 0; q < np; q++)
-		if ((size_t)(k / p[q]) > nmem)
-			nmem = k / p[q];
 	pos = malloc(k * sizeof(*pos));
 	all = malloc(k * sizeof(*all));
 	if (!pos || !all)
@@ -286,12 +286,11 @@ static int run_delay(struct memory *m, double delay, const double *p, int np,
 	for (i = 0; i < k; i++)
 		all[i] = i;
 	for (t = 0; t < trials; t++) {
-		/* t_mem over as many accesses as the longest run makes. */
-		tmem[t] = (double)workload(m, NULL, 0, nmem).ns / nmem;
 		tfault[t] = (double)workload(m, all, k, k).ns / k;
 		for (q = 0; q < np; q++) {
 			size_t n = llround(k / p[q]);
 
+			tmem[q][t] = (double)workload(m, NULL, 0, n).ns / n;
 			positions(pos, k, n, 0x5eed0000 + q);
 			last[q] = workload(m, pos, k, n);
 			meas[q][t] = (double)last[q].ns / n;
@@ -299,7 +298,7 @@ static int run_delay(struct memory *m, double delay, const double *p, int np,
 	}
 	for (q = 0; q < np; q++) {
 		size_t n = llround(k / p[q]);
-		double mem = median(tmem, trials), fault = median(tfault, trials);
+		double mem = median(tmem[q], trials), fault = median(tfault, trials);
 		double pe = (double)k / n;
 		double pred = 1 - pe + pe * fault / mem;
 		double got = median(meas[q], trials) / mem;
@@ -380,6 +379,12 @@ int main(int argc, char **argv)
 	make_buffer();
 	if (vff_mount(&mnt, NULL))
 		die("cannot mount vmfaultfs (fuse3 and root are needed)");
+	/*
+	 * The workload on one CPU (the daemon, started above, is free): a
+	 * wakeup on the other CPU would find its caches cold, a cost of
+	 * migration rather than of the fault.
+	 */
+	pin_to_this_cpu();
 	if (vff_set_readahead_kb(&mnt, 0))
 		die("cannot turn the mount's readahead off: %s", strerror(errno));
 	if (vff_make_file(&mnt, "disk", FILE_LEN, 'e'))
