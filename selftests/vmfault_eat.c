@@ -70,12 +70,14 @@
 #define MAX_LIST	16
 #define MAX_TRIALS	15
 #define BUF_LEN		(64UL << 20)	/* the resident memory of t_mem */
+#define CHECK_BUF_LEN	(1UL << 20)	/* ...with --check, which times nothing */
 #define FILE_LEN	(64UL << 20)	/* every fault reads a page never read */
 #define TOLERANCE	0.10
 
 static long ps;
 static struct vff_mount mnt;
 static uint64_t *buf;			/* one random cycle of slot indices */
+static size_t buf_len = BUF_LEN;
 static size_t next_page;		/* the first file page no run has read */
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -316,16 +318,16 @@ static int run_delay(struct memory *m, double delay, const double *p, int np,
 	return missed;
 }
 
-/* One random cycle through BUF_LEN / 8 slots, so that each load depends on the last. */
+/* One random cycle through buf_len / 8 slots, so that each load depends on the last. */
 static void make_buffer(void)
 {
-	size_t slots = BUF_LEN / sizeof(uint64_t), i;
+	size_t slots = buf_len / sizeof(uint64_t), i;
 	uint64_t seed = 42;
 
-	buf = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE,
+	buf = mmap(NULL, buf_len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (buf == MAP_FAILED)
-		die("mmap %lu MiB: %s", BUF_LEN >> 20, strerror(errno));
+		die("mmap %zu MiB: %s", buf_len >> 20, strerror(errno));
 	/* Sattolo's shuffle of the identity: a single cycle. */
 	for (i = 0; i < slots; i++)
 		buf[i] = i;
@@ -376,6 +378,8 @@ int main(int argc, char **argv)
 	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
 		die("PR_SET_THP_DISABLE: %s", strerror(errno));
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (check)
+		buf_len = CHECK_BUF_LEN;	/* a 64 MiB shuffle takes long under TCG */
 	make_buffer();
 	if (vff_mount(&mnt, NULL))
 		die("cannot mount vmfaultfs (fuse3 and root are needed)");
@@ -392,7 +396,7 @@ int main(int argc, char **argv)
 	uname(&u);
 	printf("# %s %s, %ld CPU, %s\n", u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN),
 	       native ? "native" : "CLOCK_MONOTONIC (under -icount: 1 ns = 1 instruction)");
-	printf("# t_mem: a dependent load at random in %lu MiB\n", BUF_LEN >> 20);
+	printf("# t_mem: a dependent load at random in %zu MiB\n", buf_len >> 20);
 	printf("# t_fault: a major fault, one 4 KiB READ from vmfaultfs\n");
 	printf("# %zu faults per run; medians of %d trials\n", k, trials);
 	printf("# predicted (1-p) + p t_fault/t_mem; measured T / (n t_mem)\n");
