@@ -32,14 +32,6 @@
 static long ps, pages;
 static double base_ns;
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /*
  * Fault in what measure() itself touches: the vDSO's data page (first
  * clock_gettime()) and the stack (after fork() it is COW).
@@ -54,7 +46,7 @@ static void warm_up(void)
 static int measure(const char *kind, char *p, bool write)
 {
 	long f0, f1, i;
-	long long t0, t1;
+	uint64_t t0, t1;
 	double ns;
 
 	f0 = rusage_faults();

@@ -76,14 +76,6 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static long faults_now(void)
 {
 	struct rusage ru;

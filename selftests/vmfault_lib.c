@@ -241,12 +241,17 @@ int pagemap_row(const void *addr, char *row, size_t len)
 	return pclose(f) == 0 ? ok : -1;
 }
 
-uint64_t now_ms(void)
+uint64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t now_ms(void)
+{
+	return now_ns() / 1000000;
 }
 
 int reap_child(pid_t pid, int *status, unsigned int ms)

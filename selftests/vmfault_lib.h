@@ -128,7 +128,8 @@ char *beside_self(const char *rel, char *buf);
  */
 int pagemap_row(const void *addr, char *row, size_t len);
 
-/* CLOCK_MONOTONIC in milliseconds. */
+/* CLOCK_MONOTONIC in nanoseconds, and in milliseconds. */
+uint64_t now_ns(void);
 uint64_t now_ms(void);
 
 /* Reap @pid within @ms milliseconds. Returns 0, or -1 if it is still alive. */
