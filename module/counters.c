@@ -45,6 +45,9 @@ const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
 	[VMFAULT_CNT_LIMIT_REFUSALS]	 = "limit_refusals",
 	[VMFAULT_CNT_STACK_GROWTHS]	 = "stack_growths",
 	[VMFAULT_CNT_STACK_SEGV]	 = "stack_segv",
+	[VMFAULT_CNT_EVICTIONS]		 = "evictions",
+	[VMFAULT_CNT_EVICTIONS_DIRTY]	 = "evictions_dirty",
+	[VMFAULT_CNT_REF_FAULTS]	 = "ref_faults",
 };
 
 /**

@@ -193,6 +193,28 @@ static long vmfault_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	}
 	case VMFAULT_IOC_FLUSH:
 		return vmfault_sync(file);
+	case VMFAULT_IOC_SET_FRAMES: {
+		struct vmfault_frames fr;
+
+		if (copy_from_user(&fr, uarg, sizeof(fr)))
+			return -EFAULT;
+		return vmfault_budget_set(region, &fr);
+	}
+	case VMFAULT_IOC_GET_FRAMES: {
+		struct vmfault_frames fr = {};
+
+		vmfault_budget_get(region, &fr);
+		if (copy_to_user(uarg, &fr, sizeof(fr)))
+			return -EFAULT;
+		return 0;
+	}
+	case VMFAULT_IOC_SET_REFS: {
+		struct vmfault_refs r;
+
+		if (copy_from_user(&r, uarg, sizeof(r)))
+			return -EFAULT;
+		return vmfault_budget_set_refs(region, &r);
+	}
 	default:
 		return -ENOTTY;
 	}

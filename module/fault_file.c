@@ -108,8 +108,11 @@ static vm_fault_t vmfault_file_fault_unlocked(struct vm_fault *vmf, struct vmfau
 	/* From here on vmf->vma may be gone; the file holds the region. */
 	vmfault_release_fault_lock(vmf);
 	page = vmfault_file_get_page(region, pgoff, how, false, &major);
-	if (!IS_ERR(page))
+	if (!IS_ERR(page)) {
+		if (region->budget)
+			vmfault_frame_reference(region, pgoff, page, major);
 		put_page(page);
+	}
 	vmfault_count(region, VMFAULT_CNT_FAULT_RETRIES);
 	if (major) {
 		vmfault_count(region, VMFAULT_CNT_MAJOR_FAULTS);
@@ -120,6 +123,32 @@ static vm_fault_t vmfault_file_fault_unlocked(struct vm_fault *vmf, struct vmfau
 	fput(file);
 	/* MAJOR: a 6.12 fault retried after the per-VMA lock counts as major too. */
 	return VM_FAULT_RETRY | VM_FAULT_MAJOR;
+}
+
+/*
+ * The up-to-date page at the fault's offset, with a reference, or NULL.
+ * With a frame budget the page may be evicted at any time, so it is found
+ * with a reference, and a first pass's find is a reference the policy
+ * sees (a retry's was seen by the pass that read).
+ */
+static struct page *vmfault_file_resident(struct vmfault_region *region, struct vm_fault *vmf)
+{
+	struct page *page;
+
+	if (likely(!region->budget)) {
+		page = vmfault_region_uptodate_page(region, vmf->pgoff);
+		if (page)
+			get_page(page);
+		return page;
+	}
+	page = vmfault_region_find_get(region, vmf->pgoff);
+	if (page && !PageUptodate(page)) {
+		put_page(page);
+		return NULL;
+	}
+	if (page && !(vmf->flags & FAULT_FLAG_TRIED))
+		vmfault_frame_reference(region, vmf->pgoff, page, false);
+	return page;
 }
 
 /**
@@ -134,7 +163,10 @@ static vm_fault_t vmfault_file_fault_unlocked(struct vm_fault *vmf, struct vmfau
  * page cache under it, as filemap_fault() does.
  *
  * Maps: returns the region page in vmf->page with a reference for core
- * mm: finish_fault() maps it, or do_cow_fault() copies it.
+ * mm: finish_fault() maps it, or do_cow_fault() copies it. In a region
+ * with a frame budget the page is returned locked (VM_FAULT_LOCKED), its
+ * slot checked under the lock, so that eviction cannot free it before it
+ * is mapped (evict.c); core mm unlocks it.
  *
  * Return: 0 or VM_FAULT_MAJOR with vmf->page set; VM_FAULT_RETRY (the
  * lock dropped, or with FAULT_FLAG_RETRY_NOWAIT kept); VM_FAULT_SIGBUS
@@ -157,11 +189,10 @@ static vm_fault_t vmfault_file_fault(struct vm_fault *vmf)
 		outcome = VMFAULT_OUT_SIGBUS;
 		goto out;
 	}
-	page = vmfault_region_uptodate_page(region, vmf->pgoff);
-	if (page) {
-		get_page(page);
+again:
+	page = vmfault_file_resident(region, vmf);
+	if (page)
 		goto got_page;
-	}
 	if ((vmf->flags & FAULT_FLAG_TRIED) && vmfault_file_take_error(region, vmf->pgoff)) {
 		/* This fault's first pass read and failed: report it. */
 		ret = vmfault_file_fault_error(vmf, region, -EIO, end, &outcome);
@@ -179,6 +210,8 @@ static vm_fault_t vmfault_file_fault(struct vm_fault *vmf)
 		ret = vmfault_file_fault_error(vmf, region, PTR_ERR(page), end, &outcome);
 		goto count_major;
 	}
+	if (region->budget)
+		vmfault_frame_reference(region, vmf->pgoff, page, major);
 got_page:
 	if (vmfault_page_poisoned(region, vmf->pgoff, page)) {
 		put_page(page);
@@ -186,6 +219,16 @@ got_page:
 		ret = VM_FAULT_HWPOISON;
 		outcome = VMFAULT_OUT_SIGBUS;
 		goto count_major;
+	}
+	if (region->budget) {
+		/* Eviction holds the lock from its unmap to the slot's erasure. */
+		lock_page(page);
+		if (xa_load(&region->pages, vmf->pgoff) != page) {
+			unlock_page(page);
+			put_page(page);
+			goto again;
+		}
+		ret |= VM_FAULT_LOCKED;
 	}
 	vmf->page = page;
 	outcome = major || (vmf->flags & FAULT_FLAG_TRIED) ? VMFAULT_OUT_READ : VMFAULT_OUT_PAGE;
@@ -246,6 +289,11 @@ static vm_fault_t vmfault_file_page_mkwrite(struct vm_fault *vmf)
 	u64 start = vmfault_fault_start();
 
 	lock_page(vmf->page);
+	if (region->budget && xa_load(&region->pages, vmf->pgoff) != vmf->page) {
+		/* Evicted since it was mapped: the access faults again. */
+		unlock_page(vmf->page);
+		return VM_FAULT_NOPAGE;
+	}
 	if (vmf->pgoff >= end) {
 		unlock_page(vmf->page);
 		return vmfault_fault_sigbus(vmf, region, end);

@@ -25,7 +25,8 @@
  * - failed: not up to date, unlocked: its last read failed (or ended past
  *   the file's end before it). The next access reads it again.
  * - up to date (PG_uptodate), clean or dirty (PG_dirty). It stays in the
- *   region until the region is freed.
+ *   region until the region is freed, or, in a region with a frame budget,
+ *   until it is evicted (evict.c).
  *
  * Two routes read a page. The direct route: one ->read_iter call fills
  * the missing pages of a window (the faulting page and up to window - 1
@@ -394,6 +395,7 @@ static void vmfault_file_fill_done(struct vmfault_region *region, pgoff_t first,
 
 	for (i = 0; i < nr; i++) {
 		struct page *page = bv[i].bv_page;
+		bool uptodate = false;
 
 		/*
 		 * Not the slot's any more: replaced, it goes with its last
@@ -406,11 +408,15 @@ static void vmfault_file_fill_done(struct vmfault_region *region, pgoff_t first,
 			if (i < full) {
 				SetPageUptodate(page);
 				__xa_clear_mark(&region->pages, first + i, VMFAULT_PAGE_EIO);
+				uptodate = true;
 			} else if (err) {
 				__xa_set_mark(&region->pages, first + i, VMFAULT_PAGE_EIO);
 			}
 		}
 		xa_unlock(&region->pages);
+		/* Locked still: no eviction can look at it before it is listed. */
+		if (uptodate && region->budget)
+			vmfault_frame_uptodate(region, page);
 		unlock_page(page);
 		if (i)
 			put_page(page);
@@ -431,6 +437,23 @@ static struct page *vmfault_file_filled(struct vmfault_region *region, pgoff_t i
 	if (!full)
 		return ERR_PTR(err ?: -EIO);
 	return NULL;
+}
+
+/*
+ * What eviction may do to make room for the @nr-th page of a window read
+ * by the route @how: the first page of a read that holds no lock may wait
+ * for a victim and write it back; a task that may hold the backing file's
+ * inode lock evicts clean pages it can lock at once, and goes over the
+ * budget rather than fail; prefetched pages never go over it. While it
+ * holds the window's first pages locked, a task only trylocks victims.
+ */
+static unsigned int vmfault_file_evict_flags(enum vmfault_get how, unsigned int nr)
+{
+	if (nr)
+		return 0;
+	if (how == VMFAULT_GET_WAIT)
+		return VMFAULT_EVICT_MAY_WAIT | VMFAULT_EVICT_MAY_WRITE | VMFAULT_EVICT_MAY_EXCEED;
+	return VMFAULT_EVICT_MAY_EXCEED;
 }
 
 /*
@@ -460,21 +483,42 @@ static struct page *vmfault_file_read_window(struct vmfault_region *region, pgof
 		return ERR_PTR(-ENOMEM);
 
 	for (nr = 0; nr < max; nr++) {
+		struct vmfault_frame *frame = NULL;
+
+		if (region->budget) {
+			if (nr && xa_load(&region->pages, index + nr))
+				break;
+			frame = vmfault_frame_reserve(region, index + nr,
+						      vmfault_file_evict_flags(how, nr));
+			if (IS_ERR(frame)) {
+				if (!nr)
+					err = PTR_ERR(frame);
+				break;
+			}
+		}
 		/*
 		 * Not zeroed: the fill writes every byte, and a page that is
 		 * not up to date is never mapped, copied or written back.
 		 */
 		page = vmfault_page_alloc(region, false);
 		if (IS_ERR(page)) {
+			if (frame)
+				vmfault_frame_unreserve(region, frame);
 			err = PTR_ERR(page);
 			break;
 		}
+		if (frame)
+			vmfault_frame_attach(page, frame);
 		/* Nobody can see the page yet: the non-atomic lock is enough. */
 		__folio_set_locked(page_folio(page));
 		get_page(page);		/* the filler's; the slot has the other */
 		old = vmfault_region_publish(region, index + nr, page, 0);
 		if (old) {
 			__folio_clear_locked(page_folio(page));
+			if (frame) {
+				set_page_private(page, 0);
+				vmfault_frame_unreserve(region, frame);
+			}
 			put_page(page);
 			vmfault_page_drop(page);
 			if (IS_ERR(old))
@@ -539,11 +583,15 @@ static struct page *vmfault_file_replace(struct vmfault_region *region, pgoff_t 
 	if (cur == old && !PageUptodate(old)) {
 		__xa_cmpxchg(&region->pages, index, old, page, GFP_NOWAIT);
 		__xa_clear_mark(&region->pages, index, VMFAULT_PAGE_EIO);
+		/* The slot's frame, if the region has a budget, goes with it. */
+		vmfault_frame_move(old, page);
 		cur = NULL;
 	}
 	xa_unlock(&region->pages);
 	put_page(old);
 	if (!cur) {
+		if (region->budget)
+			vmfault_frame_uptodate(region, page);
 		vmfault_region_replaced(region, index, old, page);
 		return page;
 	}
@@ -767,9 +815,13 @@ static unsigned int vmfault_file_collect_run(struct vmfault_region *region, pgof
 
 		if (!xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY))
 			break;
-		/* Marked pages are up to date: they stay while the region lives. */
-		page = xa_load(&region->pages, index);
-		get_page(page);
+		/*
+		 * Marked pages are up to date, and never evicted (evict.c);
+		 * but the mark may go, and the page with it, before the lookup.
+		 */
+		page = vmfault_region_find_get(region, index);
+		if (!page)
+			break;
 		if (folio_lock_killable(page_folio(page))) {
 			put_page(page);
 			*err = -EINTR;

@@ -91,6 +91,14 @@ static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
 				vmfault_file_extend(region, region->offset + pos + copied);
 				/* Dirty after the copy: writeback then sees all of it. */
 				lock_page(page);
+				if (region->budget &&
+				    xa_load(&region->pages, index) != page) {
+					/* Evicted (clean) during the copy: again. */
+					unlock_page(page);
+					put_page(page);
+					iov_iter_revert(iter, copied);
+					continue;
+				}
 				vmfault_file_mark_dirty(region, index, page);
 				unlock_page(page);
 			}

@@ -29,6 +29,7 @@ static int vmfault_proc_show(struct seq_file *m, void *v)
 static void vmfault_regions_show_one(struct vmfault_region *region, void *arg)
 {
 	struct vmfault_region_info info;
+	struct vmfault_frames fr = {};
 	struct seq_file *m = arg;
 	int i;
 
@@ -40,7 +41,8 @@ static void vmfault_regions_show_one(struct vmfault_region *region, void *arg)
 		   info.resident);
 	for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
 		seq_printf(m, " %llu", info.counters[i]);
-	seq_putc(m, '\n');
+	vmfault_budget_get(region, &fr);
+	seq_printf(m, " %u %s\n", fr.frames, fr.frames ? vmfault_policy_name(fr.policy) : "-");
 }
 
 /**
@@ -49,7 +51,8 @@ static void vmfault_regions_show_one(struct vmfault_region *region, void *arg)
  * @v: unused
  *
  * A header line names the columns: id, owner (tgid of the opener), mode,
- * size (bytes), resident (pages), then every counter of /proc/vmfault.
+ * size (bytes), resident (pages), then every counter of /proc/vmfault,
+ * then the frame budget (frames, 0 for none) and its policy ("-" for none).
  *
  * Return: 0.
  */
@@ -60,7 +63,7 @@ static int vmfault_regions_show(struct seq_file *m, void *v)
 	seq_puts(m, "id owner mode size resident");
 	for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
 		seq_printf(m, " %s", vmfault_counter_names[i]);
-	seq_putc(m, '\n');
+	seq_puts(m, " frames policy\n");
 
 	vmfault_regions_for_each(vmfault_regions_show_one, m);
 	return 0;

@@ -71,6 +71,7 @@ void vmfault_region_destroy(struct vmfault_region *region)
 	mutex_lock(&vmfault_regions_lock);
 	list_del(&region->node);
 	mutex_unlock(&vmfault_regions_lock);
+	vmfault_budget_destroy(region);
 	xa_for_each(&region->pages, index, page) {
 		vmfault_count(region, VMFAULT_CNT_PAGES_FREED);
 		vmfault_page_drop(page);
@@ -303,6 +304,8 @@ int vmfault_region_configure(struct vmfault_region *region,
 		goto err_fput;
 	}
 	old = region->backing;
+	/* A new configuration starts without a budget (evict.c). */
+	vmfault_budget_destroy(region);
 	region->mode = cfg->mode;
 	region->size = size;
 	region->flags = cfg->flags;
@@ -351,6 +354,7 @@ u32 vmfault_region_freeze(struct vmfault_region *region)
  * A file-mode mapping: MAP_SHARED of a read-only backing file may never
  * write (not even after mprotect()); VM_MIXEDMAP lets ->map_pages insert
  * pages with vm_insert_page() under the mmap_lock held for read.
+ * Returns 0, -EACCES, or -EINVAL (an OPT budget with no string).
  */
 static int vmfault_region_map_file(struct vmfault_region *region,
 				   struct vm_area_struct *vma)
@@ -365,6 +369,19 @@ static int vmfault_region_map_file(struct vmfault_region *region,
 			return -EACCES;
 		}
 		clear = VM_MAYWRITE;
+	}
+	if (vmfault_budget_check_map(region))
+		return -EINVAL;
+	/*
+	 * With a budget, fault-around would map pages nobody referenced: no
+	 * ->map_pages, and so no VM_MIXEDMAP, which is VM_SPECIAL and would
+	 * make mlock() leave the mapping unlocked (evict.c keeps mlock()ed
+	 * pages).
+	 */
+	if (region->budget) {
+		vmfault_vma_set_flags(vma, 0, clear);
+		vma->vm_ops = &vmfault_file_nofa_vm_ops;
+		return 0;
 	}
 	vmfault_vma_set_flags(vma, VM_MIXEDMAP, clear);
 	vma->vm_ops = region->flags & VMFAULT_FLAG_NO_FAULT_AROUND ?
@@ -464,7 +481,7 @@ void vmfault_region_get_info(struct vmfault_region *region,
 	BUILD_BUG_ON(VMFAULT_NR_COUNTERS > VMFAULT_MAX_COUNTERS);
 	vmfault_counters_sum(region->stats, c);
 	info->nr_counters = VMFAULT_NR_COUNTERS;
-	/* Region pages are only freed with the region itself. */
+	/* Region pages are freed by eviction and with the region itself. */
 	info->resident = c[VMFAULT_CNT_PAGES_ALLOCATED] - c[VMFAULT_CNT_PAGES_FREED];
 }
 

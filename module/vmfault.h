@@ -95,9 +95,11 @@ struct vmfault_counters {
  * @guard_pages: VMFAULT_FLAG_GROWSDOWN: the pages at the region's start
  *	that the stack never grows into (a touch there is SIGSEGV)
  * @pages: the region's pages, indexed by page offset, each holding one
- *	reference. An up-to-date page stays until the region is freed, so a
- *	fault (whose vma pins the file and so the region) may use an
- *	up-to-date entry without a reference of its own. A page that is not
+ *	reference. Without a frame budget an up-to-date page stays until the
+ *	region is freed, so a fault (whose vma pins the file and so the
+ *	region) may use an up-to-date entry without a reference of its own;
+ *	with one, eviction (evict.c) may free it, and users take a reference
+ *	(vmfault_region_find_get()) and check the slot under the page lock. A page that is not
  *	up to date (file mode, being read or failed) may be replaced by
  *	another filled elsewhere (file_io.c); users of such an entry hold a
  *	reference and check the slot again.
@@ -108,6 +110,8 @@ struct vmfault_counters {
  * @node: in the list of all regions, for /proc/vmfault_regions
  * @release_work: its release, when the task that drops the last reference
  *	cannot do the last writeback (dev.c)
+ * @budget: file mode: the frame budget and replacement state (evict.c), or
+ *	NULL for none; set before the region is frozen
  */
 struct vmfault_region {
 	struct mutex lock;	/* protects mode .. writable, mapped */
@@ -131,6 +135,7 @@ struct vmfault_region {
 	pid_t owner;
 	struct list_head node;
 	struct work_struct release_work;
+	struct vmfault_budget *budget;
 };
 
 static inline unsigned long vmfault_region_id(const struct vmfault_region *region)
@@ -255,6 +260,7 @@ static inline struct page *vmfault_region_uptodate_page(struct vmfault_region *r
 
 	if (!page || !PageUptodate(page))
 		return NULL;
+	/* Only for regions without a budget (evict.c): see @pages. */
 	/* Zero-mode pages are up to date from birth and never replaced. */
 	if (region->mode != VMFAULT_MODE_FILE)
 		return page;
@@ -316,6 +322,31 @@ void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);
 void vmfault_region_zero_mapped(struct vmfault_region *region);
 extern const struct vm_operations_struct vmfault_zero_vm_ops;
 extern const struct vm_operations_struct vmfault_zero_fa_vm_ops;
+
+/* evict.c */
+struct vmfault_budget;
+struct vmfault_frame;
+
+/* What a caller of vmfault_frame_reserve() may do to make room. */
+#define VMFAULT_EVICT_MAY_WAIT		0x1	/* wait for a victim's page lock */
+#define VMFAULT_EVICT_MAY_WRITE		0x2	/* write a dirty victim back */
+#define VMFAULT_EVICT_MAY_EXCEED	0x4	/* go over the budget rather than fail */
+
+const char *vmfault_policy_name(u32 policy);
+int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frames *fr);
+void vmfault_budget_get(struct vmfault_region *region, struct vmfault_frames *fr);
+int vmfault_budget_set_refs(struct vmfault_region *region, const struct vmfault_refs *r);
+int vmfault_budget_check_map(struct vmfault_region *region);
+void vmfault_budget_destroy(struct vmfault_region *region);
+unsigned long vmfault_budget_used(struct vmfault_region *region);
+struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff_t for_index,
+					    unsigned int flags);
+void vmfault_frame_unreserve(struct vmfault_region *region, struct vmfault_frame *f);
+void vmfault_frame_attach(struct page *page, struct vmfault_frame *f);
+void vmfault_frame_move(struct page *old, struct page *page);
+void vmfault_frame_uptodate(struct vmfault_region *region, struct page *page);
+void vmfault_frame_reference(struct vmfault_region *region, pgoff_t index, struct page *page,
+			     bool major);
 
 /* fault_file.c */
 extern const struct vm_operations_struct vmfault_file_vm_ops;

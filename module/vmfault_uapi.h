@@ -157,6 +157,14 @@ struct vmfault_config {
  *	stack by the page below its lowest page
  * @VMFAULT_CNT_STACK_SEGV: VMFAULT_FLAG_GROWSDOWN: faults answered with
  *	SIGSEGV: more than a page below the stack, or in the guard gap
+ * @VMFAULT_CNT_EVICTIONS: frame budget: resident pages the replacement
+ *	policy evicted to make room (each unmapped everywhere and freed; its
+ *	next access is a major fault)
+ * @VMFAULT_CNT_EVICTIONS_DIRTY: of @VMFAULT_CNT_EVICTIONS, those written
+ *	back first (a clean page is dropped with no I/O)
+ * @VMFAULT_CNT_REF_FAULTS: frame budget: minor faults on a resident page
+ *	that was not mapped (unmapped by the clock hand, by reference tracing
+ *	or by writeback), each a reference the policy saw
  * @VMFAULT_NR_COUNTERS: number of counters defined by this header
  *
  * The values are positions in @counters of struct vmfault_region_info and
@@ -192,7 +200,10 @@ enum vmfault_counter {
 	VMFAULT_CNT_LIMIT_REFUSALS = 25,
 	VMFAULT_CNT_STACK_GROWTHS = 26,
 	VMFAULT_CNT_STACK_SEGV = 27,
-	VMFAULT_NR_COUNTERS = 28,
+	VMFAULT_CNT_EVICTIONS = 28,
+	VMFAULT_CNT_EVICTIONS_DIRTY = 29,
+	VMFAULT_CNT_REF_FAULTS = 30,
+	VMFAULT_NR_COUNTERS = 31,
 };
 
 /* Room for counters added later without changing the ioctl's size. */
@@ -238,5 +249,75 @@ struct vmfault_region_info {
  * Zero mode: a no-op.
  */
 #define VMFAULT_IOC_FLUSH	_IO(VMFAULT_IOC_MAGIC, 0x02)
+
+/**
+ * enum vmfault_policy - which resident page a full frame budget evicts
+ * @VMFAULT_POLICY_FIFO: the page resident longest
+ * @VMFAULT_POLICY_CLOCK: second chance: the hand passes over pages
+ *	referenced since it last came by (clearing the bit, and unmapping the
+ *	page so that its next use is a reference fault), evicting the first
+ *	page not referenced
+ * @VMFAULT_POLICY_LRU: the page whose last reference the module saw is
+ *	oldest (exact with reference tracing of one page)
+ * @VMFAULT_POLICY_OPT: Belady's optimal: the page whose next use in the
+ *	reference string (VMFAULT_IOC_SET_REFS) is farthest away, or never;
+ *	needs reference tracing of one page
+ * @VMFAULT_POLICY_RANDOM: a page drawn by a seeded generator (xorshift64*)
+ * @VMFAULT_NR_POLICIES: number of policies
+ */
+enum vmfault_policy {
+	VMFAULT_POLICY_FIFO = 0,
+	VMFAULT_POLICY_CLOCK = 1,
+	VMFAULT_POLICY_LRU = 2,
+	VMFAULT_POLICY_OPT = 3,
+	VMFAULT_POLICY_RANDOM = 4,
+	VMFAULT_NR_POLICIES = 5,
+};
+
+/* The longest reference string VMFAULT_IOC_SET_REFS takes. */
+#define VMFAULT_MAX_REFS	0x100000
+
+/**
+ * struct vmfault_frames - a region's frame budget (VMFAULT_IOC_SET_FRAMES)
+ * @frames: (in) at most this many region pages resident at once; 0 (the
+ *	default) for no budget. File mode only, at most the region's pages
+ * @policy: (in) enum vmfault_policy: the victim when the budget is full
+ * @trace_pages: (in) reference tracing: at most this many region pages
+ *	mapped at once, so that every access to another page faults (a minor
+ *	reference fault if it is resident) and the policy sees every
+ *	reference; 0 for off. OPT needs 1
+ * @flags: (in) 0
+ * @seed: (in) VMFAULT_POLICY_RANDOM: the generator's seed (0 picks a fixed
+ *	one); 0 for the other policies
+ * @reserved: (in) 0
+ */
+struct vmfault_frames {
+	__u32 frames;
+	__u32 policy;
+	__u32 trace_pages;
+	__u32 flags;
+	__u64 seed;
+	__u64 reserved[2];
+};
+
+/**
+ * struct vmfault_refs - the future reference string, for OPT
+ * @nr: (in) how many page offsets @refs holds, 1 to VMFAULT_MAX_REFS
+ * @refs: (in) user pointer to @nr __u64 page offsets, in access order
+ */
+struct vmfault_refs {
+	__u64 nr;
+	__u64 refs;
+};
+
+/*
+ * Give a file-mode region a frame budget and a replacement policy; before
+ * the first mmap(), read() or write() (EBUSY after).
+ */
+#define VMFAULT_IOC_SET_FRAMES	_IOW(VMFAULT_IOC_MAGIC, 0x03, struct vmfault_frames)
+/* Read the budget back. */
+#define VMFAULT_IOC_GET_FRAMES	_IOR(VMFAULT_IOC_MAGIC, 0x04, struct vmfault_frames)
+/* OPT's reference string; after SET_FRAMES, before the first mmap(). */
+#define VMFAULT_IOC_SET_REFS	_IOW(VMFAULT_IOC_MAGIC, 0x05, struct vmfault_refs)
 
 #endif /* _VMFAULT_UAPI_H */

@@ -36,6 +36,7 @@
 /* /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h). */
 #define KPF_ANON	12
 #define KPF_ZERO_PAGE	24
+#define KPF_MLOCKED	33
 
 long page_size(void);
 int vmf_open(void);

@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmfault frame budgets: more virtual memory than frames, on real faults.
+ *
+ *  - Belady's anomaly: 1,2,3,4,1,2,5,1,2,3,4,5 with 3 and 4 frames takes
+ *    FIFO 9 and 10 major faults, LRU 10 and 8, OPT 7 and 6;
+ *  - every policy (FIFO, CLOCK, LRU, OPT, RANDOM) against a simulator in
+ *    this file, on 20 seeded random reference strings each;
+ *  - WeensyOS's 3 MiB on 2 MiB: 768 pages through 512 frames, twice;
+ *  - only dirty pages are written back when evicted; the file then holds
+ *    what later reads return;
+ *  - mlock()ed pages are never evicted: a budget full of them is SIGBUS;
+ *  - bad budgets, policies and reference strings get clear errnos.
+ *
+ * The "disk" is a file on vmfaultfs: every major fault is one READ the
+ * daemon counts. Counts are exact: the module's counters (major_faults,
+ * evictions, evictions_dirty, ref_faults, resident), the daemon's READs
+ * and WRITEs, getrusage()'s ru_majflt.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "vmfault_lib.h"
+#include "vmfaultfs_lib.h"
+
+/* Page i of a test file: its number in the first 8 bytes, then 'A' + i % 26. */
+static void stamp_page(char *p, unsigned long i, long ps)
+{
+	memset(p, 'A' + i % 26, ps);
+	memcpy(p, &i, sizeof(i));
+}
+
+static bool page_has_stamp(const char *p, unsigned long i, long ps)
+{
+	unsigned long got;
+
+	memcpy(&got, p, sizeof(got));
+	return got == i && all_bytes(p + sizeof(got), ps - sizeof(got), 'A' + i % 26);
+}
+
+/* @name in the mount's source directory: @pages stamped pages. */
+static int make_stamped(struct vff_mount *m, const char *name, unsigned long pages)
+{
+	long ps = page_size();
+	char *buf = malloc(ps);
+	int fd, ok = 1;
+
+	if (!buf)
+		return -1;
+	fd = open(vff_path(m, true, name), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	for (unsigned long i = 0; fd >= 0 && ok && i < pages; i++) {
+		stamp_page(buf, i, ps);
+		ok = write(fd, buf, ps) == ps;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return fd >= 0 && ok ? 0 : -1;
+}
+
+/*
+ * A file-mode region over @name (window 1) with a budget. Returns the
+ * region fd, or -errno of the first call that failed.
+ */
+static int budget_region(struct vff_mount *m, const char *name, int oflags,
+			 const struct vmfault_frames *fr)
+{
+	struct vmfault_config cfg = { .mode = VMFAULT_MODE_FILE, .window = 1 };
+	int bfd = open(vff_path(m, false, name), oflags), fd, err = 0;
+
+	if (bfd < 0)
+		return -errno;
+	cfg.fd = bfd;
+	fd = vmf_open();
+	if (fd < 0)
+		err = -errno;
+	else if (ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg) || ioctl(fd, VMFAULT_IOC_SET_FRAMES, fr))
+		err = -errno;
+	close(bfd);
+	if (err && fd >= 0)
+		close(fd);
+	return err ?: fd;
+}
+
+static int set_refs(int fd, const uint64_t *refs, uint64_t nr)
+{
+	struct vmfault_refs r = { .nr = nr, .refs = (uintptr_t)refs };
+
+	return ioctl(fd, VMFAULT_IOC_SET_REFS, &r) ? -errno : 0;
+}
+
+/* ---- the simulator: what each policy must do, written from its definition ---- */
+
+struct sim {
+	unsigned int policy, frames, n;
+	uint64_t page[64];	/* resident pages, in list order */
+	bool ref[64];		/* CLOCK's bits, in list order */
+	uint64_t next[64];	/* OPT: next use of each */
+	unsigned int hand;	/* CLOCK */
+	uint64_t rng;
+};
+
+static uint64_t sim_random(struct sim *s)
+{
+	uint64_t x = s->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	s->rng = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+static int sim_find(const struct sim *s, uint64_t page)
+{
+	for (unsigned int i = 0; i < s->n; i++)
+		if (s->page[i] == page)
+			return i;
+	return -1;
+}
+
+static void sim_remove(struct sim *s, unsigned int i)
+{
+	memmove(&s->page[i], &s->page[i + 1], (s->n - i - 1) * sizeof(s->page[0]));
+	memmove(&s->ref[i], &s->ref[i + 1], (s->n - i - 1) * sizeof(s->ref[0]));
+	memmove(&s->next[i], &s->next[i + 1], (s->n - i - 1) * sizeof(s->next[0]));
+	s->n--;
+}
+
+/* The position of @page's next use after @pos in @refs, or UINT64_MAX. */
+static uint64_t sim_next_use(const uint64_t *refs, uint64_t nr, uint64_t pos, uint64_t page)
+{
+	for (uint64_t j = pos + 1; j < nr; j++)
+		if (refs[j] == page)
+			return j;
+	return UINT64_MAX;
+}
+
+/*
+ * Major faults of @refs (repetitions in a row already removed) under
+ * @policy with @frames frames. CLOCK is the textbook array clock; the
+ * others keep a list in arrival order (LRU: in order of last use).
+ */
+static unsigned int sim_run(unsigned int policy, unsigned int frames, uint64_t seed,
+			    const uint64_t *refs, uint64_t nr)
+{
+	struct sim s = { .policy = policy, .frames = frames, .rng = seed ?: 0x9e3779b97f4a7c15ULL };
+	unsigned int major = 0, v;
+
+	for (uint64_t pos = 0; pos < nr; pos++) {
+		uint64_t p = refs[pos];
+		int i = sim_find(&s, p);
+
+		if (i >= 0) {
+			s.ref[i] = true;
+			s.next[i] = sim_next_use(refs, nr, pos, p);
+			if (policy == VMFAULT_POLICY_LRU) {
+				sim_remove(&s, i);
+				s.page[s.n] = p;
+				s.ref[s.n] = true;
+				s.next[s.n++] = sim_next_use(refs, nr, pos, p);
+			}
+			continue;
+		}
+		major++;
+		if (s.n < frames) {
+			s.page[s.n] = p;
+			s.ref[s.n] = true;
+			s.next[s.n++] = sim_next_use(refs, nr, pos, p);
+			continue;
+		}
+		switch (policy) {
+		case VMFAULT_POLICY_CLOCK:
+			while (s.ref[s.hand]) {
+				s.ref[s.hand] = false;
+				s.hand = (s.hand + 1) % frames;
+			}
+			s.page[s.hand] = p;
+			s.ref[s.hand] = true;
+			s.hand = (s.hand + 1) % frames;
+			continue;
+		case VMFAULT_POLICY_OPT:
+			v = 0;
+			for (unsigned int j = 1; j < s.n; j++)
+				if (s.next[j] > s.next[v])
+					v = j;
+			break;
+		case VMFAULT_POLICY_RANDOM:
+			v = (sim_random(&s) >> 32) % s.n;
+			break;
+		default:
+			v = 0;
+		}
+		sim_remove(&s, v);
+		s.page[s.n] = p;
+		s.ref[s.n] = true;
+		s.next[s.n++] = sim_next_use(refs, nr, pos, p);
+	}
+	return major;
+}
+
+/* ---- running a reference string on real faults ---- */
+
+struct run {
+	uint64_t major, evictions, ref_faults, reads, resident;
+	long majflt;
+	bool data_ok;
+};
+
+/*
+ * Read page refs[i] of a budgeted region of @pages pages, for each i,
+ * with reference tracing of one page; check each page's stamp. Returns 0,
+ * or -errno if the region could not be set up.
+ */
+static int run_refs(struct vff_mount *m, unsigned int policy, unsigned int frames, uint64_t seed,
+		    const uint64_t *refs, uint64_t nr, unsigned long pages, struct run *r)
+{
+	struct vmfault_frames fr = {
+		.frames = frames, .policy = policy, .trace_pages = 1, .seed = seed,
+	};
+	struct vmfault_region_info info;
+	long ps = page_size(), maj;
+	char *p;
+	int fd, err;
+
+	memset(r, 0, sizeof(*r));
+	fd = budget_region(m, "refs", O_RDONLY, &fr);
+	if (fd < 0)
+		return fd;
+	err = policy == VMFAULT_POLICY_OPT ? set_refs(fd, refs, nr) : 0;
+	p = err ? MAP_FAILED : mmap(NULL, pages * ps, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		err = err ?: -errno;
+		close(fd);
+		return err;
+	}
+	if (vff_ctl(m, "zero_stats")) {
+		err = -EIO;
+		goto out;
+	}
+	r->data_ok = true;
+	maj = majflt();
+	for (uint64_t i = 0; i < nr; i++)
+		r->data_ok &= page_has_stamp(p + refs[i] * ps, refs[i], ps);
+	r->majflt = majflt() - maj;
+	r->reads = vff_stat(m, "read_requests");
+	err = vmf_info(fd, &info) ? -errno : 0;
+	r->major = info.counters[VMFAULT_CNT_MAJOR_FAULTS];
+	r->evictions = info.counters[VMFAULT_CNT_EVICTIONS];
+	r->ref_faults = info.counters[VMFAULT_CNT_REF_FAULTS];
+	r->resident = info.resident;
+out:
+	munmap(p, pages * ps);
+	close(fd);
+	return err;
+}
+
+FIXTURE(evict) {
+	struct vff_mount m;
+	long ps;
+};
+
+FIXTURE_SETUP(evict)
+{
+	self->ps = page_size();
+	ASSERT_EQ(0, vff_mount(&self->m, NULL));
+	ASSERT_EQ(0, make_stamped(&self->m, "refs", 12));
+}
+
+FIXTURE_TEARDOWN(evict)
+{
+	EXPECT_EQ(0, vff_umount(&self->m));
+}
+
+/*
+ * Belady's anomaly on real faults: FIFO takes more faults with 4 frames
+ * than with 3; LRU and OPT (stack algorithms) never do. Each major fault
+ * is one READ, one ru_majflt, and past the budget one eviction.
+ */
+TEST_F(evict, belady_anomaly)
+{
+	static const uint64_t refs[] = { 1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5 };
+	static const struct {
+		unsigned int policy, frames, major;
+	} want[] = {
+		{ VMFAULT_POLICY_FIFO, 3, 9 }, { VMFAULT_POLICY_FIFO, 4, 10 },
+		{ VMFAULT_POLICY_LRU, 3, 10 }, { VMFAULT_POLICY_LRU, 4, 8 },
+		{ VMFAULT_POLICY_OPT, 3, 7 }, { VMFAULT_POLICY_OPT, 4, 6 },
+	};
+	uint64_t n = ARRAY_SIZE(refs);
+	struct run r;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(want); i++) {
+		ASSERT_EQ(0, run_refs(&self->m, want[i].policy, want[i].frames, 0, refs, n, 12, &r));
+		report("belady: %-5s %u frames: %llu major faults, %llu evictions, %llu reference faults\n",
+			       want[i].policy == VMFAULT_POLICY_FIFO ? "FIFO" :
+			       want[i].policy == VMFAULT_POLICY_LRU ? "LRU" : "OPT",
+			       want[i].frames, (unsigned long long)r.major,
+			       (unsigned long long)r.evictions, (unsigned long long)r.ref_faults);
+		EXPECT_EQ(want[i].major, r.major);
+		EXPECT_EQ(want[i].major, sim_run(want[i].policy, want[i].frames, 0, refs, n));
+		EXPECT_EQ(want[i].major, r.majflt);
+		EXPECT_EQ(want[i].major, r.reads);
+		EXPECT_EQ(want[i].major - want[i].frames, r.evictions);
+		/* Every other reference is a hit, seen through a reference fault. */
+		EXPECT_EQ(n - want[i].major, r.ref_faults);
+		EXPECT_EQ(want[i].frames, r.resident);
+		EXPECT_TRUE(r.data_ok);
+	}
+}
+
+/*
+ * Every policy, CLOCK and RANDOM included, takes exactly the simulator's
+ * major faults on 20 random strings (50 references to 10 pages, 3 to 5
+ * frames, seeded so that a failure can be replayed).
+ */
+TEST_F_TIMEOUT(evict, policies_match_the_simulator, 600)
+{
+	unsigned int policy, t, diffs = 0;
+	uint64_t refs[50], nr;
+	struct run r;
+
+	srandom(20261203);
+	for (policy = 0; policy < VMFAULT_NR_POLICIES; policy++) {
+		unsigned long total = 0;
+
+		for (t = 0; t < 20; t++) {
+			unsigned int frames = 3 + t % 3, want;
+			uint64_t seed = policy == VMFAULT_POLICY_RANDOM ? 1 + t : 0;
+
+			nr = 0;
+			while (nr < 50) {
+				uint64_t p = random() % 10;
+
+				/* A repeat in a row is no reference fault: leave it out. */
+				if (!nr || refs[nr - 1] != p)
+					refs[nr++] = p;
+			}
+			ASSERT_EQ(0, run_refs(&self->m, policy, frames, seed, refs, nr, 12, &r));
+			want = sim_run(policy, frames, seed, refs, nr);
+			if (r.major != want || r.reads != want || r.evictions != want - frames ||
+			    !r.data_ok) {
+				diffs++;
+				report("policy %u string %u frames %u: %llu major faults (%llu READs, %llu evictions), simulator %u\n",
+					       policy, t, frames, (unsigned long long)r.major,
+					       (unsigned long long)r.reads,
+					       (unsigned long long)r.evictions, want);
+			}
+			EXPECT_EQ(nr - want, r.ref_faults);
+			total += r.major;
+		}
+		report("policy %u: 20 strings, %lu major faults, all as simulated: %s\n",
+			       policy, total, diffs ? "no" : "yes");
+	}
+	EXPECT_EQ(0, diffs);
+}
+
+struct sampler {
+	int fd;
+	volatile bool stop;
+	uint64_t max_resident, samples;
+};
+
+static void *sample_resident(void *arg)
+{
+	struct sampler *s = arg;
+	struct vmfault_region_info info;
+
+	while (!s->stop) {
+		if (!vmf_info(s->fd, &info)) {
+			if (info.resident > s->max_resident)
+				s->max_resident = info.resident;
+			s->samples++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * WeensyOS's "3 MB of virtual memory on top of 2 MB of physical": 768
+ * pages through 512 frames, two sequential passes. FIFO, LRU and CLOCK
+ * fault on every page of both passes (1536), OPT on 1024; every page
+ * reads back its own stamp; the resident count, sampled while the passes
+ * run, never passes 512.
+ */
+TEST_F_TIMEOUT(evict, weensyos_3mib_on_2mib, 900)
+{
+	static const unsigned int policies[] = {
+		VMFAULT_POLICY_FIFO, VMFAULT_POLICY_LRU, VMFAULT_POLICY_CLOCK, VMFAULT_POLICY_OPT,
+	};
+	const unsigned long pages = 768;
+	uint64_t *refs = calloc(2 * pages, sizeof(*refs));
+
+	ASSERT_NE(NULL, refs);
+	ASSERT_EQ(0, make_stamped(&self->m, "big", pages));
+	for (unsigned long i = 0; i < 2 * pages; i++)
+		refs[i] = i % pages;
+	for (unsigned int k = 0; k < ARRAY_SIZE(policies); k++) {
+		unsigned int policy = policies[k];
+		struct vmfault_frames fr = {
+			.frames = 512, .policy = policy,
+			.trace_pages = policy == VMFAULT_POLICY_OPT,
+		};
+		struct vmfault_region_info info;
+		struct sampler s = { 0 };
+		pthread_t th;
+		bool ok = true;
+		long maj;
+		char *p;
+
+		s.fd = budget_region(&self->m, "big", O_RDONLY, &fr);
+		ASSERT_LE(0, s.fd);
+		if (policy == VMFAULT_POLICY_OPT)
+			ASSERT_EQ(0, set_refs(s.fd, refs, 2 * pages));
+		p = mmap(NULL, pages * self->ps, PROT_READ, MAP_SHARED, s.fd, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+		ASSERT_EQ(0, pthread_create(&th, NULL, sample_resident, &s));
+		maj = majflt();
+		for (unsigned long i = 0; i < 2 * pages; i++)
+			ok &= page_has_stamp(p + (i % pages) * self->ps, i % pages, self->ps);
+		maj = majflt() - maj;
+		s.stop = true;
+		pthread_join(th, NULL);
+		ASSERT_EQ(0, vmf_info(s.fd, &info));
+		report("3 MiB on 2 MiB, %s: %llu major faults, %llu evictions, %llu READs; resident at most %llu in %llu samples\n",
+			       policy == VMFAULT_POLICY_FIFO ? "FIFO" : policy == VMFAULT_POLICY_LRU ?
+			       "LRU" : policy == VMFAULT_POLICY_CLOCK ? "CLOCK" : "OPT",
+			       (unsigned long long)info.counters[VMFAULT_CNT_MAJOR_FAULTS],
+			       (unsigned long long)info.counters[VMFAULT_CNT_EVICTIONS],
+			       (unsigned long long)vff_stat(&self->m, "read_requests"),
+			       (unsigned long long)s.max_resident, (unsigned long long)s.samples);
+		EXPECT_TRUE(ok);
+		EXPECT_EQ(policy == VMFAULT_POLICY_OPT ? 1024 : 1536,
+			  info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+		EXPECT_EQ(info.counters[VMFAULT_CNT_MAJOR_FAULTS], maj);
+		EXPECT_EQ(info.counters[VMFAULT_CNT_MAJOR_FAULTS], vff_stat(&self->m, "read_requests"));
+		EXPECT_EQ(info.counters[VMFAULT_CNT_MAJOR_FAULTS] - 512,
+			  info.counters[VMFAULT_CNT_EVICTIONS]);
+		EXPECT_EQ(512, info.resident);
+		EXPECT_LE(s.max_resident, 512);
+		EXPECT_LT(0, s.samples);
+		EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED] - 512,
+			  info.counters[VMFAULT_CNT_PAGES_FREED]);
+		munmap(p, pages * self->ps);
+		close(s.fd);
+	}
+	free(refs);
+}
+
+/*
+ * Only dirty pages are written: with 4 frames, 3 pages written through a
+ * MAP_SHARED mapping and 1 only read are evicted by 4 more reads: exactly
+ * 3 pages go to the file (3 WRITEs of one page), the clean one costs
+ * nothing, and the file holds the new data, which a later fault reads
+ * back. Evicting 8 clean pages writes nothing.
+ */
+TEST_F(evict, only_dirty_pages_are_written)
+{
+	struct vmfault_frames fr = { .frames = 4, .policy = VMFAULT_POLICY_FIFO };
+	struct vmfault_region_info info;
+	long ps = self->ps;
+	char *p, *buf = malloc(ps);
+	int fd, bfd;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, make_stamped(&self->m, "rw", 12));
+	fd = budget_region(&self->m, "rw", O_RDWR, &fr);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 12 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	for (unsigned long i = 0; i < 4; i++)
+		EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	for (unsigned long i = 0; i < 3; i++)
+		memset(p + i * ps + 100, 'a' + i, 10);
+	EXPECT_EQ(0, vff_stat(&self->m, "write_requests"));
+	/* Pages 4..7 evict 0..3, oldest first: three of them dirty. */
+	for (unsigned long i = 4; i < 8; i++)
+		EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(4, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(3, info.counters[VMFAULT_CNT_EVICTIONS_DIRTY]);
+	EXPECT_EQ(3, info.counters[VMFAULT_CNT_PAGES_WRITTEN]);
+	EXPECT_EQ(3, vff_stat(&self->m, "write_requests"));
+	EXPECT_EQ(3 * ps, vff_stat(&self->m, "write_bytes"));
+	EXPECT_EQ(0, info.dirty);
+	EXPECT_EQ(4, info.resident);
+	/* The file has the stores. */
+	bfd = open(vff_path(&self->m, true, "rw"), O_RDONLY);
+	ASSERT_LE(0, bfd);
+	for (unsigned long i = 0; i < 3; i++) {
+		ASSERT_EQ(ps, pread(bfd, buf, ps, i * ps));
+		EXPECT_TRUE(all_bytes(buf + 100, 10, 'a' + i));
+	}
+	close(bfd);
+	/* Reading them again: major faults that return the stores. */
+	for (unsigned long i = 0; i < 3; i++)
+		EXPECT_TRUE(all_bytes(p + i * ps + 100, 10, 'a' + i));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(11, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	/* Clean pages: eight evictions, no WRITE. */
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	for (unsigned long i = 4; i < 12; i++)
+		EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(4 + 3 + 8, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(3, info.counters[VMFAULT_CNT_EVICTIONS_DIRTY]);
+	EXPECT_EQ(0, vff_stat(&self->m, "write_requests"));
+	munmap(p, 12 * ps);
+	close(fd);
+	free(buf);
+}
+
+struct touch {
+	char *p;
+};
+
+static void touch_page(void *arg)
+{
+	touch_read(((struct touch *)arg)->p);
+}
+
+/*
+ * mlock()ed pages are never evicted: with 2 frames both locked, a third
+ * page is SIGBUS (counted), no eviction happens, and the locked pages
+ * keep their frames; after munlock() the third page evicts one.
+ */
+TEST_F(evict, mlocked_pages_stay)
+{
+	struct vmfault_frames fr = { .frames = 2, .policy = VMFAULT_POLICY_FIFO };
+	struct vmfault_region_info info;
+	struct touch t;
+	long ps = self->ps;
+	char *p;
+	int fd;
+
+	fd = budget_region(&self->m, "refs", O_RDONLY, &fr);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 3 * ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, mlock(p, 2 * ps));
+	ASSERT_TRUE(kpf(pfn_of(p), KPF_MLOCKED));
+	t.p = p + 2 * ps;
+	EXPECT_EQ(SIGBUS, child_signal(touch_page, &t));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_SIGBUS]);
+	EXPECT_EQ(2, info.resident);
+	EXPECT_TRUE(page_has_stamp(p, 0, ps));
+	EXPECT_TRUE(page_has_stamp(p + ps, 1, ps));
+	ASSERT_EQ(0, munlock(p, 2 * ps));
+	EXPECT_TRUE(page_has_stamp(p + 2 * ps, 2, ps));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(2, info.resident);
+	munmap(p, 3 * ps);
+	close(fd);
+}
+
+/* A budget's settings read back, and appear in /proc/vmfault_regions. */
+TEST_F(evict, get_frames_and_proc)
+{
+	struct vmfault_frames fr = {
+		.frames = 5, .policy = VMFAULT_POLICY_RANDOM, .trace_pages = 2, .seed = 42,
+	}, got = { 0 };
+	struct vmfault_region_info info;
+	char line[2048], want[64];
+	bool found = false;
+	FILE *f;
+	int fd;
+
+	fd = budget_region(&self->m, "refs", O_RDONLY, &fr);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &got));
+	EXPECT_EQ(0, memcmp(&fr, &got, sizeof(fr)));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	f = fopen("/proc/vmfault_regions", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	EXPECT_NE(NULL, strstr(line, " evictions evictions_dirty ref_faults frames policy\n"));
+	snprintf(want, sizeof(want), " 5 random\n");
+	while (fgets(line, sizeof(line), f))
+		if (strtoul(line, NULL, 10) == info.id)
+			found = strlen(line) > strlen(want) &&
+				!strcmp(line + strlen(line) - strlen(want), want);
+	fclose(f);
+	EXPECT_TRUE(found);
+	close(fd);
+}
+
+/* Bad budgets and reference strings: a clear errno each, nothing else. */
+TEST_F(evict, bad_input)
+{
+	struct vmfault_frames fr = { .frames = 3 };
+	uint64_t refs[] = { 1, 2, 13 };
+	int fd, zfd;
+
+	/* Zero mode has no budget (yet: it needs a swap file). */
+	zfd = vmf_open();
+	ASSERT_LE(0, zfd);
+	ASSERT_EQ(0, vmf_configure(zfd, VMFAULT_MODE_ZERO, 12 * self->ps));
+	EXPECT_EQ(-1, ioctl(zfd, VMFAULT_IOC_SET_FRAMES, &fr));
+	EXPECT_EQ(EINVAL, errno);
+	close(zfd);
+
+	fr.frames = 13;		/* more than the region's 12 pages */
+	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
+	fr.frames = 3;
+	fr.policy = VMFAULT_NR_POLICIES;
+	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
+	fr.policy = VMFAULT_POLICY_FIFO;
+	fr.seed = 7;		/* a seed is RANDOM's */
+	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
+	fr.seed = 0;
+	fr.flags = 1;
+	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
+	fr.flags = 0;
+	fr.reserved[1] = 1;
+	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
+	fr.reserved[1] = 0;
+	fr.policy = VMFAULT_POLICY_OPT;	/* OPT without tracing of one page */
+	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
+	fr.trace_pages = 2;
+	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
+
+	/* OPT without its string cannot be mapped; a bad string is refused. */
+	fr.trace_pages = 1;
+	fd = budget_region(&self->m, "refs", O_RDONLY, &fr);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 12 * self->ps, PROT_READ, MAP_SHARED, fd, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-EINVAL, set_refs(fd, refs, 0));
+	EXPECT_EQ(-EINVAL, set_refs(fd, refs, VMFAULT_MAX_REFS + 1));
+	EXPECT_EQ(-EINVAL, set_refs(fd, refs, 3));	/* page 13 of 12 */
+	EXPECT_EQ(-EFAULT, set_refs(fd, (uint64_t *)8, 2));
+	EXPECT_EQ(0, set_refs(fd, refs, 2));
+	char *p = mmap(NULL, 12 * self->ps, PROT_READ, MAP_SHARED, fd, 0);
+
+	ASSERT_NE(MAP_FAILED, p);
+	/* In use: the budget and the string are fixed. */
+	EXPECT_EQ(-1, ioctl(fd, VMFAULT_IOC_SET_FRAMES, &fr));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(-EBUSY, set_refs(fd, refs, 2));
+	munmap(p, 12 * self->ps);
+	close(fd);
+
+	/* A string for a policy other than OPT. */
+	fr.policy = VMFAULT_POLICY_LRU;
+	fd = budget_region(&self->m, "refs", O_RDONLY, &fr);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EINVAL, set_refs(fd, refs, 2));
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
