@@ -80,7 +80,10 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/pagemap.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -98,16 +101,19 @@
 /**
  * struct vmfault_frame - one frame of a budget, held by a resident page
  * @node: in the budget's list (listed pages only), in the policy's order
- * @index: the page offset of the page that holds it
+ * @region: the region of the page that holds it
+ * @index: the page offset of that page
  * @next_use: OPT: the position of the page's next use in the reference
  *	string, U64_MAX for never
  * @pass: the last reservation that tried to evict the page
  * @referenced: CLOCK's reference bit
- * @busy: being evicted (no other reservation picks it)
+ * @busy: being evicted (no other reservation picks it, and the region
+ *	is not freed meanwhile)
  * @listed: the page is up to date and on the list
  */
 struct vmfault_frame {
 	struct list_head node;
+	struct vmfault_region *region;
 	pgoff_t index;
 	u64 next_use;
 	u32 pass;
@@ -117,17 +123,39 @@ struct vmfault_frame {
 };
 
 /**
- * struct vmfault_budget - a region's frame budget and replacement state
- * @lock: protects every field below and the frames' fields
+ * struct vmfault_budget - frames and the replacement state over them: a
+ *	region's own, or the module's pool, which regions share
+ * @lock: protects every field below, the frames' fields and the
+ *	per-region state (struct vmfault_evict) of the regions using it
  * @frames: the budget
  * @policy: enum vmfault_policy
- * @trace_pages: reference tracing: pages kept mapped (0: off)
- * @seed: VMFAULT_POLICY_RANDOM's seed, as given
- * @used: frames held by pages in the region's slots
+ * @used: frames held by pages in the regions' slots
+ * @regions: regions using it (the pool's policy is fixed while any do)
  * @list: listed frames, in the policy's order
  * @hand: CLOCK: the next list node the hand looks at (&@list: the head)
  * @pass: reservations so far, for vmfault_frame.pass
  * @rng: RANDOM: the generator's state
+ */
+struct vmfault_budget {
+	spinlock_t lock;	/* protects the fields below, frames, vmfault_evict */
+	u32 frames;
+	u32 policy;
+	unsigned long used;
+	unsigned long regions;
+	struct list_head list;
+	struct list_head *hand;
+	u32 pass;
+	u64 rng;
+};
+
+/**
+ * struct vmfault_evict - a region's side of its budget
+ * @own: the region's own budget, unless it uses the pool
+ * @budget: &@own or the pool (also in vmfault_region.budget)
+ * @flags: VMFAULT_FRAMES_*
+ * @trace_pages: reference tracing: pages kept mapped (0: off)
+ * @seed: VMFAULT_POLICY_RANDOM's seed, as given
+ * @used: frames held by this region's pages
  * @refs: OPT: the reference string, repetitions in a row removed
  * @ref_next: OPT: for each position, the next position of the same page,
  *	or U64_MAX
@@ -137,17 +165,13 @@ struct vmfault_frame {
  * @nr_traced: how many of @traced are in use
  * @traced_head: the oldest entry of @traced
  */
-struct vmfault_budget {
-	spinlock_t lock;	/* protects the fields below and every frame */
-	u32 frames;
-	u32 policy;
+struct vmfault_evict {
+	struct vmfault_budget own;
+	struct vmfault_budget *budget;
+	u32 flags;
 	u32 trace_pages;
 	u64 seed;
 	unsigned long used;
-	struct list_head list;
-	struct list_head *hand;
-	u32 pass;
-	u64 rng;
 	u64 *refs;
 	u64 *ref_next;
 	u64 nr_refs;
@@ -155,6 +179,19 @@ struct vmfault_budget {
 	pgoff_t *traced;
 	u32 nr_traced;
 	u32 traced_head;
+};
+
+/*
+ * The module's pool: regions that ask for it (VMFAULT_FRAMES_POOL) share
+ * its frames, so that one region's misses may evict another's pages
+ * (global replacement), or, with VMFAULT_FRAMES_LOCAL, only its own.
+ */
+static struct vmfault_budget vmfault_pool = {
+	.lock = __SPIN_LOCK_UNLOCKED(vmfault_pool.lock),
+	.list = LIST_HEAD_INIT(vmfault_pool.list),
+	.hand = &vmfault_pool.list,
+	.policy = VMFAULT_POLICY_FIFO,
+	.rng = 0x9e3779b97f4a7c15ULL,
 };
 
 static const char * const vmfault_policy_names[VMFAULT_NR_POLICIES] = {
@@ -185,14 +222,22 @@ static struct vmfault_frame *vmfault_page_frame(struct page *page)
 	return (struct vmfault_frame *)page_private(page);
 }
 
-static void vmfault_budget_free(struct vmfault_budget *b)
+static void vmfault_evict_free(struct vmfault_evict *ev)
 {
-	if (!b)
+	if (!ev)
 		return;
-	kvfree(b->refs);
-	kvfree(b->ref_next);
-	kfree(b->traced);
-	kfree(b);
+	kvfree(ev->refs);
+	kvfree(ev->ref_next);
+	kfree(ev->traced);
+	kfree(ev);
+}
+
+/* Attach a region to the pool: the pool's lock taken, its policy fixed. */
+static void vmfault_pool_get(void)
+{
+	spin_lock(&vmfault_pool.lock);
+	vmfault_pool.regions++;
+	spin_unlock(&vmfault_pool.lock);
 }
 
 /**
@@ -202,21 +247,40 @@ static void vmfault_budget_free(struct vmfault_budget *b)
  *
  * Return: 0; -EINVAL for a region that is not in file mode, a budget
  * larger than the region, a policy out of range, OPT without tracing of
- * one page, a seed for a policy other than RANDOM, or a flag or reserved
- * field not 0; -EBUSY once the region is in use; -ENOMEM.
+ * one page or on the pool, a pool region with frames or a policy other
+ * than the pool's or while the pool has no frames, a seed for a policy other than RANDOM, or an unknown
+ * flag or an (out) field not 0; -EBUSY once the region is in use;
+ * -ENOMEM.
  */
 int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frames *fr)
 {
-	struct vmfault_budget *b = NULL, *old;
+	bool pool = fr->flags & VMFAULT_FRAMES_POOL;
+	struct vmfault_evict *ev = NULL;
+	u32 pool_policy = READ_ONCE(vmfault_pool.policy);
 	int err = -EINVAL;
 
-	if (fr->flags || fr->reserved[0] || fr->reserved[1]) {
-		vmfault_budget_err("flags and reserved must be 0");
+	if (fr->flags & ~VMFAULT_FRAMES_FLAGS_ALL || fr->used || fr->budget_used ||
+	    fr->budget_frames || fr->reserved[0] || fr->reserved[1]) {
+		vmfault_budget_err("unknown flags %#x, or (out) or reserved fields not 0",
+				   fr->flags);
+		return -EINVAL;
+	}
+	if ((fr->flags & VMFAULT_FRAMES_LOCAL) && !pool) {
+		vmfault_budget_err("LOCAL is for a region on the pool (a budget of its own is always local)");
 		return -EINVAL;
 	}
 	if (fr->policy >= VMFAULT_NR_POLICIES) {
 		vmfault_budget_err("policy %u is not one of 0 to %u", fr->policy,
 				   VMFAULT_NR_POLICIES - 1);
+		return -EINVAL;
+	}
+	if (pool && (fr->frames || fr->policy != pool_policy || fr->seed)) {
+		vmfault_budget_err("a pool region takes the pool's frames and policy (%s, module parameters pool_frames and pool_policy): frames and seed 0, policy %u",
+				   vmfault_policy_name(pool_policy), pool_policy);
+		return -EINVAL;
+	}
+	if (pool && !READ_ONCE(vmfault_pool.frames)) {
+		vmfault_budget_err("the pool has 0 frames: set the module parameter pool_frames first");
 		return -EINVAL;
 	}
 	if (fr->seed && fr->policy != VMFAULT_POLICY_RANDOM) {
@@ -228,25 +292,32 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 				   fr->trace_pages);
 		return -EINVAL;
 	}
-	if (fr->frames) {
-		b = kzalloc(sizeof(*b), GFP_KERNEL);
-		if (!b)
+	if (!pool && !fr->frames && fr->trace_pages) {
+		vmfault_budget_err("trace_pages needs a budget (frames, or the pool)");
+		return -EINVAL;
+	}
+	if (fr->frames || pool) {
+		ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+		if (!ev)
 			return -ENOMEM;
 		if (fr->trace_pages) {
-			b->traced = kcalloc(fr->trace_pages, sizeof(*b->traced), GFP_KERNEL);
-			if (!b->traced) {
+			ev->traced = kcalloc(fr->trace_pages, sizeof(*ev->traced), GFP_KERNEL);
+			if (!ev->traced) {
 				err = -ENOMEM;
-				goto err_free_budget;
+				goto err_free_evict;
 			}
 		}
-		spin_lock_init(&b->lock);
-		INIT_LIST_HEAD(&b->list);
-		b->hand = &b->list;
-		b->frames = fr->frames;
-		b->policy = fr->policy;
-		b->trace_pages = fr->trace_pages;
-		b->seed = fr->seed;
-		b->rng = fr->seed ?: 0x9e3779b97f4a7c15ULL;
+		spin_lock_init(&ev->own.lock);
+		INIT_LIST_HEAD(&ev->own.list);
+		ev->own.hand = &ev->own.list;
+		ev->own.frames = fr->frames;
+		ev->own.policy = fr->policy;
+		ev->own.regions = 1;
+		ev->own.rng = fr->seed ?: 0x9e3779b97f4a7c15ULL;
+		ev->budget = pool ? &vmfault_pool : &ev->own;
+		ev->flags = fr->flags;
+		ev->trace_pages = fr->trace_pages;
+		ev->seed = fr->seed;
 	}
 
 	mutex_lock(&region->lock);
@@ -255,65 +326,77 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 		vmfault_budget_err("region %lu is already in use (mapped, or file I/O)",
 				   vmfault_region_id(region));
 		err = -EBUSY;
-		goto err_free_budget;
+		goto err_free_evict;
 	}
 	if (region->mode != VMFAULT_MODE_FILE) {
 		mutex_unlock(&region->lock);
 		vmfault_budget_err("a frame budget is for file mode: configure the region first");
-		goto err_free_budget;
+		goto err_free_evict;
 	}
 	if (fr->frames > region->size >> PAGE_SHIFT ||
 	    fr->trace_pages > region->size >> PAGE_SHIFT) {
 		mutex_unlock(&region->lock);
 		vmfault_budget_err("frames %u and trace_pages %u must be at most the region's %llu pages",
 				   fr->frames, fr->trace_pages, region->size >> PAGE_SHIFT);
-		goto err_free_budget;
+		goto err_free_evict;
 	}
-	old = region->budget;
-	region->budget = b;
+	/* Unfrozen: no page is resident, nothing uses the old budget. */
+	vmfault_budget_destroy(region);
+	if (ev && pool)
+		vmfault_pool_get();
+	region->evict = ev;
+	region->budget = ev ? ev->budget : NULL;
 	mutex_unlock(&region->lock);
-	vmfault_budget_free(old);
 	return 0;
 
-err_free_budget:
-	vmfault_budget_free(b);
+err_free_evict:
+	vmfault_evict_free(ev);
 	return err;
 }
 
 /**
  * vmfault_budget_get() - VMFAULT_IOC_GET_FRAMES
  * @region: the region
- * @fr: zeroed by the caller; filled with the budget (all 0 if none)
+ * @fr: zeroed by the caller; filled with the budget (all 0 if none) and
+ *	what is in use
  */
 void vmfault_budget_get(struct vmfault_region *region, struct vmfault_frames *fr)
 {
+	struct vmfault_evict *ev;
 	struct vmfault_budget *b;
 
 	mutex_lock(&region->lock);
-	b = region->budget;
-	if (b) {
-		fr->frames = b->frames;
+	ev = region->evict;
+	if (ev) {
+		b = ev->budget;
+		spin_lock(&b->lock);
+		fr->frames = ev->own.frames;
 		fr->policy = b->policy;
-		fr->trace_pages = b->trace_pages;
-		fr->seed = b->seed;
+		fr->trace_pages = ev->trace_pages;
+		fr->flags = ev->flags;
+		fr->seed = ev->seed;
+		fr->used = ev->used;
+		fr->budget_used = b->used;
+		fr->budget_frames = b->frames;
+		spin_unlock(&b->lock);
 	}
 	mutex_unlock(&region->lock);
 }
 
 /*
  * OPT's string without repetitions in a row, and each position's next
- * use. Returns 0 or a negative errno.
+ * use, into @ev. Returns 0 or a negative errno.
  */
-static int vmfault_budget_load_refs(struct vmfault_budget *b, const u64 __user *urefs,
+static int vmfault_budget_load_refs(struct vmfault_evict *ev, const u64 __user *urefs,
 				    u64 nr, u64 pages)
 {
 	struct xarray last;
 	u64 i, n = 0;
 	int err = 0;
 
-	b->refs = kvmalloc_array(nr, sizeof(*b->refs), GFP_KERNEL);
-	b->ref_next = kvmalloc_array(nr, sizeof(*b->ref_next), GFP_KERNEL);
-	if (!b->refs || !b->ref_next)
+	ev->refs = kvmalloc_array(nr, sizeof(*ev->refs), GFP_KERNEL);
+	ev->ref_next = kvmalloc_array(nr, sizeof(*ev->ref_next), GFP_KERNEL);
+	if (!ev->refs || !ev->ref_next)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++) {
 		u64 r;
@@ -325,17 +408,17 @@ static int vmfault_budget_load_refs(struct vmfault_budget *b, const u64 __user *
 					   i, r, pages);
 			return -EINVAL;
 		}
-		if (!n || b->refs[n - 1] != r)
-			b->refs[n++] = r;
+		if (!n || ev->refs[n - 1] != r)
+			ev->refs[n++] = r;
 	}
-	b->nr_refs = n;
+	ev->nr_refs = n;
 	/* Backwards: the next use of each position's page. */
 	xa_init(&last);
 	for (i = n; i-- > 0;) {
-		void *next = xa_load(&last, b->refs[i]);
+		void *next = xa_load(&last, ev->refs[i]);
 
-		b->ref_next[i] = next ? xa_to_value(next) : U64_MAX;
-		err = xa_err(xa_store(&last, b->refs[i], xa_mk_value(i), GFP_KERNEL));
+		ev->ref_next[i] = next ? xa_to_value(next) : U64_MAX;
+		err = xa_err(xa_store(&last, ev->refs[i], xa_mk_value(i), GFP_KERNEL));
 		if (err)
 			break;
 	}
@@ -354,8 +437,7 @@ static int vmfault_budget_load_refs(struct vmfault_budget *b, const u64 __user *
  */
 int vmfault_budget_set_refs(struct vmfault_region *region, const struct vmfault_refs *r)
 {
-	struct vmfault_budget *b, tmp = {};
-	u64 pages;
+	struct vmfault_evict *ev, tmp = {};
 	int err;
 
 	if (!r->nr || r->nr > VMFAULT_MAX_REFS) {
@@ -363,29 +445,29 @@ int vmfault_budget_set_refs(struct vmfault_region *region, const struct vmfault_
 		return -EINVAL;
 	}
 	mutex_lock(&region->lock);
-	b = region->budget;
-	pages = region->size >> PAGE_SHIFT;
-	err = -EBUSY;
-	if (region->frozen)
+	ev = region->evict;
+	if (region->frozen) {
+		vmfault_budget_err("region %lu is already in use", vmfault_region_id(region));
+		err = -EBUSY;
 		goto out_unlock;
-	err = -EINVAL;
-	if (!b || b->policy != VMFAULT_POLICY_OPT)
+	}
+	if (!ev || ev->budget != &ev->own || ev->own.policy != VMFAULT_POLICY_OPT) {
+		vmfault_budget_err("a reference string is for a region with the OPT policy");
+		err = -EINVAL;
 		goto out_unlock;
-	err = vmfault_budget_load_refs(&tmp, u64_to_user_ptr(r->refs), r->nr, pages);
+	}
+	err = vmfault_budget_load_refs(&tmp, u64_to_user_ptr(r->refs), r->nr,
+				       region->size >> PAGE_SHIFT);
 	if (err)
 		goto out_unlock;
-	swap(b->refs, tmp.refs);
-	swap(b->ref_next, tmp.ref_next);
-	b->nr_refs = tmp.nr_refs;
-	b->ref_pos = 0;
+	swap(ev->refs, tmp.refs);
+	swap(ev->ref_next, tmp.ref_next);
+	ev->nr_refs = tmp.nr_refs;
+	ev->ref_pos = 0;
 out_unlock:
 	mutex_unlock(&region->lock);
 	kvfree(tmp.refs);
 	kvfree(tmp.ref_next);
-	if (err == -EBUSY)
-		vmfault_budget_err("region %lu is already in use", vmfault_region_id(region));
-	else if (err == -EINVAL && (!b || b->policy != VMFAULT_POLICY_OPT))
-		vmfault_budget_err("a reference string is for a region with the OPT policy");
 	return err;
 }
 
@@ -397,9 +479,9 @@ out_unlock:
  */
 int vmfault_budget_check_map(struct vmfault_region *region)
 {
-	struct vmfault_budget *b = region->budget;
+	struct vmfault_evict *ev = region->evict;
 
-	if (b && b->policy == VMFAULT_POLICY_OPT && !b->nr_refs) {
+	if (ev && ev->budget->policy == VMFAULT_POLICY_OPT && !ev->nr_refs) {
 		vmfault_budget_err("region %lu: OPT needs the reference string (VMFAULT_IOC_SET_REFS) before mmap()",
 				   vmfault_region_id(region));
 		return -EINVAL;
@@ -408,35 +490,81 @@ int vmfault_budget_check_map(struct vmfault_region *region)
 }
 
 /**
- * vmfault_budget_destroy() - free a region's budget and its frames
- * @region: a region being freed; its pages are still in their slots
+ * vmfault_budget_destroy() - take a region off its budget, free its frames
+ * @region: a region being freed or reconfigured, with no mappings and no
+ *	I/O; its pages are still in their slots
+ *
+ * On the pool, another region's miss may be evicting one of this region's
+ * pages: wait for it to finish before the pages go.
  */
 void vmfault_budget_destroy(struct vmfault_region *region)
 {
-	struct page *page;
+	struct vmfault_evict *ev = region->evict;
+	struct vmfault_frame *f, *n;
+	struct vmfault_budget *b;
 	unsigned long index;
+	struct page *page;
+	bool busy;
 
-	if (!region->budget)
+	if (!ev)
 		return;
+	b = ev->budget;
+	do {
+		busy = false;
+		spin_lock(&b->lock);
+		list_for_each_entry_safe(f, n, &b->list, node) {
+			if (f->region != region)
+				continue;
+			if (f->busy) {
+				busy = true;
+				continue;
+			}
+			if (b->hand == &f->node)
+				b->hand = f->node.next;
+			list_del(&f->node);
+			f->listed = false;
+		}
+		spin_unlock(&b->lock);
+		if (busy)
+			schedule_timeout_uninterruptible(1);
+	} while (busy);
+
 	xa_for_each(&region->pages, index, page) {
-		kfree(vmfault_page_frame(page));
+		f = (struct vmfault_frame *)page_private(page);
+		if (!f)
+			continue;
+		spin_lock(&b->lock);
+		b->used--;
+		spin_unlock(&b->lock);
+		kfree(f);
 		set_page_private(page, 0);
 	}
-	vmfault_budget_free(region->budget);
+	if (b == &vmfault_pool) {
+		spin_lock(&b->lock);
+		b->regions--;
+		spin_unlock(&b->lock);
+	}
 	region->budget = NULL;
+	region->evict = NULL;
+	vmfault_evict_free(ev);
 }
 
-/* The budget's resident frames: held by pages in slots. */
+/**
+ * vmfault_budget_used() - pages of a region that hold frames of its budget
+ * @region: the region
+ *
+ * Return: that count; 0 without a budget.
+ */
 unsigned long vmfault_budget_used(struct vmfault_region *region)
 {
-	struct vmfault_budget *b = region->budget;
+	struct vmfault_evict *ev = region->evict;
 	unsigned long used;
 
-	if (!b)
+	if (!ev)
 		return 0;
-	spin_lock(&b->lock);
-	used = b->used;
-	spin_unlock(&b->lock);
+	spin_lock(&ev->budget->lock);
+	used = ev->used;
+	spin_unlock(&ev->budget->lock);
 	return used;
 }
 
@@ -451,9 +579,11 @@ static u64 vmfault_budget_random(struct vmfault_budget *b)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
-static bool vmfault_frame_candidate(const struct vmfault_frame *f, u32 pass)
+/* May this reservation (@pass, for @local's pages only if set) take @f? */
+static bool vmfault_frame_candidate(const struct vmfault_frame *f, u32 pass,
+				    const struct vmfault_region *local)
 {
-	return !f->busy && f->pass != pass;
+	return !f->busy && f->pass != pass && (!local || f->region == local);
 }
 
 /*
@@ -463,7 +593,9 @@ static bool vmfault_frame_candidate(const struct vmfault_frame *f, u32 pass)
  * there is none or the batch filled first (*@nr_unmap says which).
  */
 static struct vmfault_frame *vmfault_clock_pick(struct vmfault_budget *b, u32 pass,
-						pgoff_t *unmap, unsigned int *nr_unmap)
+						const struct vmfault_region *local,
+						struct vmfault_frame **unmap,
+						unsigned int *nr_unmap)
 {
 	unsigned long steps = 0, limit;
 	struct vmfault_frame *f;
@@ -476,7 +608,7 @@ static struct vmfault_frame *vmfault_clock_pick(struct vmfault_budget *b, u32 pa
 		if (b->hand == &b->list)
 			b->hand = b->list.next;
 		f = list_entry(b->hand, struct vmfault_frame, node);
-		if (!vmfault_frame_candidate(f, pass)) {
+		if (!vmfault_frame_candidate(f, pass, local)) {
 			b->hand = b->hand->next;
 			continue;
 		}
@@ -485,70 +617,67 @@ static struct vmfault_frame *vmfault_clock_pick(struct vmfault_budget *b, u32 pa
 		if (*nr_unmap == VMFAULT_CLOCK_BATCH)
 			return NULL;
 		f->referenced = false;
-		unmap[(*nr_unmap)++] = f->index;
+		unmap[(*nr_unmap)++] = f;
 		b->hand = b->hand->next;
 	}
 	/* No candidate at all (every frame busy or tried). */
 	list_for_each_entry(f, &b->list, node)
-		if (vmfault_frame_candidate(f, pass))
+		if (vmfault_frame_candidate(f, pass, local))
 			return f;
 	return NULL;
 }
 
 /* The policy's victim among the candidates, or NULL. Lock held. */
 static struct vmfault_frame *vmfault_budget_pick(struct vmfault_budget *b, u32 pass,
-						 pgoff_t *unmap, unsigned int *nr_unmap)
+						 const struct vmfault_region *local,
+						 struct vmfault_frame **unmap,
+						 unsigned int *nr_unmap)
 {
 	struct vmfault_frame *f, *best = NULL;
 	unsigned long n = 0, r;
 
 	switch (b->policy) {
 	case VMFAULT_POLICY_CLOCK:
-		return vmfault_clock_pick(b, pass, unmap, nr_unmap);
+		return vmfault_clock_pick(b, pass, local, unmap, nr_unmap);
 	case VMFAULT_POLICY_OPT:
 		list_for_each_entry(f, &b->list, node)
-			if (vmfault_frame_candidate(f, pass) &&
+			if (vmfault_frame_candidate(f, pass, local) &&
 			    (!best || f->next_use > best->next_use))
 				best = f;
 		return best;
 	case VMFAULT_POLICY_RANDOM:
 		list_for_each_entry(f, &b->list, node)
-			n += vmfault_frame_candidate(f, pass);
+			n += vmfault_frame_candidate(f, pass, local);
 		if (!n)
 			return NULL;
 		r = (vmfault_budget_random(b) >> 32) % n;
 		list_for_each_entry(f, &b->list, node)
-			if (vmfault_frame_candidate(f, pass) && !r--)
+			if (vmfault_frame_candidate(f, pass, local) && !r--)
 				return f;
 		return NULL;
 	default:	/* FIFO and LRU: the head */
 		list_for_each_entry(f, &b->list, node)
-			if (vmfault_frame_candidate(f, pass))
+			if (vmfault_frame_candidate(f, pass, local))
 				return f;
 		return NULL;
 	}
 }
 
 /*
- * Unmap the pages at @idx[0..@nr) from every mapping of the region, so
- * that their next use is a reference fault; not mlock()ed ones (an unmap
- * would munlock them).
+ * Unmap the page at @index of @region from every mapping of the region,
+ * so that its next use is a reference fault; not an mlock()ed one (an
+ * unmap would munlock it).
  */
-static void vmfault_budget_unmap(struct vmfault_region *region, const pgoff_t *idx,
-				 unsigned int nr)
+static void vmfault_budget_unmap(struct vmfault_region *region, pgoff_t index)
 {
-	struct page *page;
-	unsigned int i;
+	struct page *page = vmfault_region_find_get(region, index);
 
-	for (i = 0; i < nr; i++) {
-		page = vmfault_region_find_get(region, idx[i]);
-		if (!page)
-			continue;
-		if (!PageMlocked(page))
-			unmap_mapping_range(region->inode->i_mapping,
-					    (loff_t)idx[i] << PAGE_SHIFT, PAGE_SIZE, 0);
-		put_page(page);
-	}
+	if (!page)
+		return;
+	if (!PageMlocked(page))
+		unmap_mapping_range(region->inode->i_mapping, (loff_t)index << PAGE_SHIFT,
+				    PAGE_SIZE, 0);
+	put_page(page);
 }
 
 /* Take @f off the list and give its frame back. Lock held. */
@@ -561,17 +690,20 @@ static void vmfault_frame_unlist(struct vmfault_budget *b, struct vmfault_frame 
 		f->listed = false;
 	}
 	b->used--;
+	f->region->evict->used--;
 }
 
 /*
- * Evict the listed page at @f->index, which @f marks busy: write it back
- * if dirty (@flags allowing), lock, unmap, take it out of its slot, free
- * it. Returns 0 (the frame is freed and the budget's use is one less),
- * -EAGAIN to pass it over, -EPERM for a page that is mlock()ed, -EINTR.
+ * Evict the listed page of @f, which @f marks busy, for a miss at
+ * @for_index of @for_region: write it back if dirty (@flags allowing),
+ * lock, unmap, take it out of its slot, free it. Returns 0 (the frame is
+ * freed and the budget's use is one less), -EAGAIN to pass it over,
+ * -EPERM for a page that is mlock()ed, -EINTR.
  */
-static int vmfault_evict_one(struct vmfault_region *region, struct vmfault_frame *f,
+static int vmfault_evict_one(struct vmfault_frame *f, struct vmfault_region *for_region,
 			     pgoff_t for_index, unsigned int flags)
 {
+	struct vmfault_region *region = f->region;
 	struct vmfault_budget *b = region->budget;
 	pgoff_t index = f->index;
 	bool dirty = false;
@@ -633,10 +765,11 @@ again:
 	xa_unlock(&region->pages);
 	unlock_page(page);
 
+	trace_vmfault_evict(region, index, page, b->policy, dirty, for_region, for_index);
 	spin_lock(&b->lock);
 	vmfault_frame_unlist(b, f);
 	spin_unlock(&b->lock);
-	trace_vmfault_evict(region, index, page, b->policy, dirty, for_index);
+	/* After this the region may be freed (vmfault_budget_destroy()). */
 	set_page_private(page, 0);
 	kfree(f);
 	vmfault_count(region, VMFAULT_CNT_EVICTIONS);
@@ -657,32 +790,41 @@ pass_over:
 /**
  * vmfault_frame_reserve() - a frame for a page about to be read
  * @region: a region with a budget
- * @for_index: the page offset the frame is for (for the trace)
+ * @for_index: the page offset the frame is for
  * @flags: VMFAULT_EVICT_*: what the caller's locks allow
  *
  * When the budget is full, evicts the policy's victims until one frame is
- * free. Without VMFAULT_EVICT_MAY_EXCEED (a prefetched page) it gives up
- * instead of going over the budget.
+ * free: any region's on the pool (global replacement), only this region's
+ * with VMFAULT_FRAMES_LOCAL or a budget of its own. Without
+ * VMFAULT_EVICT_MAY_EXCEED (a prefetched page) it gives up instead of
+ * going over the budget.
  *
  * Context: might sleep; no region page lock held, unless only trylocks
  * are allowed (no VMFAULT_EVICT_MAY_WAIT).
  * Return: the frame, for vmfault_frame_attach(); ERR_PTR(-ENOSPC) when
- * the budget is full and cannot be made room in (every page mlock()ed, or
- * a prefetch); -ENOMEM; -EINTR.
+ * the budget is full and cannot be made room in (every candidate
+ * mlock()ed, or a prefetch); -ENOMEM; -EINTR.
  */
 struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff_t for_index,
 					    unsigned int flags)
 {
-	struct vmfault_budget *b = region->budget;
-	pgoff_t unmap[VMFAULT_CLOCK_BATCH];
-	unsigned int nr_unmap, locked = 0, other = 0;
+	struct vmfault_evict *ev = region->evict;
+	struct vmfault_budget *b = ev->budget;
+	const struct vmfault_region *local = NULL;
+	struct vmfault_frame *unmap[VMFAULT_CLOCK_BATCH];
+	unsigned int i, nr_unmap, locked = 0, other = 0;
 	struct vmfault_frame *f, *victim;
+	pgoff_t unmap_index[VMFAULT_CLOCK_BATCH];
+	struct vmfault_region *unmap_region[VMFAULT_CLOCK_BATCH];
 	int err;
 	u32 pass;
 
+	if (b != &ev->own && (ev->flags & VMFAULT_FRAMES_LOCAL))
+		local = region;
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
+	f->region = region;
 	f->index = for_index;
 	f->next_use = U64_MAX;
 
@@ -690,20 +832,33 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 	pass = ++b->pass;
 	while (b->used >= b->frames) {
 		nr_unmap = 0;
-		victim = vmfault_budget_pick(b, pass, unmap, &nr_unmap);
+		victim = vmfault_budget_pick(b, pass, local, unmap, &nr_unmap);
 		if (victim) {
 			victim->busy = true;
 			victim->pass = pass;
 		}
+		/* Busy, the frames (and their regions) stay while unlocked. */
+		for (i = 0; i < nr_unmap; i++) {
+			unmap[i]->busy = true;
+			unmap_region[i] = unmap[i]->region;
+			unmap_index[i] = unmap[i]->index;
+		}
 		spin_unlock(&b->lock);
-		vmfault_budget_unmap(region, unmap, nr_unmap);
+		for (i = 0; i < nr_unmap; i++)
+			vmfault_budget_unmap(unmap_region[i], unmap_index[i]);
+		if (nr_unmap) {
+			spin_lock(&b->lock);
+			for (i = 0; i < nr_unmap; i++)
+				unmap[i]->busy = false;
+			spin_unlock(&b->lock);
+		}
 		if (!victim) {
 			spin_lock(&b->lock);
 			if (nr_unmap)
 				continue;
 			break;
 		}
-		err = vmfault_evict_one(region, victim, for_index, flags);
+		err = vmfault_evict_one(victim, region, for_index, flags);
 		spin_lock(&b->lock);
 		if (!err)
 			continue;
@@ -725,6 +880,7 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 		return ERR_PTR(-ENOSPC);
 	}
 	b->used++;
+	ev->used++;
 	spin_unlock(&b->lock);
 	return f;
 }
@@ -740,6 +896,7 @@ void vmfault_frame_unreserve(struct vmfault_region *region, struct vmfault_frame
 
 	spin_lock(&b->lock);
 	b->used--;
+	region->evict->used--;
 	spin_unlock(&b->lock);
 	kfree(f);
 }
@@ -766,12 +923,12 @@ void vmfault_frame_move(struct page *old, struct page *page)
 }
 
 /* OPT: the next use of @index from the string's position on; lock held. */
-static u64 vmfault_opt_next_use(struct vmfault_budget *b, pgoff_t index)
+static u64 vmfault_opt_next_use(struct vmfault_evict *ev, pgoff_t index)
 {
 	u64 pos;
 
-	for (pos = b->ref_pos; pos < b->nr_refs; pos++)
-		if (b->refs[pos] == index)
+	for (pos = ev->ref_pos; pos < ev->nr_refs; pos++)
+		if (ev->refs[pos] == index)
 			return pos;
 	return U64_MAX;
 }
@@ -786,7 +943,8 @@ static u64 vmfault_opt_next_use(struct vmfault_budget *b, pgoff_t index)
  */
 void vmfault_frame_uptodate(struct vmfault_region *region, struct page *page)
 {
-	struct vmfault_budget *b = region->budget;
+	struct vmfault_evict *ev = region->evict;
+	struct vmfault_budget *b = ev->budget;
 	struct vmfault_frame *f = vmfault_page_frame(page);
 
 	if (WARN_ON_ONCE(!f))
@@ -797,21 +955,21 @@ void vmfault_frame_uptodate(struct vmfault_region *region, struct page *page)
 		f->referenced = true;
 		/* A prefetched page: when will it be used? (The faulting one: now.) */
 		if (b->policy == VMFAULT_POLICY_OPT && region->window > 1)
-			f->next_use = vmfault_opt_next_use(b, f->index);
+			f->next_use = vmfault_opt_next_use(ev, f->index);
 		list_add_tail(&f->node, b->policy == VMFAULT_POLICY_CLOCK ? b->hand : &b->list);
 	}
 	spin_unlock(&b->lock);
 }
 
-/* OPT: the reference at the string's position of @index; lock held. */
-static void vmfault_opt_reference(struct vmfault_budget *b, struct vmfault_frame *f)
+/* OPT: the reference at the string's position of @f's page; lock held. */
+static void vmfault_opt_reference(struct vmfault_evict *ev, struct vmfault_frame *f)
 {
 	u64 pos;
 
-	for (pos = b->ref_pos; pos < b->nr_refs; pos++) {
-		if (b->refs[pos] == f->index) {
-			f->next_use = b->ref_next[pos];
-			b->ref_pos = pos + 1;
+	for (pos = ev->ref_pos; pos < ev->nr_refs; pos++) {
+		if (ev->refs[pos] == f->index) {
+			f->next_use = ev->ref_next[pos];
+			ev->ref_pos = pos + 1;
 			return;
 		}
 	}
@@ -834,7 +992,8 @@ static void vmfault_opt_reference(struct vmfault_budget *b, struct vmfault_frame
 void vmfault_frame_reference(struct vmfault_region *region, pgoff_t index, struct page *page,
 			     bool major)
 {
-	struct vmfault_budget *b = region->budget;
+	struct vmfault_evict *ev = region->evict;
+	struct vmfault_budget *b = ev->budget;
 	struct vmfault_frame *f = vmfault_page_frame(page);
 	bool unmap = false;
 	pgoff_t old = 0;
@@ -848,23 +1007,101 @@ void vmfault_frame_reference(struct vmfault_region *region, pgoff_t index, struc
 		if (b->policy == VMFAULT_POLICY_LRU)
 			list_move_tail(&f->node, &b->list);
 		else if (b->policy == VMFAULT_POLICY_OPT)
-			vmfault_opt_reference(b, f);
+			vmfault_opt_reference(ev, f);
 	}
-	if (b->trace_pages) {
-		for (i = 0; i < b->nr_traced; i++)
-			if (b->traced[(b->traced_head + i) % b->trace_pages] == index)
+	if (ev->trace_pages) {
+		for (i = 0; i < ev->nr_traced; i++)
+			if (ev->traced[(ev->traced_head + i) % ev->trace_pages] == index)
 				goto out_unlock;
-		if (b->nr_traced < b->trace_pages) {
-			b->traced[(b->traced_head + b->nr_traced++) % b->trace_pages] = index;
+		if (ev->nr_traced < ev->trace_pages) {
+			ev->traced[(ev->traced_head + ev->nr_traced++) % ev->trace_pages] = index;
 		} else {
-			old = b->traced[b->traced_head];
-			b->traced[b->traced_head] = index;
-			b->traced_head = (b->traced_head + 1) % b->trace_pages;
+			old = ev->traced[ev->traced_head];
+			ev->traced[ev->traced_head] = index;
+			ev->traced_head = (ev->traced_head + 1) % ev->trace_pages;
 			unmap = true;
 		}
 	}
 out_unlock:
 	spin_unlock(&b->lock);
 	if (unmap)
-		vmfault_budget_unmap(region, &old, 1);
+		vmfault_budget_unmap(region, old);
+}
+
+/* The pool's module parameters: pool_frames and pool_policy. */
+static int vmfault_pool_frames_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int frames;
+	int err = kstrtouint(val, 0, &frames);
+
+	if (err)
+		return err;
+	spin_lock(&vmfault_pool.lock);
+	/* Fewer frames than in use: the next misses evict down to it. */
+	vmfault_pool.frames = frames;
+	spin_unlock(&vmfault_pool.lock);
+	return 0;
+}
+
+static int vmfault_pool_frames_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(vmfault_pool.frames));
+}
+
+static const struct kernel_param_ops vmfault_pool_frames_ops = {
+	.set = vmfault_pool_frames_set,
+	.get = vmfault_pool_frames_get,
+};
+module_param_cb(pool_frames, &vmfault_pool_frames_ops, NULL, 0644);
+MODULE_PARM_DESC(pool_frames, "frames of the pool that regions may share (VMFAULT_FRAMES_POOL); 0 (the default): no pool");
+
+static int vmfault_pool_policy_set(const char *val, const struct kernel_param *kp)
+{
+	int policy = sysfs_match_string(vmfault_policy_names, val);
+	int err = 0;
+
+	if (policy < 0)
+		return -EINVAL;
+	if (policy == VMFAULT_POLICY_OPT) {
+		pr_info("pool_policy: OPT needs one region's reference string; not for the pool\n");
+		return -EINVAL;
+	}
+	spin_lock(&vmfault_pool.lock);
+	if (vmfault_pool.regions)
+		err = -EBUSY;
+	else
+		vmfault_pool.policy = policy;
+	spin_unlock(&vmfault_pool.lock);
+	if (err)
+		pr_info("pool_policy: regions use the pool; close them first\n");
+	return err;
+}
+
+static int vmfault_pool_policy_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", vmfault_policy_name(READ_ONCE(vmfault_pool.policy)));
+}
+
+static const struct kernel_param_ops vmfault_pool_policy_ops = {
+	.set = vmfault_pool_policy_set,
+	.get = vmfault_pool_policy_get,
+};
+module_param_cb(pool_policy, &vmfault_pool_policy_ops, NULL, 0644);
+MODULE_PARM_DESC(pool_policy, "the pool's replacement policy: fifo (default), clock, lru or random; fixed while regions use the pool");
+
+/**
+ * vmfault_pool_show() - the pool's lines of /proc/vmfault
+ * @m: the seq_file
+ */
+void vmfault_pool_show(struct seq_file *m)
+{
+	unsigned long used, regions;
+	u32 frames;
+
+	spin_lock(&vmfault_pool.lock);
+	frames = vmfault_pool.frames;
+	used = vmfault_pool.used;
+	regions = vmfault_pool.regions;
+	spin_unlock(&vmfault_pool.lock);
+	seq_printf(m, "pool_frames %u\npool_used %lu\npool_regions %lu\n", frames, used, regions);
 }

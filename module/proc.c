@@ -22,6 +22,7 @@ static int vmfault_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "regions %u\n", vmfault_regions_count());
 	seq_printf(m, "pages_resident %lld\n", percpu_counter_sum(&vmfault_pages_used));
 	seq_printf(m, "max_pages %lu\n", READ_ONCE(vmfault_max_pages));
+	vmfault_pool_show(m);
 	return 0;
 }
 
@@ -42,7 +43,13 @@ static void vmfault_regions_show_one(struct vmfault_region *region, void *arg)
 	for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
 		seq_printf(m, " %llu", info.counters[i]);
 	vmfault_budget_get(region, &fr);
-	seq_printf(m, " %u %s\n", fr.frames, fr.frames ? vmfault_policy_name(fr.policy) : "-");
+	if (!fr.budget_frames && !(fr.flags & VMFAULT_FRAMES_POOL))
+		seq_puts(m, " 0 -\n");
+	else
+		seq_printf(m, " %llu %s%s\n", fr.budget_frames,
+			   !(fr.flags & VMFAULT_FRAMES_POOL) ? "" :
+			   fr.flags & VMFAULT_FRAMES_LOCAL ? "pool-local:" : "pool:",
+			   vmfault_policy_name(fr.policy));
 }
 
 /**
@@ -52,7 +59,9 @@ static void vmfault_regions_show_one(struct vmfault_region *region, void *arg)
  *
  * A header line names the columns: id, owner (tgid of the opener), mode,
  * size (bytes), resident (pages), then every counter of /proc/vmfault,
- * then the frame budget (frames, 0 for none) and its policy ("-" for none).
+ * then the frame budget (frames, 0 for none; the pool's for a pool region)
+ * and its policy ("-" for none; "pool:" or "pool-local:" before a pool
+ * region's).
  *
  * Return: 0.
  */

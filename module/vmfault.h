@@ -110,8 +110,10 @@ struct vmfault_counters {
  * @node: in the list of all regions, for /proc/vmfault_regions
  * @release_work: its release, when the task that drops the last reference
  *	cannot do the last writeback (dev.c)
- * @budget: file mode: the frame budget and replacement state (evict.c), or
- *	NULL for none; set before the region is frozen
+ * @budget: file mode: the frame budget and replacement state (evict.c):
+ *	the region's own or the module's pool; NULL for none. Set before the
+ *	region is frozen
+ * @evict: the region's side of @budget (evict.c)
  */
 struct vmfault_region {
 	struct mutex lock;	/* protects mode .. writable, mapped */
@@ -136,6 +138,7 @@ struct vmfault_region {
 	struct list_head node;
 	struct work_struct release_work;
 	struct vmfault_budget *budget;
+	struct vmfault_evict *evict;
 };
 
 static inline unsigned long vmfault_region_id(const struct vmfault_region *region)
@@ -324,7 +327,9 @@ extern const struct vm_operations_struct vmfault_zero_vm_ops;
 extern const struct vm_operations_struct vmfault_zero_fa_vm_ops;
 
 /* evict.c */
+struct seq_file;
 struct vmfault_budget;
+struct vmfault_evict;
 struct vmfault_frame;
 
 /* What a caller of vmfault_frame_reserve() may do to make room. */
@@ -339,6 +344,7 @@ int vmfault_budget_set_refs(struct vmfault_region *region, const struct vmfault_
 int vmfault_budget_check_map(struct vmfault_region *region);
 void vmfault_budget_destroy(struct vmfault_region *region);
 unsigned long vmfault_budget_used(struct vmfault_region *region);
+void vmfault_pool_show(struct seq_file *m);
 struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff_t for_index,
 					    unsigned int flags);
 void vmfault_frame_unreserve(struct vmfault_region *region, struct vmfault_frame *f);

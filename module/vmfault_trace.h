@@ -165,16 +165,20 @@ VMFAULT_DEFINE_EVENT(vmfault_page_event, vmfault_cow,
 		     TP_ARGS(region, address, pgoff, page));
 
 /*
- * A frame budget was full: the policy evicted the page at pgoff (pfn) to
- * make room for the page at for_pgoff; dirty: it was written back first.
+ * A frame budget was full: the policy evicted the page at pgoff (pfn) of
+ * region to make room for the page at for_pgoff of for_region (another
+ * region under global replacement on the pool); dirty: it was written
+ * back first; pid: the task whose miss it was.
  */
 VMFAULT_EVENT(vmfault_evict,
 	      TP_PROTO(struct vmfault_region *region, pgoff_t pgoff, struct page *page,
-		       u32 policy, bool dirty, pgoff_t for_pgoff),
-	      TP_ARGS(region, pgoff, page, policy, dirty, for_pgoff),
+		       u32 policy, bool dirty, struct vmfault_region *for_region,
+		       pgoff_t for_pgoff),
+	      TP_ARGS(region, pgoff, page, policy, dirty, for_region, for_pgoff),
 	      TP_STRUCT__entry(__field(unsigned long, region)
 			       __field(unsigned long, pgoff)
 			       __field(unsigned long, pfn)
+			       __field(unsigned long, for_region)
 			       __field(unsigned long, for_pgoff)
 			       __field(u32, policy)
 			       __field(bool, dirty)
@@ -182,11 +186,12 @@ VMFAULT_EVENT(vmfault_evict,
 	      TP_fast_assign(__entry->region = vmfault_region_id(region);
 			     __entry->pgoff = pgoff;
 			     __entry->pfn = page_to_pfn(page);
+			     __entry->for_region = vmfault_region_id(for_region);
 			     __entry->for_pgoff = for_pgoff;
 			     __entry->policy = policy;
 			     __entry->dirty = dirty;
 			     __entry->pid = current->pid;),
-	      TP_printk("region=%lu pgoff=%lu pfn=0x%lx policy=%s dirty=%d for_pgoff=%lu pid=%d",
+	      TP_printk("region=%lu pgoff=%lu pfn=0x%lx policy=%s dirty=%d for_region=%lu for_pgoff=%lu pid=%d",
 			__entry->region, __entry->pgoff, __entry->pfn,
 			__print_symbolic(__entry->policy,
 					 { VMFAULT_POLICY_FIFO, "fifo" },
@@ -194,7 +199,7 @@ VMFAULT_EVENT(vmfault_evict,
 					 { VMFAULT_POLICY_LRU, "lru" },
 					 { VMFAULT_POLICY_OPT, "opt" },
 					 { VMFAULT_POLICY_RANDOM, "random" }),
-			__entry->dirty, __entry->for_pgoff, __entry->pid)
+			__entry->dirty, __entry->for_region, __entry->for_pgoff, __entry->pid)
 );
 
 /*

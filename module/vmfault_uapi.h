@@ -277,18 +277,36 @@ enum vmfault_policy {
 /* The longest reference string VMFAULT_IOC_SET_REFS takes. */
 #define VMFAULT_MAX_REFS	0x100000
 
+/* VMFAULT_IOC_SET_FRAMES flags: use the module's pool of frames ... */
+#define VMFAULT_FRAMES_POOL		0x1
+/* ... and, when it is full, evict only this region's pages (local replacement) */
+#define VMFAULT_FRAMES_LOCAL		0x2
+#define VMFAULT_FRAMES_FLAGS_ALL	(VMFAULT_FRAMES_POOL | VMFAULT_FRAMES_LOCAL)
+
 /**
- * struct vmfault_frames - a region's frame budget (VMFAULT_IOC_SET_FRAMES)
+ * struct vmfault_frames - a region's frame budget (VMFAULT_IOC_SET_FRAMES,
+ *	VMFAULT_IOC_GET_FRAMES)
  * @frames: (in) at most this many region pages resident at once; 0 (the
- *	default) for no budget. File mode only, at most the region's pages
- * @policy: (in) enum vmfault_policy: the victim when the budget is full
+ *	default) for no budget, or with VMFAULT_FRAMES_POOL. File mode only,
+ *	at most the region's pages
+ * @policy: (in) enum vmfault_policy: the victim when the budget is full.
+ *	With VMFAULT_FRAMES_POOL, the pool's (module parameter pool_policy)
  * @trace_pages: (in) reference tracing: at most this many region pages
  *	mapped at once, so that every access to another page faults (a minor
  *	reference fault if it is resident) and the policy sees every
  *	reference; 0 for off. OPT needs 1
- * @flags: (in) 0
+ * @flags: (in) VMFAULT_FRAMES_*: VMFAULT_FRAMES_POOL takes frames from the
+ *	module's pool (module parameter pool_frames), shared with the other
+ *	pool regions: a miss may evict their pages (global replacement), or
+ *	with VMFAULT_FRAMES_LOCAL only this region's (local replacement)
  * @seed: (in) VMFAULT_POLICY_RANDOM: the generator's seed (0 picks a fixed
  *	one); 0 for the other policies
+ * @used: (out) pages of this region holding frames (resident or being
+ *	read); (in) 0
+ * @budget_used: (out) frames in use in the budget: the region's own, or
+ *	the pool's, all regions together; (in) 0
+ * @budget_frames: (out) the budget's frames (the pool's for a pool
+ *	region); @budget_frames - @budget_used are free; (in) 0
  * @reserved: (in) 0
  */
 struct vmfault_frames {
@@ -297,6 +315,9 @@ struct vmfault_frames {
 	__u32 trace_pages;
 	__u32 flags;
 	__u64 seed;
+	__u64 used;
+	__u64 budget_used;
+	__u64 budget_frames;
 	__u64 reserved[2];
 };
 

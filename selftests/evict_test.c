@@ -576,7 +576,13 @@ TEST_F(evict, get_frames_and_proc)
 	fd = budget_region(&self->m, "refs", O_RDONLY, &fr);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &got));
-	EXPECT_EQ(0, memcmp(&fr, &got, sizeof(fr)));
+	EXPECT_EQ(5, got.frames);
+	EXPECT_EQ(VMFAULT_POLICY_RANDOM, got.policy);
+	EXPECT_EQ(2, got.trace_pages);
+	EXPECT_EQ(42, got.seed);
+	EXPECT_EQ(0, got.used);
+	EXPECT_EQ(0, got.budget_used);
+	EXPECT_EQ(5, got.budget_frames);
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	f = fopen("/proc/vmfault_regions", "r");
 	ASSERT_NE(NULL, f);
@@ -590,6 +596,150 @@ TEST_F(evict, get_frames_and_proc)
 	fclose(f);
 	EXPECT_TRUE(found);
 	close(fd);
+}
+
+/* The pool's size and policy: module parameters. */
+static int pool_param(const char *name, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/vmfault/parameters/%s", name);
+	return write_file(path, val);
+}
+
+/* Read pages [@first, @first + @n) of @p in order, @passes times; stamps checked. */
+static bool read_loop(const char *p, unsigned long first, unsigned long n, int passes)
+{
+	long ps = page_size();
+	bool ok = true;
+
+	for (int k = 0; k < passes; k++)
+		for (unsigned long i = first; i < first + n; i++)
+			ok &= page_has_stamp(p + i * ps, i, ps);
+	return ok;
+}
+
+/*
+ * Local against global replacement: on a pool of 8 frames, region B reads
+ * 4 pages, then region A loops twice over 12. Under global replacement
+ * (FIFO) A's misses evict B's 4 pages first (counted on B) and B reads
+ * them again; under local replacement A evicts only its own pages, in the
+ * 4 frames left to it, and B's pages stay.
+ */
+TEST_F(evict, local_and_global_replacement)
+{
+	struct vmfault_frames fr = { .flags = VMFAULT_FRAMES_POOL }, got;
+	struct vmfault_region_info ia, ib;
+	long ps = self->ps;
+	int a, b;
+	char *pa, *pb;
+
+	ASSERT_EQ(0, make_stamped(&self->m, "a", 12));
+	ASSERT_EQ(0, make_stamped(&self->m, "b", 12));
+	/* No pool yet: a clear error. */
+	ASSERT_EQ(0, pool_param("pool_frames", "0"));
+	EXPECT_EQ(-EINVAL, budget_region(&self->m, "b", O_RDONLY, &fr));
+	ASSERT_EQ(0, pool_param("pool_frames", "8"));
+	ASSERT_EQ(0, pool_param("pool_policy", "fifo"));
+
+	for (int local = 0; local < 2; local++) {
+		struct vmfault_frames fa = fr;
+
+		fa.flags |= local ? VMFAULT_FRAMES_LOCAL : 0;
+		b = budget_region(&self->m, "b", O_RDONLY, &fr);
+		ASSERT_LE(0, b);
+		a = budget_region(&self->m, "a", O_RDONLY, &fa);
+		ASSERT_LE(0, a);
+		/* In use: the pool's policy is fixed. */
+		EXPECT_EQ(-1, pool_param("pool_policy", "lru"));
+		pb = mmap(NULL, 12 * ps, PROT_READ, MAP_SHARED, b, 0);
+		pa = mmap(NULL, 12 * ps, PROT_READ, MAP_SHARED, a, 0);
+		ASSERT_NE(MAP_FAILED, pb);
+		ASSERT_NE(MAP_FAILED, pa);
+		EXPECT_TRUE(read_loop(pb, 0, 4, 1));
+		EXPECT_TRUE(read_loop(pa, 0, 12, 2));
+		ASSERT_EQ(0, ioctl(a, VMFAULT_IOC_GET_FRAMES, &got));
+		EXPECT_EQ(8, got.budget_frames);
+		EXPECT_EQ(8, got.budget_used);
+		EXPECT_EQ(local ? 4 : 8, got.used);
+		EXPECT_TRUE(read_loop(pb, 0, 4, 1));
+		ASSERT_EQ(0, vmf_info(a, &ia));
+		ASSERT_EQ(0, vmf_info(b, &ib));
+		report("%s replacement: A %llu major faults, %llu evictions; B %llu major faults, %llu evictions\n",
+		       local ? "local" : "global",
+		       (unsigned long long)ia.counters[VMFAULT_CNT_MAJOR_FAULTS],
+		       (unsigned long long)ia.counters[VMFAULT_CNT_EVICTIONS],
+		       (unsigned long long)ib.counters[VMFAULT_CNT_MAJOR_FAULTS],
+		       (unsigned long long)ib.counters[VMFAULT_CNT_EVICTIONS]);
+		/* FIFO over a loop longer than A's frames: every access misses. */
+		EXPECT_EQ(24, ia.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+		if (local) {
+			EXPECT_EQ(0, ib.counters[VMFAULT_CNT_EVICTIONS]);
+			EXPECT_EQ(4, ib.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+			EXPECT_EQ(20, ia.counters[VMFAULT_CNT_EVICTIONS]);
+		} else {
+			/* B's 4, then 4 of A's when B reads them again. */
+			EXPECT_EQ(4, ib.counters[VMFAULT_CNT_EVICTIONS]);
+			EXPECT_EQ(8, ib.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+			EXPECT_EQ(16 + 4, ia.counters[VMFAULT_CNT_EVICTIONS]);
+		}
+		munmap(pa, 12 * ps);
+		munmap(pb, 12 * ps);
+		close(a);
+		close(b);
+	}
+	/* Closed: the frames are back, the policy may change. */
+	EXPECT_EQ(0, vmf_proc("pool_used"));
+	EXPECT_EQ(0, vmf_proc("pool_regions"));
+	EXPECT_EQ(0, pool_param("pool_policy", "clock"));
+	EXPECT_EQ(0, pool_param("pool_policy", "fifo"));
+	EXPECT_EQ(-1, pool_param("pool_policy", "opt"));
+	EXPECT_EQ(0, pool_param("pool_frames", "0"));
+}
+
+/*
+ * Thrashing: a loop over 256 pages, 5 passes, on a disk of 1 ms per READ,
+ * with 128, 192, 255, 256 and 320 frames. LRU misses every access until
+ * the working set fits (1280, 1280, 1280), then only the first pass (256,
+ * 256); 255 frames take at least 4 times as long as 256. The knee goes
+ * to "# thrash:" lines (devtools/fusefs-tables and Documentation).
+ */
+TEST_F_TIMEOUT(evict, thrashing_knee, 600)
+{
+	static const unsigned int frames[] = { 128, 192, 255, 256, 320 };
+	static const uint64_t want[] = { 1280, 1280, 1280, 256, 256 };
+	uint64_t ns[ARRAY_SIZE(frames)];
+	long ps = self->ps;
+
+	ASSERT_EQ(0, make_stamped(&self->m, "loop", 512));
+	ASSERT_EQ(0, vff_ctl(&self->m, "read_delay_us 1000"));
+	for (unsigned int k = 0; k < ARRAY_SIZE(frames); k++) {
+		struct vmfault_frames fr = { .frames = frames[k], .policy = VMFAULT_POLICY_LRU };
+		struct vmfault_region_info info;
+		uint64_t t0;
+		bool ok;
+		char *p;
+		int fd;
+
+		fd = budget_region(&self->m, "loop", O_RDONLY, &fr);
+		ASSERT_LE(0, fd);
+		p = mmap(NULL, 512 * ps, PROT_READ, MAP_SHARED, fd, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		t0 = now_ns();
+		ok = read_loop(p, 0, 256, 5);
+		ns[k] = now_ns() - t0;
+		ASSERT_EQ(0, vmf_info(fd, &info));
+		report("thrash: frames %u major_faults %llu ms %.1f\n", frames[k],
+		       (unsigned long long)info.counters[VMFAULT_CNT_MAJOR_FAULTS], ns[k] / 1e6);
+		EXPECT_TRUE(ok);
+		EXPECT_EQ(want[k], info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+		EXPECT_EQ(want[k] > frames[k] ? want[k] - frames[k] : 0,
+			  info.counters[VMFAULT_CNT_EVICTIONS]);
+		munmap(p, 512 * ps);
+		close(fd);
+	}
+	EXPECT_LE(4 * ns[3], ns[2]);
+	ASSERT_EQ(0, vff_ctl(&self->m, "read_delay_us 0"));
 }
 
 /* Bad budgets and reference strings: a clear errno each, nothing else. */
