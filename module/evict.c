@@ -674,7 +674,7 @@ static void vmfault_budget_unmap(struct vmfault_region *region, pgoff_t index)
 
 	if (!page)
 		return;
-	if (!PageMlocked(page))
+	if (!folio_test_mlocked(page_folio(page)))
 		unmap_mapping_range(region->inode->i_mapping, (loff_t)index << PAGE_SHIFT,
 				    PAGE_SIZE, 0);
 	put_page(page);
@@ -738,7 +738,7 @@ again:
 	} else if (!trylock_page(page)) {
 		goto pass_over;
 	}
-	if (PageMlocked(page)) {
+	if (folio_test_mlocked(page_folio(page))) {
 		unlock_page(page);
 		put_page(page);
 		return -EPERM;
