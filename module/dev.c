@@ -208,6 +208,17 @@ static long vmfault_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 			return -EFAULT;
 		return 0;
 	}
+	case VMFAULT_IOC_WS_SAMPLE: {
+		struct vmfault_ws_sample ws;
+		int err;
+
+		if (copy_from_user(&ws, uarg, sizeof(ws)))
+			return -EFAULT;
+		err = vmfault_wset_sample(region, &ws);
+		if (!err && copy_to_user(uarg, &ws, sizeof(ws)))
+			err = -EFAULT;
+		return err;
+	}
 	case VMFAULT_IOC_SET_REFS: {
 		struct vmfault_refs r;
 

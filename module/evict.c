@@ -248,9 +248,9 @@ static void vmfault_pool_get(void)
  * Return: 0; -EINVAL for a region that is not in file mode, a budget
  * larger than the region, a policy out of range, OPT without tracing of
  * one page or on the pool, a pool region with frames or a policy other
- * than the pool's or while the pool has no frames, a seed for a policy other than RANDOM, or an unknown
- * flag or an (out) field not 0; -EBUSY once the region is in use;
- * -ENOMEM.
+ * than the pool's or while the pool has no frames, a seed for a policy
+ * other than RANDOM, or an unknown flag or an (out) field not 0; -EBUSY
+ * once the region is in use; -ENOMEM.
  */
 int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frames *fr)
 {

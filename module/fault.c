@@ -143,6 +143,10 @@ vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgof
 
 		if (!PageUptodate(page) || PageHWPoison(page))
 			continue;
+		/* A sampled page's next use is the sampler's fault (wset.c). */
+		if (unlikely(region->wset) &&
+		    xa_get_mark(&region->pages, index, VMFAULT_PAGE_SAMPLED))
+			continue;
 		if (file && xa_load(&region->pages, index) != page)
 			continue;
 		if (vm_insert_page(vma, addr, page))

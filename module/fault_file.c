@@ -151,6 +151,14 @@ static struct page *vmfault_file_resident(struct vmfault_region *region, struct 
 	return page;
 }
 
+/* A fault on a resident page: a use of it the working-set sampler counts. */
+static void vmfault_file_touch(struct vmfault_region *region, struct vm_fault *vmf, bool write)
+{
+	/* Pairs with vmfault_wset_sample()'s release: a sampler seen is whole. */
+	if (unlikely(smp_load_acquire(&region->wset)))
+		vmfault_wset_touch(region, vmf->pgoff, write);
+}
+
 /**
  * vmfault_file_fault() - ->fault of a file-mode mapping
  * @vmf: the fault; the pte at vmf->address is empty
@@ -191,8 +199,10 @@ static vm_fault_t vmfault_file_fault(struct vm_fault *vmf)
 	}
 again:
 	page = vmfault_file_resident(region, vmf);
-	if (page)
+	if (page) {
+		vmfault_file_touch(region, vmf, write);
 		goto got_page;
+	}
 	if ((vmf->flags & FAULT_FLAG_TRIED) && vmfault_file_take_error(region, vmf->pgoff)) {
 		/* This fault's first pass read and failed: report it. */
 		ret = vmfault_file_fault_error(vmf, region, -EIO, end, &outcome);
@@ -303,6 +313,7 @@ static vm_fault_t vmfault_file_page_mkwrite(struct vm_fault *vmf)
 		vmfault_fault_sigbus(vmf, region, end);
 		return VM_FAULT_HWPOISON;
 	}
+	vmfault_file_touch(region, vmf, true);
 	vmfault_file_mark_dirty(region, vmf->pgoff, vmf->page);
 	vmfault_mkwrite_done(vmf, region, start);
 	return VM_FAULT_LOCKED;

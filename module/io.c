@@ -83,6 +83,9 @@ static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
 			err = -EIO;
 			break;
 		}
+		/* A use of the page, for the working-set sampler (wset.c). */
+		if (file && unlikely(smp_load_acquire(&region->wset)))
+			vmfault_wset_touch(region, index, write);
 		if (write) {
 			copied = copy_page_from_iter(page, off, n, iter);
 			flush_dcache_page(page);

@@ -72,6 +72,7 @@ void vmfault_region_destroy(struct vmfault_region *region)
 	list_del(&region->node);
 	mutex_unlock(&vmfault_regions_lock);
 	vmfault_budget_destroy(region);
+	vmfault_wset_free(region);
 	xa_for_each(&region->pages, index, page) {
 		vmfault_count(region, VMFAULT_CNT_PAGES_FREED);
 		vmfault_page_drop(page);

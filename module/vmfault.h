@@ -60,6 +60,11 @@ enum vmfault_outcome {
  * error (SIGBUS) instead of reading again.
  */
 #define VMFAULT_PAGE_EIO	XA_MARK_1
+/*
+ * xarray mark of a file-mode page in the current working-set sample
+ * (wset.c): unmapped, and not yet touched since it was drawn.
+ */
+#define VMFAULT_PAGE_SAMPLED	XA_MARK_2
 
 /**
  * struct vmfault_counters - one CPU's share of a set of event counters
@@ -114,6 +119,7 @@ struct vmfault_counters {
  *	the region's own or the module's pool; NULL for none. Set before the
  *	region is frozen
  * @evict: the region's side of @budget (evict.c)
+ * @wset: the working-set sampler (wset.c), from the first sample on
  */
 struct vmfault_region {
 	struct mutex lock;	/* protects mode .. writable, mapped */
@@ -139,6 +145,7 @@ struct vmfault_region {
 	struct work_struct release_work;
 	struct vmfault_budget *budget;
 	struct vmfault_evict *evict;
+	struct vmfault_wset *wset;
 };
 
 static inline unsigned long vmfault_region_id(const struct vmfault_region *region)
@@ -353,6 +360,12 @@ void vmfault_frame_move(struct page *old, struct page *page);
 void vmfault_frame_uptodate(struct vmfault_region *region, struct page *page);
 void vmfault_frame_reference(struct vmfault_region *region, pgoff_t index, struct page *page,
 			     bool major);
+
+/* wset.c */
+struct vmfault_wset;
+void vmfault_wset_touch(struct vmfault_region *region, pgoff_t index, bool write);
+int vmfault_wset_sample(struct vmfault_region *region, struct vmfault_ws_sample *req);
+void vmfault_wset_free(struct vmfault_region *region);
 
 /* fault_file.c */
 extern const struct vm_operations_struct vmfault_file_vm_ops;

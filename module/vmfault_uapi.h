@@ -331,6 +331,38 @@ struct vmfault_refs {
 	__u64 refs;
 };
 
+/* VMFAULT_IOC_WS_SAMPLE flags: count written pages only ... */
+#define VMFAULT_WS_WRITE	0x1
+/* ... and sample each page with probability 1/stride, not every stride-th */
+#define VMFAULT_WS_RANDOM	0x2
+#define VMFAULT_WS_FLAGS_ALL	(VMFAULT_WS_WRITE | VMFAULT_WS_RANDOM)
+
+/**
+ * struct vmfault_ws_sample - one working-set sample (VMFAULT_IOC_WS_SAMPLE)
+ * @flags: (in) VMFAULT_WS_*
+ * @stride: (in) sample every @stride-th resident page in page order, or
+ *	with VMFAULT_WS_RANDOM each with probability 1/@stride; 1 or more
+ * @seed: (in) VMFAULT_WS_RANDOM: the generator's seed, taken at the
+ *	region's first sample (0 picks a fixed one); else 0
+ * @sampled: (out) pages in the previous sample (0 at the first call)
+ * @touched: (out) of them, touched since: used at all, or with
+ *	VMFAULT_WS_WRITE written (a MAP_SHARED store, or write())
+ * @estimate: (out) the pages touched in the interval, estimated:
+ *	@touched scaled by the resident pages when the sample was drawn
+ * @resident: (out) resident pages when this call drew its sample
+ * @next_sampled: (out) pages in the sample this call drew
+ */
+struct vmfault_ws_sample {
+	__u32 flags;
+	__u32 stride;
+	__u64 seed;
+	__u64 sampled;
+	__u64 touched;
+	__u64 estimate;
+	__u64 resident;
+	__u64 next_sampled;
+};
+
 /*
  * Give a file-mode region a frame budget and a replacement policy; before
  * the first mmap(), read() or write() (EBUSY after).
@@ -340,5 +372,10 @@ struct vmfault_refs {
 #define VMFAULT_IOC_GET_FRAMES	_IOR(VMFAULT_IOC_MAGIC, 0x04, struct vmfault_frames)
 /* OPT's reference string; after SET_FRAMES, before the first mmap(). */
 #define VMFAULT_IOC_SET_REFS	_IOW(VMFAULT_IOC_MAGIC, 0x05, struct vmfault_refs)
+/*
+ * End a working-set interval of a file-mode region in use: report the
+ * last sample's touched pages and draw the next sample.
+ */
+#define VMFAULT_IOC_WS_SAMPLE	_IOWR(VMFAULT_IOC_MAGIC, 0x06, struct vmfault_ws_sample)
 
 #endif /* _VMFAULT_UAPI_H */

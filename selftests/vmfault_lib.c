@@ -322,24 +322,30 @@ long read_long(const char *path)
 }
 
 
-long smaps_rss_kb(const void *addr)
+long smaps_kb(const void *addr, const char *field)
 {
 	unsigned long start, end;
-	char line[256];
+	char line[256], fmt[64];
 	bool in = false;
 	long kb = -1;
 	FILE *f = fopen("/proc/self/smaps", "r");
 
 	if (!f)
 		return -1;
+	snprintf(fmt, sizeof(fmt), "%s: %%ld kB", field);
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
 			in = (uintptr_t)addr >= start && (uintptr_t)addr < end;
 			continue;
 		}
-		if (in && sscanf(line, "Rss: %ld kB", &kb) == 1)
+		if (in && sscanf(line, fmt, &kb) == 1)
 			break;
 	}
 	fclose(f);
 	return kb;
+}
+
+long smaps_rss_kb(const void *addr)
+{
+	return smaps_kb(addr, "Rss");
 }

@@ -157,6 +157,8 @@ long read_long(const char *path);
  * page-table walk, exact at once), in kB; -1 on error.
  */
 long smaps_rss_kb(const void *addr);
+/* Any "Field: N kB" line of that mapping's smaps entry (Referenced, ...), or -1. */
+long smaps_kb(const void *addr, const char *field);
 
 /*
  * In a kselftest program that needs /dev/vmfault: without the device (the
