@@ -61,28 +61,11 @@ static int make_stamped(struct vff_mount *m, const char *name, unsigned long pag
 	return fd >= 0 && ok ? 0 : -1;
 }
 
-/*
- * A file-mode region over @name (window 1) with a budget. Returns the
- * region fd, or -errno of the first call that failed.
- */
+/* vmf_budget_file() over @name on the mount. */
 static int budget_region(struct vff_mount *m, const char *name, int oflags,
 			 const struct vmfault_frames *fr)
 {
-	struct vmfault_config cfg = { .mode = VMFAULT_MODE_FILE, .window = 1 };
-	int bfd = open(vff_path(m, false, name), oflags), fd, err = 0;
-
-	if (bfd < 0)
-		return -errno;
-	cfg.fd = bfd;
-	fd = vmf_open();
-	if (fd < 0)
-		err = -errno;
-	else if (ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg) || ioctl(fd, VMFAULT_IOC_SET_FRAMES, fr))
-		err = -errno;
-	close(bfd);
-	if (err && fd >= 0)
-		close(fd);
-	return err ?: fd;
+	return vmf_budget_file(vff_path(m, false, name), oflags, fr);
 }
 
 static int set_refs(int fd, const uint64_t *refs, uint64_t nr)

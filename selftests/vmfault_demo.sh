@@ -133,6 +133,13 @@ echo "-- MAP_SHARED writes to every page, then msync(MS_SYNC): the module writes
 echo "   the dirty pages back, contiguous ones in one WRITE"
 walk "file mode, window 64, writing" -w 64 -W
 walk "page cache, writing" -W
+
+echo
+echo "== more virtual memory than frames: eviction, replacement, thrashing =="
+echo "A file-mode region with a frame budget keeps at most that many pages"
+echo "resident; a miss when it is full evicts the page its policy names"
+echo "(selftests/evict_test asserts all of this on every target)."
+"$top/selftests/evict_demo" "$mnt" | sed 's/^/   /'
 umount "$mnt"
 timeout 10 tail --pid="$fspid" -f /dev/null
 rm -rf "$src"

@@ -349,3 +349,22 @@ long smaps_rss_kb(const void *addr)
 {
 	return smaps_kb(addr, "Rss");
 }
+
+int vmf_budget_file(const char *path, int oflags, const struct vmfault_frames *fr)
+{
+	struct vmfault_config cfg = { .mode = VMFAULT_MODE_FILE, .window = 1 };
+	int bfd = open(path, oflags), fd, err = 0;
+
+	if (bfd < 0)
+		return -errno;
+	cfg.fd = bfd;
+	fd = vmf_open();
+	if (fd < 0)
+		err = -errno;
+	else if (ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg) || ioctl(fd, VMFAULT_IOC_SET_FRAMES, fr))
+		err = -errno;
+	close(bfd);
+	if (err && fd >= 0)
+		close(fd);
+	return err ?: fd;
+}

@@ -156,6 +156,12 @@ long read_long(const char *path);
  * The Rss of the mapping that holds @addr, from /proc/self/smaps (a
  * page-table walk, exact at once), in kB; -1 on error.
  */
+/*
+ * A file-mode region over the file at @path, opened with @oflags (window
+ * 1), given the frame budget @fr (VMFAULT_IOC_SET_FRAMES; all 0 for none).
+ * The region's fd, or -errno of the first call that failed.
+ */
+int vmf_budget_file(const char *path, int oflags, const struct vmfault_frames *fr);
 long smaps_rss_kb(const void *addr);
 /* Any "Field: N kB" line of that mapping's smaps entry (Referenced, ...), or -1. */
 long smaps_kb(const void *addr, const char *field);
