@@ -10,7 +10,8 @@
 /**
  * DOC: frame budgets, eviction and replacement
  *
- * VMFAULT_IOC_SET_FRAMES gives a file-mode region a budget of frames: at
+ * VMFAULT_IOC_SET_FRAMES gives a region a budget of frames (a zero-mode
+ * region with a swap file, swap.c): at
  * most that many region pages in its page store at once, up to date or
  * being read. Each resident page holds a struct vmfault_frame (in
  * page->private: region pages are on no LRU and in no page cache, so the
@@ -79,6 +80,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
@@ -245,22 +247,25 @@ static void vmfault_pool_get(void)
  * @region: the region
  * @fr: the budget, copied from user space
  *
- * Return: 0; -EINVAL for a region that is not in file mode, a budget
- * larger than the region, a policy out of range, OPT without tracing of
+ * Return: 0; -EINVAL for a zero-mode region with GROWSDOWN or FAULT_AROUND
+ * or a swap fd that is not a regular file, a swap fd in file mode, a
+ * budget larger than the region, a policy out of range, OPT without tracing of
  * one page or on the pool, a pool region with frames or a policy other
  * than the pool's or while the pool has no frames, a seed for a policy
- * other than RANDOM, or an unknown flag or an (out) field not 0; -EBUSY
- * once the region is in use; -ENOMEM.
+ * other than RANDOM, or an unknown flag or an (out) field not 0; -EBADF
+ * for a swap fd not open for reading and writing; -EBUSY once the region
+ * is in use; -ENOMEM.
  */
 int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frames *fr)
 {
 	bool pool = fr->flags & VMFAULT_FRAMES_POOL;
 	struct vmfault_evict *ev = NULL;
+	struct file *swap = NULL;
 	u32 pool_policy = READ_ONCE(vmfault_pool.policy);
 	int err = -EINVAL;
 
 	if (fr->flags & ~VMFAULT_FRAMES_FLAGS_ALL || fr->used || fr->budget_used ||
-	    fr->budget_frames || fr->reserved[0] || fr->reserved[1]) {
+	    fr->budget_frames || fr->reserved32 || fr->reserved[0]) {
 		vmfault_budget_err("unknown flags %#x, or (out) or reserved fields not 0",
 				   fr->flags);
 		return -EINVAL;
@@ -296,10 +301,21 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 		vmfault_budget_err("trace_pages needs a budget (frames, or the pool)");
 		return -EINVAL;
 	}
+	if (READ_ONCE(region->mode) == VMFAULT_MODE_ZERO && (fr->frames || pool)) {
+		err = vmfault_swap_file(fr->swap_fd, &swap);
+		if (err)
+			return err;
+		err = -EINVAL;
+	} else if (fr->swap_fd) {
+		vmfault_budget_err("swap_fd is for a zero-mode budget; 0 otherwise");
+		return -EINVAL;
+	}
 	if (fr->frames || pool) {
 		ev = kzalloc(sizeof(*ev), GFP_KERNEL);
-		if (!ev)
-			return -ENOMEM;
+		if (!ev) {
+			err = -ENOMEM;
+			goto err_free_evict;
+		}
 		if (fr->trace_pages) {
 			ev->traced = kcalloc(fr->trace_pages, sizeof(*ev->traced), GFP_KERNEL);
 			if (!ev->traced) {
@@ -328,9 +344,15 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 		err = -EBUSY;
 		goto err_free_evict;
 	}
-	if (region->mode != VMFAULT_MODE_FILE) {
+	if (region->mode == VMFAULT_MODE_ZERO && ev && !swap) {
 		mutex_unlock(&region->lock);
-		vmfault_budget_err("a frame budget is for file mode: configure the region first");
+		vmfault_budget_err("the region changed mode meanwhile");
+		goto err_free_evict;
+	}
+	if (region->mode == VMFAULT_MODE_ZERO &&
+	    region->flags & (VMFAULT_FLAG_GROWSDOWN | VMFAULT_FLAG_FAULT_AROUND)) {
+		mutex_unlock(&region->lock);
+		vmfault_budget_err("a zero-mode budget takes neither GROWSDOWN nor FAULT_AROUND");
 		goto err_free_evict;
 	}
 	if (fr->frames > region->size >> PAGE_SHIFT ||
@@ -346,11 +368,14 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 		vmfault_pool_get();
 	region->evict = ev;
 	region->budget = ev ? ev->budget : NULL;
+	region->swap = swap;
 	mutex_unlock(&region->lock);
 	return 0;
 
 err_free_evict:
 	vmfault_evict_free(ev);
+	if (swap)
+		fput(swap);
 	return err;
 }
 
@@ -547,6 +572,11 @@ void vmfault_budget_destroy(struct vmfault_region *region)
 	region->budget = NULL;
 	region->evict = NULL;
 	vmfault_evict_free(ev);
+	if (region->swap) {
+		xa_destroy(&region->swapped);
+		fput(region->swap);
+		region->swap = NULL;
+	}
 }
 
 /**
@@ -708,7 +738,7 @@ static int vmfault_evict_one(struct vmfault_frame *f, struct vmfault_region *for
 	pgoff_t index = f->index;
 	bool dirty = false;
 	struct page *page;
-	int tries = 0;
+	int tries = 0, err;
 
 again:
 	page = vmfault_region_find_get(region, index);
@@ -725,7 +755,11 @@ again:
 		 * that someone else holds. Busy, the frame stays in its slot.
 		 */
 		put_page(page);
-		if (vmfault_file_writeback(region, index, index))
+		if (region->mode == VMFAULT_MODE_FILE)
+			err = vmfault_file_writeback(region, index, index);
+		else
+			err = vmfault_swap_writeout(region, index);	/* swap.c */
+		if (err)
 			return -EAGAIN;
 		dirty = true;
 		goto again;

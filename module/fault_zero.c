@@ -165,7 +165,7 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
  *
  * Return: true when the zero page may be mapped in @vma.
  */
-static inline bool vmfault_zero_page_allowed(const struct vm_area_struct *vma)
+bool vmfault_zero_page_allowed(const struct vm_area_struct *vma)
 {
 	return is_cow_mapping(vma->vm_flags) || !(vma->vm_flags & (VM_WRITE | VM_MAYWRITE));
 }
@@ -195,7 +195,13 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
 	return 0;
 }
 
-/*
+/**
+ * vmfault_zero_map_holes() - map the zero page at the holes around a fault
+ * @vmf: a read fault of a hole
+ * @region: its region
+ * @size_pages: the region's size in pages
+ * @nr: the window, 1 or VMFAULT_AROUND_PAGES
+ *
  * Map the zero page, read-only, at the holes of the aligned window of
  * @nr pages (1 or VMFAULT_AROUND_PAGES) around vmf->address, inside the
  * vma and the region, under one page table lock. Runs in ->fault with
@@ -208,8 +214,8 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
  * thread's is, or a region page appeared and the access faults again), or
  * VM_FAULT_OOM.
  */
-static vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *region,
-					 unsigned long size_pages, unsigned long nr)
+vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *region,
+				  unsigned long size_pages, unsigned long nr)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long base = ALIGN_DOWN(vmf->address, nr << PAGE_SHIFT);
@@ -374,7 +380,7 @@ out:
  * Return: VM_FAULT_NOPAGE, VM_FAULT_OOM, or VM_FAULT_SIGBUS at the
  * module's page limit.
  */
-static vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf)
+vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
 	u64 start = vmfault_fault_start();
@@ -383,7 +389,9 @@ static vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf)
 	struct page *page;
 
 	vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_UPGRADES);
-	page = vmfault_region_get_page(region, vmf->pgoff, true, vmf->address);
+	/* With a frame budget (swap.c) the page is ->fault's to allocate. */
+	page = region->budget ? NULL :
+	       vmfault_region_get_page(region, vmf->pgoff, true, vmf->address);
 	if (page == ERR_PTR(-ENOMEM)) {
 		vmfault_count(region, VMFAULT_CNT_OOM);
 		outcome = VMFAULT_OUT_OOM;

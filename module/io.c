@@ -39,6 +39,8 @@ static struct page *vmfault_io_page(struct vmfault_region *region, bool file, pg
 
 	if (file)
 		return vmfault_file_get_page(region, index, VMFAULT_GET_WAIT, write, &major);
+	if (region->budget)
+		return vmfault_swap_get_page(region, index, VMFAULT_GET_WAIT, write, &major);
 	page = vmfault_region_get_page(region, index, write, 0);
 	if (!IS_ERR_OR_NULL(page))
 		get_page(page);
@@ -89,6 +91,18 @@ static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
 		if (write) {
 			copied = copy_page_from_iter(page, off, n, iter);
 			flush_dcache_page(page);
+			if (!file && region->budget && copied) {
+				/* Dirty: its eviction swaps it out (swap.c). */
+				lock_page(page);
+				if (xa_load(&region->pages, index) != page) {
+					unlock_page(page);
+					put_page(page);
+					iov_iter_revert(iter, copied);
+					continue;
+				}
+				SetPageDirty(page);
+				unlock_page(page);
+			}
 			if (file && copied) {
 				/* Past the file's end, write() adds data. */
 				vmfault_file_extend(region, region->offset + pos + copied);

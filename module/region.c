@@ -44,6 +44,7 @@ struct vmfault_region *vmfault_region_create(struct inode *inode)
 	}
 	mutex_init(&region->lock);
 	xa_init(&region->pages);
+	xa_init(&region->swapped);
 	region->mode = VMFAULT_MODE_ZERO;
 	region->inode = inode;
 	region->owner = task_tgid_nr(current);
@@ -422,6 +423,12 @@ int vmfault_region_map(struct vmfault_region *region, struct vm_area_struct *vma
 		ret = vmfault_region_map_file(region, vma);
 		if (ret)
 			goto out_unlock;
+	} else if (region->budget) {
+		/* Swapping (swap.c): as file mode with a budget, no VM_MIXEDMAP. */
+		ret = vmfault_budget_check_map(region);
+		if (ret)
+			goto out_unlock;
+		vma->vm_ops = &vmfault_swap_vm_ops;
 	} else {
 		vma->vm_ops = &vmfault_zero_vm_ops;
 		if (region->flags & VMFAULT_FLAG_FAULT_AROUND) {

@@ -120,6 +120,9 @@ struct vmfault_counters {
  *	region is frozen
  * @evict: the region's side of @budget (evict.c)
  * @wset: the working-set sampler (wset.c), from the first sample on
+ * @swap: zero mode with a budget: the swap file, our own reference (swap.c)
+ * @swapped: zero mode with a budget: the swap map, a value entry at each
+ *	page offset whose data is in @swap
  */
 struct vmfault_region {
 	struct mutex lock;	/* protects mode .. writable, mapped */
@@ -146,6 +149,8 @@ struct vmfault_region {
 	struct vmfault_budget *budget;
 	struct vmfault_evict *evict;
 	struct vmfault_wset *wset;
+	struct file *swap;
+	struct xarray swapped;
 };
 
 static inline unsigned long vmfault_region_id(const struct vmfault_region *region)
@@ -326,6 +331,10 @@ ssize_t vmfault_write_iter(struct kiocb *iocb, struct iov_iter *from);
 loff_t vmfault_llseek(struct file *file, loff_t offset, int whence);
 
 /* fault_zero.c */
+bool vmfault_zero_page_allowed(const struct vm_area_struct *vma);
+vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *region,
+				  unsigned long size_pages, unsigned long nr);
+vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf);
 struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
 				     bool alloc, unsigned long address);
 void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);
@@ -366,6 +375,13 @@ struct vmfault_wset;
 void vmfault_wset_touch(struct vmfault_region *region, pgoff_t index, bool write);
 int vmfault_wset_sample(struct vmfault_region *region, struct vmfault_ws_sample *req);
 void vmfault_wset_free(struct vmfault_region *region);
+
+/* swap.c */
+int vmfault_swap_file(int fd, struct file **filep);
+int vmfault_swap_writeout(struct vmfault_region *region, pgoff_t index);
+struct page *vmfault_swap_get_page(struct vmfault_region *region, pgoff_t index,
+				   enum vmfault_get how, bool alloc, bool *major);
+extern const struct vm_operations_struct vmfault_swap_vm_ops;
 
 /* fault_file.c */
 extern const struct vm_operations_struct vmfault_file_vm_ops;

@@ -287,8 +287,8 @@ enum vmfault_policy {
  * struct vmfault_frames - a region's frame budget (VMFAULT_IOC_SET_FRAMES,
  *	VMFAULT_IOC_GET_FRAMES)
  * @frames: (in) at most this many region pages resident at once; 0 (the
- *	default) for no budget, or with VMFAULT_FRAMES_POOL. File mode only,
- *	at most the region's pages
+ *	default) for no budget, or with VMFAULT_FRAMES_POOL. At most the
+ *	region's pages. Zero mode needs @swap_fd
  * @policy: (in) enum vmfault_policy: the victim when the budget is full.
  *	With VMFAULT_FRAMES_POOL, the pool's (module parameter pool_policy)
  * @trace_pages: (in) reference tracing: at most this many region pages
@@ -307,6 +307,10 @@ enum vmfault_policy {
  *	the pool's, all regions together; (in) 0
  * @budget_frames: (out) the budget's frames (the pool's for a pool
  *	region); @budget_frames - @budget_used are free; (in) 0
+ * @swap_fd: (in) zero mode: the swap file, a regular file open for
+ *	reading and writing (O_RDWR), where evicted pages that were written
+ *	go (page offset i at byte i * page size); file mode: 0
+ * @reserved32: (in) 0
  * @reserved: (in) 0
  */
 struct vmfault_frames {
@@ -318,7 +322,9 @@ struct vmfault_frames {
 	__u64 used;
 	__u64 budget_used;
 	__u64 budget_frames;
-	__u64 reserved[2];
+	__s32 swap_fd;
+	__u32 reserved32;
+	__u64 reserved[1];
 };
 
 /**
@@ -364,8 +370,8 @@ struct vmfault_ws_sample {
 };
 
 /*
- * Give a file-mode region a frame budget and a replacement policy; before
- * the first mmap(), read() or write() (EBUSY after).
+ * Give a region a frame budget and a replacement policy (zero mode: and a
+ * swap file); before the first mmap(), read() or write() (EBUSY after).
  */
 #define VMFAULT_IOC_SET_FRAMES	_IOW(VMFAULT_IOC_MAGIC, 0x03, struct vmfault_frames)
 /* Read the budget back. */

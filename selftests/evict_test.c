@@ -10,6 +10,10 @@
  *  - only dirty pages are written back when evicted; the file then holds
  *    what later reads return;
  *  - mlock()ed pages are never evicted: a budget full of them is SIGBUS;
+ *  - the frame pool: local against global replacement; thrashing;
+ *  - working sets by sampling, beside clear_refs and smaps;
+ *  - swapping a zero-mode region to a swap file: swap-outs only of
+ *    written pages, swap-ins as major faults, a failed swap-in is SIGBUS;
  *  - bad budgets, policies and reference strings get clear errnos.
  *
  * The "disk" is a file on vmfaultfs: every major fault is one READ the
@@ -827,7 +831,7 @@ TEST_F_TIMEOUT(evict, ws_stride_sample_is_exact, 300)
  * A seeded random 1/8 sample estimates the pages touched per interval
  * within 10% over 20 intervals; beside it, what the kernel's own tools
  * say of the same pages: clear_refs and smaps' Referenced (the ptes'
- * accessed bits, at most the truth), and idle page tracking where the
+ * accessed bits, reported), and idle page tracking where the
  * kernel has it (Debian's do not: n/a; it sees only pages on the LRU).
  * "# ws:" lines make the table.
  */
@@ -862,11 +866,12 @@ TEST_F_TIMEOUT(evict, ws_random_sample_estimates, 300)
 		idle = marked ? idle_pages(p, false) : -1;
 		ASSERT_EQ(0, ws_sample(fd, VMFAULT_WS_RANDOM, 8, 0, &ws));
 		/*
-		 * The accessed bits never see more than was touched, but may
-		 * see less: clear_refs 1 does not flush the TLB, and x86 sets
-		 * a pte's accessed bit only when it walks the page table.
+		 * Reported, not asserted: the accessed bits miss pages whose
+		 * translation stayed in the TLB (clear_refs 1 flushes none, and
+		 * x86 sets the bit only on a page walk), and see pages that
+		 * fault-around mapped beside a fault (ptes born young).
 		 */
-		EXPECT_LE(ref * 1024 / ps, truth);
+		EXPECT_LE(0, ref);
 		if (idle < 0)
 			report("ws: %u %u %llu %ld n/a\n", k, truth,
 			       (unsigned long long)ws.estimate, ref * 1024 / ps);
@@ -930,6 +935,174 @@ TEST_F_TIMEOUT(evict, ws_write_sample_counts_writes, 300)
 	close(fd);
 }
 
+/* ---- swapping: zero mode with a swap file ---- */
+
+/*
+ * A zero-mode region of @pages pages with @frames frames (FIFO) and a
+ * swap file "swap" on the mount, created empty. The region fd, or -errno.
+ */
+static int swap_region(struct vff_mount *m, unsigned long pages, unsigned int frames)
+{
+	struct vmfault_frames fr = { .frames = frames, .policy = VMFAULT_POLICY_FIFO };
+	int sfd, fd, err = 0;
+
+	sfd = open(vff_path(m, false, "swap"), O_CREAT | O_TRUNC | O_RDWR, 0600);
+	if (sfd < 0)
+		return -errno;
+	fr.swap_fd = sfd;
+	fd = vmf_open();
+	if (fd < 0 || vmf_configure(fd, VMFAULT_MODE_ZERO, pages * page_size()) ||
+	    ioctl(fd, VMFAULT_IOC_SET_FRAMES, &fr))
+		err = -errno;
+	close(sfd);
+	if (err && fd >= 0)
+		close(fd);
+	return err ?: fd;
+}
+
+/*
+ * Swapping: with 4 frames, writing 8 pages swaps the first 4 out (4
+ * WRITEs, the swap file holds their data at page i); reading them back is
+ * 4 major faults, 4 READs, and swaps the other 4 out; evicting pages read
+ * back and not written since writes nothing (their copy is in the swap
+ * file).
+ */
+TEST_F(evict, swap_out_and_in)
+{
+	struct vmfault_region_info info;
+	long ps = self->ps, maj;
+	char *p, *buf = malloc(ps);
+	int fd, sfd;
+
+	ASSERT_NE(NULL, buf);
+	fd = swap_region(&self->m, 16, 4);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	for (unsigned long i = 0; i < 8; i++)
+		stamp_page(p + i * ps, i, ps);
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(4, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(4, info.counters[VMFAULT_CNT_EVICTIONS_DIRTY]);
+	EXPECT_EQ(4, info.counters[VMFAULT_CNT_PAGES_WRITTEN]);
+	EXPECT_EQ(4, vff_stat(&self->m, "write_requests"));
+	EXPECT_EQ(0, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	EXPECT_EQ(4, info.resident);
+	/* The swap file holds pages 0..3 at their offsets. */
+	sfd = open(vff_path(&self->m, true, "swap"), O_RDONLY);
+	ASSERT_LE(0, sfd);
+	for (unsigned long i = 0; i < 4; i++) {
+		ASSERT_EQ(ps, pread(sfd, buf, ps, i * ps));
+		EXPECT_TRUE(page_has_stamp(buf, i, ps));
+	}
+	close(sfd);
+	/* Swap-ins: major faults that read the data back, and swap 4..7 out. */
+	maj = majflt();
+	for (unsigned long i = 0; i < 4; i++)
+		EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	maj = majflt() - maj;
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	report("swap: 8 pages written through 4 frames, 4 read back: %llu swap-outs, %llu swap-ins (%ld ru_majflt), READs %llu, WRITEs %llu\n",
+	       (unsigned long long)info.counters[VMFAULT_CNT_EVICTIONS_DIRTY],
+	       (unsigned long long)info.counters[VMFAULT_CNT_MAJOR_FAULTS], maj,
+	       (unsigned long long)vff_stat(&self->m, "read_requests"),
+	       (unsigned long long)vff_stat(&self->m, "write_requests"));
+	EXPECT_EQ(4, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	EXPECT_EQ(4, maj);
+	EXPECT_EQ(4, info.counters[VMFAULT_CNT_PAGES_READ]);
+	EXPECT_EQ(4, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(8, info.counters[VMFAULT_CNT_EVICTIONS_DIRTY]);
+	EXPECT_EQ(8, vff_stat(&self->m, "write_requests"));
+	/* 0..3 are clean now: evicting them writes nothing; 4..7 come back. */
+	for (unsigned long i = 4; i < 8; i++)
+		EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(12, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(8, info.counters[VMFAULT_CNT_EVICTIONS_DIRTY]);
+	EXPECT_EQ(8, vff_stat(&self->m, "write_requests"));
+	EXPECT_EQ(8, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	EXPECT_EQ(4, info.resident);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED] - 4,
+		  info.counters[VMFAULT_CNT_PAGES_FREED]);
+	munmap(p, 16 * ps);
+	close(fd);
+	free(buf);
+}
+
+/*
+ * A page never written is never swapped out: zero-filled pages of shared
+ * reads are evicted with no WRITE and come back as holes (a minor fault,
+ * no READ); a private mapping reads holes as the zero page, using no
+ * frame at all.
+ */
+TEST_F(evict, never_written_pages_are_holes_again)
+{
+	struct vmfault_region_info info;
+	long ps = self->ps;
+	char *p, *q;
+	int fd;
+
+	fd = swap_region(&self->m, 16, 2);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	q = mmap(NULL, 16 * ps, PROT_READ, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_NE(MAP_FAILED, q);
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	for (unsigned long i = 0; i < 6; i++)
+		EXPECT_TRUE(all_bytes(p + i * ps, ps, 0));
+	EXPECT_TRUE(all_bytes(p, ps, 0));	/* page 0 again: a hole again */
+	for (unsigned long i = 8; i < 16; i++)
+		EXPECT_TRUE(all_bytes(q + i * ps, ps, 0));
+	for (unsigned long i = 8; i < 16; i++)
+		EXPECT_EQ(zero_pfn(), pfn_of(q + i * ps));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(5, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_EVICTIONS_DIRTY]);
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	EXPECT_EQ(8, info.counters[VMFAULT_CNT_ZERO_PAGE_MAPS]);
+	EXPECT_EQ(0, vff_stat(&self->m, "write_requests"));
+	EXPECT_EQ(0, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(2, info.resident);
+	munmap(q, 16 * ps);
+	munmap(p, 16 * ps);
+	close(fd);
+}
+
+/*
+ * A swap-in whose read fails is SIGBUS (counted) and leaves the page
+ * swapped: once the disk answers again, the page reads back whole.
+ */
+TEST_F(evict, failed_swap_in_is_sigbus)
+{
+	struct vmfault_region_info info;
+	struct touch t;
+	long ps = self->ps;
+	char *p;
+	int fd;
+
+	fd = swap_region(&self->m, 8, 2);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (unsigned long i = 0; i < 3; i++)
+		stamp_page(p + i * ps, i, ps);
+	ASSERT_EQ(0, vff_ctl(&self->m, "eio_after 0"));
+	t.p = p;
+	EXPECT_EQ(SIGBUS, child_signal(touch_page, &t));
+	ASSERT_EQ(0, vff_ctl(&self->m, "eio_after off"));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_SIGBUS]);
+	EXPECT_LE(1, info.counters[VMFAULT_CNT_IO_ERRORS]);
+	EXPECT_TRUE(page_has_stamp(p, 0, ps));
+	EXPECT_TRUE(page_has_stamp(p + ps, 1, ps));
+	EXPECT_TRUE(page_has_stamp(p + 2 * ps, 2, ps));
+	munmap(p, 8 * ps);
+	close(fd);
+}
+
 /* Bad budgets and reference strings: a clear errno each, nothing else. */
 TEST_F(evict, bad_input)
 {
@@ -937,13 +1110,47 @@ TEST_F(evict, bad_input)
 	uint64_t refs[] = { 1, 2, 13 };
 	int fd, zfd;
 
-	/* Zero mode has no budget (yet: it needs a swap file). */
+	/* Zero mode needs a swap file: a regular file open O_RDWR. */
 	zfd = vmf_open();
 	ASSERT_LE(0, zfd);
 	ASSERT_EQ(0, vmf_configure(zfd, VMFAULT_MODE_ZERO, 12 * self->ps));
+	fr.swap_fd = -1;
+	EXPECT_EQ(-1, ioctl(zfd, VMFAULT_IOC_SET_FRAMES, &fr));
+	EXPECT_EQ(EBADF, errno);
+	fr.swap_fd = open(vff_path(&self->m, false, "refs"), O_RDONLY);
+	EXPECT_EQ(-1, ioctl(zfd, VMFAULT_IOC_SET_FRAMES, &fr));
+	EXPECT_EQ(EBADF, errno);
+	close(fr.swap_fd);
+	fr.swap_fd = open("/tmp", O_RDONLY | O_DIRECTORY);
+	EXPECT_EQ(-1, ioctl(zfd, VMFAULT_IOC_SET_FRAMES, &fr));
+	EXPECT_EQ(EINVAL, errno);
+	close(fr.swap_fd);
+	fr.swap_fd = zfd;	/* a region cannot be swap */
 	EXPECT_EQ(-1, ioctl(zfd, VMFAULT_IOC_SET_FRAMES, &fr));
 	EXPECT_EQ(EINVAL, errno);
 	close(zfd);
+	/* A swap fd in file mode. */
+	fr.swap_fd = 1;
+	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
+	fr.swap_fd = 0;
+	/* GROWSDOWN with a budget. */
+	{
+		struct vmfault_config cfg = {
+			.mode = VMFAULT_MODE_ZERO, .flags = VMFAULT_FLAG_GROWSDOWN,
+			.size = 12 * self->ps, .stack_pages = 1, .guard_pages = 1,
+		};
+
+		zfd = vmf_open();
+		ASSERT_LE(0, zfd);
+		ASSERT_EQ(0, ioctl(zfd, VMFAULT_IOC_CONFIGURE, &cfg));
+		fr.swap_fd = open(vff_path(&self->m, false, "swapg"), O_CREAT | O_RDWR, 0600);
+		ASSERT_LE(0, fr.swap_fd);
+		EXPECT_EQ(-1, ioctl(zfd, VMFAULT_IOC_SET_FRAMES, &fr));
+		EXPECT_EQ(EINVAL, errno);
+		close(fr.swap_fd);
+		fr.swap_fd = 0;
+		close(zfd);
+	}
 
 	fr.frames = 13;		/* more than the region's 12 pages */
 	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
@@ -957,9 +1164,9 @@ TEST_F(evict, bad_input)
 	fr.flags = 1;
 	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
 	fr.flags = 0;
-	fr.reserved[1] = 1;
+	fr.reserved[0] = 1;
 	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
-	fr.reserved[1] = 0;
+	fr.reserved[0] = 0;
 	fr.policy = VMFAULT_POLICY_OPT;	/* OPT without tracing of one page */
 	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
 	fr.trace_pages = 2;
