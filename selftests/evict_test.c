@@ -688,8 +688,8 @@ TEST_F(evict, local_and_global_replacement)
  * Thrashing: a loop over 256 pages, 5 passes, on a disk of 1 ms per READ,
  * with 128, 192, 255, 256 and 320 frames. LRU misses every access until
  * the working set fits (1280, 1280, 1280), then only the first pass (256,
- * 256); 255 frames take at least 4 times as long as 256. The knee goes
- * to "# thrash:" lines (devtools/fusefs-tables and Documentation).
+ * 256); 255 frames take at least 4 times as long as 256 (the best of
+ * three runs of each). The knee goes to "# thrash:" lines.
  */
 TEST_F_TIMEOUT(evict, thrashing_knee, 600)
 {
@@ -701,29 +701,41 @@ TEST_F_TIMEOUT(evict, thrashing_knee, 600)
 	ASSERT_EQ(0, make_stamped(&self->m, "loop", 512));
 	ASSERT_EQ(0, vff_ctl(&self->m, "read_delay_us 1000"));
 	for (unsigned int k = 0; k < ARRAY_SIZE(frames); k++) {
-		struct vmfault_frames fr = { .frames = frames[k], .policy = VMFAULT_POLICY_LRU };
-		struct vmfault_region_info info;
-		uint64_t t0;
-		bool ok;
-		char *p;
-		int fd;
+		/* 255 and 256, the knee, timed: the best of three runs. */
+		int runs = frames[k] == 255 || frames[k] == 256 ? 3 : 1;
 
-		fd = budget_region(&self->m, "loop", O_RDONLY, &fr);
-		ASSERT_LE(0, fd);
-		p = mmap(NULL, 512 * ps, PROT_READ, MAP_SHARED, fd, 0);
-		ASSERT_NE(MAP_FAILED, p);
-		t0 = now_ns();
-		ok = read_loop(p, 0, 256, 5);
-		ns[k] = now_ns() - t0;
-		ASSERT_EQ(0, vmf_info(fd, &info));
-		report("thrash: frames %u major_faults %llu ms %.1f\n", frames[k],
-		       (unsigned long long)info.counters[VMFAULT_CNT_MAJOR_FAULTS], ns[k] / 1e6);
-		EXPECT_TRUE(ok);
-		EXPECT_EQ(want[k], info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
-		EXPECT_EQ(want[k] > frames[k] ? want[k] - frames[k] : 0,
-			  info.counters[VMFAULT_CNT_EVICTIONS]);
-		munmap(p, 512 * ps);
-		close(fd);
+		ns[k] = UINT64_MAX;
+		for (int run = 0; run < runs; run++) {
+			struct vmfault_frames fr = {
+				.frames = frames[k], .policy = VMFAULT_POLICY_LRU,
+			};
+			struct vmfault_region_info info;
+			uint64_t t0;
+			bool ok;
+			char *p;
+			int fd;
+
+			fd = budget_region(&self->m, "loop", O_RDONLY, &fr);
+			ASSERT_LE(0, fd);
+			p = mmap(NULL, 512 * ps, PROT_READ, MAP_SHARED, fd, 0);
+			ASSERT_NE(MAP_FAILED, p);
+			t0 = now_ns();
+			ok = read_loop(p, 0, 256, 5);
+			t0 = now_ns() - t0;
+			if (t0 < ns[k])
+				ns[k] = t0;
+			ASSERT_EQ(0, vmf_info(fd, &info));
+			EXPECT_TRUE(ok);
+			EXPECT_EQ(want[k], info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+			EXPECT_EQ(want[k] > frames[k] ? want[k] - frames[k] : 0,
+				  info.counters[VMFAULT_CNT_EVICTIONS]);
+			if (run == runs - 1)
+				report("thrash: frames %u major_faults %llu ms %.1f\n", frames[k],
+				       (unsigned long long)info.counters[VMFAULT_CNT_MAJOR_FAULTS],
+				       ns[k] / 1e6);
+			munmap(p, 512 * ps);
+			close(fd);
+		}
 	}
 	EXPECT_LE(4 * ns[3], ns[2]);
 	ASSERT_EQ(0, vff_ctl(&self->m, "read_delay_us 0"));
