@@ -882,8 +882,10 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 			vmfault_budget_unmap(unmap_region[i], unmap_index[i]);
 		if (nr_unmap) {
 			spin_lock(&b->lock);
+			/* The hand may have come round to a page it cleared: the victim. */
 			for (i = 0; i < nr_unmap; i++)
-				unmap[i]->busy = false;
+				if (unmap[i] != victim)
+					unmap[i]->busy = false;
 			spin_unlock(&b->lock);
 		}
 		if (!victim) {

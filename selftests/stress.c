@@ -4,7 +4,7 @@
  * many threads and processes at once, for a bounded time and a given seed,
  * with a data oracle.
  *
- * USAGE: stress [-s SEED] [-t SECONDS] [-p PROCS] [-j THREADS] [-n] [-v]
+ * USAGE: stress [-s SEED] [-t SECONDS] [-p PROCS] [-j THREADS] [-n] [-b] [-v]
  *   -s SEED     the seed (default: $VMFAULT_SEED, else from the clock);
  *               printed first, so that a run can be replayed with the same
  *               choices (the threads' interleaving is the scheduler's)
@@ -20,6 +20,9 @@
  *               also grows a zero region of ballast (64 KiB per 20 ms),
  *               and one past the limit is OOM-killed (accepted, as a
  *               SIGKILL)
+ *   -b          give half of the regions a frame budget smaller than the
+ *               region (every policy; zero mode swapping to a tmpfs file),
+ *               so that evictions race everything else
  *
  * Each worker process owns NSLOT slots. A slot is a region, in zero mode or
  * in file mode over its own file, with at most one mapping (any pages of
@@ -181,7 +184,7 @@ struct shared {
 	_Atomic uint32_t next_obj;
 	/* statistics */
 	_Atomic uint64_t ops, pages_read, pages_written, zeros_seen, raced, contended,
-		forks, opens, mremaps, mremap_refused, mprotects, munmaps, closes, ioctls,
+		forks, opens, budgets, mremaps, mremap_refused, mprotects, munmaps, closes, ioctls,
 		sigbus_dead, exits_live, flushes, repaired, torn_lossy, backing_writes,
 		backing_reads, direct_io, torn_reads;
 };
@@ -191,6 +194,7 @@ static bool fork_child_now;		/* in a fork child (its writes say 'c') */
 static const char *filedir;		/* backing files: vmfaultfs or plain */
 static char cgdir[128];			/* the workers' memory cgroup, if any */
 static bool use_fuse = true;
+static bool use_budgets;	/* -b: frame budgets on half of the regions */
 
 static void fail(const char *fmt, ...)
 {
@@ -600,6 +604,49 @@ static void unmap_all(struct slot *s)
 		s->alive = false;
 }
 
+/*
+ * -b: a frame budget below the region's size, with a random policy (OPT
+ * with a random reference string) and reference tracing now and then; a
+ * zero-mode region swaps to an unnamed tmpfs file. Evictions then race
+ * everything else the threads and processes do; the oracle must hold.
+ */
+static void set_budget(struct slot *s, uint32_t mode)
+{
+	struct vmfault_frames fr = {
+		.frames = 1 + below(s->npages), .policy = below(VMFAULT_NR_POLICIES),
+	};
+	uint64_t refs[64];
+	int sfd = -1;
+
+	fr.trace_pages = fr.policy == VMFAULT_POLICY_OPT ? 1 : below(3);
+	if (fr.trace_pages > s->npages)
+		fr.trace_pages = s->npages;
+	if (fr.policy == VMFAULT_POLICY_RANDOM)
+		fr.seed = 1 + below(1000);
+	if (mode == VMFAULT_MODE_ZERO) {
+		sfd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (sfd < 0) {
+			fail("a swap file in /dev/shm: %s", strerror(errno));
+			return;
+		}
+		fr.swap_fd = sfd;
+	}
+	if (ioctl(s->fd, VMFAULT_IOC_SET_FRAMES, &fr))
+		fail("frames %u policy %u trace %u: %s", fr.frames, fr.policy, fr.trace_pages,
+		     strerror(errno));
+	if (fr.policy == VMFAULT_POLICY_OPT) {
+		struct vmfault_refs r = { .nr = 64, .refs = (uintptr_t)refs };
+
+		for (unsigned int k = 0; k < 64; k++)
+			refs[k] = below(s->npages);
+		if (ioctl(s->fd, VMFAULT_IOC_SET_REFS, &r))
+			fail("OPT's reference string: %s", strerror(errno));
+	}
+	if (sfd >= 0)
+		close(sfd);	/* the module holds its own reference */
+	atomic_fetch_add(&sh->budgets, 1);
+}
+
 /* Open and configure a region in slot @i; s->lock held for write. */
 static void op_open(int i)
 {
@@ -661,6 +708,8 @@ static void op_open(int i)
 	if (bfd >= 0)
 		close(bfd);	/* the module holds its own reference */
 	s->npages = cfg.size ? cfg.size / ps : OBJ_PAGES - s->obj_off;
+	if (use_budgets && cfg.size && !(cfg.flags & VMFAULT_FLAG_FAULT_AROUND) && below(2))
+		set_budget(s, cfg.mode);
 	s->alive = true;
 	atomic_fetch_add(&sh->opens, 1);
 	map_slot(s);
@@ -1131,7 +1180,7 @@ static void repair(int w)
 static void usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s [-s SEED] [-t SECONDS] [-p PROCS] [-j THREADS] [-n [-d DIR]] "
-		"[-m BYTES]\n", argv0);
+		"[-m BYTES] [-b]\n", argv0);
 	exit(2);
 }
 
@@ -1209,7 +1258,7 @@ static void parse_args(struct run *r, int argc, char **argv)
 	bool have_seed = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:t:p:j:nd:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:t:p:j:nd:m:b")) != -1) {
 		switch (opt) {
 		case 's': r->seed = strtoull(optarg, NULL, 0); have_seed = true; break;
 		case 't': r->secs = atoi(optarg); break;
@@ -1218,6 +1267,7 @@ static void parse_args(struct run *r, int argc, char **argv)
 		case 'n': use_fuse = false; break;
 		case 'd': r->plaindir = optarg; break;
 		case 'm': r->memmax = optarg; break;
+		case 'b': use_budgets = true; break;
 		default: usage(argv[0]);
 		}
 	}
@@ -1234,10 +1284,10 @@ static void parse_args(struct run *r, int argc, char **argv)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		r->seed = ts.tv_sec * 1000003ULL ^ ts.tv_nsec;
 	}
-	printf("stress: seed %llu (replay: %s -s %llu -t %u -p %u -j %u%s%s%s%s)\n",
+	printf("stress: seed %llu (replay: %s -s %llu -t %u -p %u -j %u%s%s%s%s%s)\n",
 	       (unsigned long long)r->seed, argv[0], (unsigned long long)r->seed, r->secs,
 	       r->nprocs, r->threads, use_fuse ? "" : " -n -d ", use_fuse ? "" : r->plaindir,
-	       r->memmax ? " -m " : "", r->memmax ? r->memmax : "");
+	       r->memmax ? " -m " : "", r->memmax ? r->memmax : "", use_budgets ? " -b" : "");
 	fflush(stdout);
 	rng_state = r->seed;
 }
@@ -1455,10 +1505,12 @@ static void print_report(const struct run *r)
 	       (unsigned long long)sh->pages_written, (unsigned long long)sh->raced,
 	       (unsigned long long)sh->contended);
 	printf("stress: %u worker processes (%llu exited with live mappings, %u SIGKILLed), "
-	       "%llu forks, %llu regions opened, %llu closes, %llu munmaps, %llu mremaps "
+	       "%llu forks, %llu regions opened (%llu with a frame budget), %llu closes, "
+	       "%llu munmaps, %llu mremaps "
 	       "(%llu refused), %llu mprotects, %llu ioctl rounds, %llu flushes\n",
 	       r->spawned, (unsigned long long)sh->exits_live, r->kills,
 	       (unsigned long long)sh->forks, (unsigned long long)sh->opens,
+	       (unsigned long long)sh->budgets,
 	       (unsigned long long)sh->closes, (unsigned long long)sh->munmaps,
 	       (unsigned long long)sh->mremaps, (unsigned long long)sh->mremap_refused,
 	       (unsigned long long)sh->mprotects, (unsigned long long)sh->ioctls,
