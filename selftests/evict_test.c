@@ -8,7 +8,7 @@
  *    this file, on 20 seeded random reference strings each;
  *  - WeensyOS's 3 MiB on 2 MiB: 768 pages through 512 frames, twice;
  *  - only dirty pages are written back when evicted; the file then holds
- *    what later reads return;
+ *    what later reads return; a failed write-back loses nothing;
  *  - mlock()ed pages are never evicted: a budget full of them is SIGBUS;
  *  - the frame pool: local against global replacement; thrashing;
  *  - working sets by sampling, beside clear_refs and smaps;
@@ -546,6 +546,59 @@ TEST_F(evict, mlocked_pages_stay)
 	EXPECT_EQ(2, info.resident);
 	munmap(p, 3 * ps);
 	close(fd);
+}
+
+/*
+ * A write-back that fails during an eviction loses nothing: with the disk
+ * failing every request, a miss on a full budget of dirty pages passes
+ * them over (they stay resident and dirty, over the budget) and its own
+ * read fails (SIGBUS); once the disk answers, the next misses write them
+ * back and evict them, and the file holds the stores.
+ */
+TEST_F(evict, failed_writeback_keeps_dirty_pages)
+{
+	struct vmfault_frames fr = { .frames = 2, .policy = VMFAULT_POLICY_FIFO };
+	struct vmfault_region_info info;
+	long ps = self->ps;
+	char *p, *buf = malloc(ps);
+	struct touch t;
+	int fd, bfd;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, make_stamped(&self->m, "rw", 8));
+	fd = budget_region(&self->m, "rw", O_RDWR, &fr);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p + 100, 'x', 10);
+	memset(p + ps + 100, 'y', 10);
+	ASSERT_EQ(0, vff_ctl(&self->m, "eio_after 0"));
+	t.p = p + 2 * ps;
+	EXPECT_EQ(SIGBUS, child_signal(touch_page, &t));
+	ASSERT_EQ(0, vff_ctl(&self->m, "eio_after off"));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_LE(3, info.counters[VMFAULT_CNT_IO_ERRORS]);	/* 2 WRITEs, 1 READ */
+	EXPECT_EQ(2, info.dirty);
+	/* The disk is back: the next miss writes both back and evicts them. */
+	EXPECT_TRUE(page_has_stamp(p + 3 * ps, 3, ps));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_EVICTIONS_DIRTY]);
+	EXPECT_EQ(0, info.dirty);
+	bfd = open(vff_path(&self->m, true, "rw"), O_RDONLY);
+	ASSERT_LE(0, bfd);
+	ASSERT_EQ(ps, pread(bfd, buf, ps, 0));
+	EXPECT_TRUE(all_bytes(buf + 100, 10, 'x'));
+	ASSERT_EQ(ps, pread(bfd, buf, ps, ps));
+	EXPECT_TRUE(all_bytes(buf + 100, 10, 'y'));
+	close(bfd);
+	/* And a fault reads the stores back. */
+	EXPECT_TRUE(all_bytes(p + 100, 10, 'x'));
+	EXPECT_TRUE(all_bytes(p + ps + 100, 10, 'y'));
+	munmap(p, 8 * ps);
+	close(fd);
+	free(buf);
 }
 
 /* A budget's settings read back, and appear in /proc/vmfault_regions. */
