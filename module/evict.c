@@ -855,7 +855,8 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 
 	if (b != &ev->own && (ev->flags & VMFAULT_FRAMES_LOCAL))
 		local = region;
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	/* Charged with the page it will go with, to the faulting task's memcg. */
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
 	f->region = region;
