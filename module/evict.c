@@ -463,34 +463,41 @@ static int vmfault_budget_load_refs(struct vmfault_evict *ev, const u64 __user *
 int vmfault_budget_set_refs(struct vmfault_region *region, const struct vmfault_refs *r)
 {
 	struct vmfault_evict *ev, tmp = {};
+	u64 pages;
 	int err;
 
 	if (!r->nr || r->nr > VMFAULT_MAX_REFS) {
 		vmfault_budget_err("%llu references: from 1 to %u", r->nr, VMFAULT_MAX_REFS);
 		return -EINVAL;
 	}
+	/*
+	 * The string is copied in without region->lock: mmap() takes that
+	 * lock under mmap_lock, and a copy from user space may fault.
+	 */
+	mutex_lock(&region->lock);
+	pages = region->size >> PAGE_SHIFT;
+	mutex_unlock(&region->lock);
+	err = vmfault_budget_load_refs(&tmp, u64_to_user_ptr(r->refs), r->nr, pages);
+	if (err)
+		goto out_free;
+
 	mutex_lock(&region->lock);
 	ev = region->evict;
 	if (region->frozen) {
 		vmfault_budget_err("region %lu is already in use", vmfault_region_id(region));
 		err = -EBUSY;
-		goto out_unlock;
-	}
-	if (!ev || ev->budget != &ev->own || ev->own.policy != VMFAULT_POLICY_OPT) {
+	} else if (!ev || ev->budget != &ev->own || ev->own.policy != VMFAULT_POLICY_OPT ||
+		   region->size >> PAGE_SHIFT != pages) {
 		vmfault_budget_err("a reference string is for a region with the OPT policy");
 		err = -EINVAL;
-		goto out_unlock;
+	} else {
+		swap(ev->refs, tmp.refs);
+		swap(ev->ref_next, tmp.ref_next);
+		ev->nr_refs = tmp.nr_refs;
+		ev->ref_pos = 0;
 	}
-	err = vmfault_budget_load_refs(&tmp, u64_to_user_ptr(r->refs), r->nr,
-				       region->size >> PAGE_SHIFT);
-	if (err)
-		goto out_unlock;
-	swap(ev->refs, tmp.refs);
-	swap(ev->ref_next, tmp.ref_next);
-	ev->nr_refs = tmp.nr_refs;
-	ev->ref_pos = 0;
-out_unlock:
 	mutex_unlock(&region->lock);
+out_free:
 	kvfree(tmp.refs);
 	kvfree(tmp.ref_next);
 	return err;
