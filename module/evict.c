@@ -605,17 +605,6 @@ unsigned long vmfault_budget_used(struct vmfault_region *region)
 	return used;
 }
 
-static u64 vmfault_budget_random(struct vmfault_budget *b)
-{
-	u64 x = b->rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	b->rng = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
 /* May this reservation (@pass, for @local's pages only if set) take @f? */
 static bool vmfault_frame_candidate(const struct vmfault_frame *f, u32 pass,
 				    const struct vmfault_region *local)
@@ -687,7 +676,7 @@ static struct vmfault_frame *vmfault_budget_pick(struct vmfault_budget *b, u32 p
 			n += vmfault_frame_candidate(f, pass, local);
 		if (!n)
 			return NULL;
-		r = (vmfault_budget_random(b) >> 32) % n;
+		r = (vmfault_random(&b->rng) >> 32) % n;
 		list_for_each_entry(f, &b->list, node)
 			if (vmfault_frame_candidate(f, pass, local) && !r--)
 				return f;

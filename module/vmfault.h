@@ -342,6 +342,27 @@ void vmfault_region_zero_mapped(struct vmfault_region *region);
 extern const struct vm_operations_struct vmfault_zero_vm_ops;
 extern const struct vm_operations_struct vmfault_zero_fa_vm_ops;
 
+/**
+ * vmfault_random() - the next number of a seeded xorshift64* generator
+ * @state: its state, never 0; updated
+ *
+ * The replacement policy RANDOM (evict.c) and random working-set samples
+ * (wset.c): reproducible from the seed, and the selftests' simulator
+ * computes the same sequence.
+ *
+ * Return: 64 random bits (the high ones are the better).
+ */
+static inline u64 vmfault_random(u64 *state)
+{
+	u64 x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
 /* evict.c */
 struct seq_file;
 struct vmfault_budget;

@@ -55,17 +55,6 @@ struct vmfault_wset {
 	u64 touched;
 };
 
-static u64 vmfault_wset_random(struct vmfault_wset *ws)
-{
-	u64 x = ws->rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	ws->rng = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
 /**
  * vmfault_wset_touch() - a fault used a page that may be sampled
  * @region: a region that has sampled (region->wset set)
@@ -132,7 +121,7 @@ static u64 vmfault_wset_draw(struct vmfault_region *region, struct vmfault_wset 
 			continue;
 		if (req->flags & VMFAULT_WS_RANDOM) {
 			spin_lock(&ws->lock);
-			take = !((vmfault_wset_random(ws) >> 32) % req->stride);
+			take = !((vmfault_random(&ws->rng) >> 32) % req->stride);
 			spin_unlock(&ws->lock);
 		} else {
 			take = !(i % req->stride);
