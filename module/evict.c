@@ -369,6 +369,7 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 	region->evict = ev;
 	region->budget = ev ? ev->budget : NULL;
 	region->swap = swap;
+	region->swap_direct = swap && (swap->f_mode & FMODE_CAN_ODIRECT);
 	mutex_unlock(&region->lock);
 	return 0;
 
@@ -584,25 +585,6 @@ void vmfault_budget_destroy(struct vmfault_region *region)
 		fput(region->swap);
 		region->swap = NULL;
 	}
-}
-
-/**
- * vmfault_budget_used() - pages of a region that hold frames of its budget
- * @region: the region
- *
- * Return: that count; 0 without a budget.
- */
-unsigned long vmfault_budget_used(struct vmfault_region *region)
-{
-	struct vmfault_evict *ev = region->evict;
-	unsigned long used;
-
-	if (!ev)
-		return 0;
-	spin_lock(&ev->budget->lock);
-	used = ev->used;
-	spin_unlock(&ev->budget->lock);
-	return used;
 }
 
 /* May this reservation (@pass, for @local's pages only if set) take @f? */

@@ -231,10 +231,7 @@ got_page:
 		goto count_major;
 	}
 	if (region->budget) {
-		/* Eviction holds the lock from its unmap to the slot's erasure. */
-		lock_page(page);
-		if (xa_load(&region->pages, vmf->pgoff) != page) {
-			unlock_page(page);
+		if (!vmfault_page_lock_in_slot(region, vmf->pgoff, page)) {
 			put_page(page);
 			goto again;
 		}
@@ -298,12 +295,10 @@ static vm_fault_t vmfault_file_page_mkwrite(struct vm_fault *vmf)
 	pgoff_t end = vmfault_file_end(region);
 	u64 start = vmfault_fault_start();
 
-	lock_page(vmf->page);
-	if (region->budget && xa_load(&region->pages, vmf->pgoff) != vmf->page) {
-		/* Evicted since it was mapped: the access faults again. */
-		unlock_page(vmf->page);
-		return VM_FAULT_NOPAGE;
-	}
+	if (!region->budget)
+		lock_page(vmf->page);
+	else if (!vmfault_page_lock_in_slot(region, vmf->pgoff, vmf->page))
+		return VM_FAULT_NOPAGE;	/* evicted since it was mapped: fault again */
 	if (vmf->pgoff >= end) {
 		unlock_page(vmf->page);
 		return vmfault_fault_sigbus(vmf, region, end);

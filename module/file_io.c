@@ -187,18 +187,29 @@ void vmfault_file_extend(struct vmfault_region *region, loff_t end)
 		;
 }
 
-/*
- * One ->read_iter or ->write_iter of the backing file at @pos over @iter.
- * O_DIRECT where the file takes it and @len is whole pages (filesystems
+/**
+ * vmfault_backing_rw() - one ->read_iter or ->write_iter of a region's file
+ * @region: the region, for the message
+ * @file: its backing file or its swap file
+ * @direct: whether @file takes O_DIRECT (the region's flag for that file)
+ * @pos: the file position
+ * @iter: the pages
+ * @write: write rather than read
+ *
+ * O_DIRECT where the file takes it and @iter is whole pages (filesystems
  * want aligned direct I/O; a tail at the file's end goes buffered). A file
  * that claims O_DIRECT but refuses it with EINVAL before any I/O (an
- * overlayfs file over tmpfs) is read buffered from then on.
+ * overlayfs file over tmpfs) is used buffered from then on (*@direct is
+ * cleared).
+ *
+ * Context: might sleep; no region page lock, no mmap_lock (file_io.c's
+ * lock order).
+ * Return: the bytes transferred, or a negative errno.
  */
-static ssize_t vmfault_file_rw(struct vmfault_region *region, loff_t pos,
-			       struct iov_iter *iter, bool write)
+ssize_t vmfault_backing_rw(struct vmfault_region *region, struct file *file, bool *direct,
+			   loff_t pos, struct iov_iter *iter, bool write)
 {
-	struct file *file = region->backing;
-	bool direct = READ_ONCE(region->direct) && PAGE_ALIGNED(iov_iter_count(iter));
+	bool odirect = READ_ONCE(*direct) && PAGE_ALIGNED(iov_iter_count(iter));
 	struct kiocb kiocb;
 	ssize_t ret;
 
@@ -206,7 +217,7 @@ again:
 	init_sync_kiocb(&kiocb, file);
 	kiocb.ki_pos = pos;
 	/* Not the opener's flags: no O_APPEND, O_SYNC or O_NONBLOCK here. */
-	kiocb.ki_flags = direct ? IOCB_DIRECT : 0;
+	kiocb.ki_flags = odirect ? IOCB_DIRECT : 0;
 	if (write) {
 		file_start_write(file);
 		ret = vfs_iocb_iter_write(file, &kiocb, iter);
@@ -214,14 +225,21 @@ again:
 	} else {
 		ret = vfs_iocb_iter_read(file, &kiocb, iter);
 	}
-	if (ret == -EINVAL && direct) {
-		pr_info_ratelimited("region %lu: the backing file refuses O_DIRECT; using buffered I/O\n",
-				    vmfault_region_id(region));
-		WRITE_ONCE(region->direct, false);
-		direct = false;
+	if (ret == -EINVAL && odirect) {
+		pr_info_ratelimited("region %lu: %pD refuses O_DIRECT; using buffered I/O\n",
+				    vmfault_region_id(region), file);
+		WRITE_ONCE(*direct, false);
+		odirect = false;
 		goto again;
 	}
 	return ret;
+}
+
+/* The backing file at @pos (vmfault_backing_rw()). */
+static ssize_t vmfault_file_rw(struct vmfault_region *region, loff_t pos,
+			       struct iov_iter *iter, bool write)
+{
+	return vmfault_backing_rw(region, region->backing, &region->direct, pos, iter, write);
 }
 
 /* Zero @bv's pages from byte @done of the run on: the data ended there. */

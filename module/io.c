@@ -91,32 +91,22 @@ static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
 		if (write) {
 			copied = copy_page_from_iter(page, off, n, iter);
 			flush_dcache_page(page);
-			if (!file && region->budget && copied) {
-				/* Dirty: its eviction swaps it out (swap.c). */
-				lock_page(page);
-				if (xa_load(&region->pages, index) != page) {
-					unlock_page(page);
-					put_page(page);
-					iov_iter_revert(iter, copied);
-					continue;
-				}
-				SetPageDirty(page);
-				unlock_page(page);
-			}
-			if (file && copied) {
-				/* Past the file's end, write() adds data. */
+			if (file && copied)	/* past the file's end, write() adds data */
 				vmfault_file_extend(region, region->offset + pos + copied);
-				/* Dirty after the copy: writeback then sees all of it. */
-				lock_page(page);
-				if (region->budget &&
-				    xa_load(&region->pages, index) != page) {
+			/* Dirty after the copy: writeback then sees all of it. */
+			if (copied && (file || region->budget)) {
+				if (!region->budget) {
+					lock_page(page);
+				} else if (!vmfault_page_lock_in_slot(region, index, page)) {
 					/* Evicted (clean) during the copy: again. */
-					unlock_page(page);
 					put_page(page);
 					iov_iter_revert(iter, copied);
 					continue;
 				}
-				vmfault_file_mark_dirty(region, index, page);
+				if (file)
+					vmfault_file_mark_dirty(region, index, page);
+				else
+					SetPageDirty(page);	/* swapped out when evicted */
 				unlock_page(page);
 			}
 		} else if (page) {

@@ -12,6 +12,7 @@
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -685,3 +686,24 @@ bool vmfault_page_poisoned(struct vmfault_region *region, pgoff_t index, struct 
 	return true;
 }
 
+/**
+ * vmfault_page_lock_in_slot() - lock a page a caller found in its slot
+ * @region: a region with a frame budget
+ * @index: the page's offset
+ * @page: the page, with the caller's reference
+ *
+ * Eviction (evict.c) holds the page lock from its unmap to the slot's
+ * erasure: a page locked and still in its slot stays there, and mapped,
+ * dirtied or copied, until unlocked.
+ *
+ * Context: might sleep.
+ * Return: true with @page locked; false (unlocked) if it was evicted.
+ */
+bool vmfault_page_lock_in_slot(struct vmfault_region *region, pgoff_t index, struct page *page)
+{
+	lock_page(page);
+	if (likely(xa_load(&region->pages, index) == page))
+		return true;
+	unlock_page(page);
+	return false;
+}

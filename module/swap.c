@@ -99,37 +99,21 @@ int vmfault_swap_file(int fd, struct file **filep)
 
 /*
  * One page of the swap file, at page offset @index, read into or written
- * from @page with one ->read_iter or ->write_iter: O_DIRECT where the file
- * takes it (one READ or WRITE on vmfaultfs), else buffered. Returns 0 or a
- * negative errno; a short transfer (the file truncated) is -EIO.
+ * from @page (vmfault_backing_rw(): one READ or WRITE on vmfaultfs).
+ * Returns 0 or a negative errno; a short transfer (the file truncated) is
+ * -EIO.
  */
 static int vmfault_swap_rw(struct vmfault_region *region, pgoff_t index, struct page *page,
 			   bool write)
 {
-	struct file *file = region->swap;
-	bool direct = file->f_mode & FMODE_CAN_ODIRECT;
 	struct iov_iter iter;
 	struct bio_vec bv;
-	struct kiocb kiocb;
 	ssize_t ret;
 
-again:
 	bvec_set_page(&bv, page, PAGE_SIZE, 0);
 	iov_iter_bvec(&iter, write ? ITER_SOURCE : ITER_DEST, &bv, 1, PAGE_SIZE);
-	init_sync_kiocb(&kiocb, file);
-	kiocb.ki_pos = (loff_t)index << PAGE_SHIFT;
-	kiocb.ki_flags = direct ? IOCB_DIRECT : 0;
-	if (write) {
-		file_start_write(file);
-		ret = vfs_iocb_iter_write(file, &kiocb, &iter);
-		file_end_write(file);
-	} else {
-		ret = vfs_iocb_iter_read(file, &kiocb, &iter);
-	}
-	if (ret == -EINVAL && direct) {
-		direct = false;
-		goto again;
-	}
+	ret = vmfault_backing_rw(region, region->swap, &region->swap_direct,
+				 (loff_t)index << PAGE_SHIFT, &iter, write);
 	if (ret < 0)
 		return ret;
 	return ret == PAGE_SIZE ? 0 : -EIO;
@@ -500,10 +484,7 @@ got_page:
 		outcome = VMFAULT_OUT_SIGBUS;
 		goto count_major;
 	}
-	/* Eviction holds the lock from its unmap to the slot's erasure. */
-	lock_page(page);
-	if (xa_load(&region->pages, vmf->pgoff) != page) {
-		unlock_page(page);
+	if (!vmfault_page_lock_in_slot(region, vmf->pgoff, page)) {
 		put_page(page);
 		goto again;
 	}
@@ -544,11 +525,8 @@ static vm_fault_t vmfault_swap_page_mkwrite(struct vm_fault *vmf)
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
 	u64 start = vmfault_fault_start();
 
-	lock_page(vmf->page);
-	if (xa_load(&region->pages, vmf->pgoff) != vmf->page) {
-		unlock_page(vmf->page);
-		return VM_FAULT_NOPAGE;
-	}
+	if (!vmfault_page_lock_in_slot(region, vmf->pgoff, vmf->page))
+		return VM_FAULT_NOPAGE;	/* evicted: the access faults again */
 	if (vmfault_page_poisoned(region, vmf->pgoff, vmf->page)) {
 		unlock_page(vmf->page);
 		vmfault_fault_sigbus(vmf, region, READ_ONCE(region->size) >> PAGE_SHIFT);

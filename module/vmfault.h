@@ -121,6 +121,7 @@ struct vmfault_counters {
  * @evict: the region's side of @budget (evict.c)
  * @wset: the working-set sampler (wset.c), from the first sample on
  * @swap: zero mode with a budget: the swap file, our own reference (swap.c)
+ * @swap_direct: @swap takes O_DIRECT
  * @swapped: zero mode with a budget: the swap map, a value entry at each
  *	page offset whose data is in @swap
  */
@@ -150,6 +151,7 @@ struct vmfault_region {
 	struct vmfault_evict *evict;
 	struct vmfault_wset *wset;
 	struct file *swap;
+	bool swap_direct;
 	struct xarray swapped;
 };
 
@@ -255,6 +257,7 @@ struct page *vmfault_region_find_get(struct vmfault_region *region, pgoff_t inde
 void vmfault_region_replaced(struct vmfault_region *region, pgoff_t index,
 			     struct page *old, struct page *page);
 bool vmfault_page_poisoned(struct vmfault_region *region, pgoff_t index, struct page *page);
+bool vmfault_page_lock_in_slot(struct vmfault_region *region, pgoff_t index, struct page *page);
 
 /**
  * vmfault_region_uptodate_page() - the up-to-date page at an offset, if any
@@ -308,6 +311,8 @@ void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index,
 void vmfault_file_extend(struct vmfault_region *region, loff_t end);
 bool vmfault_file_take_error(struct vmfault_region *region, pgoff_t index);
 int vmfault_file_writeback(struct vmfault_region *region, pgoff_t first, pgoff_t last);
+ssize_t vmfault_backing_rw(struct vmfault_region *region, struct file *file, bool *direct,
+			   loff_t pos, struct iov_iter *iter, bool write);
 int vmfault_file_flush(struct vmfault_region *region, bool sync);
 pgoff_t vmfault_file_end(struct vmfault_region *region);
 
@@ -380,7 +385,6 @@ void vmfault_budget_get(struct vmfault_region *region, struct vmfault_frames *fr
 int vmfault_budget_set_refs(struct vmfault_region *region, const struct vmfault_refs *r);
 int vmfault_budget_check_map(struct vmfault_region *region);
 void vmfault_budget_destroy(struct vmfault_region *region);
-unsigned long vmfault_budget_used(struct vmfault_region *region);
 void vmfault_pool_show(struct seq_file *m);
 struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff_t for_index,
 					    unsigned int flags);
