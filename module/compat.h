@@ -6,7 +6,11 @@
 #ifndef _VMFAULT_COMPAT_H
 #define _VMFAULT_COMPAT_H
 
+#include <linux/list_lru.h>
 #include <linux/mm.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+#include <linux/swap.h>
 
 /**
  * vmfault_mkwrite_is_own_fault() - is this ->page_mkwrite a fault of its own?
@@ -108,5 +112,150 @@ static inline int vmfault_page_mapcount(struct page *page)
 	return page_mapcount(page);
 #endif
 }
+
+/**
+ * vmfault_lru_add() - put a slab object on a memcg-aware list_lru
+ * @lru: the list_lru
+ * @item: the list head inside an object from kmem_cache_alloc_lru()
+ *
+ * The object's node and memcg choose the list. 6.8 renamed 6.1's
+ * list_lru_add() (which found them from the object) list_lru_add_obj();
+ * module/Kbuild defines VMFAULT_HAVE_LIST_LRU_ADD_OBJ when the headers have
+ * it.
+ *
+ * Return: true if @item was not on the list.
+ */
+static inline bool vmfault_lru_add(struct list_lru *lru, struct list_head *item)
+{
+#ifdef VMFAULT_HAVE_LIST_LRU_ADD_OBJ
+	return list_lru_add_obj(lru, item);
+#else
+	return list_lru_add(lru, item);
+#endif
+}
+
+/**
+ * vmfault_lru_del() - take a slab object off its list_lru
+ * @lru: the list_lru
+ * @item: as for vmfault_lru_add()
+ *
+ * Return: true if @item was on the list.
+ */
+static inline bool vmfault_lru_del(struct list_lru *lru, struct list_head *item)
+{
+#ifdef VMFAULT_HAVE_LIST_LRU_ADD_OBJ
+	return list_lru_del_obj(lru, item);
+#else
+	return list_lru_del(lru, item);
+#endif
+}
+
+/**
+ * vmfault_account_reclaimed() - tell reclaim that a shrinker freed pages
+ * @pages: pages freed that are on no LRU (region pages)
+ *
+ * Reclaim counts the LRU pages it frees; pages that a shrinker frees are
+ * added through current->reclaim_state, or reclaim would go on to scan
+ * harder than it needs to. 6.5 renamed the field and added
+ * mm_account_reclaimed_pages(); module/Kbuild defines
+ * VMFAULT_HAVE_MM_ACCOUNT_RECLAIMED when the headers have it.
+ */
+static inline void vmfault_account_reclaimed(unsigned long pages)
+{
+#ifdef VMFAULT_HAVE_MM_ACCOUNT_RECLAIMED
+	mm_account_reclaimed_pages(pages);
+#else
+	if (current->reclaim_state)
+		current->reclaim_state->reclaimed_slab += pages;
+#endif
+}
+
+/**
+ * vmfault_shrinker_create() - a memcg- and NUMA-aware shrinker over a list_lru
+ * @lru: the list_lru to initialise, memcg-aware, for the shrinker
+ * @count: the shrinker's ->count_objects
+ * @scan: the shrinker's ->scan_objects
+ * @name: its name (/sys/kernel/debug/shrinker with CONFIG_SHRINKER_DEBUG)
+ *
+ * 6.7 replaced register_shrinker() on a caller's struct shrinker with
+ * shrinker_alloc() and shrinker_register(); module/Kbuild defines
+ * VMFAULT_HAVE_SHRINKER_ALLOC when the headers have them. A memcg-aware
+ * list_lru needs the shrinker's id: on 6.1, whose prealloc_shrinker() is
+ * not exported, the shrinker is registered first, so its callbacks may
+ * run before @lru is ready: the caller's must check that it is.
+ *
+ * Return: the shrinker, or an ERR_PTR().
+ */
+#ifdef VMFAULT_HAVE_SHRINKER_ALLOC
+static inline struct shrinker *
+vmfault_shrinker_create(struct list_lru *lru,
+			unsigned long (*count)(struct shrinker *, struct shrink_control *),
+			unsigned long (*scan)(struct shrinker *, struct shrink_control *),
+			const char *name)
+{
+	struct shrinker *s = shrinker_alloc(SHRINKER_MEMCG_AWARE | SHRINKER_NUMA_AWARE, "%s", name);
+	int err;
+
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	err = list_lru_init_memcg(lru, s);
+	if (err) {
+		shrinker_free(s);
+		return ERR_PTR(err);
+	}
+	shrinker_register(s);
+	return s;
+}
+
+/**
+ * vmfault_shrinker_destroy() - unregister and free vmfault_shrinker_create()'s
+ * @s: the shrinker
+ * @lru: its list_lru, empty
+ */
+static inline void vmfault_shrinker_destroy(struct shrinker *s, struct list_lru *lru)
+{
+	shrinker_free(s);
+	list_lru_destroy(lru);
+}
+#else
+static inline struct shrinker *
+vmfault_shrinker_create(struct list_lru *lru,
+			unsigned long (*count)(struct shrinker *, struct shrink_control *),
+			unsigned long (*scan)(struct shrinker *, struct shrink_control *),
+			const char *name)
+{
+	struct shrinker *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	int err;
+
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	s->flags = SHRINKER_MEMCG_AWARE | SHRINKER_NUMA_AWARE;
+	err = register_shrinker(s, "%s", name);
+	if (err) {
+		kfree(s);
+		return ERR_PTR(err);
+	}
+	err = list_lru_init_memcg(lru, s);
+	if (err) {
+		unregister_shrinker(s);
+		kfree(s);
+		return ERR_PTR(err);
+	}
+	return s;
+}
+
+static inline void vmfault_shrinker_destroy(struct shrinker *s, struct list_lru *lru)
+{
+	unregister_shrinker(s);
+	kfree(s);
+	list_lru_destroy(lru);
+}
+#endif
 
 #endif /* _VMFAULT_COMPAT_H */

@@ -48,6 +48,7 @@ const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
 	[VMFAULT_CNT_EVICTIONS]		 = "evictions",
 	[VMFAULT_CNT_EVICTIONS_DIRTY]	 = "evictions_dirty",
 	[VMFAULT_CNT_REF_FAULTS]	 = "ref_faults",
+	[VMFAULT_CNT_RECLAIMED]		 = "reclaimed",
 };
 
 /**

@@ -285,9 +285,12 @@ static int __init vmfault_init(void)
 		ret = -ENOMEM;
 		goto err_counter_destroy;
 	}
-	ret = vmfault_proc_init();
+	ret = vmfault_evict_init();
 	if (ret)
 		goto err_destroy_wq;
+	ret = vmfault_proc_init();
+	if (ret)
+		goto err_evict_exit;
 	ret = register_oom_notifier(&vmfault_oom_nb);
 	if (ret)
 		goto err_proc_exit;
@@ -300,6 +303,8 @@ err_unregister_oom:
 	unregister_oom_notifier(&vmfault_oom_nb);
 err_proc_exit:
 	vmfault_proc_exit();
+err_evict_exit:
+	vmfault_evict_exit();
 err_destroy_wq:
 	destroy_workqueue(vmfault_wq);
 err_counter_destroy:
@@ -318,6 +323,8 @@ static void __exit vmfault_exit(void)
 	 * that kept us loaded): wait for it before the text goes.
 	 */
 	destroy_workqueue(vmfault_wq);
+	/* After the queue: a region's release on it frees its frames. */
+	vmfault_evict_exit();
 	percpu_counter_destroy(&vmfault_pages_used);
 }
 

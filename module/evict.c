@@ -74,17 +74,29 @@
  * - RANDOM: xorshift64* from the seed; the victim is the (r mod n)-th of
  *   the n candidates in arrival order.
  *
+ * Memory pressure: frames of up-to-date pages are also on a list_lru
+ * (per node and memory cgroup: the frame is a slab object charged with its
+ * page), and the module's shrinker evicts their pages through
+ * vmfault_evict_one() for global reclaim, a cgroup at its limit and
+ * drop_caches: clean, unlocked pages only (counted in reclaimed), never
+ * waiting; the dirty ones it meets go to a work item that writes them
+ * back, off the reclaim path.
+ *
  * Lock order: the region page lock -> i_mmap_rwsem -> page table locks,
- * as truncation. The budget's spinlock is a leaf; eviction drops it before
- * it locks the victim.
+ * as truncation. The budget's spinlock is a leaf but for the list_lru's
+ * lock, which nests inside it; the shrinker, holding the list's lock,
+ * only tries the budget's. Eviction drops the budget's lock before it
+ * locks the victim.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/file.h>
+#include <linux/list_lru.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/seq_file.h>
+#include <linux/shrinker.h>
 #include <linux/string.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -103,6 +115,8 @@
 /**
  * struct vmfault_frame - one frame of a budget, held by a resident page
  * @node: in the budget's list (listed pages only), in the policy's order
+ * @lru: in the shrinker's list_lru (listed pages that are not busy), or
+ *	in the shrinker's private lists while it holds the frame busy
  * @region: the region of the page that holds it
  * @index: the page offset of that page
  * @next_use: OPT: the position of the page's next use in the reference
@@ -115,6 +129,7 @@
  */
 struct vmfault_frame {
 	struct list_head node;
+	struct list_head lru;
 	struct vmfault_region *region;
 	pgoff_t index;
 	u64 next_use;
@@ -195,6 +210,19 @@ static struct vmfault_budget vmfault_pool = {
 	.policy = VMFAULT_POLICY_FIFO,
 	.rng = 0x9e3779b97f4a7c15ULL,
 };
+
+/*
+ * Memory pressure. Frames of pages that are up to date are also on the
+ * shrinker's list_lru, one list per node and memory cgroup (the cgroup of
+ * the task whose miss allocated the frame and its page), so that the
+ * kernel's reclaim, global or of one cgroup at its limit, and drop_caches
+ * can take region pages back.
+ */
+static struct kmem_cache *vmfault_frame_cache;
+static struct list_lru vmfault_lru;
+static struct shrinker *vmfault_shrinker;
+/* Set once vmfault_lru is ready (on 6.1, after the shrinker is registered). */
+static bool vmfault_lru_ready;
 
 static const char * const vmfault_policy_names[VMFAULT_NR_POLICIES] = {
 	[VMFAULT_POLICY_FIFO]	= "fifo",
@@ -555,6 +583,7 @@ void vmfault_budget_destroy(struct vmfault_region *region)
 			if (b->hand == &f->node)
 				b->hand = f->node.next;
 			list_del(&f->node);
+			vmfault_lru_del(&vmfault_lru, &f->lru);
 			f->listed = false;
 		}
 		spin_unlock(&b->lock);
@@ -569,7 +598,7 @@ void vmfault_budget_destroy(struct vmfault_region *region)
 		spin_lock(&b->lock);
 		b->used--;
 		spin_unlock(&b->lock);
-		kfree(f);
+		kmem_cache_free(vmfault_frame_cache, f);
 		set_page_private(page, 0);
 	}
 	if (b == &vmfault_pool) {
@@ -695,6 +724,7 @@ static void vmfault_frame_unlist(struct vmfault_budget *b, struct vmfault_frame 
 		if (b->hand == &f->node)
 			b->hand = f->node.next;
 		list_del(&f->node);
+		vmfault_lru_del(&vmfault_lru, &f->lru);
 		f->listed = false;
 	}
 	b->used--;
@@ -783,8 +813,9 @@ again:
 	spin_unlock(&b->lock);
 	/* After this the region may be freed (vmfault_budget_destroy()). */
 	set_page_private(page, 0);
-	kfree(f);
-	vmfault_count(region, VMFAULT_CNT_EVICTIONS);
+	kmem_cache_free(vmfault_frame_cache, f);
+	vmfault_count(region, flags & VMFAULT_EVICT_RECLAIM ? VMFAULT_CNT_RECLAIMED :
+		      VMFAULT_CNT_EVICTIONS);
 	if (dirty)
 		vmfault_count(region, VMFAULT_CNT_EVICTIONS_DIRTY);
 	vmfault_count(region, VMFAULT_CNT_PAGES_FREED);
@@ -833,10 +864,15 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 
 	if (b != &ev->own && (ev->flags & VMFAULT_FRAMES_LOCAL))
 		local = region;
-	/* Charged with the page it will go with, to the faulting task's memcg. */
-	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	/*
+	 * Charged with the page it will go with, to the faulting task's
+	 * memcg, whose list of the shrinker's list_lru it will join.
+	 */
+	f = kmem_cache_alloc_lru(vmfault_frame_cache, &vmfault_lru,
+				 GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&f->lru);
 	f->region = region;
 	f->index = for_index;
 	f->next_use = U64_MAX;
@@ -880,7 +916,7 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 		victim->busy = false;
 		if (err == -EINTR) {
 			spin_unlock(&b->lock);
-			kfree(f);
+			kmem_cache_free(vmfault_frame_cache, f);
 			return ERR_PTR(-EINTR);
 		}
 		if (err == -EPERM)
@@ -891,7 +927,7 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 	if (b->used >= b->frames &&
 	    (!(flags & VMFAULT_EVICT_MAY_EXCEED) || (locked && !other))) {
 		spin_unlock(&b->lock);
-		kfree(f);
+		kmem_cache_free(vmfault_frame_cache, f);
 		return ERR_PTR(-ENOSPC);
 	}
 	b->used++;
@@ -913,7 +949,7 @@ void vmfault_frame_unreserve(struct vmfault_region *region, struct vmfault_frame
 	b->used--;
 	region->evict->used--;
 	spin_unlock(&b->lock);
-	kfree(f);
+	kmem_cache_free(vmfault_frame_cache, f);
 }
 
 /**
@@ -972,6 +1008,8 @@ void vmfault_frame_uptodate(struct vmfault_region *region, struct page *page)
 		if (b->policy == VMFAULT_POLICY_OPT && region->window > 1)
 			f->next_use = vmfault_opt_next_use(ev, f->index);
 		list_add_tail(&f->node, b->policy == VMFAULT_POLICY_CLOCK ? b->hand : &b->list);
+		if (!f->busy)
+			vmfault_lru_add(&vmfault_lru, &f->lru);
 	}
 	spin_unlock(&b->lock);
 }
@@ -1041,6 +1079,174 @@ out_unlock:
 	spin_unlock(&b->lock);
 	if (unmap)
 		vmfault_budget_unmap(region, old);
+}
+
+/*
+ * Memory pressure: the shrinker over vmfault_lru (see its declaration).
+ */
+
+/* Frames whose dirty pages reclaim passed over, busy, for the writer. */
+static LIST_HEAD(vmfault_reclaim_dirty);
+static DEFINE_SPINLOCK(vmfault_reclaim_lock);
+
+/* A frame the shrinker held busy goes back to its lists. */
+static void vmfault_frame_release(struct vmfault_frame *f)
+{
+	struct vmfault_budget *b = f->region->budget;
+
+	spin_lock(&b->lock);
+	f->busy = false;
+	if (f->listed)
+		vmfault_lru_add(&vmfault_lru, &f->lru);
+	spin_unlock(&b->lock);
+	/* From here on the region may be freed. */
+}
+
+/*
+ * The writer: reclaim never writes (a vmfaultfs daemon that needs memory
+ * to answer would wait for itself, which is why the kernel refuses swap
+ * files on FUSE), so the dirty pages it met are written here, off the
+ * reclaim path, as the flusher threads write the dirty page cache that
+ * reclaim skips. Clean, the pages are the next scan's to take.
+ */
+static void vmfault_reclaim_write(struct work_struct *work)
+{
+	struct vmfault_region *region;
+	struct vmfault_frame *f;
+
+	for (;;) {
+		spin_lock(&vmfault_reclaim_lock);
+		f = list_first_entry_or_null(&vmfault_reclaim_dirty, struct vmfault_frame, lru);
+		if (f)
+			list_del_init(&f->lru);
+		spin_unlock(&vmfault_reclaim_lock);
+		if (!f)
+			return;
+		/* Busy, the frame keeps the region (vmfault_budget_destroy()). */
+		region = f->region;
+		if (region->mode == VMFAULT_MODE_FILE)
+			vmfault_file_writeback(region, f->index, f->index);
+		else
+			vmfault_swap_writeout(region, f->index);
+		vmfault_frame_release(f);
+	}
+}
+
+static DECLARE_WORK(vmfault_reclaim_work, vmfault_reclaim_write);
+
+/* Under the list's lock: take a frame that no one else holds, busy. */
+static enum lru_status vmfault_shrink_isolate(struct list_head *item, struct list_lru_one *list,
+					      spinlock_t *lock, void *arg)
+{
+	struct vmfault_frame *f = container_of(item, struct vmfault_frame, lru);
+	/* On the list, the frame and its region are alive. */
+	struct vmfault_budget *b = f->region->budget;
+
+	/* The budget's lock nests outside the list's: only try it here. */
+	if (!spin_trylock(&b->lock))
+		return LRU_SKIP;
+	if (f->busy) {
+		spin_unlock(&b->lock);
+		return LRU_SKIP;
+	}
+	f->busy = true;
+	list_lru_isolate_move(list, item, arg);
+	spin_unlock(&b->lock);
+	return LRU_REMOVED;
+}
+
+/* Is the page of @f (held busy) dirty? */
+static bool vmfault_frame_dirty(struct vmfault_frame *f)
+{
+	struct page *page = vmfault_region_find_get(f->region, f->index);
+	bool dirty;
+
+	if (!page)
+		return false;
+	dirty = PageDirty(page) || xa_get_mark(&f->region->pages, f->index, VMFAULT_PAGE_DIRTY);
+	put_page(page);
+	return dirty;
+}
+
+static unsigned long vmfault_shrink_count(struct shrinker *s, struct shrink_control *sc)
+{
+	/* Pairs with vmfault_evict_init()'s release: the list is initialised. */
+	if (!smp_load_acquire(&vmfault_lru_ready))
+		return 0;
+	return list_lru_shrink_count(&vmfault_lru, sc);
+}
+
+/*
+ * Evict the frames' pages through the policy's own path, clean ones only
+ * and only those whose locks it gets without waiting; mlock()ed pages,
+ * pages held by GUP and pages under I/O stay. The oldest frames go first
+ * (the list_lru is in the order pages came in), whatever the region's
+ * policy: the policy chooses among a region's pages when its budget is
+ * full, the kernel among everything when memory is short.
+ */
+static unsigned long vmfault_shrink_scan(struct shrinker *s, struct shrink_control *sc)
+{
+	struct vmfault_frame *f, *n;
+	unsigned long freed = 0;
+	LIST_HEAD(dispose);
+	LIST_HEAD(dirty);
+
+	/* As in vmfault_shrink_count(). */
+	if (!smp_load_acquire(&vmfault_lru_ready))
+		return SHRINK_STOP;
+	list_lru_shrink_walk(&vmfault_lru, sc, vmfault_shrink_isolate, &dispose);
+	list_for_each_entry_safe(f, n, &dispose, lru) {
+		list_del_init(&f->lru);
+		if (!vmfault_evict_one(f, NULL, 0, VMFAULT_EVICT_RECLAIM)) {
+			freed++;	/* @f is freed */
+			continue;
+		}
+		if (vmfault_frame_dirty(f))
+			list_add_tail(&f->lru, &dirty);
+		else
+			vmfault_frame_release(f);
+	}
+	if (!list_empty(&dirty)) {
+		spin_lock(&vmfault_reclaim_lock);
+		list_splice_tail(&dirty, &vmfault_reclaim_dirty);
+		spin_unlock(&vmfault_reclaim_lock);
+		queue_work(vmfault_wq, &vmfault_reclaim_work);
+	}
+	vmfault_account_reclaimed(freed);
+	return freed;
+}
+
+/**
+ * vmfault_evict_init() - the frames' cache, list_lru and shrinker
+ *
+ * Return: 0 or a negative errno.
+ */
+int vmfault_evict_init(void)
+{
+	vmfault_frame_cache = KMEM_CACHE(vmfault_frame, SLAB_ACCOUNT);
+	if (!vmfault_frame_cache)
+		return -ENOMEM;
+	vmfault_shrinker = vmfault_shrinker_create(&vmfault_lru, vmfault_shrink_count,
+						   vmfault_shrink_scan, "vmfault-frames");
+	if (IS_ERR(vmfault_shrinker)) {
+		kmem_cache_destroy(vmfault_frame_cache);
+		return PTR_ERR(vmfault_shrinker);
+	}
+	/* The shrinker may already run (6.1): publish the initialised list. */
+	smp_store_release(&vmfault_lru_ready, true);
+	return 0;
+}
+
+/**
+ * vmfault_evict_exit() - undo vmfault_evict_init(), every region gone
+ *
+ * Context: vmfault_wq drained (its writer, vmfault_reclaim_work, finishes
+ * before the last region's release can).
+ */
+void vmfault_evict_exit(void)
+{
+	vmfault_shrinker_destroy(vmfault_shrinker, &vmfault_lru);
+	kmem_cache_destroy(vmfault_frame_cache);
 }
 
 /* The pool's module parameters: pool_frames and pool_policy. */

@@ -378,6 +378,7 @@ struct vmfault_frame;
 #define VMFAULT_EVICT_MAY_WAIT		0x1	/* wait for a victim's page lock */
 #define VMFAULT_EVICT_MAY_WRITE		0x2	/* write a dirty victim back */
 #define VMFAULT_EVICT_MAY_EXCEED	0x4	/* go over the budget rather than fail */
+#define VMFAULT_EVICT_RECLAIM		0x8	/* the shrinker's, not the policy's */
 
 const char *vmfault_policy_name(u32 policy);
 int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frames *fr);
@@ -386,6 +387,8 @@ int vmfault_budget_set_refs(struct vmfault_region *region, const struct vmfault_
 int vmfault_budget_check_map(struct vmfault_region *region);
 void vmfault_budget_destroy(struct vmfault_region *region);
 void vmfault_pool_show(struct seq_file *m);
+int vmfault_evict_init(void);
+void vmfault_evict_exit(void);
 struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff_t for_index,
 					    unsigned int flags);
 void vmfault_frame_unreserve(struct vmfault_region *region, struct vmfault_frame *f);

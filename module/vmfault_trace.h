@@ -168,7 +168,9 @@ VMFAULT_DEFINE_EVENT(vmfault_page_event, vmfault_cow,
  * A frame budget was full: the policy evicted the page at pgoff (pfn) of
  * region to make room for the page at for_pgoff of for_region (another
  * region under global replacement on the pool); dirty: it was written
- * back first; pid: the task whose miss it was.
+ * back first; pid: the task whose miss it was. for_region 0 (and
+ * for_pgoff 0): the kernel's reclaim took it (the shrinker; counted in
+ * reclaimed, not evictions).
  */
 VMFAULT_EVENT(vmfault_evict,
 	      TP_PROTO(struct vmfault_region *region, pgoff_t pgoff, struct page *page,
@@ -186,7 +188,7 @@ VMFAULT_EVENT(vmfault_evict,
 	      TP_fast_assign(__entry->region = vmfault_region_id(region);
 			     __entry->pgoff = pgoff;
 			     __entry->pfn = page_to_pfn(page);
-			     __entry->for_region = vmfault_region_id(for_region);
+			     __entry->for_region = for_region ? vmfault_region_id(for_region) : 0;
 			     __entry->for_pgoff = for_pgoff;
 			     __entry->policy = policy;
 			     __entry->dirty = dirty;

@@ -165,6 +165,10 @@ struct vmfault_config {
  * @VMFAULT_CNT_REF_FAULTS: frame budget: minor faults on a resident page
  *	that was not mapped (unmapped by the clock hand, by reference tracing
  *	or by writeback), each a reference the policy saw
+ * @VMFAULT_CNT_RECLAIMED: frame budget: resident pages the kernel took
+ *	back under memory pressure (the module's shrinker: drop_caches, a
+ *	memory cgroup at its limit, kswapd), clean ones only, through the
+ *	same eviction; not counted in @VMFAULT_CNT_EVICTIONS
  * @VMFAULT_NR_COUNTERS: number of counters defined by this header
  *
  * The values are positions in @counters of struct vmfault_region_info and
@@ -203,7 +207,8 @@ enum vmfault_counter {
 	VMFAULT_CNT_EVICTIONS = 28,
 	VMFAULT_CNT_EVICTIONS_DIRTY = 29,
 	VMFAULT_CNT_REF_FAULTS = 30,
-	VMFAULT_NR_COUNTERS = 31,
+	VMFAULT_CNT_RECLAIMED = 31,
+	VMFAULT_NR_COUNTERS = 32,
 };
 
 /* Room for counters added later without changing the ioctl's size. */

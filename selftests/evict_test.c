@@ -502,6 +502,120 @@ TEST_F(evict, only_dirty_pages_are_written)
 	free(buf);
 }
 
+/* Wait up to @ms for @fd's count of dirty pages to drop to 0. */
+static bool wait_clean(int fd, unsigned int ms)
+{
+	struct vmfault_region_info info;
+
+	for (unsigned int t = 0; t < ms; t += 10) {
+		if (vmf_info(fd, &info) || !info.dirty)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * Drop caches until @fd's reclaimed count is @n (up to @ms): the writer
+ * may still hold the last page it cleaned when its WRITE is seen.
+ */
+static void drop_until_reclaimed(int fd, uint64_t n, unsigned int ms)
+{
+	for (unsigned int t = 0; t < ms; t += 50) {
+		write_file("/proc/sys/vm/drop_caches", "3");
+		if (vmf_counter(fd, VMFAULT_CNT_RECLAIMED) >= n)
+			return;
+		usleep(50000);
+	}
+}
+
+/* Wait up to @ms for the mount to have taken @n WRITEs. */
+static bool wait_writes(struct vff_mount *m, uint64_t n, unsigned int ms)
+{
+	for (unsigned int t = 0; t < ms; t += 10) {
+		if (vff_stat(m, "write_requests") >= n)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * The kernel takes clean pages of budgeted regions back under memory
+ * pressure (the module's shrinker): echo 3 > drop_caches reclaims every
+ * clean, unlocked page of a region well within its budget, counted in
+ * reclaimed and not in evictions. Dirty pages are not written by reclaim
+ * but by the module's writer, off the reclaim path; the next drop takes
+ * them. mlock()ed pages stay. Everything reads back as it was.
+ */
+TEST_F(evict, reclaim_takes_clean_pages)
+{
+	struct vmfault_frames fr = { .frames = 64, .policy = VMFAULT_POLICY_FIFO };
+	struct vmfault_region_info info;
+	long ps = self->ps;
+	char *p, *buf = malloc(ps);
+	int fd, bfd;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, make_stamped(&self->m, "rc", 64));
+	fd = budget_region(&self->m, "rc", O_RDWR, &fr);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 64 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (unsigned long i = 0; i < 64; i++)
+		ASSERT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	/* Pages 0..7 dirty, 8..11 mlock()ed, 12..63 clean. */
+	for (unsigned long i = 0; i < 8; i++)
+		memset(p + i * ps + 200, 'a' + i, 16);
+	ASSERT_EQ(0, mlock(p + 8 * ps, 4 * ps));
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+
+	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	report("drop_caches on 64 resident pages (8 dirty, 4 mlock()ed): %llu reclaimed, %llu evicted, %llu resident\n",
+	       (unsigned long long)info.counters[VMFAULT_CNT_RECLAIMED],
+	       (unsigned long long)info.counters[VMFAULT_CNT_EVICTIONS],
+	       (unsigned long long)info.resident);
+	EXPECT_EQ(52, info.counters[VMFAULT_CNT_RECLAIMED]);
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(12, info.resident);
+	EXPECT_LE(52, vmf_proc("reclaimed"));
+	/* The writer cleans the dirty ones: 8 WRITEs, no eviction yet. */
+	ASSERT_TRUE(wait_clean(fd, 10000));
+	ASSERT_TRUE(wait_writes(&self->m, 8, 10000));
+	drop_until_reclaimed(fd, 60, 10000);
+	EXPECT_EQ(8, vff_stat(&self->m, "write_requests"));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(60, info.counters[VMFAULT_CNT_RECLAIMED]);
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(4, info.resident);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED] - 4,
+		  info.counters[VMFAULT_CNT_PAGES_FREED]);
+	for (unsigned long i = 8; i < 12; i++)
+		EXPECT_TRUE(kpf(pfn_of(p + i * ps), KPF_MLOCKED));
+	/* The file has the stores; the pages come back by major faults. */
+	bfd = open(vff_path(&self->m, true, "rc"), O_RDONLY);
+	ASSERT_LE(0, bfd);
+	for (unsigned long i = 0; i < 8; i++) {
+		ASSERT_EQ(ps, pread(bfd, buf, ps, i * ps));
+		EXPECT_TRUE(all_bytes(buf + 200, 16, 'a' + i));
+	}
+	close(bfd);
+	for (unsigned long i = 0; i < 64; i++) {
+		if (i < 8) {
+			EXPECT_TRUE(all_bytes(p + i * ps + 200, 16, 'a' + i));
+		} else {
+			EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+		}
+	}
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(64 + 60, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	EXPECT_EQ(64, info.resident);
+	munmap(p, 64 * ps);
+	close(fd);
+	free(buf);
+}
+
 struct touch {
 	char *p;
 };
@@ -627,7 +741,7 @@ TEST_F(evict, get_frames_and_proc)
 	f = fopen("/proc/vmfault_regions", "r");
 	ASSERT_NE(NULL, f);
 	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
-	EXPECT_NE(NULL, strstr(line, " evictions evictions_dirty ref_faults frames policy\n"));
+	EXPECT_NE(NULL, strstr(line, " evictions evictions_dirty ref_faults reclaimed frames policy\n"));
 	snprintf(want, sizeof(want), " 5 random\n");
 	while (fgets(line, sizeof(line), f))
 		if (strtoul(line, NULL, 10) == info.id)
@@ -1094,6 +1208,135 @@ TEST_F(evict, swap_out_and_in)
 	munmap(p, 16 * ps);
 	close(fd);
 	free(buf);
+}
+
+/*
+ * Reclaim of a zero-mode region with a swap file: its written pages are
+ * dirty, so the first drop_caches reclaims none and the writer swaps them
+ * out (16 WRITEs); the second reclaims all 16, and reading them back is
+ * 16 swap-ins (major faults, READs) that return the data.
+ */
+TEST_F(evict, reclaim_swaps_out_then_takes)
+{
+	struct vmfault_region_info info;
+	long ps = self->ps;
+	char *p;
+	int fd;
+
+	fd = swap_region(&self->m, 32, 32);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 32 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (unsigned long i = 0; i < 16; i++)
+		stamp_page(p + i * ps, i, ps);
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_RECLAIMED]);
+	EXPECT_EQ(16, info.resident);
+	ASSERT_TRUE(wait_writes(&self->m, 16, 10000));
+	drop_until_reclaimed(fd, 16, 10000);
+	EXPECT_EQ(16, vff_stat(&self->m, "write_requests"));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(16, info.counters[VMFAULT_CNT_RECLAIMED]);
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(0, info.resident);
+	for (unsigned long i = 0; i < 16; i++)
+		EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	report("swap-mode reclaim: 16 written pages, 2 drops: %llu swapped out by the writer, %llu reclaimed, %llu swapped back in\n",
+	       (unsigned long long)vff_stat(&self->m, "write_requests"),
+	       (unsigned long long)info.counters[VMFAULT_CNT_RECLAIMED],
+	       (unsigned long long)info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	EXPECT_EQ(16, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	EXPECT_EQ(16, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(16, info.resident);
+	munmap(p, 32 * ps);
+	close(fd);
+}
+
+/* /proc/vmfault_pages for the mapping at @addr: @n characters into @out. */
+static int module_pages(const void *addr, char *out, size_t n)
+{
+	char req[64];
+	int fd = open("/proc/vmfault_pages", O_RDWR), len;
+	ssize_t got = -1;
+
+	if (fd < 0)
+		return -errno;
+	len = snprintf(req, sizeof(req), "%d %lx", getpid(), (unsigned long)addr);
+	if (write(fd, req, len) == len)
+		got = pread(fd, out, n, 0);
+	else
+		got = -errno;
+	close(fd);
+	if (got < 0)
+		return got == -1 ? -errno : got;
+	out[got] = '\0';
+	return 0;
+}
+
+/*
+ * The page-state map shows what eviction did: swapped-out pages and pages
+ * resident in the region but unmapped here, which the page tables alone
+ * cannot tell from absent ones. /proc/vmfault_pages gives the module's
+ * view, tools/vmfault-pagemap the combined one; bad requests get clear
+ * errors.
+ */
+TEST_F(evict, page_state_map_shows_eviction)
+{
+	struct vmfault_frames fr = { .frames = 3, .policy = VMFAULT_POLICY_FIFO,
+				     .trace_pages = 1 };
+	char held[32], row[128], junk[8];
+	long ps = self->ps;
+	int fd, pfd;
+	char *p;
+
+	/* 8 pages written through 4 frames with a swap file. */
+	fd = swap_region(&self->m, 16, 4);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (unsigned long i = 0; i < 8; i++)
+		stamp_page(p + i * ps, i, ps);
+	ASSERT_EQ(0, module_pages(p, held, 16));
+	EXPECT_STREQ("ssssrrrr--------", held);
+	ASSERT_EQ(0, pagemap_row(p, row, sizeof(row)));
+	EXPECT_STREQ("ssssdddd........", row);
+	report("page-state map, 8 pages written through 4 frames: module %s, map %s\n", held, row);
+	munmap(p, 16 * ps);
+	close(fd);
+
+	/* Reference tracing of one page: only the last page read is mapped. */
+	fd = budget_region(&self->m, "refs", O_RDONLY, &fr);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 12 * ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (unsigned long i = 0; i < 3; i++)
+		touch_read(p + i * ps);
+	ASSERT_EQ(0, module_pages(p, held, 12));
+	EXPECT_STREQ("rrr---------", held);
+	ASSERT_EQ(0, pagemap_row(p, row, sizeof(row)));
+	EXPECT_STREQ("uur.........", row);
+	report("page-state map, trace_pages 1 after reads of 0, 1, 2: module %s, map %s\n", held, row);
+
+	/* Bad requests. */
+	pfd = open("/proc/vmfault_pages", O_RDWR);
+	ASSERT_LE(0, pfd);
+	EXPECT_EQ(-1, read(pfd, junk, sizeof(junk)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, write(pfd, "nonsense", 8));
+	EXPECT_EQ(EINVAL, errno);
+	snprintf(row, sizeof(row), "%d %lx", getpid(), (unsigned long)held);
+	ASSERT_EQ((ssize_t)strlen(row), write(pfd, row, strlen(row)));
+	EXPECT_EQ(-1, pread(pfd, junk, sizeof(junk), 0));
+	EXPECT_EQ(ENXIO, errno);
+	ASSERT_EQ(12, write(pfd, "999999999 10", 12));
+	EXPECT_EQ(-1, pread(pfd, junk, sizeof(junk), 0));
+	EXPECT_EQ(ESRCH, errno);
+	close(pfd);
+	munmap(p, 12 * ps);
+	close(fd);
 }
 
 /*

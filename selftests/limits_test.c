@@ -288,6 +288,99 @@ TEST(memcg_limit_oom_kills_inside_the_group)
 	cg_remove(other);
 }
 
+/*
+ * A memory cgroup at its limit takes region pages back through the
+ * module's shrinker instead of OOM-killing: a task in a group with
+ * memory.max = 24 MiB reads a 64 MiB file twice through a file-mode
+ * region whose budget is the whole file (so that its policy never
+ * evicts). Without reclaim it is the OOM kill of the test above; here the
+ * task finishes, every page reads back its stamp, the group never passes
+ * its limit, and the pages the kernel took are counted in reclaimed, not
+ * in evictions, each coming back by a major fault.
+ */
+TEST(memcg_limit_reclaims_budgeted_pages)
+{
+	const unsigned long pages = 64 * MIB / page_size();
+	struct vmfault_frames fr = { .frames = pages, .policy = VMFAULT_POLICY_FIFO };
+	char grp[160], dir[] = "/tmp/vmfault-memcg-XXXXXX", path[200];
+	struct vmfault_region_info info;
+	long ps = page_size();
+	int pipefd[2], status, bfd;
+	uint64_t *buf;
+	pid_t pid;
+
+	ASSERT_EQ(0, cg_make(grp, sizeof(grp), "vmfault-reclaim", "24M"));
+	/* The backing file on tmpfs (the dev VM's root is an overlay). */
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, mount("tmpfs", dir, "tmpfs", 0, "size=80M"));
+	snprintf(path, sizeof(path), "%s/file", dir);
+	bfd = open(path, O_CREAT | O_RDWR, 0600);
+	ASSERT_LE(0, bfd);
+	buf = malloc(ps);
+	ASSERT_NE(NULL, buf);
+	for (unsigned long i = 0; i < pages; i++) {
+		for (unsigned long j = 0; j < ps / sizeof(*buf); j++)
+			buf[j] = i * 4096 + j;
+		ASSERT_EQ(ps, write(bfd, buf, ps));
+	}
+	close(bfd);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		unsigned long bad = 0;
+		uint64_t *p;
+		int fd;
+
+		close(pipefd[0]);
+		if (cg_join(grp))
+			_exit(1);
+		fd = vmf_budget_file(path, O_RDONLY, &fr);
+		if (fd < 0)
+			_exit(1);
+		p = mmap(NULL, pages * ps, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			_exit(1);
+		for (int pass = 0; pass < 2; pass++)
+			for (unsigned long i = 0; i < pages; i++)
+				bad += p[i * ps / sizeof(*p) + 7] != i * 4096 + 7;
+		if (vmf_info(fd, &info))
+			_exit(1);
+		if (write(pipefd[1], &info, sizeof(info)) != sizeof(info) ||
+		    write(pipefd[1], &bad, sizeof(bad)) != sizeof(bad))
+			_exit(1);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(0, reap_child(pid, &status, 120000));
+	unlink(path);
+	umount(dir);
+	rmdir(dir);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("status %#x", status);
+	ASSERT_EQ(sizeof(info), read(pipefd[0], &info, sizeof(info)));
+	ASSERT_EQ(sizeof(*buf), read(pipefd[0], buf, sizeof(*buf)));
+	close(pipefd[0]);
+	TH_LOG("64 MiB read twice in a 24 MiB group: %llu major faults, %llu reclaimed, %llu evictions, group peak %lld KiB, %lld OOM kills",
+	       (unsigned long long)info.counters[VMFAULT_CNT_MAJOR_FAULTS],
+	       (unsigned long long)info.counters[VMFAULT_CNT_RECLAIMED],
+	       (unsigned long long)info.counters[VMFAULT_CNT_EVICTIONS],
+	       cg_num(grp, "memory.peak") / 1024, cg_key(grp, "memory.events", "oom_kill"));
+	EXPECT_EQ(0, buf[0]);	/* pages that read back wrong */
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_EVICTIONS]);
+	/* Each of the second pass's misses is a page the kernel took. */
+	EXPECT_LE(pages, info.counters[VMFAULT_CNT_RECLAIMED]);
+	/* Every page the kernel took came back by a major fault, or is out. */
+	EXPECT_EQ(info.counters[VMFAULT_CNT_MAJOR_FAULTS],
+		  info.counters[VMFAULT_CNT_RECLAIMED] + info.resident);
+	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED] - info.resident,
+		  info.counters[VMFAULT_CNT_PAGES_FREED]);
+	EXPECT_GE(24 * MIB, cg_num(grp, "memory.peak"));
+	EXPECT_EQ(0, cg_key(grp, "memory.events", "oom_kill"));
+	free(buf);
+	cg_remove(grp);
+}
+
 /* Set the module's limit; returns the old one. */
 static unsigned long set_max_pages(unsigned long max)
 {

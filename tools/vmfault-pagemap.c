@@ -3,8 +3,11 @@
  * vmfault-pagemap: a live map of the pages of a process's vmfault mappings
  * (or of any one mapping), one character per page, redrawn as faults
  * happen. Built from /proc/PID/maps, /proc/PID/pagemap, /proc/kpageflags,
- * /proc/kpagecount and the module's /proc/vmfault_regions. Needs root (the
- * kernel hides page frame numbers from others).
+ * /proc/kpagecount and the module's /proc/vmfault_regions and
+ * /proc/vmfault_pages (which tells a page resident in its region but not
+ * mapped here, or swapped out to the region's swap file, from one that is
+ * not there at all). Needs root (the kernel hides page frame numbers from
+ * others).
  *
  * USAGE: vmfault-pagemap [-1] [-i MS] [-n FRAMES] PID [ADDRESS]
  *   -1         draw once, without terminal control codes (for scripts)
@@ -47,7 +50,8 @@ struct mapping {
 static const char legend[] =
 	"legend: . not present   0 zero page   r region/file page   R the same, mapped\n"
 	"        more than once   d/D such a page, dirty   p private copy (anonymous)\n"
-	"        P private page still shared after fork (COW pending)   s swapped out\n";
+	"        P private page still shared after fork (COW pending)   s swapped out\n"
+	"        u resident in the region, not mapped here (evicted from this mapping)\n";
 
 static volatile sig_atomic_t stop;
 
@@ -105,7 +109,29 @@ static int find_mappings(pid_t pid, bool by_addr, unsigned long addr, struct map
 	return n;
 }
 
-static char page_state(int pagemap, int kflags, int kcount, unsigned long addr, long ps)
+/*
+ * The module's view of each page of the vmfault mapping at @start
+ * (/proc/vmfault_pages: r resident, s swapped out, - neither) into @held,
+ * @n bytes; 0, or -1 when it cannot be had (an older module, not root).
+ */
+static int module_view(pid_t pid, unsigned long start, char *held, unsigned long n)
+{
+	char req[64];
+	int fd = open("/proc/vmfault_pages", O_RDWR), len;
+	ssize_t got = -1;
+
+	if (fd < 0)
+		return -1;
+	len = snprintf(req, sizeof(req), "%d %lx", pid, start);
+	if (write(fd, req, len) == len)
+		got = pread(fd, held, n, 0);
+	close(fd);
+	return got == (ssize_t)n ? 0 : -1;
+}
+
+/* @held: the module's view of the page ('r', 's', '-'), or 0 for none. */
+static char page_state(int pagemap, int kflags, int kcount, unsigned long addr, long ps,
+		       char held)
 {
 	uint64_t pme, flags, count, pfn;
 
@@ -114,7 +140,7 @@ static char page_state(int pagemap, int kflags, int kcount, unsigned long addr, 
 	if (pme & PM_SWAP)
 		return 's';
 	if (!(pme & PM_PRESENT))
-		return '.';
+		return held == 'r' ? 'u' : held == 's' ? 's' : '.';
 	pfn = pme & PM_PFN_MASK;
 	if (!pfn || read_u64(kflags, pfn, &flags) || read_u64(kcount, pfn, &count))
 		return '?';
@@ -180,13 +206,17 @@ static int draw(pid_t pid, bool by_addr, unsigned long addr, bool plain)
 		struct mapping *m = &maps[i];
 		unsigned long pages = (m->end - m->start) / ps, shown = pages;
 		unsigned long counts[128] = { 0 };
+		char held[COLUMNS * MAX_ROWS];
+		bool have_held;
 
 		if (shown > COLUMNS * MAX_ROWS)
 			shown = COLUMNS * MAX_ROWS;
+		have_held = strstr(m->path, "vmfault") && !module_view(pid, m->start, held, shown);
 		printf("\n%lx-%lx %s %s (%lu pages)\n", m->start, m->end, m->perms,
 		       m->path[0] ? m->path : "[anon]", pages);
 		for (unsigned long p = 0; p < shown; p++) {
-			char c = page_state(pagemap, kflags, kcount, m->start + p * ps, ps);
+			char c = page_state(pagemap, kflags, kcount, m->start + p * ps, ps,
+					    have_held ? held[p] : 0);
 
 			counts[(unsigned char)c]++;
 			if (p % COLUMNS == 0)
@@ -198,7 +228,7 @@ static int draw(pid_t pid, bool by_addr, unsigned long addr, bool plain)
 		if (shown < pages)
 			printf("       ... %lu more pages not shown\n", pages - shown);
 		printf("      ");
-		for (const char *c = ".0rRdDpPs?"; *c; c++)
+		for (const char *c = ".0rRdDpPsu?"; *c; c++)
 			if (counts[(unsigned char)*c])
 				printf(" %c:%lu", *c, counts[(unsigned char)*c]);
 		putchar('\n');
