@@ -152,11 +152,13 @@ struct vmfault_frame {
  * @hand: CLOCK: the next list node the hand looks at (&@list: the head)
  * @pass: reservations so far, for vmfault_frame.pass
  * @rng: RANDOM: the generator's state
+ * @batch: victims evicted at once when the budget is full (1 or more)
  */
 struct vmfault_budget {
 	spinlock_t lock;	/* protects the fields below, frames, vmfault_evict */
 	u32 frames;
 	u32 policy;
+	u32 batch;
 	unsigned long used;
 	unsigned long regions;
 	struct list_head list;
@@ -208,6 +210,7 @@ static struct vmfault_budget vmfault_pool = {
 	.list = LIST_HEAD_INIT(vmfault_pool.list),
 	.hand = &vmfault_pool.list,
 	.policy = VMFAULT_POLICY_FIFO,
+	.batch = 1,
 	.rng = 0x9e3779b97f4a7c15ULL,
 };
 
@@ -277,7 +280,8 @@ static void vmfault_pool_get(void)
  *
  * Return: 0; -EINVAL for a zero-mode region with GROWSDOWN or FAULT_AROUND
  * or a swap fd that is not a regular file, a swap fd in file mode, a
- * budget larger than the region, a policy out of range, OPT without tracing of
+ * budget larger than the region, a policy out of range, a batch over
+ * VMFAULT_MAX_EVICT_BATCH or over 1 on the pool, OPT without tracing of
  * one page or on the pool, a pool region with frames or a policy other
  * than the pool's or while the pool has no frames, a seed for a policy
  * other than RANDOM, or an unknown flag or an (out) field not 0; -EBADF
@@ -293,7 +297,7 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 	int err = -EINVAL;
 
 	if (fr->flags & ~VMFAULT_FRAMES_FLAGS_ALL || fr->used || fr->budget_used ||
-	    fr->budget_frames || fr->reserved32 || fr->reserved[0]) {
+	    fr->budget_frames || fr->reserved[0]) {
 		vmfault_budget_err("unknown flags %#x, or (out) or reserved fields not 0",
 				   fr->flags);
 		return -EINVAL;
@@ -314,6 +318,11 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 	}
 	if (pool && !READ_ONCE(vmfault_pool.frames)) {
 		vmfault_budget_err("the pool has 0 frames: set the module parameter pool_frames first");
+		return -EINVAL;
+	}
+	if (fr->batch > VMFAULT_MAX_EVICT_BATCH || (pool && fr->batch > 1)) {
+		vmfault_budget_err("batch %u: from 0 to %u, and 0 or 1 on the pool", fr->batch,
+				   VMFAULT_MAX_EVICT_BATCH);
 		return -EINVAL;
 	}
 	if (fr->seed && fr->policy != VMFAULT_POLICY_RANDOM) {
@@ -358,6 +367,7 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 		ev->own.policy = fr->policy;
 		ev->own.regions = 1;
 		ev->own.rng = fr->seed ?: 0x9e3779b97f4a7c15ULL;
+		ev->own.batch = fr->batch ?: 1;
 		ev->budget = pool ? &vmfault_pool : &ev->own;
 		ev->flags = fr->flags;
 		ev->trace_pages = fr->trace_pages;
@@ -432,6 +442,7 @@ void vmfault_budget_get(struct vmfault_region *region, struct vmfault_frames *fr
 		fr->used = ev->used;
 		fr->budget_used = b->used;
 		fr->budget_frames = b->frames;
+		fr->batch = b->batch;
 		spin_unlock(&b->lock);
 	}
 	mutex_unlock(&region->lock);
@@ -787,8 +798,14 @@ again:
 	}
 	if (PageWriteback(page))
 		goto unlock;
-	/* Every pte goes; a dirty one leaves PG_dirty set (write it back). */
-	unmap_mapping_range(region->inode->i_mapping, (loff_t)index << PAGE_SHIFT, PAGE_SIZE, 0);
+	/*
+	 * Every pte goes; a dirty one leaves PG_dirty set (write it back).
+	 * Locked, the page gets no new pte (faults map it under its lock):
+	 * unmapped already (a batch's merged unmap), it needs no walk.
+	 */
+	if (page_mapped(page))
+		unmap_mapping_range(region->inode->i_mapping, (loff_t)index << PAGE_SHIFT,
+				    PAGE_SIZE, 0);
 	if (PageDirty(page) || xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY)) {
 		unlock_page(page);
 		put_page(page);
@@ -830,6 +847,71 @@ pass_over:
 	return -EAGAIN;
 }
 
+static bool vmfault_frame_in(struct vmfault_frame **frames, unsigned int n,
+			     const struct vmfault_frame *f)
+{
+	while (n--)
+		if (frames[n] == f)
+			return true;
+	return false;
+}
+
+static bool vmfault_frame_before(const struct vmfault_frame *a, const struct vmfault_frame *b)
+{
+	return a->region != b->region ? (unsigned long)a->region < (unsigned long)b->region :
+					a->index < b->index;
+}
+
+/*
+ * Unmap a batch of victims (busy, so their fields hold) with one
+ * unmap_mapping_range() per run of adjacent pages of one region, so one
+ * TLB flush per run rather than per page; vmfault_evict_one() then finds
+ * them unmapped. The victims are sorted by region and offset. An
+ * mlock()ed page stays mapped (an unmap would munlock it) and breaks its
+ * run; the eviction passes it over.
+ */
+static void vmfault_batch_unmap(struct vmfault_frame **victims, unsigned int n)
+{
+	struct vmfault_frame *t;
+	u32 mapped = 0, mlocked = 0;
+	unsigned int i, j;
+	struct page *page;
+	bool any;
+
+	BUILD_BUG_ON(VMFAULT_MAX_EVICT_BATCH > 32);
+	for (i = 1; i < n; i++) {
+		t = victims[i];
+		for (j = i; j > 0 && vmfault_frame_before(t, victims[j - 1]); j--)
+			victims[j] = victims[j - 1];
+		victims[j] = t;
+	}
+	for (i = 0; i < n; i++) {
+		page = vmfault_region_find_get(victims[i]->region, victims[i]->index);
+		if (!page)
+			continue;
+		if (page_mapped(page))
+			mapped |= BIT(i);
+		if (folio_test_mlocked(page_folio(page)))
+			mlocked |= BIT(i);
+		put_page(page);
+	}
+	for (i = 0; i < n; i = j) {
+		any = false;
+		for (j = i; j < n && !(mlocked & BIT(j)) &&
+		     (j == i || (victims[j]->region == victims[i]->region &&
+				 victims[j]->index == victims[j - 1]->index + 1)); j++)
+			any |= !!(mapped & BIT(j));
+		if (j == i) {		/* an mlock()ed page */
+			j++;
+			continue;
+		}
+		if (any)
+			unmap_mapping_range(victims[i]->region->inode->i_mapping,
+					    (loff_t)victims[i]->index << PAGE_SHIFT,
+					    (loff_t)(j - i) << PAGE_SHIFT, 0);
+	}
+}
+
 /**
  * vmfault_frame_reserve() - a frame for a page about to be read
  * @region: a region with a budget
@@ -837,8 +919,9 @@ pass_over:
  * @flags: VMFAULT_EVICT_*: what the caller's locks allow
  *
  * When the budget is full, evicts the policy's victims until one frame is
- * free: any region's on the pool (global replacement), only this region's
- * with VMFAULT_FRAMES_LOCAL or a budget of its own. Without
+ * free (the budget's batch of them at once): any region's on the pool
+ * (global replacement), only this region's with VMFAULT_FRAMES_LOCAL or a
+ * budget of its own. Without
  * VMFAULT_EVICT_MAY_EXCEED (a prefetched page) it gives up instead of
  * going over the budget.
  *
@@ -854,11 +937,12 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 	struct vmfault_evict *ev = region->evict;
 	struct vmfault_budget *b = ev->budget;
 	const struct vmfault_region *local = NULL;
+	struct vmfault_frame *victims[VMFAULT_MAX_EVICT_BATCH];
 	struct vmfault_frame *unmap[VMFAULT_CLOCK_BATCH];
-	unsigned int i, nr_unmap, locked = 0, other = 0;
-	struct vmfault_frame *f, *victim;
+	unsigned int i, want, nr_victims, nr_unmap, locked = 0, other = 0;
 	pgoff_t unmap_index[VMFAULT_CLOCK_BATCH];
 	struct vmfault_region *unmap_region[VMFAULT_CLOCK_BATCH];
+	struct vmfault_frame *f, *victim;
 	int err;
 	u32 pass;
 
@@ -880,11 +964,18 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 	spin_lock(&b->lock);
 	pass = ++b->pass;
 	while (b->used >= b->frames) {
+		/* The batch, and what an earlier miss took over the budget. */
+		want = min_t(unsigned long, b->batch + (b->used - b->frames),
+			     VMFAULT_MAX_EVICT_BATCH);
 		nr_unmap = 0;
-		victim = vmfault_budget_pick(b, pass, local, unmap, &nr_unmap);
-		if (victim) {
+		nr_victims = 0;
+		while (nr_victims < want) {
+			victim = vmfault_budget_pick(b, pass, local, unmap, &nr_unmap);
+			if (!victim)
+				break;
 			victim->busy = true;
 			victim->pass = pass;
+			victims[nr_victims++] = victim;
 		}
 		/* Busy, the frames (and their regions) stay while unlocked. */
 		for (i = 0; i < nr_unmap; i++) {
@@ -897,32 +988,42 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 			vmfault_budget_unmap(unmap_region[i], unmap_index[i]);
 		if (nr_unmap) {
 			spin_lock(&b->lock);
-			/* The hand may have come round to a page it cleared: the victim. */
+			/* The hand may have come round to a page it cleared: a victim. */
 			for (i = 0; i < nr_unmap; i++)
-				if (unmap[i] != victim)
+				if (!vmfault_frame_in(victims, nr_victims, unmap[i]))
 					unmap[i]->busy = false;
 			spin_unlock(&b->lock);
 		}
-		if (!victim) {
+		if (!nr_victims) {
 			spin_lock(&b->lock);
 			if (nr_unmap)
 				continue;
 			break;
 		}
-		err = vmfault_evict_one(victim, region, for_index, flags);
-		spin_lock(&b->lock);
-		if (!err)
-			continue;
-		victim->busy = false;
-		if (err == -EINTR) {
+		if (nr_victims > 1)
+			vmfault_batch_unmap(victims, nr_victims);
+		for (i = 0; i < nr_victims; i++) {
+			victim = victims[i];
+			err = vmfault_evict_one(victim, region, for_index, flags);
+			if (!err)
+				continue;
+			spin_lock(&b->lock);
+			victim->busy = false;
 			spin_unlock(&b->lock);
-			kmem_cache_free(vmfault_frame_cache, f);
-			return ERR_PTR(-EINTR);
+			if (err == -EINTR) {
+				spin_lock(&b->lock);
+				while (++i < nr_victims)
+					victims[i]->busy = false;
+				spin_unlock(&b->lock);
+				kmem_cache_free(vmfault_frame_cache, f);
+				return ERR_PTR(-EINTR);
+			}
+			if (err == -EPERM)
+				locked++;
+			else
+				other++;
 		}
-		if (err == -EPERM)
-			locked++;
-		else
-			other++;
+		spin_lock(&b->lock);
 	}
 	if (b->used >= b->frames &&
 	    (!(flags & VMFAULT_EVICT_MAY_EXCEED) || (locked && !other))) {

@@ -279,6 +279,9 @@ enum vmfault_policy {
 	VMFAULT_NR_POLICIES = 5,
 };
 
+/* The most victims a full budget evicts at once (struct vmfault_frames.batch). */
+#define VMFAULT_MAX_EVICT_BATCH	32
+
 /* The longest reference string VMFAULT_IOC_SET_REFS takes. */
 #define VMFAULT_MAX_REFS	0x100000
 
@@ -315,7 +318,11 @@ enum vmfault_policy {
  * @swap_fd: (in) zero mode: the swap file, a regular file open for
  *	reading and writing (O_RDWR), where evicted pages that were written
  *	go (page offset i at byte i * page size); file mode: 0
- * @reserved32: (in) 0
+ * @batch: (in) when the budget is full, evict this many of the policy's
+ *	victims at once (1 to VMFAULT_MAX_EVICT_BATCH; 0 is 1, the textbook
+ *	policy), as the kernel's reclaim frees pages in batches: the victims'
+ *	unmaps are merged into one per run of adjacent pages, so a sequential
+ *	scan flushes the TLB once per @batch evictions. Not for a pool region
  * @reserved: (in) 0
  */
 struct vmfault_frames {
@@ -328,7 +335,7 @@ struct vmfault_frames {
 	__u64 budget_used;
 	__u64 budget_frames;
 	__s32 swap_fd;
-	__u32 reserved32;
+	__u32 batch;
 	__u64 reserved[1];
 };
 

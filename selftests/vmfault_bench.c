@@ -44,8 +44,10 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,6 +95,7 @@ struct sample {
 	uint64_t bytes;		/* bytes FUSE READs returned */
 	uint64_t touched;	/* bytes the workload touched */
 	uint64_t units;		/* what ns and counts are divided by */
+	int64_t tlb;		/* TLB flushes of the task (-1: not countable) */
 };
 
 /* Present frames in [p, p + len) other than the zero page. */
@@ -499,6 +502,125 @@ static void mem_access_trial(struct sample *s)
 	munmap(b, len);
 }
 
+/* ---- eviction: a frame budget's eviction plus refault against a minor fault ---- */
+
+/*
+ * TLB flushes of this task, from x86's tlb:tlb_flush event (not on other
+ * architectures) in a tracefs instance of our own: every reason but a
+ * context switch's. tlb_count_start() returns false where it cannot count.
+ */
+#define TLB_INSTANCE	"/sys/kernel/tracing/instances/vmfault-bench"
+#define TLB_EVENT	TLB_INSTANCE "/events/tlb/tlb_flush"
+
+static bool tlb_count_start(void)
+{
+	char filter[64];
+
+	if (access("/sys/kernel/tracing/events/tlb/tlb_flush", F_OK))
+		return false;
+	if (mkdir(TLB_INSTANCE, 0700) && errno != EEXIST)
+		return false;
+	snprintf(filter, sizeof(filter), "common_pid == %d && reason != 0", getpid());
+	return !write_file(TLB_EVENT "/filter", filter) && !write_file(TLB_INSTANCE "/trace", "") &&
+	       !write_file(TLB_EVENT "/enable", "1");
+}
+
+static int64_t tlb_count_stop(void)
+{
+	char line[512];
+	int64_t n = 0;
+	FILE *f;
+
+	write_file(TLB_EVENT "/enable", "0");
+	f = fopen(TLB_INSTANCE "/trace", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += line[0] != '#' && strstr(line, "tlb_flush:") != NULL;
+	fclose(f);
+	return n;
+}
+
+static char evict_dir[64];
+static int evict_file = -1;
+
+/* The backing file: npages pages on a tmpfs of our own, in its page cache. */
+static void evict_setup(void)
+{
+	char path[96], *buf = malloc(ps);
+
+	snprintf(evict_dir, sizeof(evict_dir), "/tmp/vmfault-bench-evict-XXXXXX");
+	if (!buf || !mkdtemp(evict_dir) || mount("tmpfs", evict_dir, "tmpfs", 0, NULL))
+		die("tmpfs for the eviction scenario: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/file", evict_dir);
+	evict_file = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (evict_file < 0)
+		die("open %s: %s", path, strerror(errno));
+	memset(buf, 'e', ps);
+	for (size_t i = 0; i < npages; i++)
+		if (pwrite(evict_file, buf, ps, i * ps) != ps)
+			die("pwrite: %s", strerror(errno));
+	free(buf);
+}
+
+static void evict_teardown(void)
+{
+	close(evict_file);
+	umount(evict_dir);
+	rmdir(evict_dir);
+}
+
+struct evict_arg {
+	uint32_t frames;	/* 0: all of them, for the minor faults */
+	uint32_t batch;
+};
+
+/*
+ * A file-mode region of npages pages (window 1) with a FIFO budget, read
+ * once to warm it up. Then the timed pass: with @frames below npages, a
+ * second sequential read, where every page is a miss that evicts the
+ * oldest page (or, with @batch, 16 of them at a time) and reads its own
+ * back from the page cache: an eviction plus a refault per page. With all
+ * the frames, the region is mapped again and read: every page is resident
+ * and unmapped, a minor (reference) fault each.
+ */
+static void evict_trial(const void *arg, struct sample *s)
+{
+	const struct evict_arg *e = arg;
+	struct vmfault_frames fr = { .frames = e->frames ? e->frames : npages,
+				     .policy = VMFAULT_POLICY_FIFO, .batch = e->batch };
+	size_t len = npages * ps;
+	bool tlb;
+	uint64_t t0;
+	long f0;
+	char *p;
+	int fd;
+
+	fd = region(VMFAULT_MODE_FILE, 0, len, evict_file, 1);
+	if (ioctl(fd, VMFAULT_IOC_SET_FRAMES, &fr))
+		die("VMFAULT_IOC_SET_FRAMES: %s", strerror(errno));
+	p = map_or_die(len, PROT_READ, MAP_SHARED, fd, 0);
+	touch_pages(p, len, ps, false);
+	if (!e->frames) {
+		munmap(p, len);
+		p = map_or_die(len, PROT_READ, MAP_SHARED, fd, 0);
+	}
+	tlb = tlb_count_start();
+	f0 = faults_now();
+	t0 = now_ns();
+	touch_pages(p, len, ps, false);
+	s->ns = now_ns() - t0;
+	s->faults = faults_now() - f0;
+	s->tlb = tlb ? tlb_count_stop() : -1;
+	s->allocs = count_allocs(p, len);
+	s->units = npages;
+	if (vmf_counter(fd, VMFAULT_CNT_EVICTIONS) != (e->frames ? 2 * npages - e->frames : 0))
+		die("evict: %llu evictions, not as planned",
+		    (unsigned long long)vmf_counter(fd, VMFAULT_CNT_EVICTIONS));
+	munmap(p, len);
+	close(fd);
+}
+
 /* ---- running and printing ---- */
 
 static int cmp_u64(const void *a, const void *b)
@@ -533,6 +655,10 @@ static void emit(const char *scen, const char *comp, const char *unit, uint64_t 
 	       (unsigned long long)per[0], (unsigned long long)per[n - 1], n,
 	       s->faults / u, s->allocs / u, s->reads / u,
 	       s->touched ? (double)s->bytes / s->touched : 0.0);
+	/* Where counted: TLB flushes per unit, a line of its own. */
+	if (s->tlb > 0 || (s->tlb == 0 && strstr(comp, "evict")))
+		printf("#tlb\t%s\t%s%s%s\t%.4f\n", scen, comp, tag ? "/" : "", tag ? tag : "",
+		       s->tlb / u);
 	fflush(stdout);
 }
 
@@ -726,6 +852,18 @@ int main(int argc, char **argv)
 
 	if (wanted("mem-access") && !tag)
 		measure("mem-access", "load", "access", mem_access_fn, NULL);
+	if (wanted("evict-refault") && !native) {
+		static const struct evict_arg minor = { 0, 0 }, b1 = { 0, 1 }, b16 = { 0, 16 };
+		struct evict_arg e1 = b1, e16 = b16;
+
+		/* A quarter of the pages fit: every page of the second pass misses. */
+		e1.frames = e16.frames = npages / 4;
+		evict_setup();
+		measure("evict-refault", "vmfault-minor", "page", evict_trial, &minor);
+		measure("evict-refault", "vmfault-evict-b1", "page", evict_trial, &e1);
+		measure("evict-refault", "vmfault-evict-b16", "page", evict_trial, &e16);
+		evict_teardown();
+	}
 	if (!file_scenarios_wanted() || tag)
 		return 0;
 	if (vff_mount(&mnt, NULL))
