@@ -120,7 +120,7 @@ doc-tables:
 		"riscv64, 6.12=$(BUILD)/check/riscv64-6.12/fault-rate.txt" \
 		>Documentation/generated/vmfault-fault-rates.inc
 	@mkdir -p Documentation/images
-	@for p in rates latency; do \
+	@for p in rates latency knee; do \
 		cp $(BUILD)/check/x86_64-6.1/plot/$$p.png Documentation/generated/images/vmfault-$$p.png || exit 1; \
 	done; git diff --stat -- Documentation/
 

@@ -315,6 +315,21 @@ else
 		"rc $plotrc faults $pfaults traced $ptraced major $pmajor reads $pfreads wb $pwb, /proc says $dfaults"
 fi
 
+# vmfault-plot -K: the thrashing knee of evict_demo (a loop over 256 pages,
+# 5 passes, LRU, 1 ms per READ, 128 to 320 frames): 1280 major faults below
+# 256 frames, 256 from there on, and a PNG ('make doc-tables' copies it).
+kneelog=$("$here/evict_demo" -k "$out/plot/knee.dat" "$fsmnt" 2>&1 &&
+	  "$scripts/vmfault-plot" -o "$out/plot" -K "$out/plot/knee.dat" 2>&1)
+kneerc=$?
+echo "$kneelog" | sed 's/^/# /'
+kneebad=$(awk '!/^#/ && $2 != ($1 < 256 ? 1280 : 256) { n++ } END { print n + 0 }' \
+	  "$out/plot/knee.dat" 2>/dev/null || echo missing)
+if [ "$kneerc" = 0 ] && [ "$kneebad" = 0 ] && png "$out/plot/knee.png"; then
+	ktap_result OK "vmfault-plot -K: the knee, $(grep -vc '^#' "$out/plot/knee.dat") budgets, 1280 major faults below 256 frames and 256 from there"
+else
+	ktap_result FAIL "vmfault-plot -K" "rc $kneerc, $kneebad points off the knee"
+fi
+
 if umount "$fsmnt" && timeout 10 tail --pid="$fspid" -f /dev/null; then
 	ktap_result OK "vmfaultfs unmounts and exits"
 else

@@ -7,7 +7,9 @@
  * talks about is a real one, counted by the module; exits 1 if the
  * module's counts differ from what the policy says.
  *
- * USAGE: evict_demo MOUNT   (a vmfaultfs mount: MOUNT/.vmfaultfs/ctl)
+ * USAGE: evict_demo [-k KNEE_DATA] MOUNT   (a vmfaultfs mount: MOUNT/.vmfaultfs/ctl)
+ *   -k KNEE_DATA  only the thrashing knee, its figures ("frames major_faults
+ *                 ms" lines) also into KNEE_DATA, for vmfault-plot -K
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -181,8 +183,11 @@ static void three_on_two(void)
 	free(refs);
 }
 
-/* The thrashing knee: 256 pages, 5 passes, 1 ms per READ. */
-static void thrash(void)
+/*
+ * The thrashing knee: 256 pages, 5 passes, 1 ms per READ. With @data,
+ * also "frames major_faults ms" per line there, for vmfault-plot -K.
+ */
+static void thrash(FILE *data)
 {
 	static const unsigned int frames[] = { 128, 192, 240, 255, 256, 288, 320 };
 
@@ -204,6 +209,8 @@ static void thrash(void)
 		maj = vmf_counter(fd, VMFAULT_CNT_MAJOR_FAULTS);
 		printf("   %6u  %12llu  %6.0f ms  %.*s\n", frames[k], (unsigned long long)maj,
 		       t0 / 1e6, (int)(maj / 40), "################################");
+		if (data)
+			fprintf(data, "%u %llu %.1f\n", frames[k], (unsigned long long)maj, t0 / 1e6);
 		check(maj == (frames[k] < 256 ? 1280 : 256), "major faults\n");
 		munmap(p, 768 * ps);
 		close(fd);
@@ -249,8 +256,26 @@ static void sampling(void)
 
 int main(int argc, char **argv)
 {
+	FILE *data = NULL;
+
+	if (argc == 4 && !strcmp(argv[1], "-k")) {
+		/* Only the knee, its figures into a file (selftests/dashboards.sh). */
+		data = fopen(argv[2], "w");
+		if (!data) {
+			fprintf(stderr, "%s: %s: %s\n", argv[0], argv[2], strerror(errno));
+			return 2;
+		}
+		fprintf(data, "# frames major_faults ms: 256 pages, 5 passes, LRU, 1 ms per READ\n");
+		mnt = argv[3];
+		ps = page_size();
+		make_file("big", 768);
+		thrash(data);
+		fclose(data);
+		unlink(path("big"));
+		return failed;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s VMFAULTFS_MOUNT\n", argv[0]);
+		fprintf(stderr, "usage: %s [-k KNEE_DATA] VMFAULTFS_MOUNT\n", argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -262,7 +287,7 @@ int main(int argc, char **argv)
 	printf("\n");
 	three_on_two();
 	printf("\n");
-	thrash();
+	thrash(NULL);
 	printf("\n");
 	sampling();
 	unlink(path("belady"));
