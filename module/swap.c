@@ -22,6 +22,13 @@
  * never written (a zero-filled page of a shared read) becomes a hole
  * again, whose next read maps the zero page.
  *
+ * The swap map keeps each swapped page's CRC32, taken as it is written
+ * (after its dirty bit is cleared, so a page that stays clean to its
+ * eviction was not stored into since), and a swap-in checks it: a swap
+ * file truncated behind the region's back, or written by someone else,
+ * reads back as an error, never as zeros or foreign data passed off as
+ * the page's.
+ *
  * A fault on an offset in the swap map reads the page back (a swap-in: a
  * major fault, counted in major_faults, pages_read, ru_majflt and
  * pgmajfault), with mmap_lock dropped as file mode reads (FAULT_FLAG_USER
@@ -30,7 +37,7 @@
  * when it is whole: there is no page "being read" to wait for, and two
  * racing swap-ins of one page read it twice, the second copy dropped. A
  * read that fails (a dead daemon, an injected error, a truncated swap
- * file) is SIGBUS, counted in sigbus and io_errors; the page stays
+ * file, data that fails its CRC) is SIGBUS, counted in sigbus and io_errors; the page stays
  * swapped, and the next access tries again.
  *
  * A fault that needs a new frame when the budget is full and every clean
@@ -43,6 +50,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bvec.h>
+#include <linux/crc32.h>
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/pagemap.h>
@@ -57,6 +65,16 @@
 
 /* xarray mark of a swap map entry whose last read, in a fault, failed. */
 #define VMFAULT_SWAP_EIO	XA_MARK_1
+
+/* The CRC32 of a page's data, as the swap map keeps it. */
+static u32 vmfault_page_crc(struct page *page)
+{
+	void *addr = kmap_local_page(page);
+	u32 crc = crc32_le(~0, addr, PAGE_SIZE);
+
+	kunmap_local(addr);
+	return crc;
+}
 
 /**
  * vmfault_swap_file() - check a swap fd and take a reference to its file
@@ -164,6 +182,15 @@ static int vmfault_swap_read(struct vmfault_region *region, pgoff_t index, struc
 	vmfault_count(region, VMFAULT_CNT_FILE_READS);
 	vmfault_count_add(region, VMFAULT_CNT_READ_NS, start);
 	trace_vmfault_demand_read(region, index, 1, err ? 0 : PAGE_SIZE, start, err);
+	if (!err) {
+		void *entry = xa_load(&region->swapped, index);
+
+		if (xa_is_value(entry) && xa_to_value(entry) != vmfault_page_crc(page)) {
+			pr_info_ratelimited("region %lu: swap-in of page %lu: the swap file's data is not what was written (truncated, or written by another?)\n",
+					    vmfault_region_id(region), index);
+			err = -EIO;
+		}
+	}
 	if (err) {
 		vmfault_count(region, VMFAULT_CNT_IO_ERRORS);
 		pr_info_ratelimited("region %lu: swap-in of page %lu failed: %d\n",
@@ -194,6 +221,7 @@ int vmfault_swap_writeout(struct vmfault_region *region, pgoff_t index)
 {
 	struct page *page = vmfault_region_find_get(region, index);
 	u64 start;
+	u32 crc;
 	int err;
 
 	if (!page)
@@ -211,6 +239,8 @@ int vmfault_swap_writeout(struct vmfault_region *region, pgoff_t index)
 	ClearPageDirty(page);
 	folio_start_writeback(page_folio(page));
 	unlock_page(page);
+	/* Unmapped and clean: a store from here on dirties it again. */
+	crc = vmfault_page_crc(page);
 
 	start = ktime_get_ns();
 	err = vmfault_swap_rw(region, index, page, true);
@@ -218,7 +248,7 @@ int vmfault_swap_writeout(struct vmfault_region *region, pgoff_t index)
 	vmfault_count(region, VMFAULT_CNT_WRITEBACKS);
 	trace_vmfault_writeback(region, index, 1, err ? 0 : PAGE_SIZE, start, err);
 	if (!err)
-		err = xa_err(xa_store(&region->swapped, index, xa_mk_value(1), GFP_KERNEL));
+		err = xa_err(xa_store(&region->swapped, index, xa_mk_value(crc), GFP_KERNEL));
 
 	lock_page(page);
 	if (err)

@@ -1289,11 +1289,14 @@ TEST_F(evict, reclaim_swaps_out_then_takes)
 	for (unsigned long i = 0; i < 16; i++)
 		stamp_page(p + i * ps, i, ps);
 	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	/* A slow disk: the drop is over before the writer's first WRITE is. */
+	ASSERT_EQ(0, vff_ctl(&self->m, "write_delay_us 100000"));
 	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "3"));
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(0, info.counters[VMFAULT_CNT_RECLAIMED]);
 	EXPECT_EQ(16, info.resident);
-	ASSERT_TRUE(wait_writes(&self->m, 16, 10000));
+	ASSERT_TRUE(wait_writes(&self->m, 16, 20000));
+	ASSERT_EQ(0, vff_ctl(&self->m, "write_delay_us 0"));
 	drop_until_reclaimed(fd, 16, 10000);
 	EXPECT_EQ(16, vff_stat(&self->m, "write_requests"));
 	ASSERT_EQ(0, vmf_info(fd, &info));
@@ -1395,6 +1398,120 @@ TEST_F(evict, page_state_map_shows_eviction)
 	EXPECT_EQ(ESRCH, errno);
 	close(pfd);
 	munmap(p, 12 * ps);
+	close(fd);
+}
+
+struct rw_touch {
+	char *p;
+	bool write;
+};
+
+static void rw_touch_fn(void *arg)
+{
+	struct rw_touch *t = arg;
+
+	if (t->write)
+		*(volatile char *)t->p = 1;
+	else
+		touch_read(t->p);
+}
+
+/*
+ * The swap file truncated behind the region's back: the pages that were
+ * swapped out are lost, and a read or a write of one is SIGBUS (counted,
+ * never zeros passed off as data); the resident pages keep theirs, the
+ * region stays usable, and once a page is swapped out again (the file
+ * grows back) it swaps in whole.
+ */
+TEST_F(evict, swap_file_truncated)
+{
+	struct vmfault_region_info info;
+	struct rw_touch t;
+	long ps = self->ps;
+	char *p;
+	int fd;
+
+	fd = swap_region(&self->m, 16, 4);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (unsigned long i = 0; i < 8; i++)
+		stamp_page(p + i * ps, i, ps);
+	ASSERT_EQ(0, truncate(vff_path(&self->m, false, "swap"), 0));
+	t.p = p;
+	t.write = false;
+	EXPECT_EQ(SIGBUS, child_signal(rw_touch_fn, &t));
+	t.p = p + 3 * ps;
+	t.write = true;
+	EXPECT_EQ(SIGBUS, child_signal(rw_touch_fn, &t));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_SIGBUS]);
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_IO_ERRORS]);
+	/* The resident pages are whole; 8..11 evict them, swapping them out. */
+	for (unsigned long i = 4; i < 8; i++)
+		EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	for (unsigned long i = 8; i < 12; i++)
+		stamp_page(p + i * ps, i, ps);
+	for (unsigned long i = 4; i < 12; i++)
+		EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_SIGBUS]);
+	EXPECT_EQ(4, info.resident);
+	munmap(p, 16 * ps);
+	close(fd);
+}
+
+/*
+ * The swap disk's daemon killed: a swap-in is SIGBUS, never a hang; a
+ * swap-out that fails keeps the page, dirty and resident, over the budget
+ * rather than losing it (pages 5..7 and the new 8..11 all read back);
+ * closing the region does not hang. A stalled
+ * daemon leaves a swap-in killable.
+ */
+TEST_F(evict, swap_daemon_stalled_or_killed)
+{
+	struct access_arg a = { .len = self->ps };
+	struct vmfault_region_info info;
+	struct rw_touch t = {};
+	long ps = self->ps;
+	int fd, status;
+	pid_t child;
+	char *p;
+
+	fd = swap_region(&self->m, 16, 4);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (unsigned long i = 0; i < 8; i++)
+		stamp_page(p + i * ps, i, ps);
+	/* Stalled: a swap-in waits, and SIGKILL ends it. */
+	a.p = p;
+	child = vff_stalled_toucher(&self->m, &a);
+	ASSERT_LE(0, child);
+	kill(child, SIGKILL);
+	EXPECT_EQ(0, reap_child(child, &status, 10000));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	EXPECT_EQ(0, vff_ctl(&self->m, "stall 0"));
+	EXPECT_TRUE(page_has_stamp(p, 0, ps));	/* swapped in; 4 swapped out */
+	/* Killed. */
+	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
+	ASSERT_EQ(0, reap_child(self->m.pid, &status, 10000));
+	self->m.pid = 0;
+	t.p = p + ps;
+	EXPECT_EQ(SIGBUS, child_signal(rw_touch_fn, &t));
+	/* New pages need frames: the dirty victims cannot go, they stay. */
+	for (unsigned long i = 8; i < 12; i++)
+		stamp_page(p + i * ps, i, ps);
+	for (unsigned long i = 5; i < 12; i++)
+		EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	report("swap daemon killed: %llu resident of a budget of 4, %llu SIGBUS, %llu I/O errors\n",
+	       (unsigned long long)info.resident,
+	       (unsigned long long)info.counters[VMFAULT_CNT_SIGBUS],
+	       (unsigned long long)info.counters[VMFAULT_CNT_IO_ERRORS]);
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_SIGBUS]);
+	EXPECT_LT(4, info.resident);	/* over the budget, nothing lost */
+	munmap(p, 16 * ps);
 	close(fd);
 }
 

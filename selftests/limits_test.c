@@ -291,7 +291,7 @@ TEST(memcg_limit_oom_kills_inside_the_group)
 /*
  * A memory cgroup at its limit takes region pages back through the
  * module's shrinker instead of OOM-killing: a task in a group with
- * memory.max = 24 MiB reads a 64 MiB file twice through a file-mode
+ * memory.max = 12 MiB reads a 32 MiB file twice through a file-mode
  * region whose budget is the whole file (so that its policy never
  * evicts). Without reclaim it is the OOM kill of the test above; here the
  * task finishes, every page reads back its stamp, the group never passes
@@ -300,7 +300,7 @@ TEST(memcg_limit_oom_kills_inside_the_group)
  */
 TEST(memcg_limit_reclaims_budgeted_pages)
 {
-	const unsigned long pages = 64 * MIB / page_size();
+	const unsigned long pages = 32 * MIB / page_size();
 	struct vmfault_frames fr = { .frames = pages, .policy = VMFAULT_POLICY_FIFO };
 	char grp[160], dir[] = "/tmp/vmfault-memcg-XXXXXX", path[200];
 	struct vmfault_region_info info;
@@ -309,10 +309,10 @@ TEST(memcg_limit_reclaims_budgeted_pages)
 	uint64_t *buf;
 	pid_t pid;
 
-	ASSERT_EQ(0, cg_make(grp, sizeof(grp), "vmfault-reclaim", "24M"));
+	ASSERT_EQ(0, cg_make(grp, sizeof(grp), "vmfault-reclaim", "12M"));
 	/* The backing file on tmpfs (the dev VM's root is an overlay). */
 	ASSERT_NE(NULL, mkdtemp(dir));
-	ASSERT_EQ(0, mount("tmpfs", dir, "tmpfs", 0, "size=80M"));
+	ASSERT_EQ(0, mount("tmpfs", dir, "tmpfs", 0, "size=40M"));
 	snprintf(path, sizeof(path), "%s/file", dir);
 	bfd = open(path, O_CREAT | O_RDWR, 0600);
 	ASSERT_LE(0, bfd);
@@ -352,7 +352,12 @@ TEST(memcg_limit_reclaims_budgeted_pages)
 		_exit(0);
 	}
 	close(pipefd[1]);
-	ASSERT_EQ(0, reap_child(pid, &status, 120000));
+	if (reap_child(pid, &status, 100000)) {
+		/* Too slow (a debug kernel): fail, and leave no pages behind. */
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		TH_LOG("the reader did not finish in 100 s");
+	}
 	unlink(path);
 	umount(dir);
 	rmdir(dir);
@@ -361,7 +366,7 @@ TEST(memcg_limit_reclaims_budgeted_pages)
 	ASSERT_EQ(sizeof(info), read(pipefd[0], &info, sizeof(info)));
 	ASSERT_EQ(sizeof(*buf), read(pipefd[0], buf, sizeof(*buf)));
 	close(pipefd[0]);
-	TH_LOG("64 MiB read twice in a 24 MiB group: %llu major faults, %llu reclaimed, %llu evictions, group peak %lld KiB, %lld OOM kills",
+	TH_LOG("32 MiB read twice in a 12 MiB group: %llu major faults, %llu reclaimed, %llu evictions, group peak %lld KiB, %lld OOM kills",
 	       (unsigned long long)info.counters[VMFAULT_CNT_MAJOR_FAULTS],
 	       (unsigned long long)info.counters[VMFAULT_CNT_RECLAIMED],
 	       (unsigned long long)info.counters[VMFAULT_CNT_EVICTIONS],
@@ -375,7 +380,7 @@ TEST(memcg_limit_reclaims_budgeted_pages)
 		  info.counters[VMFAULT_CNT_RECLAIMED] + info.resident);
 	EXPECT_EQ(info.counters[VMFAULT_CNT_PAGES_ALLOCATED] - info.resident,
 		  info.counters[VMFAULT_CNT_PAGES_FREED]);
-	EXPECT_GE(24 * MIB, cg_num(grp, "memory.peak"));
+	EXPECT_GE(12 * MIB, cg_num(grp, "memory.peak"));
 	EXPECT_EQ(0, cg_key(grp, "memory.events", "oom_kill"));
 	free(buf);
 	cg_remove(grp);
