@@ -332,15 +332,16 @@ TEST_F_TIMEOUT(slow, bss_on_demand, 300)
  * The cost model's workload (vmfault_eat, which make bench times) faults
  * exactly as planned: at p = 1/100 and 1/10, 8 of 800 and 8 of 80
  * accesses are major faults, one READ each, in the page cache of a
- * vmfaultfs file and in a vmfault region over it (vmfault_eat exits 1 on
- * any other count, a minor fault, or data that is not the file's).
+ * vmfaultfs file, in a vmfault region over it, and in one with a budget
+ * of 16 frames where every later fault also evicts (vmfault_eat exits 1
+ * on any other count, a minor fault, or data that is not the file's).
  */
 TEST_F_TIMEOUT(slow, eat_workload_faults_as_planned, 300)
 {
-	char prog[PATH_MAX], out[2048], mem[16], *line, *save = NULL;
+	char prog[PATH_MAX], out[4096], mem[16], *line, *save = NULL;
 	char *const argv[] = { prog, "--check", "-d", "0", "-p", "1e-2,1e-1", "-k", "8",
 			       "-t", "1", NULL };
-	int pagecache = 0, region = 0;
+	int pagecache = 0, region = 0, evict = 0;
 
 	ASSERT_NE(NULL, beside_self("vmfault_eat", prog));
 	ASSERT_EQ(0, run_argv(argv, out, sizeof(out)));
@@ -359,9 +360,11 @@ TEST_F_TIMEOUT(slow, eat_workload_faults_as_planned, 300)
 		EXPECT_EQ(k, reads);
 		pagecache += !strcmp(mem, "pagecache");
 		region += !strcmp(mem, "vmfault");
+		evict += !strcmp(mem, "vmfault-evict");
 	}
 	EXPECT_EQ(2, pagecache);
 	EXPECT_EQ(2, region);
+	EXPECT_EQ(2, evict);
 }
 
 VFF_FIXTURE(disk);

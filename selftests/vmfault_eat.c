@@ -25,7 +25,8 @@
  * natively too) or a vmfault file-mode region over the same file with a
  * window of one page (needs /dev/vmfault; devtools/bench runs it in the dev
  * VM under -icount shift=0, where a guest nanosecond is one instruction and
- * the daemon's sleep runs in real time).
+ * the daemon's sleep runs in real time), or such a region with a budget of
+ * 16 frames (vmfault-evict): once full, every fault also evicts a page.
  *
  * USAGE: vmfault_eat [-d US[,US...]] [-p P[,P...]] [-k FAULTS] [-t TRIALS]
  *                    [--native] [--check]
@@ -121,10 +122,17 @@ static int parse_list(char *arg, double *v, double lo, double hi)
 	return n;
 }
 
-/* The faulting memory: the page cache of the FUSE file, or a vmfault region over it. */
+/*
+ * The faulting memory: the page cache of the FUSE file, or a vmfault
+ * region over it; with @frames, a region with a budget of that many
+ * frames, full after its first faults, so that every fault also evicts
+ * (FIFO; the victims are clean: no WRITE), the lecture's paging with
+ * replacement.
+ */
 struct memory {
 	const char *name;
 	bool vmfault;
+	uint32_t frames;
 	int fd;			/* the file */
 	int region;		/* /dev/vmfault, or -1 */
 	char *map;		/* all of the file */
@@ -146,6 +154,13 @@ static void memory_open(struct memory *m)
 			    VMFAULT_DEV, strerror(errno));
 		if (ioctl(m->region, VMFAULT_IOC_CONFIGURE, &cfg))
 			die("configure a file-mode region: %s", strerror(errno));
+		if (m->frames) {
+			struct vmfault_frames fr = { .frames = m->frames,
+						     .policy = VMFAULT_POLICY_FIFO };
+
+			if (ioctl(m->region, VMFAULT_IOC_SET_FRAMES, &fr))
+				die("a budget of %u frames: %s", m->frames, strerror(errno));
+		}
 	}
 	m->map = mmap(NULL, FILE_LEN, PROT_READ, MAP_SHARED,
 		      m->vmfault ? m->region : m->fd, 0);
@@ -335,7 +350,8 @@ int main(int argc, char **argv)
 	double delays[MAX_LIST] = { 1000, 10000 }, p[MAX_LIST] = { 1e-4, 1e-3, 1e-2, 1e-1 };
 	int nd = 2, np = 4, trials = 3, a, d, missed = 0, m, nmem;
 	bool native = false, check = false;
-	struct memory mems[2] = { { .name = "pagecache" }, { .name = "vmfault", .vmfault = true } };
+	struct memory mems[3] = { { .name = "pagecache" }, { .name = "vmfault", .vmfault = true },
+				  { .name = "vmfault-evict", .vmfault = true, .frames = 16 } };
 	size_t k = 100;
 	struct utsname u;
 
@@ -359,7 +375,7 @@ int main(int argc, char **argv)
 	if (trials < 1 || trials > MAX_TRIALS || k < 1 || k > 10000)
 		die("-t is 1 to %d, -k 1 to 10000", MAX_TRIALS);
 	ps = page_size();
-	nmem = native ? 1 : 2;
+	nmem = native ? 1 : 3;
 	/* The fresh pages every run reads, against the file's. */
 	if ((size_t)nmem * nd * trials * k * (np + 1) > FILE_LEN / ps)
 		die("%d memories x %d delays x %d trials x %zu faults x %d runs exceed the file's %lu pages",
@@ -387,7 +403,8 @@ int main(int argc, char **argv)
 	printf("# %s %s, %ld CPU, %s\n", u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN),
 	       native ? "native" : "CLOCK_MONOTONIC (under -icount: 1 ns = 1 instruction)");
 	printf("# t_mem: a dependent load at random in %zu MiB\n", buf_len >> 20);
-	printf("# t_fault: a major fault, one 4 KiB READ from vmfaultfs\n");
+	printf("# t_fault: a major fault, one 4 KiB READ from vmfaultfs (vmfault-evict: and the\n"
+	       "# eviction of a clean page, a budget of 16 frames being full)\n");
 	printf("# %zu faults per run; medians of %d trials\n", k, trials);
 	printf("# predicted (1-p) + p t_fault/t_mem; measured T / (n t_mem)\n");
 	printf("# memory\tdelay_us\tp\tn\tk\tmajflt\treads\tt_mem_ns\tt_fault_ns\tpredicted\tmeasured\terror\n");
