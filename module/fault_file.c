@@ -19,7 +19,12 @@
  *   for the region's own pages.
  *
  * - ->fault, when the pte is empty. A resident page is returned at once
- *   (a minor fault). A missing one must be read from the file (file_io.c
+ *   (a minor fault). A missing page whose data the backing file's page
+ *   cache holds, up to date, is copied from it under the lock, as
+ *   filemap_fault() maps a cached page without dropping mmap_lock: a major
+ *   fault with no I/O and no retry (a user-mode fault only; with a frame
+ *   budget, only when a clean victim can be had without waiting). A
+ *   missing one must be read from the file (file_io.c
  *   says by which route), which ->fault does as filemap_fault() does: it
  *   pins the file, drops mmap_lock (or the per-VMA lock), reads the page
  *   and the rest of its prefetch window, and returns VM_FAULT_RETRY |
@@ -213,9 +218,18 @@ again:
 		vmfault_count(region, VMFAULT_CNT_FAULT_RETRIES);
 		return VM_FAULT_RETRY;
 	}
-	if (fault_flag_allow_retry_first(vmf->flags))
-		return vmfault_file_fault_unlocked(vmf, region, start);
-	page = vmfault_file_get_page(region, vmf->pgoff, VMFAULT_GET_SAFE, false, &major);
+	if (fault_flag_allow_retry_first(vmf->flags)) {
+		/* Data the backing page cache holds is copied under the lock. */
+		if (!(vmf->flags & FAULT_FLAG_USER) || !vmfault_file_cached(region, vmf->pgoff))
+			return vmfault_file_fault_unlocked(vmf, region, start);
+		page = vmfault_file_get_page(region, vmf->pgoff, VMFAULT_GET_CACHED, false,
+					     &major);
+		if (page == ERR_PTR(-EAGAIN))
+			return vmfault_file_fault_unlocked(vmf, region, start);
+	} else {
+		page = vmfault_file_get_page(region, vmf->pgoff, VMFAULT_GET_SAFE, false,
+					     &major);
+	}
 	if (IS_ERR(page)) {
 		ret = vmfault_file_fault_error(vmf, region, PTR_ERR(page), end, &outcome);
 		goto count_major;

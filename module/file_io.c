@@ -467,11 +467,37 @@ static struct page *vmfault_file_filled(struct vmfault_region *region, pgoff_t i
  */
 static unsigned int vmfault_file_evict_flags(enum vmfault_get how, unsigned int nr)
 {
-	if (nr)
+	if (nr || how == VMFAULT_GET_CACHED)
 		return 0;
 	if (how == VMFAULT_GET_WAIT)
 		return VMFAULT_EVICT_MAY_WAIT | VMFAULT_EVICT_MAY_WRITE | VMFAULT_EVICT_MAY_EXCEED;
 	return VMFAULT_EVICT_MAY_EXCEED;
+}
+
+/**
+ * vmfault_file_cached() - does the backing file's page cache hold a page's data?
+ * @region: a file-mode region
+ * @index: page offset in the region
+ *
+ * Return: true if the backing file's folio at @index's position is in its
+ * page cache and up to date (so that VMFAULT_GET_CACHED reads it with no
+ * I/O); false for a page at or past the file's end.
+ */
+bool vmfault_file_cached(struct vmfault_region *region, pgoff_t index)
+{
+	loff_t pos = vmfault_file_pos(region, index);
+	struct folio *folio;
+	bool cached;
+
+	if (pos >= vmfault_file_isize(region))
+		return false;
+	/* NULL on 6.1, ERR_PTR(-ENOENT) on 6.12 when absent. */
+	folio = filemap_get_folio(region->backing->f_mapping, pos >> PAGE_SHIFT);
+	if (IS_ERR_OR_NULL(folio))
+		return false;
+	cached = folio_test_uptodate(folio);
+	folio_put(folio);
+	return cached;
 }
 
 /*
@@ -503,6 +529,11 @@ static struct page *vmfault_file_read_window(struct vmfault_region *region, pgof
 	for (nr = 0; nr < max; nr++) {
 		struct vmfault_frame *frame = NULL;
 
+		if (how == VMFAULT_GET_CACHED && !vmfault_file_cached(region, index + nr)) {
+			if (!nr)
+				err = -EAGAIN;
+			break;
+		}
 		if (region->budget) {
 			if (nr && xa_load(&region->pages, index + nr))
 				break;
@@ -510,7 +541,7 @@ static struct page *vmfault_file_read_window(struct vmfault_region *region, pgof
 						      vmfault_file_evict_flags(how, nr));
 			if (IS_ERR(frame)) {
 				if (!nr)
-					err = PTR_ERR(frame);
+					err = how == VMFAULT_GET_CACHED ? -EAGAIN : PTR_ERR(frame);
 				break;
 			}
 		}
@@ -666,7 +697,8 @@ static struct page *vmfault_file_not_uptodate(struct vmfault_region *region, pgo
  * read of the page by another task.
  *
  * Return: the page, with a reference of the caller's; ERR_PTR(-ENXIO) if
- * the page lies wholly past the data's end (and !@write); -EINTR if killed
+ * the page lies wholly past the data's end (and !@write); -EAGAIN for
+ * VMFAULT_GET_CACHED when it would need I/O or a wait; -EINTR if killed
  * while waiting; -ENOMEM; -ENOSPC at the module's page limit; the error of
  * a failed read (-EIO, or -ENOTCONN when the FUSE connection is gone).
  */
@@ -677,10 +709,16 @@ struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
 
 	do {
 		page = vmfault_region_find_get(region, index);
-		if (!page)
+		if (!page) {
 			page = vmfault_file_read_window(region, index, how, write, major);
-		else if (!PageUptodate(page))
+		} else if (!PageUptodate(page)) {
+			if (how == VMFAULT_GET_CACHED) {
+				/* Being read, or failed: the slow path waits or reads. */
+				put_page(page);
+				return ERR_PTR(-EAGAIN);
+			}
 			page = vmfault_file_not_uptodate(region, index, page, how, major);
+		}
 		if (fatal_signal_pending(current) && !page)
 			return ERR_PTR(-EINTR);
 	} while (!page);

@@ -298,14 +298,23 @@ static inline struct page *vmfault_region_uptodate_page(struct vmfault_region *r
  *	region mapping, GUP; a fault that cannot drop mmap_lock): it reads
  *	only through the backing file's page cache, as filemap_fault() does,
  *	and never waits for another task's read
+ * @VMFAULT_GET_CACHED: a user-mode fault that still holds mmap_lock (or
+ *	the per-VMA lock) and could drop it: copy the pages whose data the
+ *	backing file's page cache already holds, up to date, with no I/O and
+ *	no wait, as filemap_fault() maps a cached page without dropping the
+ *	lock; with a frame budget, only if a clean victim can be had without
+ *	waiting. Anything else is ERR_PTR(-EAGAIN): drop the lock and read
+ *	with VMFAULT_GET_WAIT
  */
 enum vmfault_get {
 	VMFAULT_GET_WAIT,
 	VMFAULT_GET_SAFE,
+	VMFAULT_GET_CACHED,
 };
 
 struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
 				   enum vmfault_get how, bool write, bool *major);
+bool vmfault_file_cached(struct vmfault_region *region, pgoff_t index);
 void vmfault_file_mark_dirty(struct vmfault_region *region, pgoff_t index,
 			     struct page *page);
 void vmfault_file_extend(struct vmfault_region *region, loff_t end);
