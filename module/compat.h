@@ -75,6 +75,25 @@ static inline void vmfault_set_zero_pte(struct vm_area_struct *vma, unsigned lon
 #endif
 }
 
+/*
+ * VMFAULT_NOFA_MAP_PAGES: the ->map_pages of mappings that do not fault
+ * around (file mode with a frame budget or NO_FAULT_AROUND, zero mode
+ * swapping). Since 6.4 a fault may run under the per-VMA lock
+ * (FAULT_FLAG_VMA_LOCK; module/Kbuild defines VMFAULT_HAVE_VMA_LOCK when
+ * the headers have it), and on 6.12 core mm calls ->fault under it only
+ * for a vma with ->map_pages (vmf_can_call_fault()): without one it drops
+ * the VMA lock and redoes the whole fault under mmap_lock. There these
+ * mappings get vmfault_map_nothing() (fault.c), which maps nothing, so
+ * that ->fault runs at once; on 6.1, which has no VMA lock, none, so that
+ * core mm skips its fault-around setup.
+ */
+#ifdef VMFAULT_HAVE_VMA_LOCK
+vm_fault_t vmfault_map_nothing(struct vm_fault *vmf, pgoff_t start_pgoff, pgoff_t end_pgoff);
+#define VMFAULT_NOFA_MAP_PAGES	vmfault_map_nothing
+#else
+#define VMFAULT_NOFA_MAP_PAGES	NULL
+#endif
+
 /**
  * vmfault_release_fault_lock() - drop the lock a fault was called with
  * @vmf: the fault

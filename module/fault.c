@@ -162,3 +162,23 @@ vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgof
 		vmfault_fault_done(vmf, region, false, VMFAULT_OUT_AROUND, start);
 	return ret;
 }
+
+#ifdef VMFAULT_HAVE_VMA_LOCK
+/**
+ * vmfault_map_nothing() - ->map_pages that maps nothing (compat.h's
+ *	VMFAULT_NOFA_MAP_PAGES)
+ * @vmf: the read fault
+ * @start_pgoff: first page offset of core mm's fault-around window
+ * @end_pgoff: last page offset of the window
+ *
+ * Its presence lets core mm call ->fault under the per-VMA lock; mapping
+ * nothing, it leaves every page to ->fault, as a mapping without
+ * fault-around must (a budget's references are its faults).
+ *
+ * Return: 0: nothing mapped.
+ */
+vm_fault_t vmfault_map_nothing(struct vm_fault *vmf, pgoff_t start_pgoff, pgoff_t end_pgoff)
+{
+	return 0;
+}
+#endif

@@ -406,6 +406,7 @@ const struct vm_operations_struct vmfault_file_vm_ops = {
 /* VMFAULT_FLAG_NO_FAULT_AROUND: without ->map_pages, core mm does none. */
 const struct vm_operations_struct vmfault_file_nofa_vm_ops = {
 	.fault		= vmfault_file_fault,
+	.map_pages	= VMFAULT_NOFA_MAP_PAGES,
 	.page_mkwrite	= vmfault_file_page_mkwrite,
 	.close		= vmfault_file_vm_close,
 };

@@ -569,6 +569,7 @@ static vm_fault_t vmfault_swap_page_mkwrite(struct vm_fault *vmf)
 /* Zero mode with a frame budget (region.c): no fault-around, no VM_MIXEDMAP. */
 const struct vm_operations_struct vmfault_swap_vm_ops = {
 	.fault		= vmfault_swap_fault,
+	.map_pages	= VMFAULT_NOFA_MAP_PAGES,
 	.page_mkwrite	= vmfault_swap_page_mkwrite,
 	.pfn_mkwrite	= vmfault_zero_pfn_mkwrite,
 };

@@ -45,9 +45,29 @@
  * task's access (GUP of a remote mm). In ->page_mkwrite core mm passes
  * FAULT_FLAG_WRITE | FAULT_FLAG_MKWRITE only: "user" is unknown there.
  */
+#ifdef VMFAULT_HAVE_VMA_LOCK
+/* ... and whether ->fault ran under the per-VMA lock ("vma_lock", 6.4 on). */
+#define VMFAULT_TRACE_VMA_LOCK	FAULT_FLAG_VMA_LOCK
+TRACE_DEFINE_ENUM(FAULT_FLAG_VMA_LOCK);
+#define vmfault_print_cause(cause)						\
+	__print_flags(cause, "|", { FAULT_FLAG_USER, "user" },			\
+		      { FAULT_FLAG_WRITE, "write" },				\
+		      { FAULT_FLAG_INSTRUCTION, "instruction" },		\
+		      { FAULT_FLAG_REMOTE, "remote" },				\
+		      { FAULT_FLAG_MKWRITE, "mkwrite" },			\
+		      { FAULT_FLAG_VMA_LOCK, "vma_lock" })
+#else
+#define VMFAULT_TRACE_VMA_LOCK	0
+#define vmfault_print_cause(cause)						\
+	__print_flags(cause, "|", { FAULT_FLAG_USER, "user" },			\
+		      { FAULT_FLAG_WRITE, "write" },				\
+		      { FAULT_FLAG_INSTRUCTION, "instruction" },		\
+		      { FAULT_FLAG_REMOTE, "remote" },				\
+		      { FAULT_FLAG_MKWRITE, "mkwrite" })
+#endif
 #define VMFAULT_TRACE_CAUSE	(FAULT_FLAG_WRITE | FAULT_FLAG_USER | \
 				 FAULT_FLAG_INSTRUCTION | FAULT_FLAG_REMOTE | \
-				 FAULT_FLAG_MKWRITE)
+				 FAULT_FLAG_MKWRITE | VMFAULT_TRACE_VMA_LOCK)
 TRACE_DEFINE_ENUM(FAULT_FLAG_WRITE);
 TRACE_DEFINE_ENUM(FAULT_FLAG_MKWRITE);
 TRACE_DEFINE_ENUM(FAULT_FLAG_USER);
@@ -121,12 +141,7 @@ VMFAULT_EVENT(vmfault_fault,
 					 { VMFAULT_OUT_AROUND, "fault_around" },
 					 { VMFAULT_OUT_SEGV, "sigsegv" }),
 			__entry->latency_ns, __entry->ip,
-			__print_flags(__entry->cause, "|",
-				      { FAULT_FLAG_USER, "user" },
-				      { FAULT_FLAG_WRITE, "write" },
-				      { FAULT_FLAG_INSTRUCTION, "instruction" },
-				      { FAULT_FLAG_REMOTE, "remote" },
-				      { FAULT_FLAG_MKWRITE, "mkwrite" }))
+			vmfault_print_cause(__entry->cause))
 );
 
 VMFAULT_EVENT_CLASS(vmfault_page_event,

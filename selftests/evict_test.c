@@ -1515,6 +1515,129 @@ TEST_F(evict, swap_daemon_stalled_or_killed)
 	close(fd);
 }
 
+#define EV_TRACEFS	"/sys/kernel/tracing"
+#define EV_INSTANCE	EV_TRACEFS "/instances/vmfault_evict_test"
+
+/* All of a tracefs file (read until its end), or NULL. */
+static char *read_text(const char *path)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap);
+	int fd = open(path, O_RDONLY);
+	ssize_t n = 0;
+
+	if (!buf || fd < 0) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * The vmfault_fault events of region @id in @trace with outcome @outcome:
+ * how many, and how many of them ran under the per-VMA lock.
+ */
+static void fault_events(const char *trace, uint32_t id, const char *outcome, int *n,
+			 int *vma_lock)
+{
+	char region[32], out[32], line[512];
+	const char *p = trace, *eol;
+
+	snprintf(region, sizeof(region), "region=%u ", id);
+	snprintf(out, sizeof(out), "outcome=%s ", outcome);
+	*n = *vma_lock = 0;
+	for (; p && *p; p = eol ? eol + 1 : NULL) {
+		size_t len;
+
+		eol = strchr(p, '\n');
+		len = eol ? (size_t)(eol - p) : strlen(p);
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if (!strstr(line, " vmfault_fault: ") || !strstr(line, region) ||
+		    !strstr(line, out))
+			continue;
+		(*n)++;
+		*vma_lock += strstr(line, "vma_lock") != NULL;
+	}
+}
+
+/*
+ * Mappings without fault-around (a budget's: file mode, and zero mode
+ * swapping) are faulted under the per-VMA lock where the kernel has one
+ * (6.12): they have a ->map_pages that maps nothing, without which core mm
+ * drops the VMA lock and redoes every fault under mmap_lock. The
+ * vmfault_fault event says which lock each ->fault ran under: on 6.12
+ * every reference fault and every minor fault of a swapping region ran
+ * under the VMA lock; 6.1 has none.
+ */
+TEST_F(evict, faults_take_no_vma_lock_retry)
+{
+	struct vmfault_frames fr = { .frames = 3, .policy = VMFAULT_POLICY_FIFO,
+				     .trace_pages = 1 };
+	struct vmfault_region_info info, zinfo;
+	int fd, zfd, n, vl, zn, zvl;
+	long ps = self->ps;
+	char *fmt, *trace, *p, *z;
+	bool has_vma_lock;
+
+	fmt = read_text(EV_TRACEFS "/events/vmfault/vmfault_fault/format");
+	ASSERT_NE(NULL, fmt);
+	has_vma_lock = strstr(fmt, "vma_lock") != NULL;
+	free(fmt);
+	fd = budget_region(&self->m, "refs", O_RDONLY, &fr);
+	ASSERT_LE(0, fd);
+	zfd = swap_region(&self->m, 16, 8);
+	ASSERT_LE(0, zfd);
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	ASSERT_EQ(0, vmf_info(zfd, &zinfo));
+	p = mmap(NULL, 12 * ps, PROT_READ, MAP_SHARED, fd, 0);
+	z = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, zfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_NE(MAP_FAILED, z);
+	for (unsigned long i = 0; i < 4; i++)
+		stamp_page(z + i * ps, i, ps);
+	munmap(z, 16 * ps);
+	z = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, zfd, 0);
+	ASSERT_NE(MAP_FAILED, z);
+	for (unsigned long i = 0; i < 3; i++)
+		touch_read(p + i * ps);		/* 3 major faults */
+
+	rmdir(EV_INSTANCE);
+	ASSERT_EQ(0, mkdir(EV_INSTANCE, 0755));
+	ASSERT_EQ(0, write_file(EV_INSTANCE "/events/vmfault/vmfault_fault/enable", "1"));
+	for (unsigned long i = 0; i < 3; i++)
+		touch_read(p + i * ps);		/* 3 reference faults */
+	for (unsigned long i = 0; i < 4; i++)
+		EXPECT_TRUE(page_has_stamp(z + i * ps, i, ps));	/* 4 minor faults */
+	ASSERT_EQ(0, write_file(EV_INSTANCE "/events/vmfault/vmfault_fault/enable", "0"));
+	trace = read_text(EV_INSTANCE "/trace");
+	ASSERT_NE(NULL, trace);
+	fault_events(trace, info.id, "page", &n, &vl);
+	fault_events(trace, zinfo.id, "page", &zn, &zvl);
+	free(trace);
+	rmdir(EV_INSTANCE);
+	report("faults under the per-VMA lock (%s): %d of %d reference faults, %d of %d minor faults of a swapping region\n",
+	       has_vma_lock ? "the kernel has it" : "the kernel has none", vl, n, zvl, zn);
+	EXPECT_EQ(3, n);
+	EXPECT_EQ(4, zn);
+	EXPECT_EQ(has_vma_lock ? 3 : 0, vl);
+	EXPECT_EQ(has_vma_lock ? 4 : 0, zvl);
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(3, info.counters[VMFAULT_CNT_REF_FAULTS]);
+	munmap(p, 12 * ps);
+	munmap(z, 16 * ps);
+	close(fd);
+	close(zfd);
+}
+
 /*
  * A page never written is never swapped out: zero-filled pages of shared
  * reads are evicted with no WRITE and come back as holes (a minor fault,

@@ -22,7 +22,10 @@
  *               SIGKILL)
  *   -b          give half of the regions a frame budget smaller than the
  *               region (every policy; zero mode swapping to a tmpfs file),
- *               so that evictions race everything else
+ *               so that evictions race everything else; and drop caches
+ *               every half to one and a half seconds, so that the kernel's
+ *               reclaim of budgeted pages (the module's shrinker) races it
+ *               too
  *
  * Each worker process owns NSLOT slots. A slot is a region, in zero mode or
  * in file mode over its own file, with at most one mapping (any pages of
@@ -1249,7 +1252,8 @@ struct run {
 	pid_t pids[MAXPROCS];		/* > 0 live, < 0 ended (group may linger) */
 	unsigned int incarn[MAXPROCS];
 	uint64_t alloc0, freed0, regions0;	/* /proc/vmfault at the start */
-	unsigned int spawned, kills, stalls, dkills, checked, lossy;
+	uint64_t reclaimed0;
+	unsigned int spawned, kills, stalls, dkills, checked, lossy, drops;
 	bool unbalanced;
 };
 
@@ -1305,6 +1309,7 @@ static int set_up(struct run *r)
 	r->alloc0 = vmf_proc("pages_allocated");
 	r->freed0 = vmf_proc("pages_freed");
 	r->regions0 = vmf_proc("regions");
+	r->reclaimed0 = vmf_proc("reclaimed");
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		return -1;
@@ -1402,8 +1407,15 @@ static void supervise(struct run *r)
 {
 	uint64_t end = now_ms() + r->secs * 1000ULL;
 	uint64_t next_fs_event = now_ms() + 1000 + below(2000);
+	uint64_t next_drop = now_ms() + 500 + below(1000);
 
 	while (now_ms() < end && !atomic_load(&sh->stop)) {
+		if (use_budgets && now_ms() >= next_drop) {
+			/* The kernel's reclaim of budgeted pages, racing the rest. */
+			if (!write_file("/proc/sys/vm/drop_caches", "3"))
+				r->drops++;
+			next_drop = now_ms() + 500 + below(1000);
+		}
 		reap_workers(r);
 		spawn_workers(r, end);
 		if (below(40) == 0) {
@@ -1526,6 +1538,9 @@ static void print_report(const struct run *r)
 	       "%llu of them O_DIRECT\n",
 	       (unsigned long long)sh->backing_writes, (unsigned long long)sh->backing_reads,
 	       (unsigned long long)sh->torn_reads, (unsigned long long)sh->direct_io);
+	if (use_budgets)
+		printf("stress: %u drop_caches; the kernel's reclaim took %llu budgeted pages\n",
+		       r->drops, (unsigned long long)(vmf_proc("reclaimed") - r->reclaimed0));
 	printf("stress: %u file pages hold their last write (%llu torn by a SIGKILL, rewritten); "
 	       "counters %s\n", r->checked, (unsigned long long)sh->repaired,
 	       r->unbalanced ? "do NOT balance" : "balance");
