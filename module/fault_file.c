@@ -19,8 +19,8 @@
  *   for the region's own pages.
  *
  * - ->fault, when the pte is empty. A resident page is returned at once
- *   (a minor fault). A missing page whose data the backing file's page
- *   cache holds, up to date, is copied from it under the lock, as
+ *   (a minor fault). A missing page whose data a tmpfs backing file
+ *   holds, up to date, is copied from it under the lock, as
  *   filemap_fault() maps a cached page without dropping mmap_lock: a major
  *   fault with no I/O and no retry (a user-mode fault only; with a frame
  *   budget, only when a clean victim can be had without waiting). A

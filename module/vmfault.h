@@ -299,8 +299,8 @@ static inline struct page *vmfault_region_uptodate_page(struct vmfault_region *r
  *	only through the backing file's page cache, as filemap_fault() does,
  *	and never waits for another task's read
  * @VMFAULT_GET_CACHED: a user-mode fault that still holds mmap_lock (or
- *	the per-VMA lock) and could drop it: copy the pages whose data the
- *	backing file's page cache already holds, up to date, with no I/O and
+ *	the per-VMA lock) and could drop it: copy the pages whose data a
+ *	tmpfs backing file already holds, up to date, with no I/O and
  *	no wait, as filemap_fault() maps a cached page without dropping the
  *	lock; with a frame budget, only if a clean victim can be had without
  *	waiting. Anything else is ERR_PTR(-EAGAIN): drop the lock and read

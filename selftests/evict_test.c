@@ -570,11 +570,11 @@ TEST_F(evict, reclaim_takes_clean_pages)
 	ASSERT_EQ(0, mlock(p + 8 * ps, 4 * ps));
 	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
 	/*
-	 * A slow disk, so that the writer is still at its first WRITE when
-	 * drop_caches, which calls the shrinkers until they free little,
-	 * is done.
+	 * A stalled disk, so that the writer is still at its first WRITE
+	 * when drop_caches, which calls the shrinkers until they free
+	 * little, is done (a delay was not enough on the debug kernel).
 	 */
-	ASSERT_EQ(0, vff_ctl(&self->m, "write_delay_us 200000"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "stall 1"));
 
 	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "3"));
 	ASSERT_EQ(0, vmf_info(fd, &info));
@@ -587,9 +587,9 @@ TEST_F(evict, reclaim_takes_clean_pages)
 	EXPECT_EQ(12, info.resident);
 	EXPECT_LE(52, vmf_proc("reclaimed"));
 	/* The writer cleans the dirty ones: 8 WRITEs, no eviction yet. */
+	ASSERT_EQ(0, vff_ctl(&self->m, "stall 0"));
 	ASSERT_TRUE(wait_clean(fd, 10000));
 	ASSERT_TRUE(wait_writes(&self->m, 8, 10000));
-	ASSERT_EQ(0, vff_ctl(&self->m, "write_delay_us 0"));
 	drop_until_reclaimed(fd, 60, 10000);
 	EXPECT_EQ(8, vff_stat(&self->m, "write_requests"));
 	ASSERT_EQ(0, vmf_info(fd, &info));
@@ -1289,14 +1289,14 @@ TEST_F(evict, reclaim_swaps_out_then_takes)
 	for (unsigned long i = 0; i < 16; i++)
 		stamp_page(p + i * ps, i, ps);
 	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
-	/* A slow disk: the drop is over before the writer's first WRITE is. */
-	ASSERT_EQ(0, vff_ctl(&self->m, "write_delay_us 100000"));
+	/* A stalled disk: the drop is over before the writer's first WRITE is. */
+	ASSERT_EQ(0, vff_ctl(&self->m, "stall 1"));
 	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "3"));
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(0, info.counters[VMFAULT_CNT_RECLAIMED]);
 	EXPECT_EQ(16, info.resident);
+	ASSERT_EQ(0, vff_ctl(&self->m, "stall 0"));
 	ASSERT_TRUE(wait_writes(&self->m, 16, 20000));
-	ASSERT_EQ(0, vff_ctl(&self->m, "write_delay_us 0"));
 	drop_until_reclaimed(fd, 16, 10000);
 	EXPECT_EQ(16, vff_stat(&self->m, "write_requests"));
 	ASSERT_EQ(0, vmf_info(fd, &info));
