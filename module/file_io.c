@@ -482,10 +482,10 @@ static unsigned int vmfault_file_evict_flags(enum vmfault_get how, unsigned int 
  * Only tmpfs: its page cache is the file itself, always there (a page it
  * swapped out is not up to date there, and takes the slow path). Other
  * file systems' caches come and go with readahead and reclaim; their
- * reads keep the direct route, which does not fill the cache. (Taken for
- * FUSE too, this path made vmfault_bench's sequential scan of a FUSE file
- * with a 32-page window cost 1.4 times the instructions, for reasons not
- * yet understood.)
+ * reads keep the direct route, which does not fill the cache. (A run
+ * with this path taken for FUSE too measured a sequential scan of a FUSE
+ * file at 1.4 times the instructions, in a benchmark run that other
+ * figures show was disturbed by the guest's own work; not measured again.)
  *
  * Return: true if the backing file is on tmpfs and its folio at @index's
  * position is in its page cache and up to date (so that
