@@ -689,7 +689,8 @@ TEST_F(cow, dirty_cow_race)
 /*
  * tools/vmfault-pagemap shows each page's state exactly: the zero page,
  * private copies, a dirty region page mapped twice, a clean one mapped
- * once, and COW pages shared with a child after fork until one side writes.
+ * once (and, in the mapping that never touched it, resident but unmapped),
+ * and COW pages shared with a child after fork until one side writes.
  */
 TEST(pagemap_tool_shows_page_states)
 {
@@ -715,7 +716,7 @@ TEST(pagemap_tool_shows_page_states)
 	ASSERT_EQ(1, pwrite(fd, "x", 1, 5 * ps));	/* filled by write(2): clean */
 	touch_read(q + 5 * ps);
 	ASSERT_EQ(0, pagemap_row(p, row, sizeof(row)));
-	EXPECT_STREQ("00ppD...", row);
+	EXPECT_STREQ("00ppDu..", row);	/* page 5: the region's, not mapped here */
 	ASSERT_EQ(0, pagemap_row(q, row, sizeof(row)));
 	EXPECT_STREQ("....Dr..", row);
 
@@ -730,14 +731,14 @@ TEST(pagemap_tool_shows_page_states)
 	}
 	close(pipefd[0]);
 	ASSERT_EQ(0, pagemap_row(p, row, sizeof(row)));
-	EXPECT_STREQ("00PPD...", row);	/* copies shared with the child */
+	EXPECT_STREQ("00PPDu..", row);	/* copies shared with the child */
 	p[2 * ps] = 2;
 	ASSERT_EQ(0, pagemap_row(p, row, sizeof(row)));
-	EXPECT_STREQ("00pPD...", row);	/* the parent's write split page 2 */
+	EXPECT_STREQ("00pPDu..", row);	/* the parent's write split page 2 */
 	close(pipefd[1]);
 	EXPECT_EQ(0, wait_child(pid));
 	ASSERT_EQ(0, pagemap_row(p, row, sizeof(row)));
-	EXPECT_STREQ("00ppD...", row);	/* the child's references are gone */
+	EXPECT_STREQ("00ppDu..", row);	/* the child's references are gone */
 
 	munmap(p, 8 * ps);
 	munmap(q, 8 * ps);
