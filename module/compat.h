@@ -190,91 +190,74 @@ static inline void vmfault_account_reclaimed(unsigned long pages)
 }
 
 /**
- * vmfault_shrinker_create() - a memcg- and NUMA-aware shrinker over a list_lru
- * @lru: the list_lru to initialise, memcg-aware, for the shrinker
- * @count: the shrinker's ->count_objects
- * @scan: the shrinker's ->scan_objects
+ * vmfault_shrinker_alloc() - a memcg- and NUMA-aware shrinker
  * @name: its name (/sys/kernel/debug/shrinker with CONFIG_SHRINKER_DEBUG)
+ * @count: its ->count_objects
+ * @scan: its ->scan_objects
  *
  * 6.7 replaced register_shrinker() on a caller's struct shrinker with
- * shrinker_alloc() and shrinker_register(); module/Kbuild defines
- * VMFAULT_HAVE_SHRINKER_ALLOC when the headers have them. A memcg-aware
- * list_lru needs the shrinker's id: on 6.1, whose prealloc_shrinker() is
- * not exported, the shrinker is registered first, so its callbacks may
- * run before @lru is ready: the caller's must check that it is.
+ * shrinker_alloc(), shrinker_register() and shrinker_free(); module/Kbuild
+ * defines VMFAULT_HAVE_SHRINKER_ALLOC when the headers have them. A
+ * memcg-aware list_lru needs the shrinker's id (list_lru_init_memcg()
+ * between this and vmfault_shrinker_register()). On 6.1, whose
+ * prealloc_shrinker() is not exported, only registration gives the id, so
+ * the shrinker is registered here already: its callbacks may run before
+ * the caller's list_lru is ready and must check that it is.
  *
  * Return: the shrinker, or an ERR_PTR().
  */
+static inline struct shrinker *
+vmfault_shrinker_alloc(const char *name,
+		       unsigned long (*count)(struct shrinker *, struct shrink_control *),
+		       unsigned long (*scan)(struct shrinker *, struct shrink_control *))
+{
+	const unsigned int flags = SHRINKER_MEMCG_AWARE | SHRINKER_NUMA_AWARE;
 #ifdef VMFAULT_HAVE_SHRINKER_ALLOC
-static inline struct shrinker *
-vmfault_shrinker_create(struct list_lru *lru,
-			unsigned long (*count)(struct shrinker *, struct shrink_control *),
-			unsigned long (*scan)(struct shrinker *, struct shrink_control *),
-			const char *name)
-{
-	struct shrinker *s = shrinker_alloc(SHRINKER_MEMCG_AWARE | SHRINKER_NUMA_AWARE, "%s", name);
-	int err;
-
-	if (!s)
-		return ERR_PTR(-ENOMEM);
-	s->count_objects = count;
-	s->scan_objects = scan;
-	s->seeks = DEFAULT_SEEKS;
-	err = list_lru_init_memcg(lru, s);
-	if (err) {
-		shrinker_free(s);
-		return ERR_PTR(err);
-	}
-	shrinker_register(s);
-	return s;
-}
-
-/**
- * vmfault_shrinker_destroy() - unregister and free vmfault_shrinker_create()'s
- * @s: the shrinker
- * @lru: its list_lru, empty
- */
-static inline void vmfault_shrinker_destroy(struct shrinker *s, struct list_lru *lru)
-{
-	shrinker_free(s);
-	list_lru_destroy(lru);
-}
+	struct shrinker *s = shrinker_alloc(flags, "%s", name);
 #else
-static inline struct shrinker *
-vmfault_shrinker_create(struct list_lru *lru,
-			unsigned long (*count)(struct shrinker *, struct shrink_control *),
-			unsigned long (*scan)(struct shrinker *, struct shrink_control *),
-			const char *name)
-{
 	struct shrinker *s = kzalloc(sizeof(*s), GFP_KERNEL);
 	int err;
+#endif
 
 	if (!s)
 		return ERR_PTR(-ENOMEM);
 	s->count_objects = count;
 	s->scan_objects = scan;
 	s->seeks = DEFAULT_SEEKS;
-	s->flags = SHRINKER_MEMCG_AWARE | SHRINKER_NUMA_AWARE;
+#ifndef VMFAULT_HAVE_SHRINKER_ALLOC
+	s->flags = flags;
 	err = register_shrinker(s, "%s", name);
 	if (err) {
 		kfree(s);
 		return ERR_PTR(err);
 	}
-	err = list_lru_init_memcg(lru, s);
-	if (err) {
-		unregister_shrinker(s);
-		kfree(s);
-		return ERR_PTR(err);
-	}
+#endif
 	return s;
 }
 
-static inline void vmfault_shrinker_destroy(struct shrinker *s, struct list_lru *lru)
+/**
+ * vmfault_shrinker_register() - let vmfault_shrinker_alloc()'s shrinker run
+ * @s: the shrinker (on 6.1 running already)
+ */
+static inline void vmfault_shrinker_register(struct shrinker *s)
 {
+#ifdef VMFAULT_HAVE_SHRINKER_ALLOC
+	shrinker_register(s);
+#endif
+}
+
+/**
+ * vmfault_shrinker_free() - unregister and free vmfault_shrinker_alloc()'s
+ * @s: the shrinker, registered or not
+ */
+static inline void vmfault_shrinker_free(struct shrinker *s)
+{
+#ifdef VMFAULT_HAVE_SHRINKER_ALLOC
+	shrinker_free(s);
+#else
 	unregister_shrinker(s);
 	kfree(s);
-	list_lru_destroy(lru);
-}
 #endif
+}
 
 #endif /* _VMFAULT_COMPAT_H */

@@ -742,12 +742,27 @@ static void vmfault_frame_unlist(struct vmfault_budget *b, struct vmfault_frame 
 	f->region->evict->used--;
 }
 
+/* Does the page at @index of @region need writing back before it goes? */
+static bool vmfault_slot_dirty(struct vmfault_region *region, pgoff_t index, struct page *page)
+{
+	return PageDirty(page) || xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY);
+}
+
+/* Write the page at @index back: to the backing file, or to the swap file. */
+static int vmfault_slot_write(struct vmfault_region *region, pgoff_t index)
+{
+	if (region->mode == VMFAULT_MODE_FILE)
+		return vmfault_file_writeback(region, index, index);
+	return vmfault_swap_writeout(region, index);	/* swap.c */
+}
+
 /*
  * Evict the listed page of @f, which @f marks busy, for a miss at
  * @for_index of @for_region: write it back if dirty (@flags allowing),
  * lock, unmap, take it out of its slot, free it. Returns 0 (the frame is
  * freed and the budget's use is one less), -EAGAIN to pass it over,
- * -EPERM for a page that is mlock()ed, -EINTR.
+ * -EBUSY for a dirty page @flags do not let it write back, -EPERM for a
+ * page that is mlock()ed, -EINTR.
  */
 static int vmfault_evict_one(struct vmfault_frame *f, struct vmfault_region *for_region,
 			     pgoff_t for_index, unsigned int flags)
@@ -766,18 +781,19 @@ again:
 			put_page(page);
 		return -EAGAIN;
 	}
-	if (PageDirty(page) || xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY)) {
-		if (!(flags & VMFAULT_EVICT_MAY_WRITE) || tries++ > 2)
+	if (vmfault_slot_dirty(region, index, page)) {
+		if (!(flags & VMFAULT_EVICT_MAY_WRITE)) {
+			put_page(page);
+			return -EBUSY;
+		}
+		if (tries++ > 2)
 			goto pass_over;
 		/*
 		 * Without our reference: writeback keeps the mark of a page
 		 * that someone else holds. Busy, the frame stays in its slot.
 		 */
 		put_page(page);
-		if (region->mode == VMFAULT_MODE_FILE)
-			err = vmfault_file_writeback(region, index, index);
-		else
-			err = vmfault_swap_writeout(region, index);	/* swap.c */
+		err = vmfault_slot_write(region, index);
 		if (err)
 			return -EAGAIN;
 		dirty = true;
@@ -806,7 +822,7 @@ again:
 	if (page_mapped(page))
 		unmap_mapping_range(region->inode->i_mapping, (loff_t)index << PAGE_SHIFT,
 				    PAGE_SIZE, 0);
-	if (PageDirty(page) || xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY)) {
+	if (vmfault_slot_dirty(region, index, page)) {
 		unlock_page(page);
 		put_page(page);
 		goto again;
@@ -1009,15 +1025,14 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 				continue;
 			spin_lock(&b->lock);
 			victim->busy = false;
-			spin_unlock(&b->lock);
 			if (err == -EINTR) {
-				spin_lock(&b->lock);
 				while (++i < nr_victims)
 					victims[i]->busy = false;
 				spin_unlock(&b->lock);
 				kmem_cache_free(vmfault_frame_cache, f);
 				return ERR_PTR(-EINTR);
 			}
+			spin_unlock(&b->lock);
 			if (err == -EPERM)
 				locked++;
 			else
@@ -1109,8 +1124,7 @@ void vmfault_frame_uptodate(struct vmfault_region *region, struct page *page)
 		if (b->policy == VMFAULT_POLICY_OPT && region->window > 1)
 			f->next_use = vmfault_opt_next_use(ev, f->index);
 		list_add_tail(&f->node, b->policy == VMFAULT_POLICY_CLOCK ? b->hand : &b->list);
-		if (!f->busy)
-			vmfault_lru_add(&vmfault_lru, &f->lru);
+		vmfault_lru_add(&vmfault_lru, &f->lru);
 	}
 	spin_unlock(&b->lock);
 }
@@ -1212,7 +1226,6 @@ static void vmfault_frame_release(struct vmfault_frame *f)
  */
 static void vmfault_reclaim_write(struct work_struct *work)
 {
-	struct vmfault_region *region;
 	struct vmfault_frame *f;
 
 	for (;;) {
@@ -1224,11 +1237,7 @@ static void vmfault_reclaim_write(struct work_struct *work)
 		if (!f)
 			return;
 		/* Busy, the frame keeps the region (vmfault_budget_destroy()). */
-		region = f->region;
-		if (region->mode == VMFAULT_MODE_FILE)
-			vmfault_file_writeback(region, f->index, f->index);
-		else
-			vmfault_swap_writeout(region, f->index);
+		vmfault_slot_write(f->region, f->index);
 		vmfault_frame_release(f);
 	}
 }
@@ -1256,19 +1265,6 @@ static enum lru_status vmfault_shrink_isolate(struct list_head *item, struct lis
 	return LRU_REMOVED;
 }
 
-/* Is the page of @f (held busy) dirty? */
-static bool vmfault_frame_dirty(struct vmfault_frame *f)
-{
-	struct page *page = vmfault_region_find_get(f->region, f->index);
-	bool dirty;
-
-	if (!page)
-		return false;
-	dirty = PageDirty(page) || xa_get_mark(&f->region->pages, f->index, VMFAULT_PAGE_DIRTY);
-	put_page(page);
-	return dirty;
-}
-
 static unsigned long vmfault_shrink_count(struct shrinker *s, struct shrink_control *sc)
 {
 	/* Pairs with vmfault_evict_init()'s release: the list is initialised. */
@@ -1291,6 +1287,7 @@ static unsigned long vmfault_shrink_scan(struct shrinker *s, struct shrink_contr
 	unsigned long freed = 0;
 	LIST_HEAD(dispose);
 	LIST_HEAD(dirty);
+	int err;
 
 	/* As in vmfault_shrink_count(). */
 	if (!smp_load_acquire(&vmfault_lru_ready))
@@ -1298,11 +1295,10 @@ static unsigned long vmfault_shrink_scan(struct shrinker *s, struct shrink_contr
 	list_lru_shrink_walk(&vmfault_lru, sc, vmfault_shrink_isolate, &dispose);
 	list_for_each_entry_safe(f, n, &dispose, lru) {
 		list_del_init(&f->lru);
-		if (!vmfault_evict_one(f, NULL, 0, VMFAULT_EVICT_RECLAIM)) {
+		err = vmfault_evict_one(f, NULL, 0, VMFAULT_EVICT_RECLAIM);
+		if (!err)
 			freed++;	/* @f is freed */
-			continue;
-		}
-		if (vmfault_frame_dirty(f))
+		else if (err == -EBUSY)
 			list_add_tail(&f->lru, &dirty);
 		else
 			vmfault_frame_release(f);
@@ -1324,18 +1320,31 @@ static unsigned long vmfault_shrink_scan(struct shrinker *s, struct shrink_contr
  */
 int vmfault_evict_init(void)
 {
+	int err;
+
 	vmfault_frame_cache = KMEM_CACHE(vmfault_frame, SLAB_ACCOUNT);
 	if (!vmfault_frame_cache)
 		return -ENOMEM;
-	vmfault_shrinker = vmfault_shrinker_create(&vmfault_lru, vmfault_shrink_count,
-						   vmfault_shrink_scan, "vmfault-frames");
+	vmfault_shrinker = vmfault_shrinker_alloc("vmfault-frames", vmfault_shrink_count,
+						  vmfault_shrink_scan);
 	if (IS_ERR(vmfault_shrinker)) {
-		kmem_cache_destroy(vmfault_frame_cache);
-		return PTR_ERR(vmfault_shrinker);
+		err = PTR_ERR(vmfault_shrinker);
+		goto err_destroy_cache;
 	}
+	/* Memcg-aware: one list per memory cgroup, under the shrinker's id. */
+	err = list_lru_init_memcg(&vmfault_lru, vmfault_shrinker);
+	if (err)
+		goto err_free_shrinker;
+	vmfault_shrinker_register(vmfault_shrinker);
 	/* The shrinker may already run (6.1): publish the initialised list. */
 	smp_store_release(&vmfault_lru_ready, true);
 	return 0;
+
+err_free_shrinker:
+	vmfault_shrinker_free(vmfault_shrinker);
+err_destroy_cache:
+	kmem_cache_destroy(vmfault_frame_cache);
+	return err;
 }
 
 /**
@@ -1346,7 +1355,8 @@ int vmfault_evict_init(void)
  */
 void vmfault_evict_exit(void)
 {
-	vmfault_shrinker_destroy(vmfault_shrinker, &vmfault_lru);
+	vmfault_shrinker_free(vmfault_shrinker);
+	list_lru_destroy(&vmfault_lru);
 	kmem_cache_destroy(vmfault_frame_cache);
 }
 

@@ -539,11 +539,9 @@ static struct page *vmfault_file_read_window(struct vmfault_region *region, pgof
 	for (nr = 0; nr < max; nr++) {
 		struct vmfault_frame *frame = NULL;
 
-		if (how == VMFAULT_GET_CACHED && !vmfault_file_cached(region, index + nr)) {
-			if (!nr)
-				err = -EAGAIN;
+		/* The caller checked the first page (vmfault_file_get_page()). */
+		if (how == VMFAULT_GET_CACHED && nr && !vmfault_file_cached(region, index + nr))
 			break;
-		}
 		if (region->budget) {
 			if (nr && xa_load(&region->pages, index + nr))
 				break;
@@ -705,6 +703,9 @@ static struct page *vmfault_file_not_uptodate(struct vmfault_region *region, pgo
  *
  * Context: might sleep. With VMFAULT_GET_WAIT, waits (killably) for a
  * read of the page by another task.
+ *
+ * With VMFAULT_GET_CACHED the caller has found the page's data in the
+ * backing file (vmfault_file_cached()).
  *
  * Return: the page, with a reference of the caller's; ERR_PTR(-ENXIO) if
  * the page lies wholly past the data's end (and !@write); -EAGAIN for

@@ -1199,6 +1199,30 @@ static int swap_region(struct vff_mount *m, unsigned long pages, unsigned int fr
 }
 
 /*
+ * swap_region() of @pages pages and @frames frames, mapped shared, its
+ * first @written pages stamped; the mapping, *@fd the region, or
+ * MAP_FAILED.
+ */
+static char *swap_written(struct vff_mount *m, unsigned long pages, unsigned int frames,
+			  unsigned long written, int *fd)
+{
+	long ps = page_size();
+	char *p;
+
+	*fd = swap_region(m, pages, frames);
+	if (*fd < 0)
+		return MAP_FAILED;
+	p = mmap(NULL, pages * ps, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (p == MAP_FAILED) {
+		close(*fd);
+		return MAP_FAILED;
+	}
+	for (unsigned long i = 0; i < written; i++)
+		stamp_page(p + i * ps, i, ps);
+	return p;
+}
+
+/*
  * Swapping: with 4 frames, writing 8 pages swaps the first 4 out (4
  * WRITEs, the swap file holds their data at page i); reading them back is
  * 4 major faults, 4 READs, and swaps the other 4 out; evicting pages read
@@ -1282,12 +1306,8 @@ TEST_F(evict, reclaim_swaps_out_then_takes)
 	char *p;
 	int fd;
 
-	fd = swap_region(&self->m, 32, 32);
-	ASSERT_LE(0, fd);
-	p = mmap(NULL, 32 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = swap_written(&self->m, 32, 32, 16, &fd);
 	ASSERT_NE(MAP_FAILED, p);
-	for (unsigned long i = 0; i < 16; i++)
-		stamp_page(p + i * ps, i, ps);
 	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
 	/* A stalled disk: the drop is over before the writer's first WRITE is. */
 	ASSERT_EQ(0, vff_ctl(&self->m, "stall 1"));
@@ -1355,12 +1375,8 @@ TEST_F(evict, page_state_map_shows_eviction)
 	char *p;
 
 	/* 8 pages written through 4 frames with a swap file. */
-	fd = swap_region(&self->m, 16, 4);
-	ASSERT_LE(0, fd);
-	p = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = swap_written(&self->m, 16, 4, 8, &fd);
 	ASSERT_NE(MAP_FAILED, p);
-	for (unsigned long i = 0; i < 8; i++)
-		stamp_page(p + i * ps, i, ps);
 	ASSERT_EQ(0, module_pages(p, held, 16));
 	EXPECT_STREQ("ssssrrrr--------", held);
 	ASSERT_EQ(0, pagemap_row(p, row, sizeof(row)));
@@ -1401,21 +1417,6 @@ TEST_F(evict, page_state_map_shows_eviction)
 	close(fd);
 }
 
-struct rw_touch {
-	char *p;
-	bool write;
-};
-
-static void rw_touch_fn(void *arg)
-{
-	struct rw_touch *t = arg;
-
-	if (t->write)
-		*(volatile char *)t->p = 1;
-	else
-		touch_read(t->p);
-}
-
 /*
  * The swap file truncated behind the region's back: the pages that were
  * swapped out are lost, and a read or a write of one is SIGBUS (counted,
@@ -1425,25 +1426,20 @@ static void rw_touch_fn(void *arg)
  */
 TEST_F(evict, swap_file_truncated)
 {
+	struct access_arg t = { .len = self->ps };
 	struct vmfault_region_info info;
-	struct rw_touch t;
 	long ps = self->ps;
 	char *p;
 	int fd;
 
-	fd = swap_region(&self->m, 16, 4);
-	ASSERT_LE(0, fd);
-	p = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = swap_written(&self->m, 16, 4, 8, &fd);
 	ASSERT_NE(MAP_FAILED, p);
-	for (unsigned long i = 0; i < 8; i++)
-		stamp_page(p + i * ps, i, ps);
 	ASSERT_EQ(0, truncate(vff_path(&self->m, false, "swap"), 0));
 	t.p = p;
-	t.write = false;
-	EXPECT_EQ(SIGBUS, child_signal(rw_touch_fn, &t));
+	EXPECT_EQ(SIGBUS, child_signal(touch_it, &t));
 	t.p = p + 3 * ps;
 	t.write = true;
-	EXPECT_EQ(SIGBUS, child_signal(rw_touch_fn, &t));
+	EXPECT_EQ(SIGBUS, child_signal(touch_it, &t));
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(2, info.counters[VMFAULT_CNT_SIGBUS]);
 	EXPECT_EQ(2, info.counters[VMFAULT_CNT_IO_ERRORS]);
@@ -1472,18 +1468,13 @@ TEST_F(evict, swap_daemon_stalled_or_killed)
 {
 	struct access_arg a = { .len = self->ps };
 	struct vmfault_region_info info;
-	struct rw_touch t = {};
 	long ps = self->ps;
 	int fd, status;
 	pid_t child;
 	char *p;
 
-	fd = swap_region(&self->m, 16, 4);
-	ASSERT_LE(0, fd);
-	p = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = swap_written(&self->m, 16, 4, 8, &fd);
 	ASSERT_NE(MAP_FAILED, p);
-	for (unsigned long i = 0; i < 8; i++)
-		stamp_page(p + i * ps, i, ps);
 	/* Stalled: a swap-in waits, and SIGKILL ends it. */
 	a.p = p;
 	child = vff_stalled_toucher(&self->m, &a);
@@ -1497,8 +1488,8 @@ TEST_F(evict, swap_daemon_stalled_or_killed)
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
 	ASSERT_EQ(0, reap_child(self->m.pid, &status, 10000));
 	self->m.pid = 0;
-	t.p = p + ps;
-	EXPECT_EQ(SIGBUS, child_signal(rw_touch_fn, &t));
+	a.p = p + ps;
+	EXPECT_EQ(SIGBUS, child_signal(touch_it, &a));
 	/* New pages need frames: the dirty victims cannot go, they stay. */
 	for (unsigned long i = 8; i < 12; i++)
 		stamp_page(p + i * ps, i, ps);
@@ -1517,27 +1508,6 @@ TEST_F(evict, swap_daemon_stalled_or_killed)
 
 #define EV_TRACEFS	"/sys/kernel/tracing"
 #define EV_INSTANCE	EV_TRACEFS "/instances/vmfault_evict_test"
-
-/* All of a tracefs file (read until its end), or NULL. */
-static char *read_text(const char *path)
-{
-	size_t cap = 1 << 20, len = 0;
-	char *buf = malloc(cap);
-	int fd = open(path, O_RDONLY);
-	ssize_t n = 0;
-
-	if (!buf || fd < 0) {
-		free(buf);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0)
-		len += n;
-	close(fd);
-	buf[len] = '\0';
-	return buf;
-}
 
 /*
  * The vmfault_fault events of region @id in @trace with outcome @outcome:

@@ -31,34 +31,6 @@ static const struct {
 	{ "vmfault_writeback", { "region;", "nr_pages;", "bytes;", "latency_ns;" } },
 };
 
-static char *read_text(const char *path)
-{
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-	int fd = open(path, O_RDONLY | O_NONBLOCK);
-	ssize_t n;
-
-	if (!buf || fd < 0) {
-		free(buf);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += n;
-		if (cap - len < 4096) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			if (!buf)
-				break;
-		}
-	}
-	close(fd);
-	if (buf)
-		buf[len] = 0;
-	return buf;
-}
-
 /* Count lines of the trace that are event name for region id. */
 static int count_events(const char *trace, const char *name, unsigned int id)
 {

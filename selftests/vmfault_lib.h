@@ -152,6 +152,9 @@ int write_file(const char *path, const char *val);
 /* The number a file (a sysfs or sysctl knob) starts with, or -1. */
 long read_long(const char *path);
 
+/* All of a file (a tracefs one too), NUL-terminated, malloc()ed; NULL on failure. */
+char *read_text(const char *path);
+
 /*
  * The Rss of the mapping that holds @addr, from /proc/self/smaps (a
  * page-table walk, exact at once), in kB; -1 on error.
