@@ -731,6 +731,23 @@ static void file_trial_fn(const void *arg, struct sample *s)
 	file_trial(f->name, f->len, f->order, f->norder, f->fc, s);
 }
 
+/*
+ * The READ latency the daemon measured (receipt to reply, its own
+ * counters) over the trials just run, beside the delay it was told to
+ * inject: a "#readlat" line.
+ */
+static void print_read_latency(const char *scen, const char *comp, unsigned int nominal_us,
+			       struct vff_mount *m)
+{
+	uint64_t n = vff_stat(m, "read_requests"), ns = vff_stat(m, "read_ns");
+
+	if (!n || n == UINT64_MAX || ns == UINT64_MAX)
+		die("vmfaultfs: no READ counted for %s", comp);
+	printf("#readlat\t%s\t%s%s%s\t%u\t%.1f\t%llu\n", scen, comp, tag ? "/" : "",
+	       tag ? tag : "", nominal_us, ns / 1000.0 / n, (unsigned long long)n);
+	fflush(stdout);
+}
+
 static void run_file(const char *scen, const char *name, size_t len, const uint32_t *order,
 		     size_t norder, const struct file_case *cases, int ncases)
 {
@@ -895,9 +912,10 @@ int main(int argc, char **argv)
 
 			snprintf(cmd, sizeof(cmd), "read_delay_us %s", delays[d]);
 			snprintf(name, sizeof(name), "vmfault-w1-delay-%sus", delays[d]);
-			if (vff_ctl(&mnt, cmd))
+			if (vff_ctl(&mnt, cmd) || vff_ctl(&mnt, "zero_stats"))
 				die("vmfaultfs ctl '%s' failed", cmd);
 			run_file("major-fault", "rand", rand_len, order, 256, &fc, 1);
+			print_read_latency("major-fault", name, atoi(delays[d]), &mnt);
 		}
 		vff_ctl(&mnt, "read_delay_us 0");
 	}
