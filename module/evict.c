@@ -22,7 +22,8 @@
  * page. When the budget is full the policy names a victim, which is
  * evicted as truncation evicts a page-cache page: locked, unmapped from
  * every mapping of the region (unmap_mapping_range() on the region's
- * inode), taken out of its slot, unlocked, freed. A dirty victim is
+ * inode), taken out of its slot, unlocked, freed (or kept free, below).
+ * A dirty victim is
  * written back first (file_io.c's writeback, with no lock held, as a
  * munmap writeback is), and counted in evictions_dirty; a clean one costs
  * no I/O. A victim that is locked, under writeback, mlock()ed or held by
@@ -74,13 +75,28 @@
  * - RANDOM: xorshift64* from the seed; the victim is the (r mod n)-th of
  *   the n candidates in arrival order.
  *
+ * The free-frame list. On a region's own budget a victim's frame is not
+ * freed: it goes on the budget's free list with its page, and the next
+ * miss takes it and reads into that very page (vmfault_frame_page()), as
+ * an operating system keeps a pool of free frames: no page allocation, no
+ * clearing by init_on_alloc, no memcg charge and uncharge, no slab free
+ * and allocation, and the frame stays on the list_lru. Only a page nothing
+ * else holds is kept (no GUP reference, not poisoned). A free frame's page
+ * stays charged to the memory cgroup that allocated it, so a miss takes
+ * only a free frame charged where its own new page would be; when the
+ * budget is full and none is, it frees one and allocates. Free frames
+ * count as used in the budget (budget_used; budget_free of them free), so
+ * resident and free pages together stay within it. The pool keeps none:
+ * its batch is 1 and its regions' groups differ.
+ *
  * Memory pressure: frames of up-to-date pages are also on a list_lru
  * (per node and memory cgroup: the frame is a slab object charged with its
  * page), and the module's shrinker evicts their pages through
  * vmfault_evict_one() for global reclaim, a cgroup at its limit and
  * drop_caches: clean, unlocked pages only (counted in reclaimed), never
  * waiting; the dirty ones it meets go to a work item that writes them
- * back, off the reclaim path.
+ * back, off the reclaim path. Free frames are on it too, and it frees
+ * them with their pages (not counted in reclaimed: they hold no data).
  *
  * Lock order: the region page lock -> i_mmap_rwsem -> page table locks,
  * as truncation. The budget's spinlock is a leaf but for the list_lru's
@@ -126,6 +142,9 @@
  * @busy: being evicted (no other reservation picks it, and the region
  *	is not freed meanwhile)
  * @listed: the page is up to date and on the list
+ * @page: a free frame's page, kept from an eviction for the next miss
+ *	(until vmfault_frame_page() takes it); NULL otherwise
+ * @free: on the budget's free list (@node), and on the shrinker's (@lru)
  */
 struct vmfault_frame {
 	struct list_head node;
@@ -133,10 +152,12 @@ struct vmfault_frame {
 	struct vmfault_region *region;
 	pgoff_t index;
 	u64 next_use;
+	struct page *page;
 	u32 pass;
 	bool referenced;
 	bool busy;
 	bool listed;
+	bool free;
 };
 
 /**
@@ -146,13 +167,18 @@ struct vmfault_frame {
  *	per-region state (struct vmfault_evict) of the regions using it
  * @frames: the budget
  * @policy: enum vmfault_policy
- * @used: frames held by pages in the regions' slots
+ * @used: frames in use: held by pages in the regions' slots, or free
+ *	frames on @free
  * @regions: regions using it (the pool's policy is fixed while any do)
  * @list: listed frames, in the policy's order
  * @hand: CLOCK: the next list node the hand looks at (&@list: the head)
  * @pass: reservations so far, for vmfault_frame.pass
  * @rng: RANDOM: the generator's state
  * @batch: victims evicted at once when the budget is full (1 or more)
+ * @free: free frames, each with the page an eviction left it (a region's
+ *	own budget only): the next misses take them rather than allocate,
+ *	clear and charge a page, and free one
+ * @nr_free: frames on @free
  */
 struct vmfault_budget {
 	spinlock_t lock;	/* protects the fields below, frames, vmfault_evict */
@@ -165,6 +191,8 @@ struct vmfault_budget {
 	struct list_head *hand;
 	u32 pass;
 	u64 rng;
+	struct list_head free;
+	unsigned long nr_free;
 };
 
 /**
@@ -208,6 +236,7 @@ struct vmfault_evict {
 static struct vmfault_budget vmfault_pool = {
 	.lock = __SPIN_LOCK_UNLOCKED(vmfault_pool.lock),
 	.list = LIST_HEAD_INIT(vmfault_pool.list),
+	.free = LIST_HEAD_INIT(vmfault_pool.free),
 	.hand = &vmfault_pool.list,
 	.policy = VMFAULT_POLICY_FIFO,
 	.batch = 1,
@@ -297,8 +326,8 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 	int err = -EINVAL;
 
 	if (fr->flags & ~VMFAULT_FRAMES_FLAGS_ALL || fr->used || fr->budget_used ||
-	    fr->budget_frames || fr->reserved[0]) {
-		vmfault_budget_err("unknown flags %#x, or (out) or reserved fields not 0",
+	    fr->budget_frames || fr->budget_free) {
+		vmfault_budget_err("unknown flags %#x, or (out) fields not 0",
 				   fr->flags);
 		return -EINVAL;
 	}
@@ -362,6 +391,7 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 		}
 		spin_lock_init(&ev->own.lock);
 		INIT_LIST_HEAD(&ev->own.list);
+		INIT_LIST_HEAD(&ev->own.free);
 		ev->own.hand = &ev->own.list;
 		ev->own.frames = fr->frames;
 		ev->own.policy = fr->policy;
@@ -443,6 +473,7 @@ void vmfault_budget_get(struct vmfault_region *region, struct vmfault_frames *fr
 		fr->budget_used = b->used;
 		fr->budget_frames = b->frames;
 		fr->batch = b->batch;
+		fr->budget_free = b->nr_free;
 		spin_unlock(&b->lock);
 	}
 	mutex_unlock(&region->lock);
@@ -561,6 +592,46 @@ int vmfault_budget_check_map(struct vmfault_region *region)
 	return 0;
 }
 
+/*
+ * Is @page charged where a page the current task allocates would be?
+ * (A free frame's page is reused only for the same memory cgroup.)
+ * __GFP_ACCOUNT charges nothing at the root.
+ */
+static bool vmfault_page_charged_here(struct page *page)
+{
+	struct mem_cgroup *memcg;
+	bool same;
+
+	rcu_read_lock();
+	memcg = mem_cgroup_from_task(current);
+	if (memcg && !parent_mem_cgroup(memcg))
+		memcg = NULL;
+	same = folio_memcg(page_folio(page)) == memcg;
+	rcu_read_unlock();
+	return same;
+}
+
+/* Free a free frame, off every list, and its page. */
+static void vmfault_free_frame(struct vmfault_frame *f)
+{
+	set_page_private(f->page, 0);
+	vmfault_page_drop(f->page);
+	kmem_cache_free(vmfault_frame_cache, f);
+}
+
+/*
+ * Take free frame @f off @b's free list and the shrinker's: it stops
+ * counting against the budget. Lock held.
+ */
+static void vmfault_budget_unfree(struct vmfault_budget *b, struct vmfault_frame *f)
+{
+	list_del(&f->node);
+	vmfault_lru_del(&vmfault_lru, &f->lru);
+	f->free = false;
+	b->nr_free--;
+	b->used--;
+}
+
 /**
  * vmfault_budget_destroy() - take a region off its budget, free its frames
  * @region: a region being freed or reconfigured, with no mappings and no
@@ -576,6 +647,7 @@ void vmfault_budget_destroy(struct vmfault_region *region)
 	struct vmfault_budget *b;
 	unsigned long index;
 	struct page *page;
+	LIST_HEAD(free);
 	bool busy;
 
 	if (!ev)
@@ -584,6 +656,15 @@ void vmfault_budget_destroy(struct vmfault_region *region)
 	do {
 		busy = false;
 		spin_lock(&b->lock);
+		/* A budget of its own: its free frames go, but the shrinker's. */
+		list_for_each_entry_safe(f, n, &b->free, node) {
+			if (f->busy) {
+				busy = true;
+				continue;
+			}
+			vmfault_budget_unfree(b, f);
+			list_add(&f->node, &free);
+		}
 		list_for_each_entry_safe(f, n, &b->list, node) {
 			if (f->region != region)
 				continue;
@@ -602,12 +683,17 @@ void vmfault_budget_destroy(struct vmfault_region *region)
 			schedule_timeout_uninterruptible(1);
 	} while (busy);
 
+	list_for_each_entry_safe(f, n, &free, node)
+		vmfault_free_frame(f);
+
 	xa_for_each(&region->pages, index, page) {
 		f = (struct vmfault_frame *)page_private(page);
 		if (!f)
 			continue;
 		spin_lock(&b->lock);
 		b->used--;
+		/* A free frame reused for a page whose read failed: still on it. */
+		vmfault_lru_del(&vmfault_lru, &f->lru);
 		spin_unlock(&b->lock);
 		kmem_cache_free(vmfault_frame_cache, f);
 		set_page_private(page, 0);
@@ -728,24 +814,30 @@ static void vmfault_budget_unmap(struct vmfault_region *region, pgoff_t index)
 	put_page(page);
 }
 
-/* Take @f off the list and give its frame back. Lock held. */
-static void vmfault_frame_unlist(struct vmfault_budget *b, struct vmfault_frame *f)
+/*
+ * Take @f off the policy's list, and off the shrinker's unless it stays
+ * there as a free frame (@keep): its region holds one frame less. Lock
+ * held.
+ */
+static void vmfault_frame_unlist(struct vmfault_budget *b, struct vmfault_frame *f, bool keep)
 {
 	if (f->listed) {
 		if (b->hand == &f->node)
 			b->hand = f->node.next;
 		list_del(&f->node);
-		vmfault_lru_del(&vmfault_lru, &f->lru);
+		if (!keep)
+			vmfault_lru_del(&vmfault_lru, &f->lru);
 		f->listed = false;
 	}
-	b->used--;
 	f->region->evict->used--;
 }
 
 /* Does the page at @index of @region need writing back before it goes? */
 static bool vmfault_slot_dirty(struct vmfault_region *region, pgoff_t index, struct page *page)
 {
-	return PageDirty(page) || xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY);
+	/* xa_marked() is the root's bit: no walk while nothing is marked. */
+	return PageDirty(page) || (xa_marked(&region->pages, VMFAULT_PAGE_DIRTY) &&
+				   xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY));
 }
 
 /* Write the page at @index back: to the backing file, or to the swap file. */
@@ -759,23 +851,28 @@ static int vmfault_slot_write(struct vmfault_region *region, pgoff_t index)
 /*
  * Evict the listed page of @f, which @f marks busy, for a miss at
  * @for_index of @for_region: write it back if dirty (@flags allowing),
- * lock, unmap, take it out of its slot, free it. Returns 0 (the frame is
- * freed and the budget's use is one less), -EAGAIN to pass it over,
- * -EBUSY for a dirty page @flags do not let it write back, -EPERM for a
- * page that is mlock()ed, -EINTR.
+ * lock, unmap, take it out of its slot, free it (or keep it with the
+ * frame, free, with VMFAULT_EVICT_KEEP). @held is that page with a
+ * reference, which the call takes, if the caller looked it up; else NULL.
+ * Returns 0 (the frame is free and the region's use one less), -EAGAIN to
+ * pass it over, -EBUSY for a dirty page @flags do not let it write back,
+ * -EPERM for a page that is mlock()ed, -EINTR.
  */
-static int vmfault_evict_one(struct vmfault_frame *f, struct vmfault_region *for_region,
-			     pgoff_t for_index, unsigned int flags)
+static int vmfault_evict_one(struct vmfault_frame *f, struct page *held,
+			     struct vmfault_region *for_region, pgoff_t for_index,
+			     unsigned int flags)
 {
 	struct vmfault_region *region = f->region;
+	XA_STATE(xas, &region->pages, f->index);
 	struct vmfault_budget *b = region->budget;
 	pgoff_t index = f->index;
-	bool dirty = false;
+	bool dirty = false, keep;
 	struct page *page;
 	int tries = 0, err;
 
 again:
-	page = vmfault_region_find_get(region, index);
+	page = held ?: vmfault_region_find_get(region, index);
+	held = NULL;
 	if (WARN_ON_ONCE(!page || vmfault_page_frame(page) != f)) {
 		if (page)
 			put_page(page);
@@ -822,7 +919,8 @@ again:
 	if (page_mapped(page))
 		unmap_mapping_range(region->inode->i_mapping, (loff_t)index << PAGE_SHIFT,
 				    PAGE_SIZE, 0);
-	if (vmfault_slot_dirty(region, index, page)) {
+	/* A dirty pte left PG_dirty; the slot's mark is looked at below. */
+	if (PageDirty(page)) {
 		unlock_page(page);
 		put_page(page);
 		goto again;
@@ -830,29 +928,48 @@ again:
 	/* A GUP user may still write into it: keep it. */
 	if (page_count(page) > 2 + vmfault_page_mapcount(page))
 		goto unlock;
-	xa_lock(&region->pages);
-	if (xa_load(&region->pages, index) != page ||
-	    xa_get_mark(&region->pages, index, VMFAULT_PAGE_DIRTY)) {
-		xa_unlock(&region->pages);
+	/* One walk: still this page, not marked dirty since; then empty it. */
+	xas_lock(&xas);
+	if (xas_load(&xas) != page || xas_get_mark(&xas, VMFAULT_PAGE_DIRTY)) {
+		xas_unlock(&xas);
 		goto unlock;
 	}
-	__xa_erase(&region->pages, index);
-	xa_unlock(&region->pages);
+	xas_store(&xas, NULL);
+	xas_unlock(&xas);
 	unlock_page(page);
 
 	trace_vmfault_evict(region, index, page, b->policy, dirty, for_region, for_index);
-	spin_lock(&b->lock);
-	vmfault_frame_unlist(b, f);
-	spin_unlock(&b->lock);
-	/* After this the region may be freed (vmfault_budget_destroy()). */
-	set_page_private(page, 0);
-	kmem_cache_free(vmfault_frame_cache, f);
+	/* Counted while the frame, busy, still keeps the region. */
 	vmfault_count(region, flags & VMFAULT_EVICT_RECLAIM ? VMFAULT_CNT_RECLAIMED :
 		      VMFAULT_CNT_EVICTIONS);
 	if (dirty)
 		vmfault_count(region, VMFAULT_CNT_EVICTIONS_DIRTY);
 	vmfault_count(region, VMFAULT_CNT_PAGES_FREED);
+	/*
+	 * A free frame for the next miss keeps its page, if nothing else
+	 * holds it: unmapped and out of its slot, the page gets no new
+	 * user (GUP finds no pte); a speculative reference is put unused.
+	 */
+	keep = (flags & VMFAULT_EVICT_KEEP) && page_count(page) == 2 && !PageHWPoison(page);
+	spin_lock(&b->lock);
+	vmfault_frame_unlist(b, f, keep);
+	if (keep) {
+		/* Free, on the shrinker's list still: any miss may take it. */
+		f->page = page;
+		f->busy = false;
+		f->free = true;
+		list_add_tail(&f->node, &b->free);
+		b->nr_free++;
+	} else {
+		b->used--;
+	}
+	spin_unlock(&b->lock);
 	put_page(page);
+	if (keep)
+		return 0;
+	/* From here on the region may be freed (vmfault_budget_destroy()). */
+	set_page_private(page, 0);
+	kmem_cache_free(vmfault_frame_cache, f);
 	vmfault_page_drop(page);	/* the slot's reference */
 	return 0;
 
@@ -882,11 +999,13 @@ static bool vmfault_frame_before(const struct vmfault_frame *a, const struct vmf
  * Unmap a batch of victims (busy, so their fields hold) with one
  * unmap_mapping_range() per run of adjacent pages of one region, so one
  * TLB flush per run rather than per page; vmfault_evict_one() then finds
- * them unmapped. The victims are sorted by region and offset. An
- * mlock()ed page stays mapped (an unmap would munlock it) and breaks its
- * run; the eviction passes it over.
+ * them unmapped. The victims are sorted by region and offset, and their
+ * pages, looked up, returned in @pages with a reference each (NULL for
+ * none), for vmfault_evict_one(). An mlock()ed page stays mapped (an
+ * unmap would munlock it) and breaks its run; the eviction passes it over.
  */
-static void vmfault_batch_unmap(struct vmfault_frame **victims, unsigned int n)
+static void vmfault_batch_unmap(struct vmfault_frame **victims, struct page **pages,
+				unsigned int n)
 {
 	struct vmfault_frame *t;
 	u32 mapped = 0, mlocked = 0;
@@ -903,13 +1022,13 @@ static void vmfault_batch_unmap(struct vmfault_frame **victims, unsigned int n)
 	}
 	for (i = 0; i < n; i++) {
 		page = vmfault_region_find_get(victims[i]->region, victims[i]->index);
+		pages[i] = page;
 		if (!page)
 			continue;
 		if (page_mapped(page))
 			mapped |= BIT(i);
 		if (folio_test_mlocked(page_folio(page)))
 			mlocked |= BIT(i);
-		put_page(page);
 	}
 	for (i = 0; i < n; i = j) {
 		any = false;
@@ -926,6 +1045,89 @@ static void vmfault_batch_unmap(struct vmfault_frame **victims, unsigned int n)
 					    (loff_t)victims[i]->index << PAGE_SHIFT,
 					    (loff_t)(j - i) << PAGE_SHIFT, 0);
 	}
+}
+
+/*
+ * A frame, new or free, for the page at @index of @region. A free one
+ * stays where it is on the shrinker's list (@lru).
+ */
+static void vmfault_frame_init(struct vmfault_frame *f, struct vmfault_region *region,
+			       pgoff_t index)
+{
+	f->region = region;
+	f->index = index;
+	f->next_use = U64_MAX;
+	f->pass = 0;
+	f->referenced = false;
+	f->busy = false;
+	f->listed = false;
+	f->free = false;
+}
+
+/*
+ * A free frame of @b whose page is charged to the current task's memory
+ * cgroup, off the free list; else NULL, and in *@other, off the list too,
+ * a free frame charged elsewhere if the budget is full (the caller frees
+ * it and takes its place). Lock held.
+ */
+static struct vmfault_frame *
+vmfault_budget_free_frame(struct vmfault_budget *b, struct vmfault_frame **other)
+{
+	struct vmfault_frame *f;
+
+	*other = NULL;
+	list_for_each_entry(f, &b->free, node) {
+		/* Busy: the shrinker is freeing it. */
+		if (!f->busy && vmfault_page_charged_here(f->page))
+			goto take;
+	}
+	if (b->used < b->frames)
+		return NULL;
+	list_for_each_entry(f, &b->free, node) {
+		if (!f->busy) {
+			/* Its place in the budget goes to the caller's new frame. */
+			list_del(&f->node);
+			vmfault_lru_del(&vmfault_lru, &f->lru);
+			f->free = false;
+			b->nr_free--;
+			*other = f;
+			return NULL;
+		}
+	}
+	return NULL;
+take:
+	list_del(&f->node);
+	f->free = false;
+	b->nr_free--;
+	return f;
+}
+
+/**
+ * vmfault_frame_page() - the page for a reserved frame
+ * @region: the region
+ * @f: from vmfault_frame_reserve()
+ * @zero: zero mode: the page starts as zeros (file mode fills it)
+ *
+ * The page a free frame kept from its eviction, if @f is one (no
+ * allocation, no clearing by init_on_alloc, no charge: it is charged to
+ * this task's memory cgroup already), else a new one.
+ *
+ * Return: as vmfault_page_alloc(): the page, not up to date, with one
+ * reference, or an ERR_PTR.
+ */
+struct page *vmfault_frame_page(struct vmfault_region *region, struct vmfault_frame *f,
+				bool zero)
+{
+	struct page *page = f->page;
+
+	if (!page)
+		return vmfault_page_alloc(region, zero);
+	f->page = NULL;
+	set_page_private(page, 0);
+	ClearPageUptodate(page);
+	if (zero)
+		clear_highpage(page);
+	return page;
 }
 
 /**
@@ -954,32 +1156,29 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 	struct vmfault_budget *b = ev->budget;
 	const struct vmfault_region *local = NULL;
 	struct vmfault_frame *victims[VMFAULT_MAX_EVICT_BATCH];
+	struct page *pages[VMFAULT_MAX_EVICT_BATCH];
 	struct vmfault_frame *unmap[VMFAULT_CLOCK_BATCH];
-	unsigned int i, want, nr_victims, nr_unmap, locked = 0, other = 0;
+	unsigned int i, j, want, nr_victims, nr_unmap, locked = 0, other = 0;
 	pgoff_t unmap_index[VMFAULT_CLOCK_BATCH];
 	struct vmfault_region *unmap_region[VMFAULT_CLOCK_BATCH];
-	struct vmfault_frame *f, *victim;
+	struct vmfault_frame *f, *victim, *spare;
 	int err;
 	u32 pass;
 
 	if (b != &ev->own && (ev->flags & VMFAULT_FRAMES_LOCAL))
 		local = region;
-	/*
-	 * Charged with the page it will go with, to the faulting task's
-	 * memcg, whose list of the shrinker's list_lru it will join.
-	 */
-	f = kmem_cache_alloc_lru(vmfault_frame_cache, &vmfault_lru,
-				 GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	if (!f)
-		return ERR_PTR(-ENOMEM);
-	INIT_LIST_HEAD(&f->lru);
-	f->region = region;
-	f->index = for_index;
-	f->next_use = U64_MAX;
+	/* A budget of its own keeps its victims' frames for the next misses. */
+	if (b == &ev->own)
+		flags |= VMFAULT_EVICT_KEEP;
 
 	spin_lock(&b->lock);
 	pass = ++b->pass;
-	while (b->used >= b->frames) {
+	for (;;) {
+		f = vmfault_budget_free_frame(b, &spare);
+		if (f || spare)
+			break;
+		if (b->used < b->frames)
+			break;
 		/* The batch, and what an earlier miss took over the budget. */
 		want = min_t(unsigned long, b->batch + (b->used - b->frames),
 			     VMFAULT_MAX_EVICT_BATCH);
@@ -1016,20 +1215,23 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 				continue;
 			break;
 		}
+		pages[0] = NULL;
 		if (nr_victims > 1)
-			vmfault_batch_unmap(victims, nr_victims);
+			vmfault_batch_unmap(victims, pages, nr_victims);
 		for (i = 0; i < nr_victims; i++) {
 			victim = victims[i];
-			err = vmfault_evict_one(victim, region, for_index, flags);
+			err = vmfault_evict_one(victim, pages[i], region, for_index, flags);
 			if (!err)
 				continue;
 			spin_lock(&b->lock);
 			victim->busy = false;
 			if (err == -EINTR) {
-				while (++i < nr_victims)
-					victims[i]->busy = false;
+				for (j = i + 1; j < nr_victims; j++)
+					victims[j]->busy = false;
 				spin_unlock(&b->lock);
-				kmem_cache_free(vmfault_frame_cache, f);
+				for (j = i + 1; j < nr_victims; j++)
+					if (pages[j])
+						put_page(pages[j]);
 				return ERR_PTR(-EINTR);
 			}
 			spin_unlock(&b->lock);
@@ -1040,15 +1242,44 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 		}
 		spin_lock(&b->lock);
 	}
+	if (f) {
+		/* A free frame, its page charged here: it goes to this miss. */
+		ev->used++;
+		spin_unlock(&b->lock);
+		vmfault_frame_init(f, region, for_index);
+		return f;
+	}
+	if (spare) {
+		/* Charged elsewhere: free it, and allocate a frame instead. */
+		ev->used++;
+		spin_unlock(&b->lock);
+		vmfault_free_frame(spare);
+		goto alloc;
+	}
 	if (b->used >= b->frames &&
 	    (!(flags & VMFAULT_EVICT_MAY_EXCEED) || (locked && !other))) {
 		spin_unlock(&b->lock);
-		kmem_cache_free(vmfault_frame_cache, f);
 		return ERR_PTR(-ENOSPC);
 	}
 	b->used++;
 	ev->used++;
 	spin_unlock(&b->lock);
+alloc:
+	/*
+	 * Charged with the page it will go with, to the faulting task's
+	 * memcg, whose list of the shrinker's list_lru it will join.
+	 */
+	f = kmem_cache_alloc_lru(vmfault_frame_cache, &vmfault_lru,
+				 GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!f) {
+		spin_lock(&b->lock);
+		b->used--;
+		ev->used--;
+		spin_unlock(&b->lock);
+		return ERR_PTR(-ENOMEM);
+	}
+	INIT_LIST_HEAD(&f->lru);
+	vmfault_frame_init(f, region, for_index);
 	return f;
 }
 
@@ -1062,10 +1293,21 @@ void vmfault_frame_unreserve(struct vmfault_region *region, struct vmfault_frame
 	struct vmfault_budget *b = region->budget;
 
 	spin_lock(&b->lock);
-	b->used--;
 	region->evict->used--;
+	if (f->page) {
+		/* Its page untaken: a free frame again. */
+		f->free = true;
+		list_add(&f->node, &b->free);
+		b->nr_free++;
+		f = NULL;
+	} else {
+		/* A free frame reused: it is on the shrinker's list still. */
+		vmfault_lru_del(&vmfault_lru, &f->lru);
+		b->used--;
+	}
 	spin_unlock(&b->lock);
-	kmem_cache_free(vmfault_frame_cache, f);
+	if (f)
+		kmem_cache_free(vmfault_frame_cache, f);
 }
 
 /**
@@ -1169,6 +1411,13 @@ void vmfault_frame_reference(struct vmfault_region *region, pgoff_t index, struc
 
 	if (!major)
 		vmfault_count(region, VMFAULT_CNT_REF_FAULTS);
+	/*
+	 * A page this fault read alone went on the list as referenced, at
+	 * its tail (vmfault_frame_uptodate()): only OPT's position in the
+	 * string and reference tracing have more to do.
+	 */
+	else if (region->window <= 1 && !ev->trace_pages && b->policy != VMFAULT_POLICY_OPT)
+		return;
 	spin_lock(&b->lock);
 	if (f && f->listed) {
 		f->referenced = true;
@@ -1244,6 +1493,18 @@ static void vmfault_reclaim_write(struct work_struct *work)
 
 static DECLARE_WORK(vmfault_reclaim_work, vmfault_reclaim_write);
 
+/* A free frame the shrinker holds busy: it goes, with its page. */
+static void vmfault_frame_reclaim_free(struct vmfault_frame *f)
+{
+	/* Busy, it keeps its region (vmfault_budget_destroy() waits). */
+	struct vmfault_budget *b = f->region->budget;
+
+	spin_lock(&b->lock);
+	vmfault_budget_unfree(b, f);
+	spin_unlock(&b->lock);
+	vmfault_free_frame(f);
+}
+
 /* Under the list's lock: take a frame that no one else holds, busy. */
 static enum lru_status vmfault_shrink_isolate(struct list_head *item, struct list_lru_one *list,
 					      spinlock_t *lock, void *arg)
@@ -1255,7 +1516,8 @@ static enum lru_status vmfault_shrink_isolate(struct list_head *item, struct lis
 	/* The budget's lock nests outside the list's: only try it here. */
 	if (!spin_trylock(&b->lock))
 		return LRU_SKIP;
-	if (f->busy) {
+	/* Neither resident nor free: a miss is filling its page. */
+	if (f->busy || (!f->listed && !f->free)) {
 		spin_unlock(&b->lock);
 		return LRU_SKIP;
 	}
@@ -1274,9 +1536,9 @@ static unsigned long vmfault_shrink_count(struct shrinker *s, struct shrink_cont
 }
 
 /*
- * Evict the frames' pages through the policy's own path, clean ones only
- * and only those whose locks it gets without waiting; mlock()ed pages,
- * pages held by GUP and pages under I/O stay. The oldest frames go first
+ * Free the free frames, and evict the frames' pages through the policy's
+ * own path, clean ones only and only those whose locks it gets without
+ * waiting; mlock()ed pages, pages held by GUP and pages under I/O stay. The oldest frames go first
  * (the list_lru is in the order pages came in), whatever the region's
  * policy: the policy chooses among a region's pages when its budget is
  * full, the kernel among everything when memory is short.
@@ -1295,7 +1557,12 @@ static unsigned long vmfault_shrink_scan(struct shrinker *s, struct shrink_contr
 	list_lru_shrink_walk(&vmfault_lru, sc, vmfault_shrink_isolate, &dispose);
 	list_for_each_entry_safe(f, n, &dispose, lru) {
 		list_del_init(&f->lru);
-		err = vmfault_evict_one(f, NULL, 0, VMFAULT_EVICT_RECLAIM);
+		if (f->free) {
+			vmfault_frame_reclaim_free(f);
+			freed++;
+			continue;
+		}
+		err = vmfault_evict_one(f, NULL, NULL, 0, VMFAULT_EVICT_RECLAIM);
 		if (!err)
 			freed++;	/* @f is freed */
 		else if (err == -EBUSY)

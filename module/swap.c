@@ -312,7 +312,7 @@ again:
 				      VMFAULT_EVICT_MAY_EXCEED : VMFAULT_EVICT_MAY_EXCEED);
 	if (IS_ERR(frame))
 		return ERR_CAST(frame);
-	page = vmfault_page_alloc(region, !swapped);
+	page = vmfault_frame_page(region, frame, !swapped);
 	if (IS_ERR(page)) {
 		vmfault_frame_unreserve(region, frame);
 		return page;

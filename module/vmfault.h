@@ -388,6 +388,7 @@ struct vmfault_frame;
 #define VMFAULT_EVICT_MAY_WRITE		0x2	/* write a dirty victim back */
 #define VMFAULT_EVICT_MAY_EXCEED	0x4	/* go over the budget rather than fail */
 #define VMFAULT_EVICT_RECLAIM		0x8	/* the shrinker's, not the policy's */
+#define VMFAULT_EVICT_KEEP		0x10	/* keep the page with its frame, free */
 
 const char *vmfault_policy_name(u32 policy);
 int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frames *fr);
@@ -400,6 +401,8 @@ int vmfault_evict_init(void);
 void vmfault_evict_exit(void);
 struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff_t for_index,
 					    unsigned int flags);
+struct page *vmfault_frame_page(struct vmfault_region *region, struct vmfault_frame *f,
+				bool zero);
 void vmfault_frame_unreserve(struct vmfault_region *region, struct vmfault_frame *f);
 void vmfault_frame_attach(struct page *page, struct vmfault_frame *f);
 void vmfault_frame_move(struct page *old, struct page *page);

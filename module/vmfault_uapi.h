@@ -312,9 +312,10 @@ enum vmfault_policy {
  * @used: (out) pages of this region holding frames (resident or being
  *	read); (in) 0
  * @budget_used: (out) frames in use in the budget: the region's own, or
- *	the pool's, all regions together; (in) 0
+ *	the pool's, all regions together; of a budget of its own, resident
+ *	pages' and @budget_free; (in) 0
  * @budget_frames: (out) the budget's frames (the pool's for a pool
- *	region); @budget_frames - @budget_used are free; (in) 0
+ *	region); @budget_frames - @budget_used are unallocated; (in) 0
  * @swap_fd: (in) zero mode: the swap file, a regular file open for
  *	reading and writing (O_RDWR), where evicted pages that were written
  *	go (page offset i at byte i * page size); file mode: 0
@@ -323,7 +324,10 @@ enum vmfault_policy {
  *	policy), as the kernel's reclaim frees pages in batches: the victims'
  *	unmaps are merged into one per run of adjacent pages, so a sequential
  *	scan flushes the TLB once per @batch evictions. Not for a pool region
- * @reserved: (in) 0
+ * @budget_free: (out) a budget of its own: free frames, each keeping the
+ *	page its eviction left, which the next misses take rather than
+ *	allocate a page (the free-frame list; memory reclaim frees them
+ *	first); the pool keeps none; (in) 0
  */
 struct vmfault_frames {
 	__u32 frames;
@@ -336,7 +340,7 @@ struct vmfault_frames {
 	__u64 budget_frames;
 	__s32 swap_fd;
 	__u32 batch;
-	__u64 reserved[1];
+	__u64 budget_free;
 };
 
 /**

@@ -685,6 +685,88 @@ TEST_F(evict, batch_evicts_sixteen_at_once)
 }
 
 /*
+ * The free-frame list: a budget of its own keeps each victim's frame free
+ * with its page, and the next misses read into those very pages (the
+ * same pfns, /proc/self/pagemap) rather than allocate new ones. 4 frames,
+ * batch 4, FIFO over 8 pages: page 4's miss evicts pages 0-3 at once,
+ * takes one of their pages and leaves 3 free frames; pages 5-7 take the
+ * other three. Memory reclaim frees free frames and clean pages alike.
+ */
+TEST_F(evict, free_frames_keep_their_pages)
+{
+	struct vmfault_frames fr = { .frames = 4, .policy = VMFAULT_POLICY_FIFO, .batch = 4 };
+	struct vmfault_frames got;
+	struct vmfault_region_info info;
+	uint64_t pfn[8];
+	long ps = self->ps;
+	int fd, same = 0;
+	char *p;
+
+	ASSERT_EQ(0, make_stamped(&self->m, "ff", 8));
+	fd = budget_region(&self->m, "ff", O_RDONLY, &fr);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 8 * ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (unsigned long i = 0; i < 4; i++) {
+		ASSERT_TRUE(page_has_stamp(p + i * ps, i, ps));
+		pfn[i] = pfn_of(p + i * ps);
+		ASSERT_NE(0, pfn[i]);
+	}
+	ASSERT_TRUE(page_has_stamp(p + 4 * ps, 4, ps));
+	pfn[4] = pfn_of(p + 4 * ps);
+	memset(&got, 0, sizeof(got));
+	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &got));
+	EXPECT_EQ(1, got.used);
+	EXPECT_EQ(4, got.budget_used);
+	EXPECT_EQ(3, got.budget_free);
+	for (unsigned long i = 5; i < 8; i++) {
+		ASSERT_TRUE(page_has_stamp(p + i * ps, i, ps));
+		pfn[i] = pfn_of(p + i * ps);
+	}
+	/* Pages 4-7 are in pages 0-3's frames, each in one. */
+	for (int i = 4; i < 8; i++)
+		for (int j = 0; j < 4; j++)
+			same += pfn[i] == pfn[j];
+	for (int i = 4; i < 8; i++)
+		for (int j = 4; j < i; j++)
+			EXPECT_NE(pfn[i], pfn[j]);
+	report("free frames: pages 0-3 at pfns %#llx %#llx %#llx %#llx, pages 4-7 at %#llx %#llx %#llx %#llx: %d of 4 reused\n",
+	       (unsigned long long)pfn[0], (unsigned long long)pfn[1],
+	       (unsigned long long)pfn[2], (unsigned long long)pfn[3],
+	       (unsigned long long)pfn[4], (unsigned long long)pfn[5],
+	       (unsigned long long)pfn[6], (unsigned long long)pfn[7], same);
+	EXPECT_EQ(4, same);
+	memset(&got, 0, sizeof(got));
+	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &got));
+	EXPECT_EQ(4, got.used);
+	EXPECT_EQ(4, got.budget_used);
+	EXPECT_EQ(0, got.budget_free);
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(8, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	EXPECT_EQ(4, info.counters[VMFAULT_CNT_EVICTIONS]);
+	EXPECT_EQ(4, info.resident);
+
+	/* Page 0 again: 4 more victims, 3 free frames; then reclaim. */
+	ASSERT_TRUE(page_has_stamp(p, 0, ps));
+	memset(&got, 0, sizeof(got));
+	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &got));
+	EXPECT_EQ(3, got.budget_free);
+	drop_until_reclaimed(fd, 1, 10000);
+	memset(&got, 0, sizeof(got));
+	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &got));
+	EXPECT_EQ(0, got.budget_free);
+	EXPECT_EQ(0, got.budget_used);
+	EXPECT_EQ(0, got.used);
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(1, info.counters[VMFAULT_CNT_RECLAIMED]);
+	EXPECT_EQ(0, info.resident);
+	for (unsigned long i = 0; i < 8; i++)
+		EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	munmap(p, 8 * ps);
+	close(fd);
+}
+
+/*
  * mlock()ed pages are never evicted: with 2 frames both locked, a third
  * page is SIGBUS (counted), no eviction happens, and the locked pages
  * keep their frames; after munlock() the third page evicts one.
@@ -1744,9 +1826,9 @@ TEST_F(evict, bad_input)
 	fr.flags = 1;
 	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
 	fr.flags = 0;
-	fr.reserved[0] = 1;
+	fr.budget_free = 1;	/* an (out) field */
 	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
-	fr.reserved[0] = 0;
+	fr.budget_free = 0;
 	fr.policy = VMFAULT_POLICY_OPT;	/* OPT without tracing of one page */
 	EXPECT_EQ(-EINVAL, budget_region(&self->m, "refs", O_RDONLY, &fr));
 	fr.trace_pages = 2;

@@ -386,6 +386,100 @@ TEST(memcg_limit_reclaims_budgeted_pages)
 	cg_remove(grp);
 }
 
+/*
+ * A free frame's page stays in the memory cgroup that allocated it: a miss
+ * in another group frees it and allocates a page charged to its own
+ * (/proc/kpagecgroup names the group); a later miss there takes a free
+ * frame of its own group, the very page (the same pfn). 2 frames, batch 2,
+ * FIFO, a file-mode region on tmpfs shared by this task and a child in a
+ * group of its own.
+ */
+TEST(free_frames_stay_in_their_memcg)
+{
+	struct vmfault_frames fr = { .frames = 2, .policy = VMFAULT_POLICY_FIFO, .batch = 2 };
+	char grp[160], dir[] = "/tmp/vmfault-ffcg-XXXXXX", path[200];
+	uint64_t mine, pfn[5], got[3];
+	struct vmfault_frames out;
+	long ps = page_size();
+	int pipefd[2], status, bfd, fd;
+	struct stat st;
+	char *p, *buf;
+	pid_t pid;
+
+	ASSERT_EQ(0, cg_make(grp, sizeof(grp), "vmfault-ffcg", NULL));
+	ASSERT_EQ(0, stat(grp, &st));
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, mount("tmpfs", dir, "tmpfs", 0, "size=1M"));
+	snprintf(path, sizeof(path), "%s/file", dir);
+	bfd = open(path, O_CREAT | O_RDWR, 0600);
+	ASSERT_LE(0, bfd);
+	buf = malloc(ps);
+	ASSERT_NE(NULL, buf);
+	for (int i = 0; i < 8; i++) {
+		memset(buf, 'a' + i, ps);
+		ASSERT_EQ(ps, write(bfd, buf, ps));
+	}
+	close(bfd);
+	fd = vmf_budget_file(path, O_RDONLY, &fr);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 8 * ps, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* Pages 0 and 1, then 2: both evicted, one free frame left. */
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ('a' + i, p[i * ps + 100]);
+		pfn[i] = pfn_of(p + i * ps);
+		ASSERT_NE(0, pfn[i]);
+	}
+	mine = kpage_read("/proc/kpagecgroup", pfn[2]);
+	ASSERT_NE(~0ULL, mine);
+	ASSERT_NE((uint64_t)st.st_ino, mine);
+	memset(&out, 0, sizeof(out));
+	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &out));
+	EXPECT_EQ(1, out.budget_free);
+
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(pipefd[0]);
+		if (cg_join(grp))
+			_exit(1);
+		/* Page 3: the free frame is charged elsewhere; a new page. */
+		got[0] = p[3 * ps + 100] == 'd' ? pfn_of(p + 3 * ps) : 0;
+		got[1] = got[0] ? kpage_read("/proc/kpagecgroup", got[0]) : 0;
+		/* Page 4: evicts 2 and 3, and takes 3's frame, this group's. */
+		got[2] = p[4 * ps + 100] == 'e' ? pfn_of(p + 4 * ps) : 0;
+		_exit(write(pipefd[1], got, sizeof(got)) == sizeof(got) ? 0 : 1);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_EQ(sizeof(got), read(pipefd[0], got, sizeof(got)));
+	close(pipefd[0]);
+	TH_LOG("page 2 at pfn %#llx (group ino %llu); the child's page 3 at %#llx (group ino %llu, its own %llu), page 4 at %#llx",
+	       (unsigned long long)pfn[2], (unsigned long long)mine,
+	       (unsigned long long)got[0], (unsigned long long)got[1],
+	       (unsigned long long)st.st_ino, (unsigned long long)got[2]);
+	ASSERT_NE(0, got[0]);
+	EXPECT_EQ((uint64_t)st.st_ino, got[1]);
+	EXPECT_EQ(got[0], got[2]);
+	memset(&out, 0, sizeof(out));
+	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &out));
+	/* Page 2's frame, this task's group's, is free still. */
+	EXPECT_EQ(1, out.budget_free);
+	EXPECT_EQ(2, out.budget_used);
+	EXPECT_EQ(1, out.used);
+	for (int i = 0; i < 8; i++)
+		EXPECT_EQ('a' + i, p[i * ps + 100]);
+	munmap(p, 8 * ps);
+	close(fd);
+	free(buf);
+	unlink(path);
+	umount(dir);
+	rmdir(dir);
+	cg_remove(grp);
+}
+
 /* Set the module's limit; returns the old one. */
 static unsigned long set_max_pages(unsigned long max)
 {
