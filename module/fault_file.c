@@ -193,7 +193,7 @@ static vm_fault_t vmfault_file_fault(struct vm_fault *vmf)
 	pgoff_t end = vmfault_file_end(region);
 	u64 start = vmfault_fault_start();
 	enum vmfault_outcome outcome;
-	bool major = false;
+	bool major = false, locked = false;
 	struct page *page;
 	vm_fault_t ret = 0;
 
@@ -226,6 +226,8 @@ again:
 					     &major);
 		if (page == ERR_PTR(-EAGAIN))
 			return vmfault_file_fault_unlocked(vmf, region, start);
+		/* With a budget it comes locked in its slot. */
+		locked = !IS_ERR(page) && region->budget;
 	} else {
 		page = vmfault_file_get_page(region, vmf->pgoff, VMFAULT_GET_SAFE, false,
 					     &major);
@@ -238,6 +240,8 @@ again:
 		vmfault_frame_reference(region, vmf->pgoff, page, major);
 got_page:
 	if (vmfault_page_poisoned(region, vmf->pgoff, page)) {
+		if (locked)
+			unlock_page(page);
 		put_page(page);
 		vmfault_fault_sigbus(vmf, region, end);
 		ret = VM_FAULT_HWPOISON;
@@ -245,7 +249,7 @@ got_page:
 		goto count_major;
 	}
 	if (region->budget) {
-		if (!vmfault_page_lock_in_slot(region, vmf->pgoff, page)) {
+		if (!locked && !vmfault_page_lock_in_slot(region, vmf->pgoff, page)) {
 			put_page(page);
 			goto again;
 		}

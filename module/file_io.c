@@ -324,6 +324,27 @@ static struct folio *vmfault_file_cache_folio(struct file *file, pgoff_t index)
  * This is what filemap_fault() does and may be done under mmap_lock and
  * the backing file's inode lock. Returns as vmfault_file_fill_direct().
  */
+/*
+ * The tmpfs page at @index, with a reference: an up-to-date one as it is
+ * (copied without its lock, as filemap_read() does), else read (from
+ * swap) or made, as a hole's zeros, by shmem_read_mapping_page_gfp().
+ */
+static struct page *vmfault_shmem_page(struct address_space *mapping, pgoff_t index)
+{
+	struct folio *folio = filemap_get_folio(mapping, index);
+	struct page *page;
+
+	/* NULL on 6.1, ERR_PTR(-ENOENT) on 6.12 when absent. */
+	if (!IS_ERR_OR_NULL(folio)) {
+		page = folio_file_page(folio, index);
+		/* A poisoned page: shmem's own path refuses it (-EIO). */
+		if (folio_test_uptodate(folio) && !PageHWPoison(page))
+			return page;
+		folio_put(folio);
+	}
+	return shmem_read_mapping_page_gfp(mapping, index, mapping_gfp_mask(mapping));
+}
+
 static unsigned int vmfault_file_fill_cached(struct vmfault_region *region, pgoff_t first,
 					     struct bio_vec *bv, unsigned int nr, int *err,
 					     size_t *bytes)
@@ -349,8 +370,7 @@ static unsigned int vmfault_file_fill_cached(struct vmfault_region *region, pgof
 		struct page *src;
 
 		if (shmem) {
-			src = shmem_read_mapping_page_gfp(mapping, fidx + i,
-							  mapping_gfp_mask(mapping));
+			src = vmfault_shmem_page(mapping, fidx + i);
 		} else {
 			folio = vmfault_file_cache_folio(file, fidx + i);
 			src = IS_ERR(folio) ? ERR_CAST(folio) : folio_file_page(folio, fidx + i);
@@ -404,14 +424,17 @@ static unsigned int vmfault_file_fill(struct vmfault_region *region, pgoff_t fir
  * @first, of which @full were filled: those of them the region still holds
  * become up to date; the others, if the fill failed, are marked as failed.
  * Unlocks every page and puts the filler's references, except the first
- * page's, which the caller keeps.
+ * page's, which the caller keeps, and with @keep_locked the first page's
+ * lock if it became up to date in its slot.
  */
 static void vmfault_file_fill_done(struct vmfault_region *region, pgoff_t first,
-				   struct bio_vec *bv, unsigned int nr, unsigned int full, int err)
+				   struct bio_vec *bv, unsigned int nr, unsigned int full, int err,
+				   bool keep_locked)
 {
 	unsigned int i;
 
 	for (i = 0; i < nr; i++) {
+		XA_STATE(xas, &region->pages, first + i);
 		struct page *page = bv[i].bv_page;
 		bool uptodate = false;
 
@@ -420,22 +443,24 @@ static void vmfault_file_fill_done(struct vmfault_region *region, pgoff_t first,
 		 * reference. The test and the flag go together under the
 		 * xarray's lock, as the replacement does (vmfault_file_replace()):
 		 * a page that is up to date in its slot is never replaced.
+		 * One walk finds the slot and sets its mark.
 		 */
-		xa_lock(&region->pages);
-		if (xa_load(&region->pages, first + i) == page) {
+		xas_lock(&xas);
+		if (xas_load(&xas) == page) {
 			if (i < full) {
 				SetPageUptodate(page);
-				__xa_clear_mark(&region->pages, first + i, VMFAULT_PAGE_EIO);
+				xas_clear_mark(&xas, VMFAULT_PAGE_EIO);
 				uptodate = true;
 			} else if (err) {
-				__xa_set_mark(&region->pages, first + i, VMFAULT_PAGE_EIO);
+				xas_set_mark(&xas, VMFAULT_PAGE_EIO);
 			}
 		}
-		xa_unlock(&region->pages);
+		xas_unlock(&xas);
 		/* Locked still: no eviction can look at it before it is listed. */
 		if (uptodate && region->budget)
 			vmfault_frame_uptodate(region, page);
-		unlock_page(page);
+		if (i || !uptodate || !keep_locked)
+			unlock_page(page);
 		if (i)
 			put_page(page);
 	}
@@ -495,18 +520,22 @@ static unsigned int vmfault_file_evict_flags(enum vmfault_get how, unsigned int 
 bool vmfault_file_cached(struct vmfault_region *region, pgoff_t index)
 {
 	loff_t pos = vmfault_file_pos(region, index);
-	struct folio *folio;
+	void *entry;
 	bool cached;
 
 	if (file_inode(region->backing)->i_sb->s_magic != TMPFS_MAGIC ||
 	    pos >= vmfault_file_isize(region))
 		return false;
-	/* NULL on 6.1, ERR_PTR(-ENOENT) on 6.12 when absent. */
-	folio = filemap_get_folio(region->backing->f_mapping, pos >> PAGE_SHIFT);
-	if (IS_ERR_OR_NULL(folio))
-		return false;
-	cached = folio_test_uptodate(folio);
-	folio_put(folio);
+	/*
+	 * A look, without a reference (struct folio is never freed): the
+	 * fill takes one, and reads through shmem if the page went meanwhile.
+	 * A value entry is a page tmpfs swapped out.
+	 */
+	rcu_read_lock();
+	entry = xa_load(&region->backing->f_mapping->i_pages, pos >> PAGE_SHIFT);
+	/* Through page_folio(): the folio may be freed and reused meanwhile. */
+	cached = entry && !xa_is_value(entry) && PageUptodate(folio_page((struct folio *)entry, 0));
+	rcu_read_unlock();
 	return cached;
 }
 
@@ -557,7 +586,8 @@ static struct page *vmfault_file_read_window(struct vmfault_region *region, pgof
 		 * Not zeroed: the fill writes every byte, and a page that is
 		 * not up to date is never mapped, copied or written back.
 		 */
-		page = vmfault_page_alloc(region, false);
+		page = frame ? vmfault_frame_page(region, frame, false) :
+			       vmfault_page_alloc(region, false);
 		if (IS_ERR(page)) {
 			if (frame)
 				vmfault_frame_unreserve(region, frame);
@@ -593,7 +623,8 @@ static struct page *vmfault_file_read_window(struct vmfault_region *region, pgof
 
 	*major = true;
 	full = vmfault_file_fill(region, index, bv, nr, how, &err);
-	vmfault_file_fill_done(region, index, bv, nr, full, err);
+	vmfault_file_fill_done(region, index, bv, nr, full, err,
+			       how == VMFAULT_GET_CACHED && region->budget);
 	page = bv[0].bv_page;
 	if (bv != &one)
 		kfree(bv);
@@ -689,7 +720,7 @@ static struct page *vmfault_file_not_uptodate(struct vmfault_region *region, pgo
 	bvec_set_page(&bv, page, PAGE_SIZE, 0);
 	*major = true;
 	full = vmfault_file_fill(region, index, &bv, 1, how, &err);
-	vmfault_file_fill_done(region, index, &bv, 1, full, err);
+	vmfault_file_fill_done(region, index, &bv, 1, full, err, false);
 	return vmfault_file_filled(region, index, page, full, err);
 }
 
@@ -704,8 +735,12 @@ static struct page *vmfault_file_not_uptodate(struct vmfault_region *region, pgo
  * Context: might sleep. With VMFAULT_GET_WAIT, waits (killably) for a
  * read of the page by another task.
  *
- * With VMFAULT_GET_CACHED the caller has found the page's data in the
- * backing file (vmfault_file_cached()).
+ * With VMFAULT_GET_CACHED the caller has found the slot empty and the
+ * page's data in the backing file (vmfault_file_cached()): the first
+ * look is a read (a page published meanwhile makes it look again). In a
+ * region with a budget the page comes back locked in its slot, as
+ * vmfault_page_lock_in_slot() gives it (a page this call read, still
+ * locked from its fill).
  *
  * Return: the page, with a reference of the caller's; ERR_PTR(-ENXIO) if
  * the page lies wholly past the data's end (and !@write); -EAGAIN for
@@ -716,10 +751,12 @@ static struct page *vmfault_file_not_uptodate(struct vmfault_region *region, pgo
 struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
 				   enum vmfault_get how, bool write, bool *major)
 {
+	bool missed = how == VMFAULT_GET_CACHED;
 	struct page *page;
 
 	do {
-		page = vmfault_region_find_get(region, index);
+		page = missed ? NULL : vmfault_region_find_get(region, index);
+		missed = false;
 		if (!page) {
 			page = vmfault_file_read_window(region, index, how, write, major);
 		} else if (!PageUptodate(page)) {
@@ -729,6 +766,10 @@ struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
 				return ERR_PTR(-EAGAIN);
 			}
 			page = vmfault_file_not_uptodate(region, index, page, how, major);
+		} else if (how == VMFAULT_GET_CACHED && region->budget &&
+			   !vmfault_page_lock_in_slot(region, index, page)) {
+			put_page(page);		/* evicted meanwhile: look again */
+			page = NULL;
 		}
 		if (fatal_signal_pending(current) && !page)
 			return ERR_PTR(-EINTR);
