@@ -2,10 +2,10 @@
 /*
  * evict_demo: the demo's step on more virtual memory than frames, on a
  * vmfaultfs mount (make demo). Belady's anomaly with the frames shown at
- * every step, 3 MiB on 2 MiB, the thrashing knee on a slow disk, and a
- * working set estimated by sampling beside the truth. Every fault it
- * talks about is a real one, counted by the module; exits 1 if the
- * module's counts differ from what the policy says.
+ * every step, the free-frame list, 3 MiB on 2 MiB, the thrashing knee on
+ * a slow disk, and a working set estimated by sampling beside the truth.
+ * Every fault it talks about is a real one, counted by the module; exits
+ * 1 if the module's counts differ from what the policy says.
  *
  * USAGE: evict_demo [-k KNEE_DATA] MOUNT   (a vmfaultfs mount: MOUNT/.vmfaultfs/ctl)
  *   -k KNEE_DATA  only the thrashing knee, its figures ("frames major_faults
@@ -135,6 +135,46 @@ static void belady(void)
 		close(fd);
 	}
 	printf("   -> one more frame, one more fault: FIFO is not a stack algorithm\n");
+}
+
+/* The free-frame list: pages 4-7 are read into the frames pages 0-3 left. */
+static void free_frames(void)
+{
+	struct vmfault_frames fr = { .frames = 4, .policy = VMFAULT_POLICY_FIFO, .batch = 4 };
+	struct vmfault_frames got = { 0 };
+	uint64_t pfn[8];
+	int fd = vmf_budget_file(path("belady"), O_RDONLY, &fr), same = 0;
+	char *p;
+
+	printf("The free-frame list: 4 frames, 4 victims at once, FIFO over 8 pages.\n");
+	if (fd < 0) {
+		printf("   region: %s\n", strerror(-fd));
+		exit(1);
+	}
+	p = mmap(NULL, 8 * ps, PROT_READ, MAP_SHARED, fd, 0);
+	for (unsigned int i = 0; i < 8; i++) {
+		touch_read(p + i * ps);
+		pfn[i] = pfn_of(p + i * ps);
+		if (i == 4)
+			ioctl(fd, VMFAULT_IOC_GET_FRAMES, &got);
+	}
+	for (unsigned int i = 4; i < 8; i++)
+		for (unsigned int j = 0; j < 4; j++)
+			same += pfn[i] && pfn[i] == pfn[j];
+	printf("   pages 0-3 in frames (pfn) %#llx %#llx %#llx %#llx\n",
+	       (unsigned long long)pfn[0], (unsigned long long)pfn[1],
+	       (unsigned long long)pfn[2], (unsigned long long)pfn[3]);
+	printf("   page 4's miss evicts pages 0-3; free frames after it: %llu\n",
+	       (unsigned long long)got.budget_free);
+	printf("   pages 4-7 in frames (pfn) %#llx %#llx %#llx %#llx\n",
+	       (unsigned long long)pfn[4], (unsigned long long)pfn[5],
+	       (unsigned long long)pfn[6], (unsigned long long)pfn[7]);
+	printf("   -> %d of 4 new pages went into freed frames: no allocation, no clearing\n",
+	       same);
+	check(got.budget_free == 3, "free frames\n");
+	check(!pfn[0] || same == 4, "frames reused\n");
+	munmap(p, 8 * ps);
+	close(fd);
 }
 
 /* WeensyOS's 3 MiB on 2 MiB: 768 pages, 512 frames, two passes. */
@@ -284,6 +324,8 @@ int main(int argc, char **argv)
 	make_file("belady", 12);
 	make_file("big", 768);
 	belady();
+	printf("\n");
+	free_frames();
 	printf("\n");
 	three_on_two();
 	printf("\n");
