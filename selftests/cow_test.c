@@ -423,24 +423,18 @@ TEST_F(cow, fork_untouched_pages_shared)
 }
 
 /*
- * The lecture's exercise: after fork the child overwrites a 128-byte array
- * in one page and an 8-byte variable in another. Exactly 2 pages are copied.
+ * fork_exactly_two_pages_copied's child: it writes a 128-byte array in
+ * page 2 and an 8-byte variable in page 5 of @p. Its exit status is 10 *
+ * pages copied + faults taken (at most 9), or -1.
  */
-TEST_F(cow, fork_exactly_two_pages_copied)
+static int fork_two_copies(char *p, long ps, int n, const uint64_t *pfn)
 {
-	long ps = self->ps;
-	const int n = 8;
-	uint64_t pfn[8];
-	char *p;
 	pid_t pid;
 	int i;
 
-	p = mmap(NULL, n * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, 0);
-	ASSERT_NE(p, MAP_FAILED);
-	pattern(p, ps, n, 'e');		/* the process's memory, all private */
-	for (i = 0; i < n; i++)
-		pfn[i] = pfn_of(p + i * ps);
 	pid = fork();
+	if (pid < 0)
+		return -1;
 	if (pid == 0) {
 		char *array = p + 2 * ps + 512;
 		uint64_t *var = (uint64_t *)(p + 5 * ps + 64);
@@ -462,8 +456,40 @@ TEST_F(cow, fork_exactly_two_pages_copied)
 			copied += pfn_of(p + i * ps) != pfn[i];
 		_exit(copied * 10 + (f1 - f0 > 9 ? 9 : (int)(f1 - f0)));
 	}
+	return wait_child(pid);
+}
+
+/*
+ * The lecture's exercise: after fork the child overwrites a 128-byte array
+ * in one page and an 8-byte variable in another. Exactly 2 pages are copied.
+ */
+TEST_F(cow, fork_exactly_two_pages_copied)
+{
+	long ps = self->ps;
+	const int n = 8;
+	int i, attempt, status = -1;
+	uint64_t pfn[8];
+	char *p;
+
+	p = mmap(NULL, n * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	pattern(p, ps, n, 'e');		/* the process's memory, all private */
+	for (i = 0; i < n; i++)
+		pfn[i] = pfn_of(p + i * ps);
+	/*
+	 * The copies are counted exactly (pagemap). The faults too, but a
+	 * RISC-V guest under TCG now and then takes a spurious fault (a stale
+	 * TLB entry), which getrusage() counts: 23. Such a run is tried again,
+	 * at most twice; 2 copies with 3 faults every time is a failure.
+	 */
+	for (attempt = 0; attempt < 3; attempt++) {
+		status = fork_two_copies(p, ps, n, pfn);
+		if (status != 23)
+			break;
+		TH_LOG("attempt %d: 2 pages copied, 3 faults (one spurious?)", attempt + 1);
+	}
 	/* 10 * pages copied + faults taken: 2 and 2. */
-	EXPECT_EQ(wait_child(pid), 22);
+	EXPECT_EQ(22, status);
 	EXPECT_TRUE(is_pattern(p, ps, n, 'e'));
 	munmap(p, n * ps);
 }
