@@ -23,9 +23,9 @@
  * evicted as truncation evicts a page-cache page: locked, unmapped from
  * every mapping of the region (unmap_mapping_range() on the region's
  * inode), taken out of its slot, unlocked, freed (or kept free, below).
- * A dirty victim is
- * written back first (file_io.c's writeback, with no lock held, as a
- * munmap writeback is), and counted in evictions_dirty; a clean one costs
+ * A dirty victim is written back first (file_io.c's writeback, with no
+ * lock held, as a munmap writeback is), and counted in evictions_dirty;
+ * a clean one costs
  * no I/O. A victim that is locked, under writeback, mlock()ed or held by
  * someone besides its mappings (a GUP pin, an O_DIRECT request) is passed
  * over for the policy's next choice.
@@ -592,25 +592,6 @@ int vmfault_budget_check_map(struct vmfault_region *region)
 	return 0;
 }
 
-/*
- * Is @page charged where a page the current task allocates would be?
- * (A free frame's page is reused only for the same memory cgroup.)
- * __GFP_ACCOUNT charges nothing at the root.
- */
-static bool vmfault_page_charged_here(struct page *page)
-{
-	struct mem_cgroup *memcg;
-	bool same;
-
-	rcu_read_lock();
-	memcg = mem_cgroup_from_task(current);
-	if (memcg && !parent_mem_cgroup(memcg))
-		memcg = NULL;
-	same = folio_memcg(page_folio(page)) == memcg;
-	rcu_read_unlock();
-	return same;
-}
-
 /* Free a free frame, off every list, and its page. */
 static void vmfault_free_frame(struct vmfault_frame *f)
 {
@@ -620,15 +601,36 @@ static void vmfault_free_frame(struct vmfault_frame *f)
 }
 
 /*
- * Take free frame @f off @b's free list and the shrinker's: it stops
- * counting against the budget. Lock held.
+ * Put @f, which keeps its page in @f->page, on @b's free list (at its
+ * tail: the oldest go first when a miss must free one). It stays in use,
+ * and on the shrinker's list. Lock held.
+ */
+static void vmfault_budget_put_free(struct vmfault_budget *b, struct vmfault_frame *f)
+{
+	f->free = true;
+	list_add_tail(&f->node, &b->free);
+	b->nr_free++;
+}
+
+/*
+ * Take free frame @f off @b's free list, for a miss: it stays in use, and
+ * on the shrinker's list. Lock held.
+ */
+static void vmfault_budget_take_free(struct vmfault_budget *b, struct vmfault_frame *f)
+{
+	list_del(&f->node);
+	f->free = false;
+	b->nr_free--;
+}
+
+/*
+ * Take free frame @f off @b's free list and the shrinker's, to be freed:
+ * it stops counting against the budget. Lock held.
  */
 static void vmfault_budget_unfree(struct vmfault_budget *b, struct vmfault_frame *f)
 {
-	list_del(&f->node);
+	vmfault_budget_take_free(b, f);
 	vmfault_lru_del(&vmfault_lru, &f->lru);
-	f->free = false;
-	b->nr_free--;
 	b->used--;
 }
 
@@ -957,9 +959,7 @@ again:
 		/* Free, on the shrinker's list still: any miss may take it. */
 		f->page = page;
 		f->busy = false;
-		f->free = true;
-		list_add_tail(&f->node, &b->free);
-		b->nr_free++;
+		vmfault_budget_put_free(b, f);
 	} else {
 		b->used--;
 	}
@@ -1065,41 +1065,33 @@ static void vmfault_frame_init(struct vmfault_frame *f, struct vmfault_region *r
 }
 
 /*
- * A free frame of @b whose page is charged to the current task's memory
- * cgroup, off the free list; else NULL, and in *@other, off the list too,
- * a free frame charged elsewhere if the budget is full (the caller frees
- * it and takes its place). Lock held.
+ * A free frame of @b for the current task: with @charged_here, one whose
+ * page is charged where a page the task allocates would be (a free
+ * frame's page is reused only in the same memory cgroup; __GFP_ACCOUNT
+ * charges nothing at the root), else any. Busy ones are the shrinker's.
+ * NULL if none. Lock held.
  */
-static struct vmfault_frame *
-vmfault_budget_free_frame(struct vmfault_budget *b, struct vmfault_frame **other)
+static struct vmfault_frame *vmfault_budget_free_frame(struct vmfault_budget *b,
+						       bool charged_here)
 {
+	struct mem_cgroup *memcg;
 	struct vmfault_frame *f;
 
-	*other = NULL;
-	list_for_each_entry(f, &b->free, node) {
-		/* Busy: the shrinker is freeing it. */
-		if (!f->busy && vmfault_page_charged_here(f->page))
-			goto take;
-	}
-	if (b->used < b->frames)
+	if (!b->nr_free)
 		return NULL;
+	rcu_read_lock();
+	memcg = mem_cgroup_from_task(current);
+	if (memcg && !parent_mem_cgroup(memcg))
+		memcg = NULL;
 	list_for_each_entry(f, &b->free, node) {
-		if (!f->busy) {
-			/* Its place in the budget goes to the caller's new frame. */
-			list_del(&f->node);
-			vmfault_lru_del(&vmfault_lru, &f->lru);
-			f->free = false;
-			b->nr_free--;
-			*other = f;
-			return NULL;
+		if (!f->busy &&
+		    (!charged_here || folio_memcg(page_folio(f->page)) == memcg)) {
+			rcu_read_unlock();
+			return f;
 		}
 	}
+	rcu_read_unlock();
 	return NULL;
-take:
-	list_del(&f->node);
-	f->free = false;
-	b->nr_free--;
-	return f;
 }
 
 /**
@@ -1174,11 +1166,25 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 	spin_lock(&b->lock);
 	pass = ++b->pass;
 	for (;;) {
-		f = vmfault_budget_free_frame(b, &spare);
-		if (f || spare)
+		f = vmfault_budget_free_frame(b, true);
+		if (f) {
+			vmfault_budget_take_free(b, f);
 			break;
+		}
 		if (b->used < b->frames)
 			break;
+		/*
+		 * Free frames charged elsewhere only: one goes, and a frame
+		 * for this task's group takes its place.
+		 */
+		spare = vmfault_budget_free_frame(b, false);
+		if (spare) {
+			vmfault_budget_unfree(b, spare);
+			spin_unlock(&b->lock);
+			vmfault_free_frame(spare);
+			spin_lock(&b->lock);
+			continue;
+		}
 		/* The batch, and what an earlier miss took over the budget. */
 		want = min_t(unsigned long, b->batch + (b->used - b->frames),
 			     VMFAULT_MAX_EVICT_BATCH);
@@ -1249,13 +1255,6 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 		vmfault_frame_init(f, region, for_index);
 		return f;
 	}
-	if (spare) {
-		/* Charged elsewhere: free it, and allocate a frame instead. */
-		ev->used++;
-		spin_unlock(&b->lock);
-		vmfault_free_frame(spare);
-		goto alloc;
-	}
 	if (b->used >= b->frames &&
 	    (!(flags & VMFAULT_EVICT_MAY_EXCEED) || (locked && !other))) {
 		spin_unlock(&b->lock);
@@ -1264,7 +1263,6 @@ struct vmfault_frame *vmfault_frame_reserve(struct vmfault_region *region, pgoff
 	b->used++;
 	ev->used++;
 	spin_unlock(&b->lock);
-alloc:
 	/*
 	 * Charged with the page it will go with, to the faulting task's
 	 * memcg, whose list of the shrinker's list_lru it will join.
@@ -1296,9 +1294,7 @@ void vmfault_frame_unreserve(struct vmfault_region *region, struct vmfault_frame
 	region->evict->used--;
 	if (f->page) {
 		/* Its page untaken: a free frame again. */
-		f->free = true;
-		list_add(&f->node, &b->free);
-		b->nr_free++;
+		vmfault_budget_put_free(b, f);
 		f = NULL;
 	} else {
 		/* A free frame reused: it is on the shrinker's list still. */

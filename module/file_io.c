@@ -319,12 +319,6 @@ static struct folio *vmfault_file_cache_folio(struct file *file, pgoff_t index)
 }
 
 /*
- * The cached route: fill the @nr pages of @bv (from page offset @first)
- * from the backing file's page cache, after one readahead of their range.
- * This is what filemap_fault() does and may be done under mmap_lock and
- * the backing file's inode lock. Returns as vmfault_file_fill_direct().
- */
-/*
  * The tmpfs page at @index, with a reference: an up-to-date one as it is
  * (copied without its lock, as filemap_read() does), else read (from
  * swap) or made, as a hole's zeros, by shmem_read_mapping_page_gfp().
@@ -345,6 +339,12 @@ static struct page *vmfault_shmem_page(struct address_space *mapping, pgoff_t in
 	return shmem_read_mapping_page_gfp(mapping, index, mapping_gfp_mask(mapping));
 }
 
+/*
+ * The cached route: fill the @nr pages of @bv (from page offset @first)
+ * from the backing file's page cache, after one readahead of their range.
+ * This is what filemap_fault() does and may be done under mmap_lock and
+ * the backing file's inode lock. Returns as vmfault_file_fill_direct().
+ */
 static unsigned int vmfault_file_fill_cached(struct vmfault_region *region, pgoff_t first,
 					     struct bio_vec *bv, unsigned int nr, int *err,
 					     size_t *bytes)

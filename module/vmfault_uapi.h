@@ -327,7 +327,7 @@ enum vmfault_policy {
  * @budget_free: (out) a budget of its own: free frames, each keeping the
  *	page its eviction left, which the next misses take rather than
  *	allocate a page (the free-frame list; memory reclaim frees them
- *	first); the pool keeps none; (in) 0
+ *	too); the pool keeps none; (in) 0
  */
 struct vmfault_frames {
 	__u32 frames;

@@ -714,7 +714,6 @@ TEST_F(evict, free_frames_keep_their_pages)
 	}
 	ASSERT_TRUE(page_has_stamp(p + 4 * ps, 4, ps));
 	pfn[4] = pfn_of(p + 4 * ps);
-	memset(&got, 0, sizeof(got));
 	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &got));
 	EXPECT_EQ(1, got.used);
 	EXPECT_EQ(4, got.budget_used);
@@ -736,7 +735,6 @@ TEST_F(evict, free_frames_keep_their_pages)
 	       (unsigned long long)pfn[4], (unsigned long long)pfn[5],
 	       (unsigned long long)pfn[6], (unsigned long long)pfn[7], same);
 	EXPECT_EQ(4, same);
-	memset(&got, 0, sizeof(got));
 	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &got));
 	EXPECT_EQ(4, got.used);
 	EXPECT_EQ(4, got.budget_used);
@@ -748,11 +746,9 @@ TEST_F(evict, free_frames_keep_their_pages)
 
 	/* Page 0 again: 4 more victims, 3 free frames; then reclaim. */
 	ASSERT_TRUE(page_has_stamp(p, 0, ps));
-	memset(&got, 0, sizeof(got));
 	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &got));
 	EXPECT_EQ(3, got.budget_free);
 	drop_until_reclaimed(fd, 1, 10000);
-	memset(&got, 0, sizeof(got));
 	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &got));
 	EXPECT_EQ(0, got.budget_free);
 	EXPECT_EQ(0, got.budget_used);

@@ -289,6 +289,27 @@ TEST(memcg_limit_oom_kills_inside_the_group)
 }
 
 /*
+ * A file on a tmpfs of its own (mounted with @opts) in @dir, a mkdtemp()
+ * template, its path in @path (200 bytes): the dev VM's root is an
+ * overlay. An fd open for writing, or -1.
+ */
+static int tmpfs_file(char *dir, char *path, const char *opts)
+{
+	if (!mkdtemp(dir) || mount("tmpfs", dir, "tmpfs", 0, opts))
+		return -1;
+	snprintf(path, 200, "%s/file", dir);
+	return open(path, O_CREAT | O_RDWR, 0600);
+}
+
+/* Remove tmpfs_file()'s file and its tmpfs. */
+static void tmpfs_file_remove(const char *dir, const char *path)
+{
+	unlink(path);
+	umount(dir);
+	rmdir(dir);
+}
+
+/*
  * A memory cgroup at its limit takes region pages back through the
  * module's shrinker instead of OOM-killing: a task in a group with
  * memory.max = 12 MiB reads a 32 MiB file twice through a file-mode
@@ -310,11 +331,7 @@ TEST(memcg_limit_reclaims_budgeted_pages)
 	pid_t pid;
 
 	ASSERT_EQ(0, cg_make(grp, sizeof(grp), "vmfault-reclaim", "12M"));
-	/* The backing file on tmpfs (the dev VM's root is an overlay). */
-	ASSERT_NE(NULL, mkdtemp(dir));
-	ASSERT_EQ(0, mount("tmpfs", dir, "tmpfs", 0, "size=40M"));
-	snprintf(path, sizeof(path), "%s/file", dir);
-	bfd = open(path, O_CREAT | O_RDWR, 0600);
+	bfd = tmpfs_file(dir, path, "size=40M");
 	ASSERT_LE(0, bfd);
 	buf = malloc(ps);
 	ASSERT_NE(NULL, buf);
@@ -358,9 +375,7 @@ TEST(memcg_limit_reclaims_budgeted_pages)
 		waitpid(pid, &status, 0);
 		TH_LOG("the reader did not finish in 100 s");
 	}
-	unlink(path);
-	umount(dir);
-	rmdir(dir);
+	tmpfs_file_remove(dir, path);
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("status %#x", status);
 	ASSERT_EQ(sizeof(info), read(pipefd[0], &info, sizeof(info)));
@@ -408,10 +423,7 @@ TEST(free_frames_stay_in_their_memcg)
 
 	ASSERT_EQ(0, cg_make(grp, sizeof(grp), "vmfault-ffcg", NULL));
 	ASSERT_EQ(0, stat(grp, &st));
-	ASSERT_NE(NULL, mkdtemp(dir));
-	ASSERT_EQ(0, mount("tmpfs", dir, "tmpfs", 0, "size=1M"));
-	snprintf(path, sizeof(path), "%s/file", dir);
-	bfd = open(path, O_CREAT | O_RDWR, 0600);
+	bfd = tmpfs_file(dir, path, "size=1M");
 	ASSERT_LE(0, bfd);
 	buf = malloc(ps);
 	ASSERT_NE(NULL, buf);
@@ -433,7 +445,6 @@ TEST(free_frames_stay_in_their_memcg)
 	mine = kpage_read("/proc/kpagecgroup", pfn[2]);
 	ASSERT_NE(~0ULL, mine);
 	ASSERT_NE((uint64_t)st.st_ino, mine);
-	memset(&out, 0, sizeof(out));
 	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &out));
 	EXPECT_EQ(1, out.budget_free);
 
@@ -463,7 +474,6 @@ TEST(free_frames_stay_in_their_memcg)
 	ASSERT_NE(0, got[0]);
 	EXPECT_EQ((uint64_t)st.st_ino, got[1]);
 	EXPECT_EQ(got[0], got[2]);
-	memset(&out, 0, sizeof(out));
 	ASSERT_EQ(0, ioctl(fd, VMFAULT_IOC_GET_FRAMES, &out));
 	/* Page 2's frame, this task's group's, is free still. */
 	EXPECT_EQ(1, out.budget_free);
@@ -474,9 +484,7 @@ TEST(free_frames_stay_in_their_memcg)
 	munmap(p, 8 * ps);
 	close(fd);
 	free(buf);
-	unlink(path);
-	umount(dir);
-	rmdir(dir);
+	tmpfs_file_remove(dir, path);
 	cg_remove(grp);
 }
 
