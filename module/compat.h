@@ -75,17 +75,51 @@ static inline void vmfault_set_zero_pte(struct vm_area_struct *vma, unsigned lon
 #endif
 }
 
+/**
+ * vmfault_fault_pte_lock() - lock the ptes of a fault on core mm's own pmd
+ * @vmf: a fault, in ->fault
+ * @addr: the first address of a range of ptes inside vmf->pmd's table
+ * @ptlp: where the page table lock goes
+ *
+ * __handle_mm_fault() has walked to vmf->pmd already. 6.1's
+ * pte_offset_map_lock() is a macro of inline functions, usable by a
+ * module: where vmf->pmd points to a page table (as finish_fault() finds
+ * it, under mmap_lock, which keeps that table from being freed), the ptes
+ * are reached without a second walk from the pgd. 6.12's
+ * __pte_offset_map_lock() is not exported (module/Kbuild defines
+ * VMFAULT_HAVE_INLINE_PTE_LOCK only where pte_offset_map_lock() does not
+ * use it), and neither kernel exports pmd_install(): where this returns
+ * NULL the caller walks (and allocates) with apply_to_page_range().
+ *
+ * Return: the pte of @addr, mapped and locked (pte_unmap_unlock()), or NULL.
+ */
+static inline pte_t *vmfault_fault_pte_lock(struct vm_fault *vmf, unsigned long addr,
+					    spinlock_t **ptlp)
+{
+#ifdef VMFAULT_HAVE_INLINE_PTE_LOCK
+	pmd_t pmdval = READ_ONCE(*vmf->pmd);
+
+	if (pmd_none(pmdval) || pmd_trans_huge(pmdval) || pmd_devmap(pmdval) ||
+	    unlikely(pmd_bad(pmdval)))
+		return NULL;
+	return pte_offset_map_lock(vmf->vma->vm_mm, vmf->pmd, addr, ptlp);
+#else
+	return NULL;
+#endif
+}
+
 /*
  * VMFAULT_NOFA_MAP_PAGES: the ->map_pages of mappings that do not fault
- * around (file mode with a frame budget or NO_FAULT_AROUND, zero mode
- * swapping). Since 6.4 a fault may run under the per-VMA lock
- * (FAULT_FLAG_VMA_LOCK; module/Kbuild defines VMFAULT_HAVE_VMA_LOCK when
- * the headers have it), and on 6.12 core mm calls ->fault under it only
- * for a vma with ->map_pages (vmf_can_call_fault()): without one it drops
- * the VMA lock and redoes the whole fault under mmap_lock. There these
- * mappings get vmfault_map_nothing() (fault.c), which maps nothing, so
- * that ->fault runs at once; on 6.1, which has no VMA lock, none, so that
- * core mm skips its fault-around setup.
+ * around (zero mode without FAULT_AROUND, file mode with a frame budget or
+ * NO_FAULT_AROUND, zero mode swapping, pager mode). Since 6.4 a fault may
+ * run under the per-VMA lock (FAULT_FLAG_VMA_LOCK; module/Kbuild defines
+ * VMFAULT_HAVE_VMA_LOCK when the headers have it), and on 6.12 core mm
+ * calls ->fault under it only for a vma with ->map_pages
+ * (vmf_can_call_fault()): without one it drops the VMA lock and redoes the
+ * whole fault under mmap_lock. There these mappings get
+ * vmfault_map_nothing() (fault.c), which maps nothing, so that ->fault
+ * runs at once; on 6.1, which has no VMA lock, none, so that core mm skips
+ * its fault-around setup.
  */
 #ifdef VMFAULT_HAVE_VMA_LOCK
 vm_fault_t vmfault_map_nothing(struct vm_fault *vmf, pgoff_t start_pgoff, pgoff_t end_pgoff);

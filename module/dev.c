@@ -219,6 +219,8 @@ static long vmfault_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 			err = -EFAULT;
 		return err;
 	}
+	case VMFAULT_IOC_PAGER_OPEN:
+		return vmfault_pager_open(file, arg);
 	case VMFAULT_IOC_SET_REFS: {
 		struct vmfault_refs r;
 
@@ -280,10 +282,13 @@ static int __init vmfault_init(void)
 	ret = percpu_counter_init(&vmfault_pages_used, 0, GFP_KERNEL);
 	if (ret)
 		return ret;
+	ret = vmfault_cow_zero_init();
+	if (ret)
+		goto err_counter_destroy;
 	vmfault_wq = alloc_workqueue("vmfault", WQ_UNBOUND, 0);
 	if (!vmfault_wq) {
 		ret = -ENOMEM;
-		goto err_counter_destroy;
+		goto err_cow_zero_exit;
 	}
 	ret = vmfault_evict_init();
 	if (ret)
@@ -307,6 +312,8 @@ err_evict_exit:
 	vmfault_evict_exit();
 err_destroy_wq:
 	destroy_workqueue(vmfault_wq);
+err_cow_zero_exit:
+	vmfault_cow_zero_exit();
 err_counter_destroy:
 	percpu_counter_destroy(&vmfault_pages_used);
 	return ret;
@@ -325,6 +332,7 @@ static void __exit vmfault_exit(void)
 	destroy_workqueue(vmfault_wq);
 	/* After the queue: a region's release on it frees its frames. */
 	vmfault_evict_exit();
+	vmfault_cow_zero_exit();
 	percpu_counter_destroy(&vmfault_pages_used);
 }
 

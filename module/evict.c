@@ -367,6 +367,10 @@ int vmfault_budget_set(struct vmfault_region *region, const struct vmfault_frame
 		vmfault_budget_err("trace_pages needs a budget (frames, or the pool)");
 		return -EINVAL;
 	}
+	if (READ_ONCE(region->mode) == VMFAULT_MODE_PAGER) {
+		vmfault_budget_err("a pager region's pages are its handler's: no frame budget");
+		return -EINVAL;
+	}
 	if (READ_ONCE(region->mode) == VMFAULT_MODE_ZERO && (fr->frames || pool)) {
 		err = vmfault_swap_file(fr->swap_fd, &swap);
 		if (err)

@@ -19,8 +19,9 @@
  *   since 6.10 (vmfault_zero_page_allowed()); in a writable MAP_SHARED
  *   mapping a read allocates the region page. A shared write allocates
  *   the region page. A private write hands core mm the
- *   source page (the region's page, or the zero page for a hole) and
- *   do_cow_fault() copies it into a new anonymous page of its own.
+ *   source page (the region's page, or for a hole a zeroed page of the
+ *   CPU's own, not the global zero page, whose lock every CPU would share)
+ *   and do_cow_fault() copies it into a new anonymous page of its own.
  *
  * - ->pfn_mkwrite, when a MAP_SHARED mapping writes to a zero-page pte:
  *   never, since such a mapping never maps the zero page. Were one there,
@@ -34,16 +35,19 @@
  *   maps shared pages read-only until written (vma_wants_writenotify()),
  *   which is also what keeps the zero page read-only in shared mappings.
  *
- * - ->map_pages, only with VMFAULT_FLAG_FAULT_AROUND, before ->fault for
- *   a read of an empty pte: it maps the resident region pages of core
- *   mm's fault-around window. ->fault then maps the zero page at the
- *   faulting hole and at every other hole of its aligned 64 KiB window, in
- *   one pass under the page table lock (apply_to_page_range(), with the
- *   pte do_anonymous_page() makes), so that a sequential read of a hole
- *   takes one fault per 16 pages. The holes are ->fault's and not
- *   ->map_pages's because the page table may not exist yet (->map_pages
- *   cannot allocate it) and because a page that appears meanwhile needs
- *   the zero page unmapped, which sleeps.
+ * - ->map_pages, with VMFAULT_FLAG_FAULT_AROUND, before ->fault for a
+ *   read of an empty pte: it maps the resident region pages of core mm's
+ *   fault-around window. Without the flag, on kernels with the per-VMA
+ *   lock, one that maps nothing (compat.h's VMFAULT_NOFA_MAP_PAGES): its
+ *   presence is what lets core mm call ->fault under that lock. With the
+ *   flag, ->fault then maps the zero page at the faulting hole and at every
+ *   other hole of its aligned 64 KiB window, in one pass under the page
+ *   table lock (apply_to_page_range(), with the pte do_anonymous_page()
+ *   makes), so that a sequential read of a hole takes one fault per 16
+ *   pages. The holes are ->fault's and not ->map_pages's because the page
+ *   table may not exist yet (->map_pages cannot allocate it) and because a
+ *   page that appears meanwhile needs the zero page unmapped, which
+ *   sleeps.
  *
  * A MAP_PRIVATE write to a page that is already mapped read-only (the zero
  * page, or a region page) never reaches the module: do_wp_page() ->
@@ -148,6 +152,66 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
 	return page;
 }
 
+/*
+ * The source page of a private write to a hole. do_cow_fault() locks the
+ * page ->fault returns (__do_fault()), copies it into its own new page and
+ * unlocks it. Were that the kernel's one zero page, every private first
+ * write to a hole on every CPU would take the same page lock (and bounce
+ * its struct page's cache line), and writers on two CPUs would wait for
+ * each other. Each CPU has a zeroed page of its own instead, never mapped
+ * and never written: a writer may be preempted or migrate between taking
+ * its CPU's page and the copy, so two writers can still meet on one, but
+ * only then.
+ */
+static DEFINE_PER_CPU(struct page *, vmfault_cow_zero);
+
+/**
+ * vmfault_cow_zero_init() - allocate each possible CPU's zeroed source page
+ *
+ * Return: 0, or -ENOMEM (with none left allocated).
+ */
+int vmfault_cow_zero_init(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct page *page = alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL | __GFP_ZERO, 0);
+
+		if (!page) {
+			vmfault_cow_zero_exit();
+			return -ENOMEM;
+		}
+		per_cpu(vmfault_cow_zero, cpu) = page;
+	}
+	return 0;
+}
+
+/**
+ * vmfault_cow_zero_exit() - free the CPUs' zeroed source pages
+ */
+void vmfault_cow_zero_exit(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		if (per_cpu(vmfault_cow_zero, cpu))
+			__free_page(per_cpu(vmfault_cow_zero, cpu));
+		per_cpu(vmfault_cow_zero, cpu) = NULL;
+	}
+}
+
+/**
+ * vmfault_cow_zero_page() - this CPU's zeroed page, for do_cow_fault() to copy
+ *
+ * Context: any; the caller takes its own reference for vmf->page.
+ * Return: a page of zeros that nothing maps or writes.
+ */
+struct page *vmfault_cow_zero_page(void)
+{
+	/* Any CPU's page is correct: this one's is only likely uncontended. */
+	return raw_cpu_read(vmfault_cow_zero);
+}
+
 /**
  * vmfault_zero_page_allowed() - may a read of a hole map the shared zero page?
  * @vma: the mapping being faulted
@@ -178,7 +242,11 @@ struct vmfault_holes {
 	unsigned long mapped;	/* bit i: the zero page was mapped at page i */
 };
 
-/* apply_to_page_range() callback; runs under the page table lock. */
+/*
+ * One pte of a read fault's window, under the page table lock: called for
+ * each pte of the window on core mm's pmd, or as apply_to_page_range()'s
+ * callback.
+ */
 static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
 {
 	struct vmfault_holes *h = data;
@@ -204,8 +272,11 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
  *
  * Map the zero page, read-only, at the holes of the aligned window of
  * @nr pages (1 or VMFAULT_AROUND_PAGES) around vmf->address, inside the
- * vma and the region, under one page table lock. Runs in ->fault with
- * mmap_lock held for read: apply_to_page_range() allocates the page table
+ * vma and the region, under one page table lock. Runs in ->fault, and
+ * the caller has just found the faulting page absent from the region.
+ * On 6.1 the ptes are reached through core mm's vmf->pmd when it has a
+ * page table (vmfault_fault_pte_lock()); otherwise, and on 6.12,
+ * apply_to_page_range() walks from the pgd and allocates the page table
  * if need be. The ptes are the ones do_anonymous_page() makes, set
  * directly rather than through vmf_insert_mixed(), which would look up the
  * zero page's memory type (x86 PAT) on every call.
@@ -222,16 +293,28 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 	unsigned long end = min(base + (nr << PAGE_SHIFT), vma->vm_end);
 	struct vmfault_holes h = { .vma = vma, .start = max(base, vma->vm_start) };
 	pgoff_t first = vmf->pgoff - ((vmf->address - h.start) >> PAGE_SHIFT), index;
-	unsigned long i = (vmf->address - h.start) >> PAGE_SHIFT, n;
+	unsigned long i = (vmf->address - h.start) >> PAGE_SHIFT, n, a;
 	struct page *page;
+	spinlock_t *ptl;	/* the page table lock of ptep */
+	pte_t *ptep;
 
 	end = min(end, h.start + ((size_pages - first) << PAGE_SHIFT));
 	vmfault_region_zero_mapped(region);
-	xa_for_each_range(&region->pages, index, page, first,
-			  first + ((end - h.start) >> PAGE_SHIFT) - 1)
-		h.present |= BIT(index - first);
-	if (apply_to_page_range(vma->vm_mm, h.start, end - h.start, vmfault_zero_hole_pte, &h))
+	/* One page: the caller has just found it absent; the re-check below covers the rest. */
+	if (nr > 1)
+		xa_for_each_range(&region->pages, index, page, first,
+				  first + ((end - h.start) >> PAGE_SHIFT) - 1)
+			h.present |= BIT(index - first);
+	/* The window is aligned and inside one page table: core mm's, if it has one. */
+	ptep = vmfault_fault_pte_lock(vmf, h.start, &ptl);
+	if (ptep) {
+		for (a = h.start; a < end; a += PAGE_SIZE)
+			vmfault_zero_hole_pte(ptep + ((a - h.start) >> PAGE_SHIFT), a, &h);
+		pte_unmap_unlock(ptep, ptl);
+	} else if (apply_to_page_range(vma->vm_mm, h.start, end - h.start,
+				       vmfault_zero_hole_pte, &h)) {
 		return VM_FAULT_OOM;
+	}
 	n = hweight_long(h.mapped);
 	vmfault_count_add(region, VMFAULT_CNT_ZERO_PAGE_MAPS, n);
 	if (h.mapped & ~BIT(i))
@@ -244,10 +327,15 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 	 * barrier, then look).
 	 */
 	smp_mb();
-	xa_for_each_range(&region->pages, index, page, first,
-			  first + ((end - h.start) >> PAGE_SHIFT) - 1)
-		if (h.mapped & BIT(index - first))
-			vmfault_region_unmap_zero(region, index);
+	if (nr == 1) {
+		if (h.mapped && xa_load(&region->pages, first))
+			vmfault_region_unmap_zero(region, first);
+	} else {
+		xa_for_each_range(&region->pages, index, page, first,
+				  first + ((end - h.start) >> PAGE_SHIFT) - 1)
+			if (h.mapped & BIT(index - first))
+				vmfault_region_unmap_zero(region, index);
+	}
 	if (trace_vmfault_zero_page_map_enabled()) {
 		for_each_set_bit(i, &h.mapped, nr) {
 			unsigned long addr = h.start + (i << PAGE_SHIFT);
@@ -292,9 +380,10 @@ static bool vmfault_stack_fault(struct vmfault_region *region, pgoff_t pgoff)
  * Might sleep (allocation).
  *
  * Maps: for a read of a hole, the zero page (VM_FAULT_NOPAGE). Otherwise
- * returns the region page, or for a private write to a hole the zero
- * page, in vmf->page with a reference for core mm: finish_fault() maps it
- * (shared) or do_cow_fault() copies it (private, vmf->cow_page set).
+ * returns the region page, or for a private write to a hole this CPU's
+ * zeroed page (vmfault_cow_zero_page()), in vmf->page with a reference for
+ * core mm: finish_fault() maps it (shared) or do_cow_fault() copies it
+ * (private, vmf->cow_page set).
  *
  * Return: 0 with vmf->page set, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS past the
  * region's size or at the module's page limit, VM_FAULT_HWPOISON for a
@@ -321,7 +410,7 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 		/* Private write: do_cow_fault() copies what we return. */
 		page = vmfault_region_get_page(region, vmf->pgoff, false, 0);
 		if (!page) {
-			page = ZERO_PAGE(vmf->address);
+			page = vmfault_cow_zero_page();
 		} else if (vmfault_page_poisoned(region, vmf->pgoff, page)) {
 			outcome = VMFAULT_OUT_SIGBUS;
 			vmfault_fault_sigbus(vmf, region, size_pages);
@@ -449,8 +538,10 @@ static vm_fault_t vmfault_zero_map_pages(struct vm_fault *vmf, pgoff_t start_pgo
 	return vmfault_region_map_resident(vmf, start_pgoff, end_pgoff);
 }
 
+/* No fault-around: a ->map_pages only where the per-VMA lock needs one. */
 const struct vm_operations_struct vmfault_zero_vm_ops = {
 	.fault		= vmfault_zero_fault,
+	.map_pages	= VMFAULT_NOFA_MAP_PAGES,
 	.page_mkwrite	= vmfault_zero_page_mkwrite,
 	.pfn_mkwrite	= vmfault_zero_pfn_mkwrite,
 };

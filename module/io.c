@@ -41,6 +41,9 @@ static struct page *vmfault_io_page(struct vmfault_region *region, bool file, pg
 		return vmfault_file_get_page(region, index, VMFAULT_GET_WAIT, write, &major);
 	if (region->budget)
 		return vmfault_swap_get_page(region, index, VMFAULT_GET_WAIT, write, &major);
+	/* A pager's answers may take a page away (pager.c): with a reference. */
+	if (region->mode == VMFAULT_MODE_PAGER)
+		return vmfault_region_find_get(region, index);
 	page = vmfault_region_get_page(region, index, write, 0);
 	if (!IS_ERR_OR_NULL(page))
 		get_page(page);
@@ -60,6 +63,11 @@ static ssize_t vmfault_io(struct kiocb *iocb, struct iov_iter *iter, bool write)
 	loff_t pos = iocb->ki_pos;
 	ssize_t done = 0, err = 0;
 
+	if (region->mode == VMFAULT_MODE_PAGER && write) {
+		pr_info_ratelimited("write (%s[%d]): region %lu: a pager region takes data from its handler (VMFAULT_PAGER_IOC_SUPPLY)\n",
+				    current->comm, task_pid_nr(current), vmfault_region_id(region));
+		return -EINVAL;
+	}
 	if (file && write && !region->writable) {
 		pr_info_ratelimited("write (%s[%d]): region %lu: the backing file is not writable\n",
 				    current->comm, task_pid_nr(current), vmfault_region_id(region));

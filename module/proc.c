@@ -31,6 +31,7 @@ static int vmfault_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "pages_resident %lld\n", percpu_counter_sum(&vmfault_pages_used));
 	seq_printf(m, "max_pages %lu\n", READ_ONCE(vmfault_max_pages));
 	vmfault_pool_show(m);
+	vmfault_pager_show(m);
 	return 0;
 }
 
@@ -46,7 +47,8 @@ static void vmfault_regions_show_one(struct vmfault_region *region, void *arg)
 	vmfault_region_get_info(region, &info);
 	seq_printf(m, "%u %d %s %llu %llu", info.id, region->owner,
 		   info.mode == VMFAULT_MODE_ZERO ? "zero" :
-		   info.mode == VMFAULT_MODE_FILE ? "file" : "?", info.size,
+		   info.mode == VMFAULT_MODE_FILE ? "file" :
+		   info.mode == VMFAULT_MODE_PAGER ? "pager" : "?", info.size,
 		   info.resident);
 	for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
 		seq_printf(m, " %llu", info.counters[i]);

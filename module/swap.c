@@ -431,7 +431,7 @@ static vm_fault_t vmfault_swap_map_hole(struct vm_fault *vmf, struct vmfault_reg
  * zero page (VM_FAULT_NOPAGE); else returns the region page (read back
  * from swap if need be, or new and zeroed) locked in vmf->page with a
  * reference (VM_FAULT_LOCKED), for finish_fault() to map or, with
- * vmf->cow_page, do_cow_fault() to copy (the zero page for a hole).
+ * vmf->cow_page, do_cow_fault() to copy (a CPU's zeroed page for a hole).
  *
  * Return: as above; VM_FAULT_SIGBUS past the region, for a failed
  * swap-in, or a budget full of mlock()ed pages; VM_FAULT_HWPOISON;
@@ -473,7 +473,7 @@ again:
 	if (!swapped && !alloc) {
 		if (vmf->cow_page) {
 			/* A private write to a hole: do_cow_fault() copies zeros. */
-			page = ZERO_PAGE(vmf->address);
+			page = vmfault_cow_zero_page();
 			get_page(page);
 			vmf->page = page;
 			vmfault_count(region, VMFAULT_CNT_COW_FAULTS);

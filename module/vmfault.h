@@ -30,6 +30,8 @@
  * @VMFAULT_OUT_READ: read the page from the backing file (a major fault)
  * @VMFAULT_OUT_AROUND: ->map_pages mapped the faulting page, already resident
  * @VMFAULT_OUT_SEGV: a grows-down region's fault below its stack: SIGSEGV
+ * @VMFAULT_OUT_PAGER: pager mode: waited for the user-space handler (or, in
+ *	->page_mkwrite, unmapped a write-protected page to wait in ->fault)
  */
 enum vmfault_outcome {
 	VMFAULT_OUT_ZERO_PAGE,
@@ -42,6 +44,7 @@ enum vmfault_outcome {
 	VMFAULT_OUT_READ,
 	VMFAULT_OUT_AROUND,
 	VMFAULT_OUT_SEGV,
+	VMFAULT_OUT_PAGER,
 };
 
 /* Pages in a zero-mode fault-around window: core mm's default 64 KiB. */
@@ -124,6 +127,8 @@ struct vmfault_counters {
  * @swap_direct: @swap takes O_DIRECT
  * @swapped: zero mode with a budget: the swap map, a value entry at each
  *	page offset whose data is in @swap
+ * @pager: pager mode: the handler's side (pager.c), from the first
+ *	configuration as a pager region on
  */
 struct vmfault_region {
 	struct mutex lock;	/* protects mode .. writable, mapped */
@@ -153,6 +158,7 @@ struct vmfault_region {
 	struct file *swap;
 	bool swap_direct;
 	struct xarray swapped;
+	struct vmfault_pager *pager;
 };
 
 static inline unsigned long vmfault_region_id(const struct vmfault_region *region)
@@ -345,6 +351,9 @@ ssize_t vmfault_write_iter(struct kiocb *iocb, struct iov_iter *from);
 loff_t vmfault_llseek(struct file *file, loff_t offset, int whence);
 
 /* fault_zero.c */
+int vmfault_cow_zero_init(void);
+void vmfault_cow_zero_exit(void);
+struct page *vmfault_cow_zero_page(void);
 bool vmfault_zero_page_allowed(const struct vm_area_struct *vma);
 vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *region,
 				  unsigned long size_pages, unsigned long nr);
@@ -376,6 +385,36 @@ static inline u64 vmfault_random(u64 *state)
 	*state = x;
 	return x * 0x2545f4914f6cdd1dULL;
 }
+
+/* pager.c */
+
+/**
+ * enum vmfault_pager_op - a handler's answer (tracepoint vmfault_pager_answer)
+ * @VMFAULT_PAGER_SUPPLY: VMFAULT_PAGER_IOC_SUPPLY
+ * @VMFAULT_PAGER_ZEROPAGE: VMFAULT_PAGER_IOC_ZEROPAGE
+ * @VMFAULT_PAGER_PROTECT: VMFAULT_PAGER_IOC_PROTECT with VMFAULT_PAGER_WP
+ * @VMFAULT_PAGER_UNPROTECT: VMFAULT_PAGER_IOC_PROTECT without it
+ * @VMFAULT_PAGER_INVALIDATE: VMFAULT_PAGER_IOC_INVALIDATE
+ * @VMFAULT_PAGER_WAKE: VMFAULT_PAGER_IOC_WAKE
+ * @VMFAULT_PAGER_MAP: VMFAULT_PAGER_IOC_MAP
+ */
+enum vmfault_pager_op {
+	VMFAULT_PAGER_SUPPLY,
+	VMFAULT_PAGER_ZEROPAGE,
+	VMFAULT_PAGER_PROTECT,
+	VMFAULT_PAGER_UNPROTECT,
+	VMFAULT_PAGER_INVALIDATE,
+	VMFAULT_PAGER_WAKE,
+	VMFAULT_PAGER_MAP,
+};
+
+struct seq_file;
+struct vmfault_pager;
+int vmfault_pager_configure(struct vmfault_region *region);
+void vmfault_pager_free(struct vmfault_region *region);
+int vmfault_pager_open(struct file *file, unsigned long flags);
+void vmfault_pager_show(struct seq_file *m);
+extern const struct vm_operations_struct vmfault_pager_vm_ops;
 
 /* evict.c */
 struct seq_file;

@@ -101,6 +101,16 @@ TRACE_DEFINE_ENUM(VMFAULT_OUT_OOM);
 TRACE_DEFINE_ENUM(VMFAULT_OUT_READ);
 TRACE_DEFINE_ENUM(VMFAULT_OUT_AROUND);
 TRACE_DEFINE_ENUM(VMFAULT_OUT_SEGV);
+TRACE_DEFINE_ENUM(VMFAULT_OUT_PAGER);
+
+/* The op field of vmfault_pager_answer is an enum vmfault_pager_op. */
+TRACE_DEFINE_ENUM(VMFAULT_PAGER_SUPPLY);
+TRACE_DEFINE_ENUM(VMFAULT_PAGER_ZEROPAGE);
+TRACE_DEFINE_ENUM(VMFAULT_PAGER_PROTECT);
+TRACE_DEFINE_ENUM(VMFAULT_PAGER_UNPROTECT);
+TRACE_DEFINE_ENUM(VMFAULT_PAGER_INVALIDATE);
+TRACE_DEFINE_ENUM(VMFAULT_PAGER_WAKE);
+TRACE_DEFINE_ENUM(VMFAULT_PAGER_MAP);
 
 VMFAULT_EVENT(vmfault_fault,
 	      TP_PROTO(struct vmfault_region *region, unsigned long address, pgoff_t pgoff,
@@ -139,7 +149,8 @@ VMFAULT_EVENT(vmfault_fault,
 					 { VMFAULT_OUT_OOM, "oom" },
 					 { VMFAULT_OUT_READ, "read" },
 					 { VMFAULT_OUT_AROUND, "fault_around" },
-					 { VMFAULT_OUT_SEGV, "sigsegv" }),
+					 { VMFAULT_OUT_SEGV, "sigsegv" },
+					 { VMFAULT_OUT_PAGER, "pager" }),
 			__entry->latency_ns, __entry->ip,
 			vmfault_print_cause(__entry->cause))
 );
@@ -280,6 +291,71 @@ VMFAULT_DEFINE_EVENT(vmfault_io_event, vmfault_writeback,
 		     TP_PROTO(struct vmfault_region *region, pgoff_t pgoff, unsigned int nr_pages,
 			      long bytes, u64 latency_ns, int err),
 		     TP_ARGS(region, pgoff, nr_pages, bytes, latency_ns, err));
+
+/*
+ * Pager mode: the fault at address (page pgoff of region) of thread tid
+ * posted an event for the handler and waits: flags are the event's
+ * (VMFAULT_PAGER_EVENT_WRITE 1, VMFAULT_PAGER_EVENT_WP 2).
+ */
+VMFAULT_EVENT(vmfault_pager_event,
+	      TP_PROTO(struct vmfault_region *region, unsigned long address, pgoff_t pgoff,
+		       u32 flags),
+	      TP_ARGS(region, address, pgoff, flags),
+	      TP_STRUCT__entry(__field(unsigned long, region)
+			       __field(unsigned long, address)
+			       __field(unsigned long, pgoff)
+			       __field(u32, flags)
+			       __field(pid_t, tid)),
+	      TP_fast_assign(__entry->region = vmfault_region_id(region);
+			     __entry->address = address;
+			     __entry->pgoff = pgoff;
+			     __entry->flags = flags;
+			     __entry->tid = current->pid;),
+	      TP_printk("region=%lu address=0x%lx pgoff=%lu %s%s tid=%d",
+			__entry->region, __entry->address, __entry->pgoff,
+			__entry->flags & VMFAULT_PAGER_EVENT_WRITE ? "write" : "read",
+			__entry->flags & VMFAULT_PAGER_EVENT_WP ? "|wp" : "|missing",
+			__entry->tid)
+);
+
+/*
+ * Pager mode: the handler (pid) answered nr_pages pages from pgoff with op
+ * (supply, zeropage, protect, unprotect, invalidate, wake, map): done of them,
+ * err (0 or a negative errno), woken waiting faults.
+ */
+VMFAULT_EVENT(vmfault_pager_answer,
+	      TP_PROTO(struct vmfault_region *region, int op, pgoff_t pgoff,
+		       unsigned long nr_pages, unsigned long done, int err, unsigned long woken),
+	      TP_ARGS(region, op, pgoff, nr_pages, done, err, woken),
+	      TP_STRUCT__entry(__field(unsigned long, region)
+			       __field(int, op)
+			       __field(unsigned long, pgoff)
+			       __field(unsigned long, nr_pages)
+			       __field(unsigned long, done)
+			       __field(unsigned long, woken)
+			       __field(int, err)
+			       __field(pid_t, pid)),
+	      TP_fast_assign(__entry->region = vmfault_region_id(region);
+			     __entry->op = op;
+			     __entry->pgoff = pgoff;
+			     __entry->nr_pages = nr_pages;
+			     __entry->done = done;
+			     __entry->woken = woken;
+			     __entry->err = err;
+			     __entry->pid = current->pid;),
+	      TP_printk("region=%lu op=%s pgoff=%lu nr_pages=%lu done=%lu err=%d woken=%lu pid=%d",
+			__entry->region,
+			__print_symbolic(__entry->op,
+					 { VMFAULT_PAGER_SUPPLY, "supply" },
+					 { VMFAULT_PAGER_ZEROPAGE, "zeropage" },
+					 { VMFAULT_PAGER_PROTECT, "protect" },
+					 { VMFAULT_PAGER_UNPROTECT, "unprotect" },
+					 { VMFAULT_PAGER_INVALIDATE, "invalidate" },
+					 { VMFAULT_PAGER_WAKE, "wake" },
+					 { VMFAULT_PAGER_MAP, "map" }),
+			__entry->pgoff, __entry->nr_pages,
+			__entry->done, __entry->err, __entry->woken, __entry->pid)
+);
 
 #endif /* _VMFAULT_TRACE_H */
 

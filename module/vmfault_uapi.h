@@ -20,11 +20,17 @@
  * @VMFAULT_MODE_FILE: demand paging from a backing file: a fault on a page
  *	that is not resident reads it (and up to window - 1 pages after it)
  *	from the file into region pages; MAP_SHARED writes are written back.
+ * @VMFAULT_MODE_PAGER: faults answered in user space: a miss, or a
+ *	MAP_SHARED write to a write-protected page, posts an event on the
+ *	region's pager fd (VMFAULT_IOC_PAGER_OPEN), and the faulting task
+ *	waits, killably and with mmap_lock dropped, until the handler answers
+ *	(VMFAULT_PAGER_IOC_*). Only @size is configured; no flags.
  */
 enum vmfault_mode {
 	VMFAULT_MODE_INVALID = 0,
 	VMFAULT_MODE_ZERO = 1,
 	VMFAULT_MODE_FILE = 2,
+	VMFAULT_MODE_PAGER = 3,
 };
 
 /* The largest prefetch window of a file region, in pages (1 MiB). */
@@ -399,5 +405,173 @@ struct vmfault_ws_sample {
  * last sample's touched pages and draw the next sample.
  */
 #define VMFAULT_IOC_WS_SAMPLE	_IOWR(VMFAULT_IOC_MAGIC, 0x06, struct vmfault_ws_sample)
+
+/*
+ * Pager mode. VMFAULT_IOC_PAGER_OPEN, on the fd of a region configured as
+ * VMFAULT_MODE_PAGER, returns the region's pager fd: the handler's end.
+ * Once per region (EBUSY after); its argument is 0 or O_CLOEXEC and
+ * O_NONBLOCK. It keeps the region alive. Faults before it, and after the
+ * last close of the pager fd (the handler's death), are SIGBUS; faults
+ * waiting at that moment are woken and get SIGBUS too.
+ *
+ * read() of the pager fd returns whole struct vmfault_pager_event records,
+ * one per fault that waits, oldest first (at least one record's room, or
+ * EINVAL); it blocks while there is none, unless O_NONBLOCK (EAGAIN).
+ * poll() says EPOLLIN while one is unread. Each waiting fault has its own
+ * event: two tasks missing the same page post two, and the second answer
+ * for it finds the page there (EEXIST), as userfaultfd's UFFDIO_COPY does.
+ *
+ * The answers are ioctls of the pager fd on a struct vmfault_pager_range.
+ * Each wakes the faults waiting in its range that it answers (PROTECT only
+ * when it clears), which then retry: a fault that the answer did not
+ * settle posts a new event. An answer given before the event is read
+ * settles it too: the handler never sees it.
+ */
+#define VMFAULT_IOC_PAGER_OPEN	_IO(VMFAULT_IOC_MAGIC, 0x07)
+
+/* vmfault_pager_event.flags: the access was a write ... */
+#define VMFAULT_PAGER_EVENT_WRITE	0x1
+/* ... to a write-protected page (else the page is missing) */
+#define VMFAULT_PAGER_EVENT_WP		0x2
+
+/**
+ * struct vmfault_pager_event - one fault waiting for the handler
+ * @offset: (out) byte offset of the page in the region
+ * @address: (out) the faulting address in the faulting process, page
+ *	aligned
+ * @flags: (out) VMFAULT_PAGER_EVENT_*
+ * @pid: (out) the faulting process (getpid() there)
+ * @tid: (out) the faulting thread (gettid() there)
+ * @reserved: (out) 0
+ */
+struct vmfault_pager_event {
+	__u64 offset;
+	__u64 address;
+	__u32 flags;
+	__u32 pid;
+	__u32 tid;
+	__u32 reserved;
+};
+
+/*
+ * vmfault_pager_range.flags: SUPPLY and ZEROPAGE: the pages are
+ * write-protected; PROTECT: set write protection (without it: clear it).
+ * A write through a MAP_SHARED mapping to a write-protected page posts a
+ * VMFAULT_PAGER_EVENT_WP event. A MAP_PRIVATE mapping never writes region
+ * pages (core mm copies them), so write protection does not concern it.
+ */
+#define VMFAULT_PAGER_WP		0x1
+
+/**
+ * struct vmfault_pager_range - an answer (VMFAULT_PAGER_IOC_*)
+ * @offset: (in) byte offset in the region, a multiple of the page size
+ * @len: (in) bytes, a multiple of the page size, at least one page; the
+ *	range ends within the region
+ * @src: (in) SUPPLY: user address of @len bytes of data, or 0 for pages of
+ *	zeros; else 0
+ * @flags: (in) VMFAULT_PAGER_WP or 0 (SUPPLY, ZEROPAGE, PROTECT); else 0
+ * @reserved: (in) 0
+ * @done: (out) SUPPLY and ZEROPAGE: bytes answered from @offset before
+ *	an error (all of @len on success); PROTECT and INVALIDATE: bytes of
+ *	the pages changed; WAKE: faults woken
+ */
+struct vmfault_pager_range {
+	__u64 offset;
+	__u64 len;
+	__u64 src;
+	__u32 flags;
+	__u32 reserved;
+	__u64 done;
+};
+
+/**
+ * struct vmfault_pager_info - a pager's counters (VMFAULT_PAGER_IOC_INFO)
+ * @events: (out) events posted: faults that waited for the handler
+ * @write_events: (out) of them, writes (VMFAULT_PAGER_EVENT_WRITE)
+ * @wp_events: (out) of them, writes to write-protected pages
+ * @unread: (out) events posted and not yet read, now
+ * @waiting: (out) events read and not yet answered, now
+ * @woken: (out) waiting faults woken by answers (each then retries)
+ * @killed: (out) waiting faults ended by a fatal signal
+ * @refused: (out) faults answered with SIGBUS: no handler (not yet
+ *	attached, or dead), or a fault that could not drop mmap_lock
+ * @supplied: (out) pages supplied (VMFAULT_PAGER_IOC_SUPPLY)
+ * @zeroed: (out) holes answered with the zero page (ZEROPAGE)
+ * @protected: (out) pages write-protected (PROTECT with VMFAULT_PAGER_WP)
+ * @unprotected: (out) pages whose write protection was cleared
+ * @invalidated: (out) pages and zero-page holes invalidated (INVALIDATE)
+ * @mapped: (out) pages of another region mapped in (MAP)
+ * @reserved: (out) 0
+ */
+struct vmfault_pager_info {
+	__u64 events;
+	__u64 write_events;
+	__u64 wp_events;
+	__u64 unread;
+	__u64 waiting;
+	__u64 woken;
+	__u64 killed;
+	__u64 refused;
+	__u64 supplied;
+	__u64 zeroed;
+	__u64 protected;
+	__u64 unprotected;
+	__u64 invalidated;
+	__u64 mapped;
+	__u64 reserved[2];
+};
+
+/**
+ * struct vmfault_pager_map - VMFAULT_PAGER_IOC_MAP: another region's pages
+ * @src_fd: (in) the fd of another pager region
+ * @flags: (in) VMFAULT_PAGER_WP (the pages are write-protected here) or 0
+ * @src_offset: (in) byte offset of the range in the source region, a
+ *	multiple of the page size; the range ends within it
+ * @offset: (in) byte offset in this region, a multiple of the page size
+ * @len: (in) bytes, a multiple of the page size, at least one page; the
+ *	range ends within this region
+ * @done: (out) bytes of the range gone through before an error (all of
+ *	@len on success); pages the source does not have are left alone
+ */
+struct vmfault_pager_map {
+	__s32 src_fd;
+	__u32 flags;
+	__u64 src_offset;
+	__u64 offset;
+	__u64 len;
+	__u64 done;
+};
+
+/* Supply pages with data (or zeros); EEXIST at a page already answered. */
+#define VMFAULT_PAGER_IOC_SUPPLY	_IOWR(VMFAULT_IOC_MAGIC, 0x10, struct vmfault_pager_range)
+/*
+ * Answer holes with the zero page: reads map the shared zero page, the
+ * first write allocates a page of zeros (and a private one copies it);
+ * EEXIST at a page already answered.
+ */
+#define VMFAULT_PAGER_IOC_ZEROPAGE	_IOWR(VMFAULT_IOC_MAGIC, 0x11, struct vmfault_pager_range)
+/*
+ * Set or clear the write protection of the pages (and zero-page holes) in
+ * the range; setting it unmaps them from every mapping, so that the next
+ * MAP_SHARED write faults.
+ */
+#define VMFAULT_PAGER_IOC_PROTECT	_IOWR(VMFAULT_IOC_MAGIC, 0x12, struct vmfault_pager_range)
+/*
+ * Unmap the range from every mapping and drop its pages and answers: the
+ * next access of each page is a miss again (MAP_PRIVATE copies stay).
+ */
+#define VMFAULT_PAGER_IOC_INVALIDATE	_IOWR(VMFAULT_IOC_MAGIC, 0x13, struct vmfault_pager_range)
+/* Wake the faults waiting in the range, which retry (after EEXIST, say). */
+#define VMFAULT_PAGER_IOC_WAKE		_IOWR(VMFAULT_IOC_MAGIC, 0x14, struct vmfault_pager_range)
+/* Read the pager's counters. */
+#define VMFAULT_PAGER_IOC_INFO		_IOR(VMFAULT_IOC_MAGIC, 0x15, struct vmfault_pager_info)
+/*
+ * Answer pages with the very pages (frames) another pager region holds,
+ * JOS's sys_page_map(): both regions then hold each page, and a write
+ * through either shows in both until one of them replaces it (INVALIDATE,
+ * then SUPPLY: a user-level copy on write). EEXIST at a page already
+ * answered here.
+ */
+#define VMFAULT_PAGER_IOC_MAP		_IOWR(VMFAULT_IOC_MAGIC, 0x16, struct vmfault_pager_map)
 
 #endif /* _VMFAULT_UAPI_H */
