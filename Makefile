@@ -13,10 +13,15 @@
 #                 paths against anon, shmem, userfaultfd, MADV_POPULATE and
 #                 FUSE, in instructions per page; a table, the targets,
 #                 build/bench/{results.tsv,results.json,chart.png}
-#                 (BENCH_TRIALS=N, default 7)
+#                 (BENCH_TRIALS=N, default 7; KERNEL=6.12 or ARCH=riscv64:
+#                 that target, into build/bench-TARGET)
 #   make stress   in the dev VM: the stress program with its data oracle
 #                 (VMFAULT_STRESS_SECS=N per run, default 60), counters,
 #                 rmmod, and kmemleak on the debug kernel
+#   make litmus   in the dev VM: dsm_test with 10^5 message-passing runs
+#                 (DSM_RUNS=N; make check runs 2000), about 15 minutes
+#   make dsm-2vm  the distributed shared memory between two dev VMs on a
+#                 virtual Ethernet (devtools/dsm-2vm; KERNEL=6.1 or 6.12)
 #
 # Targets: x86_64-6.1 (the host's Debian 12 kernel), x86_64-6.12 and
 # riscv64-6.12 (Debian 13's kernels; devtools/sysroot makes their build
@@ -63,7 +68,7 @@ endif
 # demo and vm take one target; the host's by default.
 TARGET := $(firstword $(or $(TARGETS),x86_64-6.1))
 
-.PHONY: all module fusefs tools selftests deps check demo vm stress bench install install-module install-user install-dkms uninstall deb docs htmldocs clean checkpatch doc-tables
+.PHONY: all module fusefs tools selftests deps check demo vm stress bench litmus dsm-2vm install install-module install-user install-dkms uninstall deb docs htmldocs clean checkpatch doc-tables
 
 ifeq ($(TARGET),x86_64-6.1)
 all: module fusefs tools selftests
@@ -99,7 +104,13 @@ vm: deps
 	@devtools/target-vm $(TARGET)
 
 bench: deps
-	@devtools/bench -t $${BENCH_TRIALS:-7}
+	@devtools/bench -t $${BENCH_TRIALS:-7} $(TARGET)
+
+litmus: deps
+	@DSM_RUNS=$${DSM_RUNS:-100000} devtools/target-vm $(TARGET) litmus
+
+dsm-2vm: deps
+	@devtools/dsm-2vm $(TARGET)
 
 stress: deps
 	@rm -rf $(BUILD)/stress/$(TARGET)

@@ -992,14 +992,20 @@ TEST_F(evict, local_and_global_replacement)
  * Thrashing: a loop over 256 pages, 5 passes, on a disk of 1 ms per READ,
  * with 128, 192, 255, 256 and 320 frames. LRU misses every access until
  * the working set fits (1280, 1280, 1280), then only the first pass (256,
- * 256); 255 frames take at least 4 times as long as 256 (the best of
- * three runs of each). The knee goes to "# thrash:" lines.
+ * 256), and 255 frames read the disk at least 4 times as often as 256.
+ * The time is bounded below by the disk, never above: each READ waits its
+ * 1 ms (the module's read_ns), and the loop waits for every READ. How
+ * much longer 255 frames take than 256 (the best of three runs of each)
+ * goes to the "# thrash:" lines with the knee, not into an assertion: a
+ * loaded machine stretches the rest of the run as well (the debug VM
+ * beside three others once measured 3.3 times, where it usually
+ * measures more than 4).
  */
 TEST_F_TIMEOUT(evict, thrashing_knee, 600)
 {
 	static const unsigned int frames[] = { 128, 192, 255, 256, 320 };
 	static const uint64_t want[] = { 1280, 1280, 1280, 256, 256 };
-	uint64_t ns[ARRAY_SIZE(frames)];
+	uint64_t ns[ARRAY_SIZE(frames)], reads[ARRAY_SIZE(frames)];
 	long ps = self->ps;
 
 	ASSERT_EQ(0, make_stamped(&self->m, "loop", 512));
@@ -1030,18 +1036,23 @@ TEST_F_TIMEOUT(evict, thrashing_knee, 600)
 				ns[k] = t0;
 			ASSERT_EQ(0, vmf_info(fd, &info));
 			EXPECT_TRUE(ok);
+			reads[k] = info.counters[VMFAULT_CNT_FILE_READS];
+			EXPECT_GE(info.counters[VMFAULT_CNT_READ_NS], reads[k] * 1000000);
+			EXPECT_GE(t0, info.counters[VMFAULT_CNT_READ_NS]);
 			EXPECT_EQ(want[k], info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
 			EXPECT_EQ(want[k] > frames[k] ? want[k] - frames[k] : 0,
 				  info.counters[VMFAULT_CNT_EVICTIONS]);
 			if (run == runs - 1)
-				report("thrash: frames %u major_faults %llu ms %.1f\n", frames[k],
+				report("thrash: frames %u major_faults %llu READs %llu ms %.1f\n",
+				       frames[k],
 				       (unsigned long long)info.counters[VMFAULT_CNT_MAJOR_FAULTS],
-				       ns[k] / 1e6);
+				       (unsigned long long)reads[k], ns[k] / 1e6);
 			munmap(p, 512 * ps);
 			close(fd);
 		}
 	}
-	EXPECT_LE(4 * ns[3], ns[2]);
+	EXPECT_LE(4 * reads[3], reads[2]);
+	report("thrash: 255 frames took %.2f times as long as 256\n", (double)ns[2] / ns[3]);
 	ASSERT_EQ(0, vff_ctl(&self->m, "read_delay_us 0"));
 }
 
@@ -1624,9 +1635,11 @@ static void fault_events(const char *trace, uint32_t id, const char *outcome, in
  * drops the VMA lock and redoes every fault under mmap_lock. The
  * vmfault_fault event says which lock each ->fault ran under: on 6.12
  * every reference fault and every minor fault of a swapping region ran
- * under the VMA lock; 6.1 has none.
+ * under the VMA lock; 6.1 has none. A tracefs instance takes 7 s to
+ * create and 14 s to remove on the debug kernel under TCG (as in
+ * trace_test): hence the timeout.
  */
-TEST_F(evict, faults_take_no_vma_lock_retry)
+TEST_F_TIMEOUT(evict, faults_take_no_vma_lock_retry, 180)
 {
 	struct vmfault_frames fr = { .frames = 3, .policy = VMFAULT_POLICY_FIFO,
 				     .trace_pages = 1 };

@@ -480,6 +480,27 @@ static int ksm_write(const char *name, long v)
 	return write_file(path, val);
 }
 
+/* A process's merged pages (ksm_merging_pages), or -1. */
+static long ksm_merging(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ksm_merging_pages", (int)pid);
+	return read_long(path);
+}
+
+/* Append ksmd's counters, after @what and @ms, to @k->state. */
+static void ksm_state(struct lecture_ksm *k, const char *what, uint64_t ms)
+{
+	size_t len = strlen(k->state);
+
+	snprintf(k->state + len, sizeof(k->state) - len,
+		 "%s%s %llu ms: shared %ld sharing %ld unshared %ld volatile %ld full_scans %ld",
+		 len ? "; " : "", what, (unsigned long long)ms, ksm_read("pages_shared"),
+		 ksm_read("pages_sharing"), ksm_read("pages_unshared"),
+		 ksm_read("pages_volatile"), ksm_read("full_scans"));
+}
+
 static void fill_pages(char *p, int pages)
 {
 	int i;
@@ -490,7 +511,7 @@ static void fill_pages(char *p, int pages)
 
 int lecture_ksm(int pages, long timeout_ms, struct lecture_ksm *k)
 {
-	long run, to_scan, sleep_ms, size = (long)pages * page_size();
+	long run, to_scan, sleep_ms, base, child_base, size = (long)pages * page_size();
 	int req[2], rsp[2], i, st, ret = -1;
 	uint64_t start, *child_pfn;
 	char *p, cmd;
@@ -535,6 +556,8 @@ int lecture_ksm(int pages, long timeout_ms, struct lecture_ksm *k)
 	}
 	close(req[0]);
 	close(rsp[1]);
+	/* The child's count starts at ours: fork() copies it (6.1). */
+	child_base = ksm_merging(pid);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		goto out;
@@ -543,17 +566,24 @@ int lecture_ksm(int pages, long timeout_ms, struct lecture_ksm *k)
 		snprintf(k->skip, sizeof(k->skip), "madvise(MADV_MERGEABLE): %s", strerror(errno));
 		goto out;
 	}
+	base = ksm_merging(getpid());
+	if (base < 0) {
+		snprintf(k->skip, sizeof(k->skip), "/proc/self/ksm_merging_pages: %s",
+			 strerror(errno));
+		goto out;
+	}
 	k->sharing_before = ksm_read("pages_sharing");
 	ksm_write("pages_to_scan", 1000);
 	ksm_write("sleep_millisecs", 10);
 	start = now_ms();
 	if (ksm_write("run", 1))
 		goto out;
-	while (ksm_read("pages_sharing") - k->sharing_before < pages &&
-	       now_ms() - start < (uint64_t)timeout_ms)
+	while (ksm_merging(getpid()) - base < pages && now_ms() - start < (uint64_t)timeout_ms)
 		usleep(20000);
 	k->merge_ms = now_ms() - start;
+	k->merging_merged = ksm_merging(getpid()) - base;
 	k->sharing_merged = ksm_read("pages_sharing");
+	ksm_state(k, "merged", k->merge_ms);
 
 	cmd = 'p';
 	if (write(req[1], &cmd, 1) != 1 ||
@@ -576,10 +606,13 @@ int lecture_ksm(int pages, long timeout_ms, struct lecture_ksm *k)
 	}
 	/* ksmd's next scans notice that the page is no longer shared. */
 	start = now_ms();
-	while (ksm_read("pages_sharing") >= k->sharing_merged &&
+	while (ksm_merging(getpid()) - base >= k->merging_merged &&
 	       now_ms() - start < (uint64_t)timeout_ms)
 		usleep(20000);
+	k->merging_after_write = ksm_merging(getpid()) - base;
+	k->child_after_write = ksm_merging(pid) - child_base;
 	k->sharing_after_write = ksm_read("pages_sharing");
+	ksm_state(k, "after the write", now_ms() - start);
 	ksm_write("run", 0);
 	cmd = 'p';
 	if (write(req[1], &cmd, 1) != 1 ||

@@ -107,15 +107,24 @@ int lecture_virt_res(uint64_t size, int writes, struct lecture_virt_res *v);
  * KSM: two processes with @pages identical anonymous pages (page i of
  * each holds the same bytes), madvise(MADV_MERGEABLE), ksmd run until
  * they merge (at most @timeout_ms). Then a write to the parent's page 0.
+ *
+ * The waits watch each process's own count (/proc/PID/ksm_merging_pages),
+ * not the system-wide pages_sharing: that one still counts the pages of
+ * processes gone since ksmd last ran (an earlier run, the demo), until
+ * ksmd's next scans notice.
  */
 struct lecture_ksm {
-	long sharing_before, sharing_merged, sharing_after_write;
+	long sharing_before, sharing_merged, sharing_after_write;	/* system-wide */
+	long merging_merged;		/* the parent's merged pages */
+	long merging_after_write;	/* the parent's, once ksmd saw the write */
+	long child_after_write;		/* the child's then (from its count at fork) */
 	int same_pfn;		/* pages whose pfns became one */
 	int ksm_flag;		/* parent pages with KPF_KSM set */
 	bool write_copied;	/* the written page got a pfn of its own */
 	bool other_intact;	/* the child's copy kept its bytes */
 	long merge_ms;
 	char skip[128];		/* why it could not run, or "" */
+	char state[256];	/* ksmd's counters after each wait */
 };
 int lecture_ksm(int pages, long timeout_ms, struct lecture_ksm *k);
 

@@ -21,19 +21,9 @@
 
 static volatile int stop;
 
-/* Keep the calling thread on @cpu. */
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 static void *spin(void *arg)
 {
-	pin((int)(long)arg);
+	pin_to_cpu((int)(long)arg);
 	while (!stop)
 		__asm__ __volatile__("" ::: "memory");
 	return NULL;
@@ -107,7 +97,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tlb_target: %ld threads need 2 CPUs\n", threads);
 		return 1;
 	}
-	pin(0);
+	pin_to_cpu(0);
 	for (i = 1; i < threads; i++)
 		if (pthread_create(&t[i], NULL, spin, (void *)(1 + (i - 1) % (ncpus - 1))))
 			return 1;

@@ -512,12 +512,15 @@ static void ksm(void)
 		printf("   not run: %s\n", k.skip[0] ? k.skip : strerror(errno));
 		return;
 	}
-	printf("   pages_sharing    %ld -> %ld after ksmd's scans (%ld ms)\n",
-	       k.sharing_before, k.sharing_merged, k.merge_ms);
+	printf("   merged pages (/proc/PID/ksm_merging_pages)  %ld after ksmd's scans (%ld ms)\n",
+	       k.merging_merged, k.merge_ms);
 	printf("   same frame in both processes   %d of 16 pages (KPF_KSM on %d)\n",
 	       k.same_pfn, k.ksm_flag);
-	printf("   one process writes its page 0  %s; pages_sharing %ld\n",
-	       k.write_copied ? "a private copy (COW)" : "NOT copied", k.sharing_after_write);
+	printf("   one process writes its page 0  %s; merged pages %ld (the other process: %ld)\n",
+	       k.write_copied ? "a private copy (COW)" : "NOT copied", k.merging_after_write,
+	       k.child_after_write);
+	printf("   system-wide pages_sharing      %ld -> %ld -> %ld\n",
+	       k.sharing_before, k.sharing_merged, k.sharing_after_write);
 	printf("   -> what a hypervisor does for identical guest pages; the other copy is intact: %s\n",
 	       k.other_intact ? "yes" : "NO");
 }

@@ -146,6 +146,14 @@ rm -rf "$src"
 rmdir "$mnt"
 trap 'rmmod vmfault 2>/dev/null || true' EXIT
 
+echo
+echo "== faults handled in user space: pager mode (selftests/pager_test) =="
+echo "A pager region has no data of its own: a miss, or a MAP_SHARED write to a"
+echo "write-protected page, posts an event on its pager fd, and the faulting"
+echo "thread waits (killably, mmap_lock dropped) until the handler answers."
+"$top/selftests/pager_demo" | sed 's/^/   /'
+[ "${PIPESTATUS[0]}" = 0 ]
+
 # File mode over a file system that takes the inode lock.
 echo
 echo "== file mode over ext4: the kernel's lock order (selftests/backing_test) =="

@@ -181,16 +181,21 @@ void *mmap_aligned(size_t len, size_t align, int prot, int flags, int fd,
 }
 
 
-void pin_to_this_cpu(void)
+int pin_to_cpu(int cpu)
 {
 	cpu_set_t set;
-	int cpu = sched_getcpu();
 
-	if (cpu < 0)
-		return;
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+void pin_to_this_cpu(void)
+{
+	int cpu = sched_getcpu();
+
+	if (cpu >= 0)
+		pin_to_cpu(cpu);
 }
 
 
@@ -247,6 +252,11 @@ uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t now_us(void)
+{
+	return now_ns() / 1000;
 }
 
 uint64_t now_ms(void)

@@ -91,6 +91,8 @@ void warm_stack(void);
 void *mmap_aligned(size_t len, size_t align, int prot, int flags, int fd,
 		   off_t off);
 
+/* Run the calling thread on @cpu only: 0, or -1 (errno). */
+int pin_to_cpu(int cpu);
 /* Keep the calling thread on the CPU it runs on now. */
 void pin_to_this_cpu(void);
 
@@ -131,6 +133,7 @@ int pagemap_row(const void *addr, char *row, size_t len);
 
 /* CLOCK_MONOTONIC in nanoseconds, and in milliseconds. */
 uint64_t now_ns(void);
+uint64_t now_us(void);
 uint64_t now_ms(void);
 
 /* Reap @pid within @ms milliseconds. Returns 0, or -1 if it is still alive. */
