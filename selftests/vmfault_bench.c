@@ -160,23 +160,56 @@ static char *map_or_die(size_t len, int prot, int flags, int fd, off_t off)
 	return p;
 }
 
+/*
+ * The threads of a fault server (userfaultfd's or a pager's): each waits in
+ * poll() on the server's fd and on @stop, an eventfd that stops them all.
+ */
+struct server_threads {
+	int stop;
+	int n;
+	pthread_t thread[2];
+};
+
+static void server_threads_start(struct server_threads *t, void *(*fn)(void *), void *arg,
+				 int n)
+{
+	t->stop = eventfd(0, EFD_CLOEXEC);
+	if (t->stop < 0)
+		die("eventfd: %s", strerror(errno));
+	/* Several: each waits in poll(); one reads, the others see EAGAIN. */
+	for (t->n = 0; t->n < n; t->n++)
+		if (pthread_create(&t->thread[t->n], NULL, fn, arg))
+			die("pthread_create");
+}
+
+static void server_threads_stop(struct server_threads *t)
+{
+	uint64_t one = 1;
+
+	if (write(t->stop, &one, sizeof(one)) != sizeof(one))
+		die("eventfd: %s", strerror(errno));
+	while (t->n)
+		pthread_join(t->thread[--t->n], NULL);
+	close(t->stop);
+}
+
 /* ---- userfaultfd: a zero-page server, a copier, a pager ---- */
 
 enum uffd_kind { UFFD_ZERO, UFFD_COPY, UFFD_PAGER };
 
 struct uffd_server {
 	enum uffd_kind kind;
-	int uffd, stop, file;
+	int uffd, file;
 	char *base;
 	size_t len, chunk;
 	char *buf;
-	pthread_t thread;
+	struct server_threads threads;
 };
 
 static void *uffd_serve(void *arg)
 {
 	struct uffd_server *s = arg;
-	struct pollfd pfd[2] = { { s->uffd, POLLIN }, { s->stop, POLLIN } };
+	struct pollfd pfd[2] = { { s->uffd, POLLIN }, { s->threads.stop, POLLIN } };
 	struct uffd_msg msg;
 
 	for (;;) {
@@ -222,7 +255,7 @@ static void *uffd_serve(void *arg)
 }
 
 static void uffd_start(struct uffd_server *s, enum uffd_kind kind, char *base, size_t len,
-		       size_t chunk, int file)
+		       size_t chunk, int file, int nthreads)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = { .range = { (unsigned long)base, len },
@@ -239,24 +272,71 @@ static void uffd_start(struct uffd_server *s, enum uffd_kind kind, char *base, s
 		die("userfaultfd: %s", strerror(errno));
 	if (ioctl(s->uffd, UFFDIO_API, &api) || ioctl(s->uffd, UFFDIO_REGISTER, &reg))
 		die("userfaultfd setup: %s", strerror(errno));
-	s->stop = eventfd(0, EFD_CLOEXEC);
 	s->buf = aligned_alloc(ps, chunk ? chunk : ps);
-	if (s->stop < 0 || !s->buf)
+	if (!s->buf)
 		die("userfaultfd server: %s", strerror(errno));
 	memset(s->buf, 0, chunk ? chunk : ps);
-	if (pthread_create(&s->thread, NULL, uffd_serve, s))
-		die("pthread_create");
+	server_threads_start(&s->threads, uffd_serve, s, nthreads);
 }
 
 static void uffd_stop(struct uffd_server *s)
 {
-	uint64_t one = 1;
-
-	if (write(s->stop, &one, sizeof(one)) != sizeof(one))
-		die("eventfd: %s", strerror(errno));
-	pthread_join(s->thread, NULL);
-	close(s->stop);
+	server_threads_stop(&s->threads);
 	close(s->uffd);
+	free(s->buf);
+}
+
+/* ---- vmfault pager mode: the same servers, on a pager region's fd ---- */
+
+struct pager_server {
+	bool zero;		/* ZEROPAGE, else SUPPLY of a 4 KiB buffer */
+	int pager;
+	char *buf;
+	struct server_threads threads;
+};
+
+static void *pager_serve(void *arg)
+{
+	struct pager_server *s = arg;
+	struct pollfd pfd[2] = { { s->pager, POLLIN }, { s->threads.stop, POLLIN } };
+	struct vmfault_pager_event ev;
+
+	for (;;) {
+		struct vmfault_pager_range r = { .len = ps };
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+		if (pfd[1].revents)
+			return NULL;
+		if (read(s->pager, &ev, sizeof(ev)) != sizeof(ev)) {
+			if (errno == EAGAIN)
+				continue;
+			die("read pager fd: %s", strerror(errno));
+		}
+		r.offset = ev.offset;
+		r.src = s->zero ? 0 : (uintptr_t)s->buf;
+		if (ioctl(s->pager, s->zero ? VMFAULT_PAGER_IOC_ZEROPAGE : VMFAULT_PAGER_IOC_SUPPLY,
+			  &r) && errno != EEXIST)
+			die("pager answer: %s", strerror(errno));
+	}
+}
+
+static void pager_start(struct pager_server *s, int region_fd, bool zero, int nthreads)
+{
+	memset(s, 0, sizeof(*s));
+	s->zero = zero;
+	s->pager = ioctl(region_fd, VMFAULT_IOC_PAGER_OPEN, O_CLOEXEC | O_NONBLOCK);
+	s->buf = aligned_alloc(ps, ps);
+	if (s->pager < 0 || !s->buf)
+		die("pager server: %s", strerror(errno));
+	memset(s->buf, 'p', ps);
+	server_threads_start(&s->threads, pager_serve, s, nthreads);
+}
+
+static void pager_stop(struct pager_server *s)
+{
+	server_threads_stop(&s->threads);
+	close(s->pager);
 	free(s->buf);
 }
 
@@ -265,6 +345,9 @@ static void uffd_stop(struct uffd_server *s)
 enum mem_kind {
 	M_VMF, M_VMF_SHARED, M_VMF_FA, M_ANON, M_SHMEM, M_UFFD_ZERO, M_UFFD_COPY4K,
 	M_UFFD_COPY64K, M_POPULATE, M_TMPFS_PRIV,
+	/* userfaultfd and pager mode, one handler thread or two (2H) */
+	M_UFFD_ZERO2H, M_UFFD_COPY4K2H, M_PAGER_ZERO, M_PAGER_ZERO2H, M_PAGER_SUPPLY,
+	M_PAGER_SUPPLY2H,
 };
 
 enum mem_op {
@@ -273,6 +356,7 @@ enum mem_op {
 	OP_READ_WRITE,	/* read every page, then write every page */
 	OP_COW,		/* write to a MAP_PRIVATE mapping of pages with data */
 	OP_SPARSE,	/* read one page per 2 MiB */
+	OP_READ_HALF,	/* read the odd pages; the even ones exist and are mapped */
 	OP_MAP_POPULATE, OP_POPULATE_READ, OP_POPULATE_WRITE,
 };
 
@@ -281,19 +365,47 @@ struct mem_case {
 	enum mem_kind kind;
 };
 
+/*
+ * Make the even pages of @len bytes at @p exist and be mapped, so that the
+ * odd ones are holes between resident pages (a populated tree and page
+ * table): written through the region's fd @fd at @off and read, or for
+ * anonymous memory (@fd < 0) written through the mapping.
+ */
+static void make_even_pages(int fd, off_t off, char *p, size_t len)
+{
+	for (size_t o = 0; o < len; o += 2 * ps) {
+		if (fd < 0)
+			((volatile char *)p)[o] = 'h';
+		else if (pwrite(fd, "h", 1, off + o) != 1)
+			die("pwrite: %s", strerror(errno));
+		else
+			(void)((volatile char *)p)[o];
+	}
+}
+
 static void mem_trial(enum mem_op op, enum mem_kind kind, struct sample *s)
 {
 	size_t span = op == OP_SPARSE ? npages / 16 * SZ_2M : npages * ps;
-	size_t step = op == OP_SPARSE ? SZ_2M : (size_t)ps;
+	size_t step = op == OP_SPARSE ? SZ_2M : op == OP_READ_HALF ? 2 * (size_t)ps : (size_t)ps;
 	bool write = op == OP_WRITE || op == OP_COW || op == OP_POPULATE_WRITE;
 	int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE, fd = -1;
 	struct uffd_server srv;
-	bool uffd = false;
+	struct pager_server psrv;
+	bool uffd = false, pager = false;
 	uint64_t t0, t1;
 	long f0;
 	char *p;
 
 	switch (kind) {
+	case M_PAGER_ZERO:
+	case M_PAGER_ZERO2H:
+	case M_PAGER_SUPPLY:
+	case M_PAGER_SUPPLY2H:
+		/* Read holes in a private mapping (the zero page), writes in a shared one. */
+		fd = region(VMFAULT_MODE_PAGER, 0, span, -1, 0);
+		if (kind == M_PAGER_SUPPLY || kind == M_PAGER_SUPPLY2H)
+			flags = MAP_SHARED;
+		break;
 	case M_VMF:
 	case M_VMF_SHARED:
 	case M_VMF_FA:
@@ -333,14 +445,28 @@ static void mem_trial(enum mem_op op, enum mem_kind kind, struct sample *s)
 		goto done;
 	}
 	p = map_or_die(span, prot, flags, fd, 0);
-	if (kind == M_UFFD_ZERO || kind == M_UFFD_COPY4K || kind == M_UFFD_COPY64K) {
-		uffd_start(&srv, kind == M_UFFD_ZERO ? UFFD_ZERO : UFFD_COPY, p, span,
-			   kind == M_UFFD_COPY64K ? 65536 : ps, -1);
+	if (kind == M_UFFD_ZERO || kind == M_UFFD_COPY4K || kind == M_UFFD_COPY64K ||
+	    kind == M_UFFD_ZERO2H || kind == M_UFFD_COPY4K2H) {
+		bool zero = kind == M_UFFD_ZERO || kind == M_UFFD_ZERO2H;
+
+		uffd_start(&srv, zero ? UFFD_ZERO : UFFD_COPY, p, span,
+			   kind == M_UFFD_COPY64K ? 65536 : ps, -1,
+			   kind == M_UFFD_ZERO2H || kind == M_UFFD_COPY4K2H ? 2 : 1);
 		uffd = true;
 	}
+	if (kind >= M_PAGER_ZERO) {
+		pager_start(&psrv, fd, kind == M_PAGER_ZERO || kind == M_PAGER_ZERO2H,
+			    kind == M_PAGER_ZERO2H || kind == M_PAGER_SUPPLY2H ? 2 : 1);
+		pager = true;
+	}
+	if (op == OP_READ_HALF)
+		make_even_pages(fd, 0, p, span);
 	f0 = faults_now();
 	t0 = now_ns();
 	switch (op) {
+	case OP_READ_HALF:
+		touch_pages(p + ps, span - ps, step, false);
+		break;
 	case OP_POPULATE_READ:
 	case OP_POPULATE_WRITE:
 		if (madvise(p, span, op == OP_POPULATE_READ ? MADV_POPULATE_READ :
@@ -367,8 +493,12 @@ done:
 	s->units = span / step;
 	s->touched = s->units * ps;
 	s->allocs = count_allocs(p, span);
+	if (op == OP_READ_HALF)
+		s->allocs -= s->units;	/* the even pages, there before */
 	if (uffd)
 		uffd_stop(&srv);
+	if (pager)
+		pager_stop(&psrv);
 	munmap(p, span);
 	if (fd >= 0)
 		close(fd);
@@ -430,7 +560,7 @@ static void file_trial(const char *name, size_t len, const uint32_t *order, size
 		break;
 	case F_PAGER:
 		p = map_or_die(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		uffd_start(&srv, UFFD_PAGER, p, len, fc->size, fd);
+		uffd_start(&srv, UFFD_PAGER, p, len, fc->size, fd, 1);
 		break;
 	}
 	r0 = vff_stat(&mnt, "read_requests");
@@ -621,6 +751,168 @@ static void evict_trial(const void *arg, struct sample *s)
 	close(fd);
 }
 
+/* ---- private first writes from 1 and 2 threads ---- */
+
+struct writer {
+	pthread_t t;
+	int cpu;
+	char *p;
+	size_t len;
+	volatile int *go;
+};
+
+static void *writer_fn(void *arg)
+{
+	struct writer *w = arg;
+
+	pin_to_cpu(w->cpu);
+	while (!*w->go)
+		;
+	touch_pages(w->p, w->len, ps, true);
+	return NULL;
+}
+
+struct threads_arg {
+	bool vmfault;
+	int nthreads;
+};
+
+/*
+ * Private first writes to 16 MiB of holes (a vmfault zero region, or
+ * anonymous memory), split between @nthreads threads on CPUs of their
+ * own: wall-clock nanoseconds per page, with the threads made and waiting
+ * before the clock starts. Run only when asked for (-s write-threads), in
+ * a VM with a host thread per vCPU (devtools/bench): under icount there is
+ * one vCPU, and two threads would only take turns.
+ */
+static void threads_trial(const void *arg, struct sample *s)
+{
+	const struct threads_arg *a = arg;
+	size_t span = npages * ps, part = span / a->nthreads;
+	struct writer w[2];
+	volatile int go = 0;
+	int fd = a->vmfault ? region(VMFAULT_MODE_ZERO, 0, span, -1, 0) : -1;
+	char *p = map_or_die(span, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | (a->vmfault ? 0 : MAP_ANONYMOUS), fd, 0);
+	uint64_t t0;
+	long f0;
+	int i;
+
+	for (i = 0; i < a->nthreads; i++) {
+		w[i] = (struct writer){ .cpu = i, .p = p + i * part, .len = part, .go = &go };
+		if (pthread_create(&w[i].t, NULL, writer_fn, &w[i]))
+			die("pthread_create failed");
+	}
+	usleep(10000);	/* the threads are on their CPUs, spinning */
+	f0 = faults_now();
+	t0 = now_ns();
+	go = 1;
+	for (i = 0; i < a->nthreads; i++)
+		pthread_join(w[i].t, NULL);
+	s->ns = now_ns() - t0;
+	s->faults = faults_now() - f0;
+	s->units = npages;
+	s->touched = span;
+	s->allocs = count_allocs(p, span);
+	munmap(p, span);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* ---- growth with size ---- */
+
+struct size_arg {
+	uint64_t size;		/* the region's size */
+	bool half;		/* the window's even pages exist and are mapped */
+};
+
+#define SIZE_WINDOW	256	/* pages read: the last MiB of the region */
+
+/*
+ * A read of a hole near the end of a sparse region of @size bytes (the
+ * deepest xarray path it has): SIZE_WINDOW pages, or with @half the odd
+ * ones between resident pages. A private read-only mapping, so that a
+ * 64 GiB region is not charged to overcommit.
+ */
+static void size_trial(const void *arg, struct sample *s)
+{
+	const struct size_arg *a = arg;
+	size_t win = SIZE_WINDOW * ps, step = a->half ? 2 * (size_t)ps : (size_t)ps;
+	int fd = region(VMFAULT_MODE_ZERO, 0, a->size, -1, 0);
+	char *p = map_or_die(a->size, PROT_READ, MAP_PRIVATE, fd, 0);
+	char *w = p + a->size - win;
+	uint64_t t0;
+	long f0;
+
+	if (a->half)
+		make_even_pages(fd, a->size - win, w, win);
+	f0 = faults_now();
+	t0 = now_ns();
+	touch_pages(w + (a->half ? ps : 0), win - (a->half ? ps : 0), step, false);
+	s->ns = now_ns() - t0;
+	s->faults = faults_now() - f0;
+	s->units = win / step;
+	s->touched = s->units * ps;
+	s->allocs = count_allocs(w, win) - (a->half ? s->units : 0);
+	munmap(p, a->size);
+	close(fd);
+}
+
+/* ---- GET_INFO and /proc/vmfault_regions against dirty pages ---- */
+
+struct info_arg {
+	size_t dirty;		/* pages written, not yet written back */
+	bool proc;		/* read /proc/vmfault_regions, not GET_INFO */
+};
+
+#define INFO_CALLS	32
+
+/*
+ * A file-mode region over a memfd with @dirty pages written through a
+ * shared mapping: the time of one VMFAULT_IOC_GET_INFO, or of one read of
+ * /proc/vmfault_regions (which asks every open region for the same).
+ */
+static void info_trial(const void *arg, struct sample *s)
+{
+	const struct info_arg *a = arg;
+	size_t len = (a->dirty ? a->dirty : 1) * ps;
+	int mfd = memfd_create("bench-dirty", MFD_CLOEXEC), fd, i;
+	struct vmfault_region_info info;
+	char buf[65536];
+	uint64_t t0;
+	char *p;
+
+	if (mfd < 0 || ftruncate(mfd, len))
+		die("memfd: %s", strerror(errno));
+	fd = region(VMFAULT_MODE_FILE, 0, len, mfd, 1);
+	p = map_or_die(len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (a->dirty)
+		touch_pages(p, len, ps, true);
+	if (ioctl(fd, VMFAULT_IOC_GET_INFO, &info))
+		die("VMFAULT_IOC_GET_INFO: %s", strerror(errno));
+	if (info.dirty != a->dirty)
+		die("info: %llu dirty pages, not %zu", (unsigned long long)info.dirty, a->dirty);
+	t0 = now_ns();
+	for (i = 0; i < INFO_CALLS; i++) {
+		if (a->proc) {
+			int pfd = open("/proc/vmfault_regions", O_RDONLY | O_CLOEXEC);
+
+			if (pfd < 0)
+				die("open /proc/vmfault_regions: %s", strerror(errno));
+			while (read(pfd, buf, sizeof(buf)) > 0)
+				;
+			close(pfd);
+		} else if (ioctl(fd, VMFAULT_IOC_GET_INFO, &info)) {
+			die("VMFAULT_IOC_GET_INFO: %s", strerror(errno));
+		}
+	}
+	s->ns = now_ns() - t0;
+	s->units = INFO_CALLS;
+	munmap(p, len);
+	close(fd);
+	close(mfd);
+}
+
 /* ---- running and printing ---- */
 
 static int cmp_u64(const void *a, const void *b)
@@ -662,9 +954,10 @@ static void emit(const char *scen, const char *comp, const char *unit, uint64_t 
 	fflush(stdout);
 }
 
+/* Comparators that need the module: vmfault's modes, its pager mode. */
 static bool is_vmfault(const char *comp)
 {
-	return !strncmp(comp, "vmfault", 7);
+	return !strncmp(comp, "vmfault", 7) || !strncmp(comp, "pager", 5);
 }
 
 static bool skip_comp(const char *comp)
@@ -771,12 +1064,18 @@ static const struct mem_case read_cases[] = {
 	{ "vmfault", M_VMF }, { "vmfault-shared", M_VMF_SHARED }, { "anon", M_ANON },
 	{ "shmem", M_SHMEM }, { "uffd-zeropage", M_UFFD_ZERO },
 	{ "populate-read", M_POPULATE },
+	{ "pager-zeropage", M_PAGER_ZERO }, { "uffd-zeropage-2h", M_UFFD_ZERO2H },
+	{ "pager-zeropage-2h", M_PAGER_ZERO2H },
 };
 
 static const struct mem_case read_fa_cases[] = {
 	{ "vmfault-fa", M_VMF_FA }, { "vmfault", M_VMF }, { "anon", M_ANON },
 	{ "shmem", M_SHMEM }, { "uffd-zeropage", M_UFFD_ZERO },
 	{ "populate-read", M_POPULATE },
+};
+
+static const struct mem_case half_cases[] = {
+	{ "vmfault", M_VMF }, { "anon", M_ANON },
 };
 
 static const struct mem_case sparse_cases[] = {
@@ -787,6 +1086,8 @@ static const struct mem_case write_cases[] = {
 	{ "vmfault", M_VMF }, { "vmfault-shared", M_VMF_SHARED }, { "anon", M_ANON },
 	{ "shmem", M_SHMEM }, { "populate-write", M_POPULATE },
 	{ "uffd-copy-4k", M_UFFD_COPY4K }, { "uffd-copy-64k", M_UFFD_COPY64K },
+	{ "pager-supply-4k", M_PAGER_SUPPLY }, { "uffd-copy-4k-2h", M_UFFD_COPY4K2H },
+	{ "pager-supply-4k-2h", M_PAGER_SUPPLY2H },
 };
 
 static const struct mem_case rw_cases[] = {
@@ -859,6 +1160,7 @@ int main(int argc, char **argv)
 
 	run_mem("read-hole", OP_READ, read_cases, N(read_cases));
 	run_mem("read-hole-fa", OP_READ, read_fa_cases, N(read_fa_cases));
+	run_mem("read-hole-half", OP_READ_HALF, half_cases, N(half_cases));
 	run_mem("sparse-read", OP_SPARSE, sparse_cases, N(sparse_cases));
 	run_mem("write-first", OP_WRITE, write_cases, N(write_cases));
 	run_mem("read-then-write", OP_READ_WRITE, rw_cases, N(rw_cases));
@@ -880,6 +1182,47 @@ int main(int argc, char **argv)
 		measure("evict-refault", "vmfault-evict-b1", "page", evict_trial, &e1);
 		measure("evict-refault", "vmfault-evict-b16", "page", evict_trial, &e16);
 		evict_teardown();
+	}
+	/* Only when asked for: see threads_trial(). */
+	if (only && wanted("write-threads") && !native) {
+		static const struct threads_arg ta[] = {
+			{ true, 1 }, { true, 2 }, { false, 1 }, { false, 2 },
+		};
+		static const char *const names[] = {
+			"vmfault-1t", "vmfault-2t", "anon-1t", "anon-2t",
+		};
+
+		if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+			die("write-threads: needs 2 CPUs");
+		for (size_t i = 0; i < N(ta); i++)
+			measure("write-threads", names[i], "page", threads_trial, &ta[i]);
+	}
+	if (wanted("read-hole-size") && !native) {
+		static const struct size_arg sz[] = {
+			{ 1ULL << 20, false }, { 16ULL << 20, false }, { 1ULL << 30, false },
+			{ 64ULL << 30, false }, { 1ULL << 20, true }, { 16ULL << 20, true },
+			{ 1ULL << 30, true }, { 64ULL << 30, true },
+		};
+		static const char *const names[] = {
+			"vmfault-1m", "vmfault-16m", "vmfault-1g", "vmfault-64g",
+			"vmfault-1m-half", "vmfault-16m-half", "vmfault-1g-half", "vmfault-64g-half",
+		};
+
+		for (size_t i = 0; i < N(sz); i++)
+			measure("read-hole-size", names[i], "page", size_trial, &sz[i]);
+	}
+	if (wanted("info-dirty") && !native && !tag) {
+		static const struct info_arg ia[] = {
+			{ 0, false }, { 1024, false }, { 16384, false }, { 65536, false },
+			{ 0, true }, { 1024, true }, { 16384, true }, { 65536, true },
+		};
+		static const char *const names[] = {
+			"get-info-d0", "get-info-d1k", "get-info-d16k", "get-info-d64k",
+			"proc-regions-d0", "proc-regions-d1k", "proc-regions-d16k", "proc-regions-d64k",
+		};
+
+		for (size_t i = 0; i < N(ia); i++)
+			measure("info-dirty", names[i], "call", info_trial, &ia[i]);
 	}
 	if (!file_scenarios_wanted() || tag)
 		return 0;
