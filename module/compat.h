@@ -11,6 +11,7 @@
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
+#include <asm/pgalloc.h>	/* pmd_populate() */
 
 /**
  * vmfault_mkwrite_is_own_fault() - is this ->page_mkwrite a fault of its own?
@@ -106,6 +107,39 @@ static inline pte_t *vmfault_fault_pte_lock(struct vm_fault *vmf, unsigned long 
 #else
 	return NULL;
 #endif
+}
+
+/**
+ * vmfault_fault_pmd_install() - give a fault-around window its page table
+ * @vmf: a fault in ->map_pages whose vmf->pmd has no page table
+ *
+ * Where the pmd is empty, do_fault_around() allocates a page table for
+ * ->map_pages beforehand (vmf->prealloc_pte), on 6.1 and 6.12 alike:
+ * ->map_pages may not allocate. filemap_map_pages() installs it with
+ * pmd_install(), which is not exported; its steps are inline functions on
+ * both kernels: under the pmd lock, if the pmd is still empty, count the
+ * table and populate the pmd with it; if it is not, another fault
+ * installed one meanwhile and core mm frees ours.
+ *
+ * Return: true if vmf->pmd now has a page table.
+ */
+static inline bool vmfault_fault_pmd_install(struct vm_fault *vmf)
+{
+	struct mm_struct *mm = vmf->vma->vm_mm;
+	spinlock_t *ptl;	/* the pmd's page table lock */
+
+	if (!vmf->prealloc_pte)
+		return false;
+	ptl = pmd_lock(mm, vmf->pmd);
+	if (likely(pmd_none(*vmf->pmd))) {
+		mm_inc_nr_ptes(mm);
+		/* The table's zeroing before the pmd publishes it (__pte_alloc()). */
+		smp_wmb();
+		pmd_populate(mm, vmf->pmd, vmf->prealloc_pte);
+		vmf->prealloc_pte = NULL;
+	}
+	spin_unlock(ptl);
+	return true;
 }
 
 /*

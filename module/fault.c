@@ -102,6 +102,38 @@ void vmfault_mkwrite_done(struct vm_fault *vmf, struct vmfault_region *region, u
 	vmfault_fault_done(vmf, region, true, VMFAULT_OUT_MKWRITE, start);
 }
 
+/* Region pages looked up under RCU, then mapped outside it. */
+#define VMFAULT_AROUND_BATCH	16
+
+/*
+ * Map @n region pages at consecutive addresses from @addr: as
+ * vm_insert_page() each, with one walk to the pmd and one page table lock
+ * per 8 (vm_insert_pages()). A pte mapped already (-EBUSY) is skipped.
+ * Sets *@hit if @pages[@fault] was mapped (@fault may be past the run).
+ * Returns the pages mapped.
+ */
+static unsigned long vmfault_map_run(struct vm_area_struct *vma, unsigned long addr,
+				     struct page **pages, unsigned long n, unsigned long fault,
+				     bool *hit)
+{
+	unsigned long done = 0, mapped = 0;
+
+	while (done < n) {
+		unsigned long left = n - done, ins;
+		int err = vm_insert_pages(vma, addr + (done << PAGE_SHIFT), pages + done, &left);
+
+		ins = n - done - left;
+		if (fault >= done && fault < done + ins)
+			*hit = true;
+		mapped += ins;
+		done += ins;
+		if (!err)
+			break;
+		done++;		/* the page it stopped at: mapped already */
+	}
+	return mapped;
+}
+
 /**
  * vmfault_region_map_resident() - ->map_pages of both modes
  * @vmf: the read fault; the pte at vmf->address is empty
@@ -109,10 +141,11 @@ void vmfault_mkwrite_done(struct vm_fault *vmf, struct vmfault_region *region, u
  * @last: last page offset, inside the vma and the region's data
  *
  * Context: mmap_lock (or 6.12's per-VMA lock) held for read, and on 6.12
- * rcu_read_lock() as well: nothing here may sleep. vm_insert_page() takes
- * the page table lock itself and allocates nothing while the page table
- * exists, so a window whose page table does not exist yet is left to
- * ->fault.
+ * rcu_read_lock() as well: nothing here may sleep. The pages are looked up
+ * in batches, in one xarray walk under RCU, and mapped after it, each run
+ * of consecutive pages with one vm_insert_pages() (which takes the page
+ * table lock itself). A window whose page table does not exist yet gets
+ * the one core mm allocated for it (vmfault_fault_pmd_install()).
  *
  * Maps: every up-to-date region page of the window whose pte is empty,
  * read-only (vm_page_prot; MAP_SHARED writes still go through
@@ -129,38 +162,52 @@ vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgof
 {
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
 	struct vm_area_struct *vma = vmf->vma;
-	bool file = region->mode == VMFAULT_MODE_FILE;
+	bool file = region->mode == VMFAULT_MODE_FILE, hit = false;
+	struct page *pages[VMFAULT_AROUND_BATCH];
+	pgoff_t idx[VMFAULT_AROUND_BATCH];
+	XA_STATE(xas, &region->pages, first);
 	u64 start = vmfault_fault_start();
-	unsigned long around = 0;
-	vm_fault_t ret = 0;
+	unsigned long mapped = 0;
+	unsigned int n, i, j;
 	struct page *page;
-	pgoff_t index;
 
-	if (pmd_none(READ_ONCE(*vmf->pmd)))
+	if (pmd_none(READ_ONCE(*vmf->pmd)) && !vmfault_fault_pmd_install(vmf))
 		return 0;
-	xa_for_each_range(&region->pages, index, page, first, last) {
-		unsigned long addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
-
-		if (!PageUptodate(page) || PageHWPoison(page))
-			continue;
-		/* A sampled page's next use is the sampler's fault (wset.c). */
-		if (unlikely(region->wset) &&
-		    xa_get_mark(&region->pages, index, VMFAULT_PAGE_SAMPLED))
-			continue;
-		if (file && xa_load(&region->pages, index) != page)
-			continue;
-		if (vm_insert_page(vma, addr, page))
-			continue;	/* -EBUSY: mapped already */
-		if (index == vmf->pgoff)
-			ret = VM_FAULT_NOPAGE;
-		else
-			around++;
-	}
-	if (around)
-		vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND, around);
-	if (ret)
-		vmfault_fault_done(vmf, region, false, VMFAULT_OUT_AROUND, start);
-	return ret;
+	do {
+		n = 0;
+		rcu_read_lock();
+		xas_for_each(&xas, page, last) {
+			if (xas_retry(&xas, page))
+				continue;
+			if (!PageUptodate(page) || PageHWPoison(page))
+				continue;
+			/* A sampled page's next use is the sampler's fault (wset.c). */
+			if (unlikely(region->wset) && xas_get_mark(&xas, VMFAULT_PAGE_SAMPLED))
+				continue;
+			if (file && xas_reload(&xas) != page)
+				continue;
+			pages[n] = page;
+			idx[n] = xas.xa_index;
+			if (++n == VMFAULT_AROUND_BATCH) {
+				xas_pause(&xas);
+				break;
+			}
+		}
+		rcu_read_unlock();
+		for (i = 0; i < n; i = j) {
+			for (j = i + 1; j < n && idx[j] == idx[j - 1] + 1; j++)
+				;
+			mapped += vmfault_map_run(vma, vma->vm_start +
+						  ((idx[i] - vma->vm_pgoff) << PAGE_SHIFT),
+						  pages + i, j - i, vmf->pgoff - idx[i], &hit);
+		}
+	} while (n == VMFAULT_AROUND_BATCH);
+	if (mapped > hit)
+		vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND, mapped - hit);
+	if (!hit)
+		return 0;
+	vmfault_fault_done(vmf, region, false, VMFAULT_OUT_AROUND, start);
+	return VM_FAULT_NOPAGE;
 }
 
 #ifdef VMFAULT_HAVE_VMA_LOCK

@@ -424,6 +424,63 @@ TEST_F(one, fault_around_mixed_window)
 	munmap(p, w * self->ps);
 }
 
+/*
+ * Fault-around where the page table does not exist yet: the first read of
+ * a fresh 2 MiB-aligned mapping. Core mm allocates the table before
+ * ->map_pages, which installs it and maps the whole window: 16 resident
+ * pages, one fault (before, the window was left to ->fault: one page).
+ * The next window, whose table exists, is mapped whole as well.
+ */
+TEST_F(one, fault_around_new_page_table)
+{
+	const int n = 512, w = 16;
+	struct vmfault_config cfg = { .mode = VMFAULT_MODE_ZERO, .size = n * self->ps,
+				      .flags = VMFAULT_FLAG_FAULT_AROUND };
+	uint64_t zp = zero_pfn();
+	int first = w, i, mapped = 0;
+	char *p, *buf;
+	long f0;
+
+	buf = malloc(n * self->ps);
+	ASSERT_NE(buf, NULL);
+	for (i = 0; i < n; i++)
+		memset(buf + i * self->ps, 'a' + i % 26, self->ps);
+	ASSERT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), 0);
+	ASSERT_EQ(pwrite(self->fd, buf, n * self->ps, 0), n * self->ps);
+	p = mmap_aligned(n * self->ps, n * self->ps, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+
+	f0 = rusage_faults();
+	touch_read(p);
+	EXPECT_EQ(rusage_faults() - f0, 1);
+	for (i = 0; i < 2 * w; i++)
+		mapped += pfn_of(p + i * self->ps) != 0;
+	EXPECT_EQ(mapped, first);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_FAULTS), 1);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_FAULT_AROUND), first - 1);
+
+	f0 = rusage_faults();
+	touch_read(p + w * self->ps);
+	EXPECT_EQ(rusage_faults() - f0, 1);
+	mapped = 0;
+	for (i = 0; i < 2 * w; i++)
+		mapped += pfn_of(p + i * self->ps) != 0;
+	EXPECT_EQ(mapped, first + w);
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_FAULT_AROUND), first - 1 + w - 1);
+	/* Each mapped page is the region's, with its data. */
+	for (i = 0; i < 2 * w; i++) {
+		uint64_t pfn = pfn_of(p + i * self->ps);
+
+		if (!pfn)
+			continue;
+		EXPECT_NE(pfn, zp);
+		EXPECT_EQ(p[i * self->ps], 'a' + i % 26);
+	}
+	EXPECT_EQ(vmf_counter(self->fd, VMFAULT_CNT_PAGES_ALLOCATED), n);
+	munmap(p, n * self->ps);
+	free(buf);
+}
+
 /* Lazy allocation: map 10 pages, write 3, and exactly 3 pages exist. */
 TEST_F(one, lazy_allocation_shared)
 {
