@@ -96,6 +96,7 @@ struct sample {
 	uint64_t touched;	/* bytes the workload touched */
 	uint64_t units;		/* what ns and counts are divided by */
 	int64_t tlb;		/* TLB flushes of the task (-1: not countable) */
+	uint64_t mapped;	/* pages mapped when it ended (0: not counted) */
 };
 
 /* Present frames in [p, p + len) other than the zero page. */
@@ -858,6 +859,68 @@ static void size_trial(const void *arg, struct sample *s)
 	close(fd);
 }
 
+/* ---- core mm's fault-around at each window: vmfault against shmem ---- */
+
+#define FA_BYTES	"/sys/kernel/debug/fault_around_bytes"
+#define FA_SPARSE	16	/* fa-window-sparse: reads, 2 MiB apart */
+
+/* Core mm's fault-around window in bytes (debugfs; vm-init mounts it). */
+static unsigned long fault_around_get(void)
+{
+	unsigned long v = 0;
+	FILE *f = fopen(FA_BYTES, "r");
+
+	if (!f || fscanf(f, "%lu", &v) != 1)
+		die("%s: %s", FA_BYTES, f ? "no number" : strerror(errno));
+	fclose(f);
+	return v;
+}
+
+/* Set it to @bytes, a power of two from 4 KiB to 2 MiB; it must take. */
+static void fault_around_set(unsigned long bytes)
+{
+	FILE *f = fopen(FA_BYTES, "w");
+
+	if (!f || fprintf(f, "%lu\n", bytes) < 0 || fclose(f))
+		die("%s: cannot write %lu: %s", FA_BYTES, bytes, strerror(errno));
+	if (fault_around_get() != bytes)
+		die("%s: wrote %lu, reads %lu", FA_BYTES, bytes, fault_around_get());
+}
+
+struct window_arg {
+	int fd;		/* a zero-mode region (FAULT_AROUND) or a memfd, written */
+	size_t span;
+	bool sparse;	/* one read per 2 MiB, not one per page */
+};
+
+/*
+ * fa-window, fa-window-sparse: a warm re-mmap. The pages exist and hold
+ * data; each trial maps them again (MAP_SHARED, 2 MiB aligned) and reads
+ * one byte per page, or one per 2 MiB, with core mm's fault-around at the
+ * window fault_around_bytes says: vmfault's ->map_pages (zero mode with
+ * FAULT_AROUND, vmfault_region_map_resident()) against the kernel's own,
+ * filemap_map_pages() over shmem. Nothing is allocated, cleared or copied
+ * on either side: same class.
+ */
+static void window_trial(const void *arg, struct sample *s)
+{
+	const struct window_arg *w = arg;
+	size_t step = w->sparse ? SZ_2M : (size_t)ps;
+	char *p = map_or_die(w->span, PROT_READ, MAP_SHARED, w->fd, 0);
+	uint64_t t0;
+	long f0;
+
+	f0 = faults_now();
+	t0 = now_ns();
+	touch_pages(p, w->span, step, false);
+	s->ns = now_ns() - t0;
+	s->faults = faults_now() - f0;
+	s->units = w->span / step;
+	s->touched = s->units * ps;
+	s->mapped = count_allocs(p, w->span);
+	munmap(p, w->span);
+}
+
 /* ---- GET_INFO and /proc/vmfault_regions against dirty pages ---- */
 
 struct info_arg {
@@ -951,6 +1014,10 @@ static void emit(const char *scen, const char *comp, const char *unit, uint64_t 
 	if (s->tlb > 0 || (s->tlb == 0 && strstr(comp, "evict")))
 		printf("#tlb\t%s\t%s%s%s\t%.4f\n", scen, comp, tag ? "/" : "", tag ? tag : "",
 		       s->tlb / u);
+	/* Where counted: pages mapped per unit (fault-around's reach). */
+	if (s->mapped)
+		printf("#mapped\t%s\t%s%s%s\t%.4f\n", scen, comp, tag ? "/" : "",
+		       tag ? tag : "", s->mapped / u);
 	fflush(stdout);
 }
 
@@ -1053,6 +1120,45 @@ static void run_file(const char *scen, const char *name, size_t len, const uint3
 
 		measure(scen, cases[c].name, order ? "page" : "MiB", file_trial_fn, &f);
 	}
+}
+
+/* Every window from 1 to 512 pages, each comparator on pages of its own. */
+static void run_window(const char *scen, bool sparse)
+{
+	static const unsigned int windows[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512 };
+	size_t span = sparse ? FA_SPARSE * SZ_2M : npages * ps;
+	unsigned long saved;
+	char name[32];
+	char *data;
+
+	if (!wanted(scen) || native)
+		return;
+	saved = fault_around_get();
+	data = malloc(span);
+	if (!data)
+		die("malloc: %s", strerror(errno));
+	memset(data, 'w', span);
+	for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
+		fault_around_set(windows[i] * ps);
+		for (int vmf = 1; vmf >= 0; vmf--) {
+			struct window_arg w = { -1, span, sparse };
+
+			snprintf(name, sizeof(name), "%s-w%u", vmf ? "vmfault-fa" : "shmem",
+				 windows[i]);
+			if (skip_comp(name))
+				continue;
+			if (vmf)
+				w.fd = region(VMFAULT_MODE_ZERO, VMFAULT_FLAG_FAULT_AROUND, span, -1, 0);
+			else if ((w.fd = memfd_create("bench-window", MFD_CLOEXEC)) < 0)
+				die("memfd: %s", strerror(errno));
+			if (pwrite(w.fd, data, span, 0) != (ssize_t)span)
+				die("pwrite: %s", strerror(errno));
+			measure(scen, name, "page", window_trial, &w);
+			close(w.fd);
+		}
+	}
+	fault_around_set(saved);
+	free(data);
 }
 
 static void mem_access_fn(const void *arg, struct sample *s)
@@ -1211,6 +1317,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < N(sz); i++)
 			measure("read-hole-size", names[i], "page", size_trial, &sz[i]);
 	}
+	run_window("fa-window", false);
+	run_window("fa-window-sparse", true);
 	if (wanted("info-dirty") && !native && !tag) {
 		static const struct info_arg ia[] = {
 			{ 0, false }, { 1024, false }, { 16384, false }, { 65536, false },
