@@ -897,10 +897,11 @@ struct window_arg {
  * fa-window, fa-window-sparse: a warm re-mmap. The pages exist and hold
  * data; each trial maps them again (MAP_SHARED, 2 MiB aligned) and reads
  * one byte per page, or one per 2 MiB, with core mm's fault-around at the
- * window fault_around_bytes says: vmfault's ->map_pages (zero mode with
- * FAULT_AROUND, vmfault_region_map_resident()) against the kernel's own,
- * filemap_map_pages() over shmem. Nothing is allocated, cleared or copied
- * on either side: same class.
+ * window fault_around_bytes says: vmfault's ->map_pages
+ * (vmfault_region_map_resident(): zero mode with FAULT_AROUND, and file
+ * mode over a memfd whose pages the region has read in) against the
+ * kernel's own, filemap_map_pages() over shmem. Nothing is allocated,
+ * cleared or copied on either side: same class.
  */
 static void window_trial(const void *arg, struct sample *s)
 {
@@ -1140,21 +1141,35 @@ static void run_window(const char *scen, bool sparse)
 	memset(data, 'w', span);
 	for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
 		fault_around_set(windows[i] * ps);
-		for (int vmf = 1; vmf >= 0; vmf--) {
+		for (int c = 0; c < 3; c++) {
+			static const char *const comp[] = { "vmfault-fa", "vmfault-file", "shmem" };
 			struct window_arg w = { -1, span, sparse };
+			int mfd = -1;
 
-			snprintf(name, sizeof(name), "%s-w%u", vmf ? "vmfault-fa" : "shmem",
-				 windows[i]);
+			snprintf(name, sizeof(name), "%s-w%u", comp[c], windows[i]);
 			if (skip_comp(name))
 				continue;
-			if (vmf)
+			if (c == 0) {
 				w.fd = region(VMFAULT_MODE_ZERO, VMFAULT_FLAG_FAULT_AROUND, span, -1, 0);
-			else if ((w.fd = memfd_create("bench-window", MFD_CLOEXEC)) < 0)
+			} else if ((w.fd = memfd_create("bench-window", MFD_CLOEXEC)) < 0) {
 				die("memfd: %s", strerror(errno));
+			}
 			if (pwrite(w.fd, data, span, 0) != (ssize_t)span)
 				die("pwrite: %s", strerror(errno));
+			if (c == 1) {
+				/* File mode over the memfd, its pages read in once. */
+				char *p;
+
+				mfd = w.fd;
+				w.fd = region(VMFAULT_MODE_FILE, 0, 0, mfd, 1);
+				p = map_or_die(span, PROT_READ, MAP_SHARED, w.fd, 0);
+				touch_pages(p, span, ps, false);
+				munmap(p, span);
+			}
 			measure(scen, name, "page", window_trial, &w);
 			close(w.fd);
+			if (mfd >= 0)
+				close(mfd);
 		}
 	}
 	fault_around_set(saved);
