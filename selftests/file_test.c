@@ -226,20 +226,12 @@ static void scan_model(unsigned int n, unsigned int window, unsigned int fa, str
 	}
 }
 
-/* Core mm's fault-around block in pages (debugfs fault_around_bytes). */
+/* Core mm's fault-around block in pages (64 KiB if unreadable). */
 static unsigned int fault_around_pages(void)
 {
-	unsigned long bytes = 65536;
-	FILE *f;
+	unsigned long bytes = fault_around_bytes();
 
-	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-	f = fopen("/sys/kernel/debug/fault_around_bytes", "r");
-	if (f) {
-		if (fscanf(f, "%lu", &bytes) != 1)
-			bytes = 65536;
-		fclose(f);
-	}
-	return bytes / page_size();
+	return (bytes ? bytes : 65536) / page_size();
 }
 
 /*

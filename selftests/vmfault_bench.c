@@ -864,15 +864,13 @@ static void size_trial(const void *arg, struct sample *s)
 #define FA_BYTES	"/sys/kernel/debug/fault_around_bytes"
 #define FA_SPARSE	16	/* fa-window-sparse: reads, 2 MiB apart */
 
-/* Core mm's fault-around window in bytes (debugfs; vm-init mounts it). */
+/* Core mm's fault-around window in bytes (debugfs). */
 static unsigned long fault_around_get(void)
 {
-	unsigned long v = 0;
-	FILE *f = fopen(FA_BYTES, "r");
+	unsigned long v = fault_around_bytes();
 
-	if (!f || fscanf(f, "%lu", &v) != 1)
-		die("%s: %s", FA_BYTES, f ? "no number" : strerror(errno));
-	fclose(f);
+	if (!v)
+		die("%s: cannot read it", FA_BYTES);
 	return v;
 }
 

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -180,6 +181,21 @@ void *mmap_aligned(size_t len, size_t align, int prot, int flags, int fd,
 	return mmap((void *)a, len, prot, flags | MAP_FIXED, fd, off);
 }
 
+
+unsigned long fault_around_bytes(void)
+{
+	unsigned long bytes = 0;
+	FILE *f;
+
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	f = fopen("/sys/kernel/debug/fault_around_bytes", "r");
+	if (f) {
+		if (fscanf(f, "%lu", &bytes) != 1)
+			bytes = 0;
+		fclose(f);
+	}
+	return bytes;
+}
 
 int pin_to_cpu(int cpu)
 {

@@ -91,6 +91,12 @@ void warm_stack(void);
 void *mmap_aligned(size_t len, size_t align, int prot, int flags, int fd,
 		   off_t off);
 
+/*
+ * Core mm's fault-around window in bytes (debugfs fault_around_bytes,
+ * mounted if need be), or 0 if it cannot be read.
+ */
+unsigned long fault_around_bytes(void);
+
 /* Run the calling thread on @cpu only: 0, or -1 (errno). */
 int pin_to_cpu(int cpu);
 /* Keep the calling thread on the CPU it runs on now. */
