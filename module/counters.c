@@ -4,6 +4,7 @@
  * their sums (which /proc/vmfault and GET_INFO show: proc.c, region.c).
  *
  * The fault path only increments this CPU's slots (no lock, no atomic);
+ * a fault is counted as a read or a write, and "faults" is their sum.
  * readers sum over all possible CPUs, so a reader racing with a fault may
  * see the fault's counters partly updated but never a torn value.
  */
@@ -67,6 +68,7 @@ void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out)
 		for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
 			out[i] += READ_ONCE(c->v[i]);
 	}
+	out[VMFAULT_CNT_FAULTS] = out[VMFAULT_CNT_READ_FAULTS] + out[VMFAULT_CNT_WRITE_FAULTS];
 }
 
 /**
@@ -81,6 +83,9 @@ u64 vmfault_counter_sum(struct vmfault_counters __percpu *stats, enum vmfault_co
 	u64 sum = 0;
 	int cpu;
 
+	if (idx == VMFAULT_CNT_FAULTS)
+		return vmfault_counter_sum(stats, VMFAULT_CNT_READ_FAULTS) +
+		       vmfault_counter_sum(stats, VMFAULT_CNT_WRITE_FAULTS);
 	for_each_possible_cpu(cpu)
 		sum += READ_ONCE(per_cpu_ptr(stats, cpu)->v[idx]);
 	return sum;

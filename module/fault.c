@@ -14,19 +14,7 @@
 #include "vmfault_trace.h"
 
 /**
- * vmfault_fault_start() - the start of a fault, for its latency
- *
- * Reads the clock only while the vmfault_fault event is enabled.
- *
- * Return: nanoseconds, or 0 when not traced.
- */
-u64 vmfault_fault_start(void)
-{
-	return trace_vmfault_fault_enabled() ? ktime_get_ns() : 0;
-}
-
-/**
- * vmfault_fault_done_at() - count a fault served by the module and trace it
+ * vmfault_fault_trace() - trace a fault served by the module
  * @region: its region
  * @address: the faulting address
  * @pgoff: its page offset in the region
@@ -36,38 +24,16 @@ u64 vmfault_fault_start(void)
  * @outcome: what the handler did
  * @start: vmfault_fault_start() at the handler's entry
  *
- * For a fault that has dropped mmap_lock and may no longer look at its vma.
+ * Called by vmfault_fault_done() and vmfault_fault_done_at()
+ * (vmfault_trace.h) only while the vmfault_fault event is enabled: out of
+ * line, so that the fault paths carry no argument set-up for it.
  */
-void vmfault_fault_done_at(struct vmfault_region *region, unsigned long address,
-			   pgoff_t pgoff, bool write, bool shared, unsigned int cause,
-			   enum vmfault_outcome outcome, u64 start)
+void vmfault_fault_trace(struct vmfault_region *region, unsigned long address,
+			 pgoff_t pgoff, bool write, bool shared, unsigned int cause,
+			 enum vmfault_outcome outcome, u64 start)
 {
-	vmfault_count(region, VMFAULT_CNT_FAULTS);
-	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
-	if (trace_vmfault_fault_enabled())
-		trace_vmfault_fault(region, address, pgoff, write, shared, cause,
-				    outcome, ktime_get_ns() - start);
-}
-
-/**
- * vmfault_fault_done() - count a fault served by the module and trace it
- * @vmf: the fault
- * @region: its region
- * @write: a write fault
- * @outcome: what the handler did
- * @start: vmfault_fault_start() at the handler's entry
- *
- * A fault that core mm retries (FAULT_FLAG_TRIED) was counted by the pass
- * that asked for the retry (file_io.c): the retry is not counted again, so
- * that the counters count faults as getrusage() does.
- */
-void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
-			bool write, enum vmfault_outcome outcome, u64 start)
-{
-	if (vmf->flags & FAULT_FLAG_TRIED)
-		return;
-	vmfault_fault_done_at(region, vmf->address, vmf->pgoff, write,
-			      vmf->vma->vm_flags & VM_SHARED, vmf->flags, outcome, start);
+	trace_vmfault_fault(region, address, pgoff, write, shared, cause,
+			    outcome, ktime_get_ns() - start);
 }
 
 /**

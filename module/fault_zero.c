@@ -315,10 +315,17 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 				       vmfault_zero_hole_pte, &h)) {
 		return VM_FAULT_OOM;
 	}
-	n = hweight_long(h.mapped);
-	vmfault_count_add(region, VMFAULT_CNT_ZERO_PAGE_MAPS, n);
-	if (h.mapped & ~BIT(i))
-		vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND, n - !!(h.mapped & BIT(i)));
+	/* One page (no fault-around, the common case): no bit count. */
+	if (nr == 1) {
+		if (h.mapped)
+			vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_MAPS);
+	} else {
+		n = hweight_long(h.mapped);
+		vmfault_count_add(region, VMFAULT_CNT_ZERO_PAGE_MAPS, n);
+		if (h.mapped & ~BIT(i))
+			vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND,
+					  n - !!(h.mapped & BIT(i)));
+	}
 
 	/*
 	 * A writer may have installed a page between our lookup and the pte.

@@ -226,13 +226,10 @@ static inline void vmfault_count_add(struct vmfault_region *region,
 void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out);
 u64 vmfault_counter_sum(struct vmfault_counters __percpu *stats, enum vmfault_counter idx);
 
-/* fault.c */
-u64 vmfault_fault_start(void);
-void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
-			bool write, enum vmfault_outcome outcome, u64 start);
-void vmfault_fault_done_at(struct vmfault_region *region, unsigned long address,
-			   pgoff_t pgoff, bool write, bool shared, unsigned int cause,
-			   enum vmfault_outcome outcome, u64 start);
+/* fault.c (vmfault_fault_start() and vmfault_fault_done(): vmfault_trace.h) */
+void __cold vmfault_fault_trace(struct vmfault_region *region, unsigned long address,
+				pgoff_t pgoff, bool write, bool shared, unsigned int cause,
+				enum vmfault_outcome outcome, u64 start);
 vm_fault_t vmfault_fault_sigbus(struct vm_fault *vmf, struct vmfault_region *region,
 				unsigned long size_pages);
 void vmfault_mkwrite_done(struct vm_fault *vmf, struct vmfault_region *region, u64 start);

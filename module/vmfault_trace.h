@@ -359,6 +359,77 @@ VMFAULT_EVENT(vmfault_pager_answer,
 
 #endif /* _VMFAULT_TRACE_H */
 
+/*
+ * The accounting every served fault ends with, inline: a read of a hole
+ * costs about 1700 instructions, and a call with eight arguments to count
+ * two events was 2% of it. Outside the guard above, which define_trace.h
+ * reads again; guarded once on its own.
+ */
+#ifndef _VMFAULT_TRACE_FAULT_DONE
+#define _VMFAULT_TRACE_FAULT_DONE
+
+/**
+ * vmfault_fault_start() - the start of a fault, for its latency
+ *
+ * Reads the clock only while the vmfault_fault event is enabled.
+ *
+ * Return: nanoseconds, or 0 when not traced.
+ */
+static inline u64 vmfault_fault_start(void)
+{
+	return trace_vmfault_fault_enabled() ? ktime_get_ns() : 0;
+}
+
+/**
+ * vmfault_fault_done_at() - count a fault served by the module and trace it
+ * @region: its region
+ * @address: the faulting address
+ * @pgoff: its page offset in the region
+ * @write: a write fault
+ * @shared: in a MAP_SHARED mapping
+ * @cause: the fault's vmf->flags (the tracepoint's cause field)
+ * @outcome: what the handler did
+ * @start: vmfault_fault_start() at the handler's entry
+ *
+ * For a fault that has dropped mmap_lock and may no longer look at its vma.
+ * A fault is counted once, as a read or a write: the "faults" counter is
+ * their sum (counters.c).
+ */
+static inline void vmfault_fault_done_at(struct vmfault_region *region, unsigned long address,
+					 pgoff_t pgoff, bool write, bool shared,
+					 unsigned int cause, enum vmfault_outcome outcome,
+					 u64 start)
+{
+	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
+	if (trace_vmfault_fault_enabled())
+		vmfault_fault_trace(region, address, pgoff, write, shared, cause, outcome, start);
+}
+
+/**
+ * vmfault_fault_done() - count a fault served by the module and trace it
+ * @vmf: the fault
+ * @region: its region
+ * @write: a write fault
+ * @outcome: what the handler did
+ * @start: vmfault_fault_start() at the handler's entry
+ *
+ * A fault that core mm retries (FAULT_FLAG_TRIED) was counted by the pass
+ * that asked for the retry (file_io.c): the retry is not counted again, so
+ * that the counters count faults as getrusage() does.
+ */
+static inline void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_region *region,
+				      bool write, enum vmfault_outcome outcome, u64 start)
+{
+	if (vmf->flags & FAULT_FLAG_TRIED)
+		return;
+	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
+	if (trace_vmfault_fault_enabled())
+		vmfault_fault_trace(region, vmf->address, vmf->pgoff, write,
+				    vmf->vma->vm_flags & VM_SHARED, vmf->flags, outcome, start);
+}
+
+#endif /* _VMFAULT_TRACE_FAULT_DONE */
+
 #ifndef VMFAULT_NO_STATS
 #undef TRACE_INCLUDE_PATH
 #define TRACE_INCLUDE_PATH .

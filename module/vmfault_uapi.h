@@ -110,7 +110,7 @@ struct vmfault_config {
  * enum vmfault_counter - index of a counter in vmfault_region_info.counters
  * @VMFAULT_CNT_FAULTS: calls into the module's fault handlers (->fault,
  *	->page_mkwrite on a present pte, ->pfn_mkwrite); each is one fault
- *	as getrusage() counts it
+ *	as getrusage() counts it; the sum of the next two
  * @VMFAULT_CNT_READ_FAULTS: the faults above that were reads
  * @VMFAULT_CNT_WRITE_FAULTS: the faults above that were writes
  * @VMFAULT_CNT_ZERO_PAGE_MAPS: reads of a hole answered by mapping the
