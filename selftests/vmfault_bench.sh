@@ -28,7 +28,7 @@ kallsyms_caught_up() {
 	local want
 
 	[ -e /run/vmfault/kallsyms.modules ] || return 0
-	want=$(awk '{ print $1, $6 }' /proc/modules | cksum)
+	want=$(awk '{ printf "%s %s;", $1, $6 }' /proc/modules)
 	for _ in $(seq 150); do
 		[ "$(cat /run/vmfault/kallsyms.modules)" = "$want" ] && return 0
 		sleep 0.2
