@@ -86,11 +86,14 @@ static long faults_now(void)
 	return ru.ru_minflt + ru.ru_majflt;
 }
 
-/* What one trial measured. */
+/* A count the scenario does not measure: "-" in the output. */
+#define NOT_COUNTED	UINT64_MAX
+
+/* What one trial measured (allocs: NOT_COUNTED unless the trial counts them). */
 struct sample {
 	uint64_t ns;
 	long faults;
-	uint64_t allocs;	/* present frames that are not the zero page */
+	uint64_t allocs;	/* present frames that are not the zero page, or NOT_COUNTED */
 	uint64_t reads;		/* FUSE READ requests */
 	uint64_t bytes;		/* bytes FUSE READs returned */
 	uint64_t touched;	/* bytes the workload touched */
@@ -591,7 +594,6 @@ static void file_trial(const char *name, size_t len, const uint32_t *order, size
 	s->bytes = vff_stat(&mnt, "read_bytes") - b0;
 	s->touched = npg * ps;
 	s->units = order ? npg : len >> 20;
-	s->allocs = 0;
 	if (fc->kind == F_PAGER)
 		uffd_stop(&srv);
 	if (p)
@@ -820,6 +822,126 @@ static void threads_trial(const void *arg, struct sample *s)
 		close(fd);
 }
 
+/* ---- mmap()/munmap() beside major faults ---- */
+
+#define MMLAT_CALLS	200	/* mmap()+munmap() pairs timed per trial */
+#define MMLAT_PAGES	4096	/* pages the two faulting threads read (16 MiB of "rand") */
+
+struct mmlat_arg {
+	bool vmfault;		/* a vmfault file region (window 1), else the page cache */
+};
+
+struct faulter {
+	pthread_t t;
+	int cpu;
+	const char *p;		/* the mapping */
+	const uint32_t *order;	/* its pages, in the order to read them */
+	size_t n;
+	volatile int *stop;
+	size_t done;		/* pages read */
+};
+
+static void *faulter_fn(void *arg)
+{
+	struct faulter *f = arg;
+
+	pin_to_cpu(f->cpu);
+	for (f->done = 0; f->done < f->n && !*f->stop; f->done++)
+		(void)((volatile const char *)f->p)[f->order[f->done] * (size_t)ps];
+	return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b);
+
+/*
+ * A third thread's mmap() and munmap() of 4 KiB of anonymous memory while
+ * two threads take major faults on the FUSE file "rand" (vmfaultfs told to
+ * wait 1 ms per READ): MMLAT_CALLS pairs 200 us apart, and the median
+ * pair's wall-clock nanoseconds (faults and READs: of the whole trial). Both calls take mmap_lock for writing; a fault that held
+ * it across its READ would make them wait up to the READ's 1 ms. vmfault
+ * (a file region, window 1) drops it for the READ as filemap_fault() does
+ * for the page cache (MADV_RANDOM: one page per READ too). A "#mmlat" line
+ * gives the last trial's median, 90th percentile and largest pair. Run
+ * only when asked for (-s mmap-latency), in the VM with a host thread per
+ * vCPU (devtools/bench), as write-threads.
+ */
+static void mmlat_trial(const void *arg, struct sample *s)
+{
+	const struct mmlat_arg *a = arg;
+	size_t len = MMLAT_PAGES * (size_t)ps * 4, half = MMLAT_PAGES / 2;
+	int fd = open(vff_path(&mnt, false, "rand"), O_RDONLY | O_CLOEXEC);
+	static uint64_t lat[MMLAT_CALLS];
+	static uint32_t order[MMLAT_PAGES];
+	struct faulter f[2];
+	volatile int stop = 0;
+	uint64_t r0;
+	int r = -1, i;
+	long f0;
+	char *p;
+
+	if (fd < 0)
+		die("open rand: %s", strerror(errno));
+	drop_cache(fd);
+	/* Every 4th page of the first 64 MiB, shuffled: no two READs share a page. */
+	for (i = 0; i < MMLAT_PAGES; i++)
+		order[i] = i * 4;
+	srandom(11);
+	for (i = MMLAT_PAGES - 1; i > 0; i--) {
+		int j = random() % (i + 1);
+		uint32_t tmp = order[i];
+
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	if (a->vmfault) {
+		r = region(VMFAULT_MODE_FILE, 0, 0, fd, 1);
+		p = map_or_die(len, PROT_READ, MAP_SHARED, r, 0);
+	} else {
+		p = map_or_die(len, PROT_READ, MAP_SHARED, fd, 0);
+		if (madvise(p, len, MADV_RANDOM))
+			die("MADV_RANDOM: %s", strerror(errno));
+	}
+	r0 = vff_stat(&mnt, "read_requests");
+	f0 = faults_now();
+	for (i = 0; i < 2; i++) {
+		f[i] = (struct faulter){ .cpu = i, .p = p, .order = order + i * half,
+					 .n = half, .stop = &stop };
+		if (pthread_create(&f[i].t, NULL, faulter_fn, &f[i]))
+			die("pthread_create failed");
+	}
+	usleep(20000);	/* both are in their first READs */
+	for (i = 0; i < MMLAT_CALLS; i++) {
+		uint64_t t0 = now_ns();
+		void *m = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			die("mmap: %s", strerror(errno));
+		munmap(m, ps);
+		lat[i] = now_ns() - t0;
+		usleep(200);
+	}
+	stop = 1;
+	for (i = 0; i < 2; i++) {
+		pthread_join(f[i].t, NULL);
+		if (f[i].done == f[i].n)
+			die("mmap-latency: a faulting thread ran out of pages before the calls ended");
+	}
+	/* The trial's figure: the median pair (a mean would be the few longest). */
+	qsort(lat, MMLAT_CALLS, sizeof(lat[0]), cmp_u64);
+	s->ns = lat[MMLAT_CALLS / 2];
+	s->units = 1;
+	s->reads = vff_stat(&mnt, "read_requests") - r0;
+	s->faults = faults_now() - f0;	/* the faulting threads' */
+	printf("#mmlat\t%s\t%llu\t%llu\t%llu\n", a->vmfault ? "vmfault-w1" : "mmap-fuse-random",
+	       (unsigned long long)lat[MMLAT_CALLS / 2],
+	       (unsigned long long)lat[MMLAT_CALLS * 9 / 10],
+	       (unsigned long long)lat[MMLAT_CALLS - 1]);
+	munmap(p, len);
+	if (r >= 0)
+		close(r);
+	close(fd);
+}
+
 /* ---- growth with size ---- */
 
 struct size_arg {
@@ -1002,12 +1124,15 @@ static void emit(const char *scen, const char *comp, const char *unit, uint64_t 
 		 int n, const struct sample *s)
 {
 	double u = s->units;
+	char allocs[32] = "-";
 
+	if (s->allocs != NOT_COUNTED)
+		snprintf(allocs, sizeof(allocs), "%.4f", s->allocs / u);
 	qsort(per, n, sizeof(*per), cmp_u64);
-	printf("%s\t%s%s%s\t%s\t%llu\t%llu\t%llu\t%d\t%.4f\t%.4f\t%.4f\t%.3f\n", scen, comp,
+	printf("%s\t%s%s%s\t%s\t%llu\t%llu\t%llu\t%d\t%.4f\t%s\t%.4f\t%.3f\n", scen, comp,
 	       tag ? "/" : "", tag ? tag : "", unit, (unsigned long long)per[n / 2],
 	       (unsigned long long)per[0], (unsigned long long)per[n - 1], n,
-	       s->faults / u, s->allocs / u, s->reads / u,
+	       s->faults / u, allocs, s->reads / u,
 	       s->touched ? (double)s->bytes / s->touched : 0.0);
 	/* Where counted: TLB flushes per unit, a line of its own. */
 	if (s->tlb > 0 || (s->tlb == 0 && strstr(comp, "evict")))
@@ -1043,11 +1168,60 @@ static void measure(const char *scen, const char *comp, const char *unit,
 		return;
 	for (t = -1; t < trials; t++) {
 		memset(&s, 0, sizeof(s));
+		s.allocs = NOT_COUNTED;
 		trial(arg, &s);
 		if (t >= 0)
 			per[t] = s.ns / s.units;
 	}
 	emit(scen, comp, unit, per, trials, &s);
+}
+
+/* A comparator of a scenario, for measure_set(); a scenario has at most MAX_COMPS. */
+#define MAX_COMPS	32
+
+struct comp {
+	const char *name;
+	const char *unit;
+	void (*trial)(const void *arg, struct sample *s);
+	const void *arg;
+};
+
+/*
+ * The comparators of one scenario. Under icount each runs its warm-up and
+ * its trials in turn (instructions do not drift). Natively the trials go
+ * round the comparators, so that a slow spell of the machine (another
+ * process, the clock frequency) falls on all of them, not on one.
+ */
+static void measure_set(const char *scen, const struct comp *cs, int n)
+{
+	uint64_t (*per)[MAX_TRIALS];
+	struct sample *last;
+	int c, t;
+
+	if (!native) {
+		for (c = 0; c < n; c++)
+			measure(scen, cs[c].name, cs[c].unit, cs[c].trial, cs[c].arg);
+		return;
+	}
+	per = calloc(n, sizeof(*per));
+	last = calloc(n, sizeof(*last));
+	if (!per || !last)
+		die("calloc: %s", strerror(errno));
+	for (t = -1; t < trials; t++)
+		for (c = 0; c < n; c++) {
+			if (skip_comp(cs[c].name))
+				continue;
+			memset(&last[c], 0, sizeof(last[c]));
+			last[c].allocs = NOT_COUNTED;
+			cs[c].trial(cs[c].arg, &last[c]);
+			if (t >= 0)
+				per[c][t] = last[c].ns / last[c].units;
+		}
+	for (c = 0; c < n; c++)
+		if (!skip_comp(cs[c].name))
+			emit(scen, cs[c].name, cs[c].unit, per[c], trials, &last[c]);
+	free(per);
+	free(last);
 }
 
 struct mem_arg {
@@ -1064,15 +1238,19 @@ static void mem_trial_fn(const void *arg, struct sample *s)
 
 static void run_mem(const char *scen, enum mem_op op, const struct mem_case *cases, int ncases)
 {
+	struct mem_arg m[MAX_COMPS];
+	struct comp cs[MAX_COMPS];
 	int c;
 
 	if (!wanted(scen))
 		return;
+	if (ncases > MAX_COMPS)
+		die("%s: %d comparators, at most %d", scen, ncases, MAX_COMPS);
 	for (c = 0; c < ncases; c++) {
-		struct mem_arg m = { op, cases[c].kind };
-
-		measure(scen, cases[c].name, "page", mem_trial_fn, &m);
+		m[c] = (struct mem_arg){ op, cases[c].kind };
+		cs[c] = (struct comp){ cases[c].name, "page", mem_trial_fn, &m[c] };
 	}
+	measure_set(scen, cs, ncases);
 }
 
 struct file_arg {
@@ -1110,15 +1288,19 @@ static void print_read_latency(const char *scen, const char *comp, unsigned int 
 static void run_file(const char *scen, const char *name, size_t len, const uint32_t *order,
 		     size_t norder, const struct file_case *cases, int ncases)
 {
+	struct file_arg f[MAX_COMPS];
+	struct comp cs[MAX_COMPS];
 	int c;
 
 	if (!wanted(scen))
 		return;
+	if (ncases > MAX_COMPS)
+		die("%s: %d comparators, at most %d", scen, ncases, MAX_COMPS);
 	for (c = 0; c < ncases; c++) {
-		struct file_arg f = { name, len, order, norder, &cases[c] };
-
-		measure(scen, cases[c].name, order ? "page" : "MiB", file_trial_fn, &f);
+		f[c] = (struct file_arg){ name, len, order, norder, &cases[c] };
+		cs[c] = (struct comp){ cases[c].name, order ? "page" : "MiB", file_trial_fn, &f[c] };
 	}
+	measure_set(scen, cs, ncases);
 }
 
 /* Every window from 1 to 512 pages, each comparator on pages of its own. */
@@ -1240,7 +1422,8 @@ static const struct file_case rand_cases[] = {
 
 static bool file_scenarios_wanted(void)
 {
-	return wanted("file-seq") || wanted("file-random") || wanted("major-fault");
+	return wanted("file-seq") || wanted("file-random") || wanted("major-fault") ||
+	       (only && wanted("mmap-latency"));
 }
 
 int main(int argc, char **argv)
@@ -1381,6 +1564,20 @@ int main(int argc, char **argv)
 			run_file("major-fault", "rand", rand_len, order, 256, &fc, 1);
 			print_read_latency("major-fault", name, atoi(delays[d]), &mnt);
 		}
+		vff_ctl(&mnt, "read_delay_us 0");
+	}
+	/* Only when asked for: see mmlat_trial(). */
+	if (only && wanted("mmap-latency") && !native) {
+		static const struct mmlat_arg ma[] = { { true }, { false } };
+		static const char *const names[] = { "vmfault-w1", "mmap-fuse-random" };
+
+		if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+			die("mmap-latency: needs 2 CPUs");
+		if (vff_ctl(&mnt, "read_delay_us 1000") || vff_ctl(&mnt, "zero_stats"))
+			die("vmfaultfs ctl failed");
+		for (size_t i = 0; i < N(ma); i++)
+			measure("mmap-latency", names[i], "call", mmlat_trial, &ma[i]);
+		print_read_latency("mmap-latency", "both", 1000, &mnt);
 		vff_ctl(&mnt, "read_delay_us 0");
 	}
 	free(order);
