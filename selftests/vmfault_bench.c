@@ -942,6 +942,105 @@ static void mmlat_trial(const void *arg, struct sample *s)
 	close(fd);
 }
 
+/* ---- random major faults from one thread and from two ---- */
+
+#define RT_PAGES	256	/* pages read per trial, split between the threads */
+
+struct rthreads_arg {
+	bool vmfault;		/* a vmfault file region (window 1), else the page cache */
+	int nthreads;
+};
+
+struct rfaulter {
+	pthread_t t;
+	int cpu;
+	const char *p;
+	const uint32_t *order;
+	size_t n;
+	volatile int *go;
+};
+
+static void *rfaulter_fn(void *arg)
+{
+	struct rfaulter *f = arg;
+	size_t i;
+
+	pin_to_cpu(f->cpu);
+	while (!*f->go)
+		;
+	for (i = 0; i < f->n; i++)
+		(void)((volatile const char *)f->p)[f->order[i] * (size_t)ps];
+	return NULL;
+}
+
+/*
+ * RT_PAGES cold random pages of the FUSE file "rand" (vmfaultfs told to
+ * wait 1 ms per READ), read by @nthreads threads on CPUs of their own:
+ * wall-clock nanoseconds per page. Two threads take twice as many faults
+ * at once only if nothing serializes them: not the module (each fault's
+ * READ outside any lock of the region's) and not the daemon (vmfaultfs
+ * serves requests on several threads). vmfault window 1 against the page
+ * cache with MADV_RANDOM. Run only when asked for (-s random-threads), in
+ * the VM with a host thread per vCPU (devtools/bench), as write-threads.
+ */
+static void rthreads_trial(const void *arg, struct sample *s)
+{
+	const struct rthreads_arg *a = arg;
+	size_t len = 64 << 20, part = RT_PAGES / a->nthreads;
+	int fd = open(vff_path(&mnt, false, "rand"), O_RDONLY | O_CLOEXEC);
+	static uint32_t order[RT_PAGES];
+	struct rfaulter f[2];
+	volatile int go = 0;
+	uint64_t r0, t0;
+	int r = -1, i;
+	long f0;
+	char *p;
+
+	if (fd < 0)
+		die("open rand: %s", strerror(errno));
+	drop_cache(fd);
+	/* Every 64th page of the 64 MiB file, shuffled: no READ serves two. */
+	for (i = 0; i < RT_PAGES; i++)
+		order[i] = i * 64;
+	srandom(13);
+	for (i = RT_PAGES - 1; i > 0; i--) {
+		int j = random() % (i + 1);
+		uint32_t tmp = order[i];
+
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	if (a->vmfault) {
+		r = region(VMFAULT_MODE_FILE, 0, 0, fd, 1);
+		p = map_or_die(len, PROT_READ, MAP_SHARED, r, 0);
+	} else {
+		p = map_or_die(len, PROT_READ, MAP_SHARED, fd, 0);
+		if (madvise(p, len, MADV_RANDOM))
+			die("MADV_RANDOM: %s", strerror(errno));
+	}
+	for (i = 0; i < a->nthreads; i++) {
+		f[i] = (struct rfaulter){ .cpu = i, .p = p, .order = order + i * part,
+					  .n = part, .go = &go };
+		if (pthread_create(&f[i].t, NULL, rfaulter_fn, &f[i]))
+			die("pthread_create failed");
+	}
+	usleep(10000);	/* the threads are on their CPUs, spinning */
+	r0 = vff_stat(&mnt, "read_requests");
+	f0 = faults_now();
+	t0 = now_ns();
+	go = 1;
+	for (i = 0; i < a->nthreads; i++)
+		pthread_join(f[i].t, NULL);
+	s->ns = now_ns() - t0;
+	s->faults = faults_now() - f0;
+	s->reads = vff_stat(&mnt, "read_requests") - r0;
+	s->units = RT_PAGES;
+	munmap(p, len);
+	if (r >= 0)
+		close(r);
+	close(fd);
+}
+
 /* ---- growth with size ---- */
 
 struct size_arg {
@@ -1423,7 +1522,7 @@ static const struct file_case rand_cases[] = {
 static bool file_scenarios_wanted(void)
 {
 	return wanted("file-seq") || wanted("file-random") || wanted("major-fault") ||
-	       (only && wanted("mmap-latency"));
+	       (only && (wanted("mmap-latency") || wanted("random-threads")));
 }
 
 int main(int argc, char **argv)
@@ -1578,6 +1677,24 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < N(ma); i++)
 			measure("mmap-latency", names[i], "call", mmlat_trial, &ma[i]);
 		print_read_latency("mmap-latency", "both", 1000, &mnt);
+		vff_ctl(&mnt, "read_delay_us 0");
+	}
+	/* Only when asked for: see rthreads_trial(). */
+	if (only && wanted("random-threads") && !native) {
+		static const struct rthreads_arg ra[] = {
+			{ true, 1 }, { true, 2 }, { false, 1 }, { false, 2 },
+		};
+		static const char *const names[] = {
+			"vmfault-w1-1t", "vmfault-w1-2t", "mmap-fuse-random-1t", "mmap-fuse-random-2t",
+		};
+
+		if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+			die("random-threads: needs 2 CPUs");
+		if (vff_ctl(&mnt, "read_delay_us 1000") || vff_ctl(&mnt, "zero_stats"))
+			die("vmfaultfs ctl failed");
+		for (size_t i = 0; i < N(ra); i++)
+			measure("random-threads", names[i], "page", rthreads_trial, &ra[i]);
+		print_read_latency("random-threads", "all", 1000, &mnt);
 		vff_ctl(&mnt, "read_delay_us 0");
 	}
 	free(order);
