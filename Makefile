@@ -15,6 +15,10 @@
 #                 build/bench/{results.tsv,results.json,chart.png}
 #                 (BENCH_TRIALS=N, default 7; KERNEL=6.12 or ARCH=riscv64:
 #                 that target, into build/bench-TARGET)
+#   make anatomy  where each kind of fault spends its instructions, by
+#                 function: one fault of each kind single-stepped in the
+#                 bench's dev VM through QEMU's gdb stub, totals against
+#                 make bench's (KERNEL=6.12; x86 only); build/anatomy/TARGET
 #   make stress   in the dev VM: the stress program with its data oracle
 #                 (VMFAULT_STRESS_SECS=N per run, default 60), counters,
 #                 rmmod, and kmemleak on the debug kernel
@@ -68,7 +72,7 @@ endif
 # demo and vm take one target; the host's by default.
 TARGET := $(firstword $(or $(TARGETS),x86_64-6.1))
 
-.PHONY: all module fusefs tools selftests deps check demo vm stress bench litmus dsm-2vm install install-module install-user install-dkms uninstall deb docs htmldocs clean checkpatch doc-tables
+.PHONY: all module fusefs tools selftests deps check demo vm stress bench anatomy litmus dsm-2vm install install-module install-user install-dkms uninstall deb docs htmldocs clean checkpatch doc-tables
 
 ifeq ($(TARGET),x86_64-6.1)
 all: module fusefs tools selftests
@@ -105,6 +109,9 @@ vm: deps
 
 bench: deps
 	@devtools/bench -t $${BENCH_TRIALS:-7} $(TARGET)
+
+anatomy: deps
+	@devtools/anatomy $(TARGET)
 
 litmus: deps
 	@DSM_RUNS=$${DSM_RUNS:-100000} devtools/target-vm $(TARGET) litmus

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+#
+# anatomy-report.py: the report of devtools/anatomy. Names every program
+# counter that gdb stepped through (devtools/anatomy-step.py) from the
+# guest's /proc/kallsyms (the dev VM's copy, taken after the module was
+# loaded), and prints for each kind of fault its instructions by part of
+# the path and by function, with the total set against make bench's figure
+# for the same fault when a bench run of the same kernel is there.
+#
+# USAGE: anatomy-report.py STEPS KALLSYMS OUTDIR [BENCH_GUEST_TSV]
+# Writes OUTDIR/anatomy.tsv (kind, function, instructions) and prints the
+# report.
+import bisect
+import re
+import sys
+
+# kind: (name, per, bench scenario, bench comparator): per is how many
+# pages the one stepped call serves (the bench's figures are per page).
+KINDS = {
+    0: ("anonymous read of a hole", 1, "read-hole", "anon"),
+    1: ("vmfault read of a hole", 1, "read-hole", "vmfault"),
+    2: ("vmfault read, fault-around (one fault, 16 pages)", 16, "read-hole-fa", "vmfault-fa"),
+    3: ("anonymous MADV_POPULATE_READ of 16 pages", 16, "populate-read", "anon"),
+    4: ("vmfault MADV_POPULATE_READ of 16 pages", 16, "populate-read", "vmfault"),
+    5: ("anonymous private first writes, 32 in a row", 32, "write-first", "anon"),
+    6: ("vmfault private first writes, 32 in a row", 32, "write-first", "vmfault"),
+    7: ("vmfault read of a hole between region pages", 1, "read-hole-half", "vmfault"),
+    8: ("anonymous MADV_POPULATE_READ of 48 pages", 48, None, None),
+    9: ("vmfault MADV_POPULATE_READ of 48 pages", 48, None, None),
+}
+# A populate's own cost (the call, its vma walk) is spread over its pages:
+# over 4096 in make bench, 16 or 48 here. The per-page figure set against
+# the bench is the 48-page call's less the 16-page one's, over 32 pages.
+MARGINAL = {3: 8, 4: 9}
+
+# The parts of a fault path, for the lesson: the first pattern that matches
+# a function's name decides (module functions are "module" whatever their name).
+PARTS = [
+    ("user mode", r"^\[user\]$"),
+    ("trap entry and exit", r"^(asm_exc_page_fault|exc_page_fault|error_entry|error_return|"
+     r"irqentry_|sync_regs|fixup_bad_iret|restore_regs_and_return|"
+     r"swapgs_restore|native_iret|entry_SYSCALL|entry_SYSRETQ|do_syscall_64|"
+     r"syscall_exit|syscall_enter|exit_to_user_mode|__x64_sys_madvise|"
+     r"do_madvise|madvise_|x64_sys_call|__pfx_|arch_exit_to_user_mode|"
+     r"syscall_return_via_sysret|fpregs_assert)"),
+    ("vma lookup and mmap_lock", r"^(do_user_addr_fault|find_vma|lock_mm_and_find_vma|"
+     r"lock_vma_under_rcu|vma_start_read|mt_|mas_|mtree_|down_read|up_read|"
+     r"mmap_read|_raw_read|rwsem|vma_end_read)"),
+    ("RCU read side (maple tree, xarray)", r"^(__rcu_read|rcu_read)"),
+    ("handle_mm_fault and accounting", r"^(handle_mm_fault|__handle_mm_fault|"
+     r"mem_cgroup|__mem_cgroup|count_memcg|__count_memcg|lru_gen|"
+     r"perf_sw|__perf_sw|sanitize_fault_flags|__cgroup|mm_account)"),
+    ("core mm: do_fault, __do_fault, finish_fault", r"^(do_fault|do_read_fault|do_cow_fault|"
+     r"do_shared_fault|__do_fault|finish_fault|do_set_pte|set_pte_range|"
+     r"do_fault_around|should_fault_around|filemap_map_pages|__x86_indirect|"
+     r"__x86_return_thunk|vmf_can_call_fault)"),
+    ("page tables: walk, pte lock, set", r"^(apply_to_page_range|__apply_to_page_range|"
+     r"pmd_huge|pud_huge|pte_alloc|__pte_alloc|pmd_install|__pte_offset_map|"
+     r"pte_offset_map|_raw_spin_lock|_raw_spin_unlock|handle_pte_fault|"
+     r"do_anonymous_page|pfn_pte|set_pte|ptep_|native_set_pte|"
+     r"update_mmu_cache|pmd_|pud_|p4d_|pgd_|follow_|native_flush)"),
+    ("page allocation and clear", r"^(__alloc_pages|alloc_pages|get_page_from_freelist|"
+     r"rmqueue|__rmqueue|prep_new_page|post_alloc_hook|clear_page|"
+     r"kernel_init_pages|__folio_alloc|vma_alloc_folio|folio_alloc|"
+     r"alloc_anon_folio|should_fail_alloc|__next_zones|first_zones|"
+     r"__zone_watermark|zone_watermark|__mod_zone|__mod_node|__mod_lruvec|"
+     r"mod_zone|mod_node|_find_next|free_unref|__free|free_pcp|"
+     r"policy_node|policy_nodemask|get_vma_policy|__get_vma_policy|"
+     r"mempolicy|gfp_|__count_vm|count_vm|get_pfnblock)"),
+    ("copy", r"^(copy_page|copy_mc|__wp_page_copy|wp_page_copy|copy_user)"),
+    ("rmap, LRU, refcount", r"^(page_add_|folio_add_|__folio_|folio_|lru_|"
+     r"__lru|__page_set_anon|page_set_anon|__mod_lruvec|inc_mm_counter|"
+     r"add_mm_counter|__mod_memcg|anon_vma|__anon_vma|page_ref|put_page|"
+     r"__put_page|release_pages|mlock_|__lock_page|unlock_page|lock_page|"
+     r"folio_lock|folio_unlock|__folio_lock)"),
+    ("xarray and RCU", r"^(xa_|xas_|__xa|__xas|rcu_|__rcu|radix_)"),
+    ("GUP (populate)", r"^(__get_user_pages|get_user_pages|faultin_page|"
+     r"follow_page|faultin_|check_vma_flags|__gup|gup_|"
+     r"populate_vma|__mm_populate|madvise_populate|vma_pgtable_walk)"),
+]
+PART_RE = [(n, re.compile(p)) for n, p in PARTS]
+
+
+def load_kallsyms(path):
+    syms = []
+    with open(path, encoding="ascii", errors="replace") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 3:
+                continue
+            addr = int(parts[0], 16)
+            if addr == 0:
+                continue
+            name = parts[2]
+            if len(parts) > 3:
+                name += " " + parts[3]
+            syms.append((addr, name))
+    syms.sort()
+    return [a for a, _ in syms], [n for _, n in syms]
+
+
+def part_of(func):
+    if func.endswith("[vmfault]"):
+        return "module"
+    name = func.split(" ")[0]
+    for n, r in PART_RE:
+        if r.search(name):
+            return n
+    return "other"
+
+
+def bench_figures(path):
+    figs = {}
+    if not path:
+        return figs
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("#"):
+                    continue
+                c = line.rstrip("\n").split("\t")
+                if len(c) > 4:
+                    figs[(c[0], c[1])] = int(c[3])
+    except OSError:
+        pass
+    return figs
+
+
+def main():
+    if len(sys.argv) not in (4, 5):
+        sys.exit("usage: anatomy-report.py STEPS KALLSYMS OUTDIR [BENCH_GUEST_TSV]")
+    addrs, names = load_kallsyms(sys.argv[2])
+    if not addrs:
+        sys.exit("anatomy-report.py: no symbols in %s" % sys.argv[2])
+    bench = bench_figures(sys.argv[4] if len(sys.argv) == 5 else None)
+    kinds = {}
+    cur = None
+    with open(sys.argv[1], encoding="ascii") as f:
+        for line in f:
+            if line.startswith("kind "):
+                cur = int(line.split()[1])
+                kinds[cur] = {}
+            elif line.startswith("end "):
+                cur = None
+            elif cur is not None:
+                pc = int(line, 16)
+                if pc < 0x800000000000:
+                    func = "[user]"
+                else:
+                    i = bisect.bisect_right(addrs, pc) - 1
+                    func = names[i] if i >= 0 else "?"
+                kinds[cur][func] = kinds[cur].get(func, 0) + 1
+    if not kinds:
+        sys.exit("anatomy-report.py: no fault was stepped")
+    failed = compared = 0
+    with open(sys.argv[3] + "/anatomy.tsv", "w", encoding="utf-8") as tsv:
+        tsv.write("kind\tpart\tfunction\tinstructions\n")
+        for k in sorted(kinds):
+            name, per, scen, comp = KINDS.get(k, ("kind %d" % k, 1, None, None))
+            funcs = kinds[k]
+            total = sum(funcs.values())
+            print("\n== %s: %d instructions%s ==" % (name, total,
+                  " (%.0f per page)" % (total / per) if per > 1 else ""))
+            parts = {}
+            for func, n in funcs.items():
+                parts[part_of(func)] = parts.get(part_of(func), 0) + n
+                tsv.write("%s\t%s\t%s\t%d\n" % (name, part_of(func), func, n))
+            for p, n in sorted(parts.items(), key=lambda x: -x[1]):
+                print("  %-44s %7d" % (p, n))
+            print("  functions, most first:")
+            for func, n in sorted(funcs.items(), key=lambda x: -x[1])[:14]:
+                print("    %-42s %7d  %s" % (func, n, part_of(func)))
+            stepped, how = total / per, "per page"
+            if k in MARGINAL and MARGINAL[k] in kinds:
+                stepped = (sum(kinds[MARGINAL[k]].values()) - total) / 32
+                how = "per page of the 48-page call less the 16-page one"
+                print("  %.0f per page without the call's own cost (the 48-page call less this one, over 32)" %
+                      stepped)
+            if (scen, comp) in bench:
+                b = bench[(scen, comp)]
+                diff = (stepped - b) / b * 100
+                ok = abs(diff) <= 2
+                compared += 1
+                failed += not ok
+                print("  make bench (%s, %s): %d per page; stepped %.0f %s: %+.1f%%%s" %
+                      (scen, comp, b, stepped, how, diff, "" if ok else "  OVER 2%"))
+    if bench:
+        print("\n%d of %d totals within 2%% of make bench" % (compared - failed, compared))
+
+if __name__ == "__main__":
+    main()

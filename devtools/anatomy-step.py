@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# anatomy-step.py: run by gdb for devtools/anatomy. Connects to the dev
+# VM's gdb stub, puts a hardware breakpoint on anatomy_target's
+# anatomy_begin(), creates the ready file the program waits for, and for
+# each kind of fault single-steps the guest from anatomy_begin() to
+# anatomy_end(), writing every program counter. QEMU's stub masks
+# interrupts and timers while it steps, so the steps are the fault's own.
+#
+# Environment: ANATOMY_PORT, ANATOMY_BEGIN, ANATOMY_END (addresses),
+# ANATOMY_READY (the file to create), ANATOMY_OUT (where the PCs go:
+# "kind K", one hex PC per line, "end K N").
+import os
+import time
+
+import gdb  # pylint: disable=import-error
+
+MAX_STEPS = 3000000
+DONE = 255
+
+port = int(os.environ["ANATOMY_PORT"])
+begin = int(os.environ["ANATOMY_BEGIN"], 0)
+end = int(os.environ["ANATOMY_END"], 0)
+
+
+def pc():
+    return int(gdb.parse_and_eval("$pc")) & (2**64 - 1)
+
+
+def raw(packet):
+    """Send one remote packet, return the reply (gdb's own state is bypassed)."""
+    r = gdb.execute("maint packet %s" % packet, to_string=True)
+    return r[r.rindex("received: \"") + 11:].rstrip().rstrip('"')
+
+
+def step():
+    """One instruction, then the new rip (register 16 of QEMU's x86-64 stub).
+
+    Straight remote packets: gdb's stepi works out a frame and a symbol at
+    every stop, about ten times the cost."""
+    reply = raw("s")
+    if not reply.startswith("T05") and not reply.startswith("S05"):
+        raise gdb.GdbError("anatomy: step: %s" % reply)
+    return int.from_bytes(bytes.fromhex(raw("p10")), "little")
+
+
+gdb.execute("set pagination off")
+gdb.execute("set confirm off")
+gdb.execute("set architecture i386:x86-64", to_string=True)
+for _ in range(1200):
+    try:
+        gdb.execute("target remote 127.0.0.1:%d" % port, to_string=True)
+        break
+    except gdb.error:
+        time.sleep(0.25)
+else:
+    raise gdb.GdbError("anatomy: no gdb stub on port %d" % port)
+gdb.execute("hbreak *%#x" % begin, to_string=True)
+with open(os.environ["ANATOMY_READY"], "w", encoding="ascii"):
+    pass
+with open(os.environ["ANATOMY_OUT"], "w", encoding="ascii") as out:
+    while True:
+        gdb.execute("continue", to_string=True)
+        if pc() != begin:
+            raise gdb.GdbError("anatomy: stopped at %#x, not at anatomy_begin" % pc())
+        kind = int(gdb.parse_and_eval("$rdi"))
+        if kind == DONE:
+            break
+        out.write("kind %d\n" % kind)
+        n = 0
+        while True:
+            p = step()
+            if p == end:
+                break
+            out.write("%x\n" % p)
+            n += 1
+            if n > MAX_STEPS:
+                raise gdb.GdbError("anatomy: kind %d: over %d steps" % (kind, MAX_STEPS))
+        out.write("end %d %d\n" % (kind, n))
+        out.flush()
+        gdb.execute("maint flush register-cache", to_string=True)
+gdb.execute("delete")
+gdb.execute("detach", to_string=True)
