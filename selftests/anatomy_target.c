@@ -31,6 +31,7 @@
 #include "vmfault_lib.h"
 
 #define ANATOMY_PAGES	64	/* the mapping: 256 KiB inside one page table */
+#define HALF_PAGES	4096	/* K_VMF_READ_HALF's region: 16 MiB, as the bench's */
 #define ANATOMY_POP	16	/* pages of one MADV_POPULATE_READ, and 3 times as many */
 #define ANATOMY_WRITES	32	/* private first writes stepped in a row */
 #define ANATOMY_DONE	255
@@ -38,6 +39,8 @@
 enum kind {
 	K_ANON_READ, K_VMF_READ, K_VMF_READ_FA, K_ANON_POPULATE, K_VMF_POPULATE,
 	K_ANON_WRITE, K_VMF_WRITE, K_VMF_READ_HALF, K_ANON_POPULATE3, K_VMF_POPULATE3,
+	/* The first fault of a 2 MiB range, which allocates its page table. */
+	K_ANON_READ_PT, K_VMF_READ_PT, K_VMF_READ_FA_PT,
 	NR_KINDS,
 };
 
@@ -58,14 +61,21 @@ static void die(const char *what)
 	exit(1);
 }
 
+static size_t map_len(int kind)
+{
+	return (kind == K_VMF_READ_HALF ? HALF_PAGES : ANATOMY_PAGES) * 4096UL;
+}
+
 static char *map(int kind, int *fdp)
 {
-	size_t len = ANATOMY_PAGES * 4096UL;
+	size_t len = map_len(kind);
 	bool vmf = kind == K_VMF_READ || kind == K_VMF_READ_FA || kind == K_VMF_POPULATE ||
-		   kind == K_VMF_WRITE || kind == K_VMF_READ_HALF || kind == K_VMF_POPULATE3;
+		   kind == K_VMF_WRITE || kind == K_VMF_READ_HALF || kind == K_VMF_POPULATE3 ||
+		   kind == K_VMF_READ_PT || kind == K_VMF_READ_FA_PT;
 	struct vmfault_config cfg = {
 		.mode = VMFAULT_MODE_ZERO, .size = len,
-		.flags = kind == K_VMF_READ_FA ? VMFAULT_FLAG_FAULT_AROUND : 0,
+		.flags = kind == K_VMF_READ_FA || kind == K_VMF_READ_FA_PT ?
+			 VMFAULT_FLAG_FAULT_AROUND : 0,
 	};
 	int fd = -1;
 	char *p;
@@ -110,14 +120,20 @@ int main(int argc, char **argv)
 		 */
 		if (kind == K_ANON_WRITE || kind == K_VMF_WRITE)
 			*(volatile char *)p = 1;
-		else
+		else if (kind < K_ANON_READ_PT)
 			(void)*(volatile char *)p;
-		if (kind == K_VMF_READ_HALF) {	/* region pages around the hole */
+		if (kind == K_VMF_READ_HALF) {
+			/*
+			 * As the bench's read-hole-half: every even page of
+			 * 16 MiB is a region page (the xarray as deep as
+			 * there), and the one before the hole is mapped.
+			 */
 			static const char page[4096] = { 1 };
 
-			for (i = 16; i < 32; i += 2)
+			for (i = 0; i < HALF_PAGES; i += 2)
 				if (pwrite(fd, page, sizeof(page), i * 4096L) != sizeof(page))
 					die("pwrite");
+			(void)*(volatile char *)(p + 2048 * 4096L);
 		}
 		if (kind == K_ANON_POPULATE || kind == K_VMF_POPULATE ||
 		    kind == K_ANON_POPULATE3 || kind == K_VMF_POPULATE3) {
@@ -140,11 +156,13 @@ int main(int argc, char **argv)
 				*(volatile char *)(p + i * 4096L) = 1;
 			anatomy_end(kind);
 		} else {
+			size_t page = kind == K_VMF_READ_HALF ? 2049 : 17;
+
 			anatomy_begin(kind);
-			(void)*(volatile char *)(p + 17 * 4096);
+			(void)*(volatile char *)(p + page * 4096);
 			anatomy_end(kind);
 		}
-		munmap(p, ANATOMY_PAGES * 4096UL);
+		munmap(p, map_len(kind));
 		if (fd >= 0)
 			close(fd);
 	}
