@@ -831,13 +831,15 @@ struct mmlat_arg {
 	bool vmfault;		/* a vmfault file region (window 1), else the page cache */
 };
 
+/* A thread that reads the pages @order lists, on a CPU of its own. */
 struct faulter {
 	pthread_t t;
 	int cpu;
 	const char *p;		/* the mapping */
 	const uint32_t *order;	/* its pages, in the order to read them */
 	size_t n;
-	volatile int *stop;
+	volatile int *go;	/* wait for it, if set */
+	volatile int *stop;	/* stop early when it is set, if set */
 	size_t done;		/* pages read */
 };
 
@@ -846,9 +848,59 @@ static void *faulter_fn(void *arg)
 	struct faulter *f = arg;
 
 	pin_to_cpu(f->cpu);
-	for (f->done = 0; f->done < f->n && !*f->stop; f->done++)
+	while (f->go && !*f->go)
+		;
+	for (f->done = 0; f->done < f->n && !(f->stop && *f->stop); f->done++)
 		(void)((volatile const char *)f->p)[f->order[f->done] * (size_t)ps];
 	return NULL;
+}
+
+/*
+ * The FUSE file "rand", its cache dropped, mapped whole (64 MiB) through a
+ * vmfault file region of window 1 (*@r its fd) or through the page cache
+ * with MADV_RANDOM; @order gets its pages 0, @stride, 2 @stride ... (@n of
+ * them) in a random order of @seed: no READ serves two of them.
+ */
+static char *map_rand(bool vmfault, uint32_t *order, int n, int stride, unsigned int seed,
+		      int *fdp, int *r)
+{
+	size_t len = 64 << 20;
+	int fd = open(vff_path(&mnt, false, "rand"), O_RDONLY | O_CLOEXEC), i;
+	char *p;
+
+	if (fd < 0)
+		die("open rand: %s", strerror(errno));
+	drop_cache(fd);
+	for (i = 0; i < n; i++)
+		order[i] = i * stride;
+	srandom(seed);
+	for (i = n - 1; i > 0; i--) {
+		int j = random() % (i + 1);
+		uint32_t tmp = order[i];
+
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	*r = -1;
+	if (vmfault) {
+		*r = region(VMFAULT_MODE_FILE, 0, 0, fd, 1);
+		p = map_or_die(len, PROT_READ, MAP_SHARED, *r, 0);
+	} else {
+		p = map_or_die(len, PROT_READ, MAP_SHARED, fd, 0);
+		if (madvise(p, len, MADV_RANDOM))
+			die("MADV_RANDOM: %s", strerror(errno));
+	}
+	*fdp = fd;
+	return p;
+}
+
+/* map_rand()'s mapping, region and file, gone. */
+static void unmap_rand(char *p, int fd, int r)
+{
+	munmap(p, 64 << 20);
+	if (r >= 0)
+		close(r);
+	close(fd);
 }
 
 static int cmp_u64(const void *a, const void *b);
@@ -868,39 +920,17 @@ static int cmp_u64(const void *a, const void *b);
 static void mmlat_trial(const void *arg, struct sample *s)
 {
 	const struct mmlat_arg *a = arg;
-	size_t len = MMLAT_PAGES * (size_t)ps * 4, half = MMLAT_PAGES / 2;
-	int fd = open(vff_path(&mnt, false, "rand"), O_RDONLY | O_CLOEXEC);
+	size_t half = MMLAT_PAGES / 2;
 	static uint64_t lat[MMLAT_CALLS];
 	static uint32_t order[MMLAT_PAGES];
 	struct faulter f[2];
 	volatile int stop = 0;
+	int fd, r, i;
 	uint64_t r0;
-	int r = -1, i;
 	long f0;
-	char *p;
+	/* Every 4th page of the file, shuffled. */
+	char *p = map_rand(a->vmfault, order, MMLAT_PAGES, 4, 11, &fd, &r);
 
-	if (fd < 0)
-		die("open rand: %s", strerror(errno));
-	drop_cache(fd);
-	/* Every 4th page of the first 64 MiB, shuffled: no two READs share a page. */
-	for (i = 0; i < MMLAT_PAGES; i++)
-		order[i] = i * 4;
-	srandom(11);
-	for (i = MMLAT_PAGES - 1; i > 0; i--) {
-		int j = random() % (i + 1);
-		uint32_t tmp = order[i];
-
-		order[i] = order[j];
-		order[j] = tmp;
-	}
-	if (a->vmfault) {
-		r = region(VMFAULT_MODE_FILE, 0, 0, fd, 1);
-		p = map_or_die(len, PROT_READ, MAP_SHARED, r, 0);
-	} else {
-		p = map_or_die(len, PROT_READ, MAP_SHARED, fd, 0);
-		if (madvise(p, len, MADV_RANDOM))
-			die("MADV_RANDOM: %s", strerror(errno));
-	}
 	r0 = vff_stat(&mnt, "read_requests");
 	f0 = faults_now();
 	for (i = 0; i < 2; i++) {
@@ -936,42 +966,12 @@ static void mmlat_trial(const void *arg, struct sample *s)
 	       (unsigned long long)lat[MMLAT_CALLS / 2],
 	       (unsigned long long)lat[MMLAT_CALLS * 9 / 10],
 	       (unsigned long long)lat[MMLAT_CALLS - 1]);
-	munmap(p, len);
-	if (r >= 0)
-		close(r);
-	close(fd);
+	unmap_rand(p, fd, r);
 }
 
 /* ---- random major faults from one thread and from two ---- */
 
 #define RT_PAGES	256	/* pages read per trial, split between the threads */
-
-struct rthreads_arg {
-	bool vmfault;		/* a vmfault file region (window 1), else the page cache */
-	int nthreads;
-};
-
-struct rfaulter {
-	pthread_t t;
-	int cpu;
-	const char *p;
-	const uint32_t *order;
-	size_t n;
-	volatile int *go;
-};
-
-static void *rfaulter_fn(void *arg)
-{
-	struct rfaulter *f = arg;
-	size_t i;
-
-	pin_to_cpu(f->cpu);
-	while (!*f->go)
-		;
-	for (i = 0; i < f->n; i++)
-		(void)((volatile const char *)f->p)[f->order[i] * (size_t)ps];
-	return NULL;
-}
 
 /*
  * RT_PAGES cold random pages of the FUSE file "rand" (vmfaultfs told to
@@ -985,43 +985,21 @@ static void *rfaulter_fn(void *arg)
  */
 static void rthreads_trial(const void *arg, struct sample *s)
 {
-	const struct rthreads_arg *a = arg;
-	size_t len = 64 << 20, part = RT_PAGES / a->nthreads;
-	int fd = open(vff_path(&mnt, false, "rand"), O_RDONLY | O_CLOEXEC);
+	const struct threads_arg *a = arg;	/* vmfault: a file region */
+	size_t part = RT_PAGES / a->nthreads;
 	static uint32_t order[RT_PAGES];
-	struct rfaulter f[2];
+	struct faulter f[2];
 	volatile int go = 0;
+	int fd, r, i;
 	uint64_t r0, t0;
-	int r = -1, i;
 	long f0;
-	char *p;
+	/* Every 64th page of the file, shuffled. */
+	char *p = map_rand(a->vmfault, order, RT_PAGES, 64, 13, &fd, &r);
 
-	if (fd < 0)
-		die("open rand: %s", strerror(errno));
-	drop_cache(fd);
-	/* Every 64th page of the 64 MiB file, shuffled: no READ serves two. */
-	for (i = 0; i < RT_PAGES; i++)
-		order[i] = i * 64;
-	srandom(13);
-	for (i = RT_PAGES - 1; i > 0; i--) {
-		int j = random() % (i + 1);
-		uint32_t tmp = order[i];
-
-		order[i] = order[j];
-		order[j] = tmp;
-	}
-	if (a->vmfault) {
-		r = region(VMFAULT_MODE_FILE, 0, 0, fd, 1);
-		p = map_or_die(len, PROT_READ, MAP_SHARED, r, 0);
-	} else {
-		p = map_or_die(len, PROT_READ, MAP_SHARED, fd, 0);
-		if (madvise(p, len, MADV_RANDOM))
-			die("MADV_RANDOM: %s", strerror(errno));
-	}
 	for (i = 0; i < a->nthreads; i++) {
-		f[i] = (struct rfaulter){ .cpu = i, .p = p, .order = order + i * part,
-					  .n = part, .go = &go };
-		if (pthread_create(&f[i].t, NULL, rfaulter_fn, &f[i]))
+		f[i] = (struct faulter){ .cpu = i, .p = p, .order = order + i * part,
+					 .n = part, .go = &go };
+		if (pthread_create(&f[i].t, NULL, faulter_fn, &f[i]))
 			die("pthread_create failed");
 	}
 	usleep(10000);	/* the threads are on their CPUs, spinning */
@@ -1035,10 +1013,7 @@ static void rthreads_trial(const void *arg, struct sample *s)
 	s->faults = faults_now() - f0;
 	s->reads = vff_stat(&mnt, "read_requests") - r0;
 	s->units = RT_PAGES;
-	munmap(p, len);
-	if (r >= 0)
-		close(r);
-	close(fd);
+	unmap_rand(p, fd, r);
 }
 
 /* ---- growth with size ---- */
@@ -1681,7 +1656,7 @@ int main(int argc, char **argv)
 	}
 	/* Only when asked for: see rthreads_trial(). */
 	if (only && wanted("random-threads") && !native) {
-		static const struct rthreads_arg ra[] = {
+		static const struct threads_arg ra[] = {
 			{ true, 1 }, { true, 2 }, { false, 1 }, { false, 2 },
 		};
 		static const char *const names[] = {
