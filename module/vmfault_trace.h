@@ -422,6 +422,10 @@ static inline void vmfault_fault_done(struct vm_fault *vmf, struct vmfault_regio
 {
 	if (vmf->flags & FAULT_FLAG_TRIED)
 		return;
+	/*
+	 * Not a call of vmfault_fault_done_at(): GCC then loads the trace's
+	 * four arguments before the static branch, on every fault.
+	 */
 	vmfault_count(region, write ? VMFAULT_CNT_WRITE_FAULTS : VMFAULT_CNT_READ_FAULTS);
 	if (trace_vmfault_fault_enabled())
 		vmfault_fault_trace(region, vmf->address, vmf->pgoff, write,
