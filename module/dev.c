@@ -106,6 +106,8 @@ static void vmfault_region_release(struct vmfault_region *region)
 	struct inode *anon = region->inode;
 	int err;
 
+	/* Background reads use the region: let them end (they start no more). */
+	vmfault_file_ra_wait(region, false);
 	/* The last chance to write dirty pages back: no mapping or fd is left. */
 	err = vmfault_file_flush(region, false);
 	if (err)
@@ -127,12 +129,15 @@ static void vmfault_release_workfn(struct work_struct *work)
  * killable I/O, such as a FUSE or NFS request, fails in it at once: its
  * last writeback would lose the dirty pages. Such a release runs on the
  * module's workqueue, which no signal reaches; module unload waits for it.
+ * So does the release of a task killed while it waits for the region's
+ * background reads (VMFAULT_FLAG_ASYNC_PREFETCH) to end.
  */
 static int vmfault_release(struct inode *inode, struct file *file)
 {
 	struct vmfault_region *region = file->private_data;
 
-	if (fatal_signal_pending(current) && xa_marked(&region->pages, VMFAULT_PAGE_DIRTY)) {
+	if ((fatal_signal_pending(current) && xa_marked(&region->pages, VMFAULT_PAGE_DIRTY)) ||
+	    !vmfault_file_ra_wait(region, true)) {
 		INIT_WORK(&region->release_work, vmfault_release_workfn);
 		queue_work(vmfault_wq, &region->release_work);
 		return 0;

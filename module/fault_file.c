@@ -54,8 +54,10 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/file.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/vmstat.h>
@@ -76,6 +78,120 @@ static vm_fault_t vmfault_file_fault_error(struct vm_fault *vmf, struct vmfault_
 	}
 	*outcome = VMFAULT_OUT_SIGBUS;
 	return vmfault_fault_sigbus(vmf, region, end);
+}
+
+/*
+ * VMFAULT_FLAG_ASYNC_PREFETCH. One stream per region, as the page cache
+ * keeps one per open file: ra_mark is the page whose access starts the
+ * next background read, ra_next that read's first page. A read fault
+ * arms it (vmfault_file_ra_arm()); ->fault and ->map_pages look at the
+ * mark with one load and, when their pages cover it, start the read
+ * (vmfault_file_ra_kick()), which moves the mark to the first page of
+ * the window it reads: reaching that window starts the one after it, so
+ * that two windows are in flight while a scan waits. The read runs on
+ * the module's workqueue and charges its pages to the faulting task's
+ * memory cgroup. It holds no reference to the region's file: the region's
+ * release waits for its reads (ra_jobs), so that once the last close()
+ * and munmap() return, the backing file is closed too and its file system
+ * can be unmounted, as after the page cache's readahead.
+ */
+struct vmfault_ra_job {
+	struct work_struct work;
+	struct vmfault_region *region;
+	struct mem_cgroup *memcg;
+	pgoff_t index;
+};
+
+static void vmfault_file_ra_workfn(struct work_struct *work)
+{
+	struct vmfault_ra_job *job = container_of(work, struct vmfault_ra_job, work);
+	struct vmfault_region *region = job->region;
+	struct mem_cgroup *old = set_active_memcg(job->memcg);
+
+	vmfault_file_prefetch(region, job->index);
+	set_active_memcg(old);
+	mem_cgroup_put(job->memcg);
+	kfree(job);
+	/*
+	 * Last: the region may be freed as soon as the count is 0.
+	 * wake_up_var() only hashes the address; module unload drains the
+	 * workqueue before the code goes.
+	 */
+	if (atomic_dec_and_test(&region->ra_jobs))
+		wake_up_var(&region->ra_jobs);
+}
+
+/**
+ * vmfault_file_ra_wait() - wait for a region's background reads to end
+ * @region: a region that no mapping or fd refers to any more
+ * @killable: give up if the task is killed
+ *
+ * Return: true when none is under way; false if @killable and killed.
+ */
+bool vmfault_file_ra_wait(struct vmfault_region *region, bool killable)
+{
+	if (killable)
+		return !wait_var_event_killable(&region->ra_jobs, !atomic_read(&region->ra_jobs));
+	wait_var_event(&region->ra_jobs, !atomic_read(&region->ra_jobs));
+	return true;
+}
+
+/* The stream starts after a fault read the window at @pgoff. */
+static void vmfault_file_ra_arm(struct vmfault_region *region, pgoff_t pgoff)
+{
+	spin_lock(&region->ra_lock);
+	region->ra_next = pgoff + region->window;
+	WRITE_ONCE(region->ra_mark, pgoff + region->window / 2);
+	spin_unlock(&region->ra_lock);
+}
+
+/*
+ * An access reached the mark: move it to the next window and read that
+ * window in the background. Context: mmap_lock or the per-VMA lock held;
+ * on 6.12 ->map_pages runs under rcu_read_lock(), so nothing here sleeps.
+ */
+static noinline void vmfault_file_ra_kick(struct vm_fault *vmf, struct vmfault_region *region,
+					  pgoff_t first, pgoff_t last)
+{
+	struct vmfault_ra_job *job;
+	pgoff_t mark, next;
+
+	spin_lock(&region->ra_lock);
+	mark = region->ra_mark;
+	if (mark < first || mark > last) {
+		spin_unlock(&region->ra_lock);	/* another task moved it first */
+		return;
+	}
+	next = region->ra_next;
+	if (next >= vmfault_file_end(region) || (vmf->vma->vm_flags & VM_RAND_READ)) {
+		WRITE_ONCE(region->ra_mark, ULONG_MAX);
+		spin_unlock(&region->ra_lock);
+		return;
+	}
+	region->ra_next = next + region->window;
+	WRITE_ONCE(region->ra_mark, next);
+	spin_unlock(&region->ra_lock);
+
+	/* Without memory the stream stops here; the next miss starts it again. */
+	job = kmalloc(sizeof(*job), GFP_NOWAIT | __GFP_NOWARN);
+	if (!job)
+		return;
+	INIT_WORK(&job->work, vmfault_file_ra_workfn);
+	job->region = region;
+	job->memcg = get_mem_cgroup_from_mm(vmf->vma->vm_mm);
+	job->index = next;
+	atomic_inc(&region->ra_jobs);	/* the mapping holds the region until here */
+	queue_work(vmfault_wq, &job->work);
+}
+
+/* Does the access to pages @first..@last reach the mark? One load when not. */
+static inline void vmfault_file_ra_check(struct vm_fault *vmf, struct vmfault_region *region,
+					 pgoff_t first, pgoff_t last)
+{
+	pgoff_t mark = READ_ONCE(region->ra_mark);
+
+	if (unlikely(mark >= first && mark <= last))
+		vmfault_file_ra_kick(vmf, region, first, last);
 }
 
 /* apply_to_page_range() callback: the page table is all we wanted. */
@@ -101,6 +217,8 @@ static vm_fault_t vmfault_file_fault_unlocked(struct vm_fault *vmf, struct vmfau
 	enum vmfault_get how = vmf->flags & FAULT_FLAG_USER ? VMFAULT_GET_WAIT : VMFAULT_GET_SAFE;
 	bool write = vmf->flags & FAULT_FLAG_WRITE, major = false;
 	bool shared = vmf->vma->vm_flags & VM_SHARED;
+	bool ra = (region->flags & VMFAULT_FLAG_ASYNC_PREFETCH) &&
+		  !(vmf->vma->vm_flags & VM_RAND_READ);
 	struct file *file = get_file(vmf->vma->vm_file);
 	unsigned int cause = vmf->flags;
 	unsigned long address = vmf->address;
@@ -122,6 +240,8 @@ static vm_fault_t vmfault_file_fault_unlocked(struct vm_fault *vmf, struct vmfau
 	if (major) {
 		vmfault_count(region, VMFAULT_CNT_MAJOR_FAULTS);
 		count_vm_event(PGMAJFAULT);
+		if (ra)
+			vmfault_file_ra_arm(region, pgoff);
 	}
 	vmfault_fault_done_at(region, address, pgoff, write, shared, cause,
 			      VMFAULT_OUT_READ, start);
@@ -202,6 +322,7 @@ static vm_fault_t vmfault_file_fault(struct vm_fault *vmf)
 		outcome = VMFAULT_OUT_SIGBUS;
 		goto out;
 	}
+	vmfault_file_ra_check(vmf, region, vmf->pgoff, vmf->pgoff);
 again:
 	page = vmfault_file_resident(region, vmf);
 	if (page) {
@@ -286,10 +407,12 @@ out:
 static vm_fault_t vmfault_file_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 					 pgoff_t end_pgoff)
 {
-	pgoff_t end = vmfault_file_end(vmfault_vmf_region(vmf));
+	struct vmfault_region *region = vmfault_vmf_region(vmf);
+	pgoff_t end = vmfault_file_end(region);
 
 	if (start_pgoff >= end)
 		return 0;
+	vmfault_file_ra_check(vmf, region, start_pgoff, end_pgoff);
 	return vmfault_region_map_resident(vmf, start_pgoff, min(end_pgoff, end - 1));
 }
 

@@ -404,7 +404,7 @@ static unsigned int vmfault_file_fill(struct vmfault_region *region, pgoff_t fir
 
 	*err = 0;
 	start = ktime_get_ns();
-	if (how == VMFAULT_GET_WAIT)
+	if (how == VMFAULT_GET_WAIT || how == VMFAULT_GET_PREFETCH)
 		full = vmfault_file_fill_direct(region, first, bv, nr, err, &bytes);
 	else
 		full = vmfault_file_fill_cached(region, first, bv, nr, err, &bytes);
@@ -492,7 +492,7 @@ static struct page *vmfault_file_filled(struct vmfault_region *region, pgoff_t i
  */
 static unsigned int vmfault_file_evict_flags(enum vmfault_get how, unsigned int nr)
 {
-	if (nr || how == VMFAULT_GET_CACHED)
+	if (nr || how == VMFAULT_GET_CACHED || how == VMFAULT_GET_PREFETCH)
 		return 0;
 	if (how == VMFAULT_GET_WAIT)
 		return VMFAULT_EVICT_MAY_WAIT | VMFAULT_EVICT_MAY_WRITE | VMFAULT_EVICT_MAY_EXCEED;
@@ -775,6 +775,32 @@ struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
 			return ERR_PTR(-EINTR);
 	} while (!page);
 	return page;
+}
+
+/**
+ * vmfault_file_prefetch() - read a window in the background
+ * @region: a file-mode region
+ * @index: the window's first page offset
+ *
+ * VMFAULT_FLAG_ASYNC_PREFETCH's read, on the module's workqueue: the
+ * absent pages of the window from @index, as a fault's read would get
+ * them, unless @index is resident already or past the data. A task that
+ * needs one of them meanwhile waits for its lock, or, if it may not wait,
+ * reads it again (vmfault_file_replace()). An error leaves the pages as a
+ * failed read does: the next access reads them again.
+ *
+ * Context: might sleep; holds no lock, as read() of the region.
+ */
+void vmfault_file_prefetch(struct vmfault_region *region, pgoff_t index)
+{
+	struct page *page;
+	bool major;
+
+	if (index >= vmfault_file_end(region) || xa_load(&region->pages, index))
+		return;
+	page = vmfault_file_read_window(region, index, VMFAULT_GET_PREFETCH, false, &major);
+	if (!IS_ERR_OR_NULL(page))
+		put_page(page);
 }
 
 /**

@@ -44,6 +44,8 @@ struct vmfault_region *vmfault_region_create(struct inode *inode)
 		return NULL;
 	}
 	mutex_init(&region->lock);
+	spin_lock_init(&region->ra_lock);
+	region->ra_mark = ULONG_MAX;
 	xa_init(&region->pages);
 	xa_init(&region->swapped);
 	region->mode = VMFAULT_MODE_ZERO;
@@ -272,6 +274,10 @@ int vmfault_region_configure(struct vmfault_region *region,
 			vmfault_cfg_err("NO_FAULT_AROUND is a file-mode flag; zero mode faults around only with FAULT_AROUND");
 			return -EINVAL;
 		}
+		if (cfg->flags & VMFAULT_FLAG_ASYNC_PREFETCH) {
+			vmfault_cfg_err("ASYNC_PREFETCH is a file-mode flag: zero mode reads nothing");
+			return -EINVAL;
+		}
 		if (cfg->fd || cfg->window || cfg->offset) {
 			vmfault_cfg_err("fd, window and offset are for file mode; zero mode needs 0");
 			return -EINVAL;
@@ -335,6 +341,7 @@ int vmfault_region_configure(struct vmfault_region *region,
 	region->backing = file;
 	region->offset = file ? cfg->offset : 0;
 	region->window = file ? max(cfg->window, 1U) : 0;
+	WRITE_ONCE(region->ra_mark, ULONG_MAX);
 	region->direct = file && (file->f_mode & FMODE_CAN_ODIRECT);
 	atomic64_set(&region->data_end, 0);
 	atomic_long_set(&region->stack_low, (size >> PAGE_SHIFT) - cfg->stack_pages);

@@ -159,6 +159,11 @@ struct vmfault_region {
 	bool swap_direct;
 	struct xarray swapped;
 	struct vmfault_pager *pager;
+	/* VMFAULT_FLAG_ASYNC_PREFETCH (fault_file.c): ra_next under ra_lock */
+	spinlock_t ra_lock;
+	pgoff_t ra_mark;	/* the page whose access starts the next read; ULONG_MAX */
+	pgoff_t ra_next;	/* the first page of that read */
+	atomic_t ra_jobs;	/* background reads queued or under way */
 };
 
 static inline unsigned long vmfault_region_id(const struct vmfault_region *region)
@@ -308,11 +313,15 @@ static inline struct page *vmfault_region_uptodate_page(struct vmfault_region *r
  *	lock; with a frame budget, only if a clean victim can be had without
  *	waiting. Anything else is ERR_PTR(-EAGAIN): drop the lock and read
  *	with VMFAULT_GET_WAIT
+ * @VMFAULT_GET_PREFETCH: a background read (VMFAULT_FLAG_ASYNC_PREFETCH),
+ *	in a worker that holds no lock: reads as VMFAULT_GET_WAIT does, but
+ *	never waits for a victim, writes one back or goes over a budget
  */
 enum vmfault_get {
 	VMFAULT_GET_WAIT,
 	VMFAULT_GET_SAFE,
 	VMFAULT_GET_CACHED,
+	VMFAULT_GET_PREFETCH,
 };
 
 struct page *vmfault_file_get_page(struct vmfault_region *region, pgoff_t index,
@@ -327,6 +336,8 @@ ssize_t vmfault_backing_rw(struct vmfault_region *region, struct file *file, boo
 			   loff_t pos, struct iov_iter *iter, bool write);
 int vmfault_file_flush(struct vmfault_region *region, bool sync);
 pgoff_t vmfault_file_end(struct vmfault_region *region);
+void vmfault_file_prefetch(struct vmfault_region *region, pgoff_t index);
+bool vmfault_file_ra_wait(struct vmfault_region *region, bool killable);
 
 /* dev.c */
 extern const struct file_operations vmfault_fops;

@@ -64,9 +64,23 @@ enum vmfault_mode {
  * stack; read() and write() see the region's contents as always.
  */
 #define VMFAULT_FLAG_GROWSDOWN		0x4
+
+/*
+ * VMFAULT_FLAG_ASYNC_PREFETCH: file mode only; keep the next window in
+ * flight while the current one is used, as the page cache's asynchronous
+ * readahead does. A fault that reads a window marks its middle page; an
+ * access to the marked page (a fault on it, or fault-around mapping it)
+ * starts the read of the next window in the background and marks that
+ * window's first page, so that a sequential scan has the window after the
+ * one it waits for already on its way. The background reads are counted
+ * as reads (file_reads, pages_read), not as faults: the faults that find
+ * their pages are minor. Off for a mapping under madvise(MADV_RANDOM).
+ */
+#define VMFAULT_FLAG_ASYNC_PREFETCH	0x8
 #define VMFAULT_FLAGS_ALL		(VMFAULT_FLAG_NO_FAULT_AROUND | \
 					 VMFAULT_FLAG_FAULT_AROUND | \
-					 VMFAULT_FLAG_GROWSDOWN)
+					 VMFAULT_FLAG_GROWSDOWN | \
+					 VMFAULT_FLAG_ASYNC_PREFETCH)
 
 /* The largest region size the module accepts, in bytes (1 TiB). */
 #define VMFAULT_MAX_SIZE	0x10000000000ULL
@@ -74,8 +88,9 @@ enum vmfault_mode {
 /**
  * struct vmfault_config - argument of VMFAULT_IOC_CONFIGURE
  * @mode: (in) an enum vmfault_mode other than VMFAULT_MODE_INVALID
- * @flags: (in) VMFAULT_FLAG_NO_FAULT_AROUND (file mode) or
- *	VMFAULT_FLAG_FAULT_AROUND (zero mode), or 0
+ * @flags: (in) VMFAULT_FLAG_NO_FAULT_AROUND and
+ *	VMFAULT_FLAG_ASYNC_PREFETCH (file mode), VMFAULT_FLAG_FAULT_AROUND and
+ *	VMFAULT_FLAG_GROWSDOWN (zero mode), or 0
  * @size: (in) region size in bytes: a multiple of the page size, from one
  *	page up to VMFAULT_MAX_SIZE. File mode: 0 means from @offset to the
  *	file's end, rounded up to a page.
