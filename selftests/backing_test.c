@@ -10,7 +10,8 @@
  *  - a write() to the backing file whose source is a not yet resident
  *    page of a region mapping (the write holds i_rwsem and faults);
  *  - three threads: a writer of the backing file faulting under i_rwsem, a
- *    reader faulting region pages in, and mmap()/munmap();
+ *    reader faulting region pages in, and mmap()/munmap(); again with the
+ *    reader's windows read in the background (VMFAULT_FLAG_ASYNC_PREFETCH);
  *  - writeback (fsync of the region) racing write()s to the backing file
  *    from the region's mapping, for up to two thousand rounds;
  *  - an O_DIRECT read into a region page that completes after an fsync()
@@ -183,11 +184,14 @@ static int make_pattern(const char *path, unsigned long npages)
 	return ok ? 0 : -1;
 }
 
-/* A file-mode region over @path, opened O_RDWR; the backing fd is closed. */
-static int file_region(const char *path, uint32_t window, uint64_t size)
+/*
+ * A file-mode region over @path with @flags, opened O_RDWR; the backing fd
+ * is closed.
+ */
+static int file_region_flags(const char *path, uint32_t window, uint32_t flags, uint64_t size)
 {
 	struct vmfault_config cfg = {
-		.mode = VMFAULT_MODE_FILE, .window = window, .size = size,
+		.mode = VMFAULT_MODE_FILE, .window = window, .size = size, .flags = flags,
 	};
 	int bfd = open(path, O_RDWR), fd;
 
@@ -201,6 +205,11 @@ static int file_region(const char *path, uint32_t window, uint64_t size)
 	}
 	close(bfd);
 	return fd;
+}
+
+static int file_region(const char *path, uint32_t window, uint64_t size)
+{
+	return file_region_flags(path, window, 0, size);
 }
 
 /* Does file page @i of @path hold @c in every byte? */
@@ -341,6 +350,7 @@ TEST_F(backing, write_from_unfaulted_region)
 struct trio {
 	const char *path;
 	long ps;
+	bool async;	/* B reads with VMFAULT_FLAG_ASYNC_PREFETCH */
 	_Atomic int stop;
 	_Atomic unsigned long writes, regions, maps;
 	_Atomic int failed;
@@ -369,13 +379,21 @@ static void *trio_writer(void *arg)
 	return NULL;
 }
 
-/* B faults pages of fresh regions in: every one a read of the file. */
+/*
+ * B faults pages of fresh regions in: every one a read of the file. With
+ * @async, windows of 8 read in the background, and B reads a different
+ * part of each region before it unmaps and closes it, so that a
+ * background read is often still under way then.
+ */
 static void *trio_reader(void *arg)
 {
 	struct trio *t = arg;
 
 	while (!t->stop) {
-		int fd = file_region(t->path, 1, NPAGES * t->ps);
+		int fd = t->async ? file_region_flags(t->path, 8, VMFAULT_FLAG_ASYNC_PREFETCH,
+						      NPAGES * t->ps) :
+				    file_region(t->path, 1, NPAGES * t->ps);
+		int n = t->async ? NPAGES / 4 + t->regions % (NPAGES / 2) : NPAGES;
 		char *p;
 
 		if (fd < 0) {
@@ -388,7 +406,7 @@ static void *trio_reader(void *arg)
 			close(fd);
 			return NULL;
 		}
-		for (int i = 0; i < NPAGES && !t->stop; i++)
+		for (int i = 0; i < n && !t->stop; i++)
 			if (p[i * t->ps] != page_byte(i))
 				t->failed = 1;
 		munmap(p, NPAGES * t->ps);
@@ -420,16 +438,19 @@ static void *trio_mapper(void *arg)
  * read under mmap_lock, rwsem fairness closes A -> C -> B -> A; here all
  * three go on for the whole time.
  */
-TEST_F(backing, three_threads_writer_reader_mapper)
+static void trio_run(struct __test_metadata *_metadata, const char *path, long ps,
+		     const char *fs, bool async)
 {
 	struct trio *t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE,
 			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint64_t regions0 = vmf_proc("regions");
 	int status;
 	pid_t pid;
 
 	ASSERT_NE(MAP_FAILED, t);
-	t->path = self->path;
-	t->ps = self->ps;
+	t->path = path;
+	t->ps = ps;
+	t->async = async;
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -450,9 +471,28 @@ TEST_F(backing, three_threads_writer_reader_mapper)
 	EXPECT_LT(0, t->writes);
 	EXPECT_LT(0, t->regions);
 	EXPECT_LT(0, t->maps);
-	TH_LOG("%s: %lu writes, %lu regions read, %lu mmap/munmap in %u s", self->fs->name,
-	       (unsigned long)t->writes, (unsigned long)t->regions, (unsigned long)t->maps, secs);
+	TH_LOG("%s%s: %lu writes, %lu regions read, %lu mmap/munmap in %u s", fs,
+	       async ? " (background reads)" : "", (unsigned long)t->writes,
+	       (unsigned long)t->regions, (unsigned long)t->maps, secs);
 	munmap(t, sizeof(*t));
+	/* A region closed with a background read under way went when it ended. */
+	EXPECT_EQ(regions0, vmf_proc("regions"));
+}
+
+TEST_F(backing, three_threads_writer_reader_mapper)
+{
+	trio_run(_metadata, self->path, self->ps, self->fs->name, false);
+}
+
+/*
+ * The same, B with VMFAULT_FLAG_ASYNC_PREFETCH: the module's worker reads
+ * the file (->read_iter, the inode lock on ext4 and xfs) while A holds
+ * that lock and faults, C takes mmap_lock, and B closes regions whose
+ * reads are under way.
+ */
+TEST_F(backing, async_prefetch_beside_writer_and_mapper)
+{
+	trio_run(_metadata, self->path, self->ps, self->fs->name, true);
 }
 
 struct abba {

@@ -5,7 +5,7 @@
  *
  *  - region pages are charged to the memory cgroup of the task that makes
  *    them (memory.current, memory.stat "kernel"), and given back when the
- *    region goes;
+ *    region goes; so are pages read in the background for a task's fault;
  *  - memory.max bounds them: a task that writes past its group's limit is
  *    OOM-killed inside its group, not a bigger process in another one;
  *  - the module's max_pages bounds all regions together: past it a write()
@@ -485,6 +485,84 @@ TEST(free_frames_stay_in_their_memcg)
 	close(fd);
 	free(buf);
 	tmpfs_file_remove(dir, path);
+	cg_remove(grp);
+}
+
+/*
+ * A background read (VMFAULT_FLAG_ASYNC_PREFETCH) runs on the module's
+ * workqueue, but its pages are charged to the memory cgroup of the task
+ * whose fault started it, as a fault's own read is: a child in a group of
+ * its own scans a vmfaultfs file with window 8; page 12, read in the
+ * background, is in the child's group (/proc/kpagecgroup), as page 0 is.
+ */
+TEST(memcg_charges_background_reads)
+{
+	struct vmfault_config cfg = {
+		.mode = VMFAULT_MODE_FILE, .window = 8,
+		.flags = VMFAULT_FLAG_ASYNC_PREFETCH | VMFAULT_FLAG_NO_FAULT_AROUND,
+	};
+	uint64_t got[4] = { 0 }, regions0 = vmf_proc("regions");
+	long ps = page_size();
+	struct vff_mount m;
+	int pipefd[2], status;
+	char grp[160];
+	struct stat st;
+	pid_t pid;
+
+	ASSERT_EQ(0, cg_make(grp, sizeof(grp), "vmfault-racg", NULL));
+	ASSERT_EQ(0, stat(grp, &st));
+	ASSERT_EQ(0, vff_mount(&m, NULL));
+	ASSERT_EQ(0, vff_make_file(&m, "f", 32 * ps, 'r'));
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct vmfault_region_info info;
+		int fd = vmf_open(), bfd = open(vff_path(&m, false, "f"), O_RDONLY);
+		char *p;
+
+		close(pipefd[0]);
+		cfg.fd = bfd;
+		if (fd < 0 || bfd < 0 || cg_join(grp) || ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg))
+			_exit(1);
+		p = mmap(NULL, 32 * ps, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			_exit(1);
+		(void)*(volatile char *)p;		/* reads 0-7 */
+		(void)*(volatile char *)(p + 4 * ps);	/* 8-15, in the background */
+		for (int i = 0; i < 2000; i++) {
+			if (vmf_info(fd, &info))
+				_exit(1);
+			if (info.counters[VMFAULT_CNT_PAGES_READ] >= 16)
+				break;
+			usleep(10000);
+		}
+		got[0] = pfn_of(p);
+		got[1] = kpage_read("/proc/kpagecgroup", got[0]);
+		/* Read already: a minor fault that only maps it. */
+		(void)*(volatile char *)(p + 12 * ps);
+		got[2] = pfn_of(p + 12 * ps);
+		got[3] = kpage_read("/proc/kpagecgroup", got[2]);
+		if (vmf_info(fd, &info) || info.counters[VMFAULT_CNT_MAJOR_FAULTS] != 1)
+			_exit(2);
+		_exit(write(pipefd[1], got, sizeof(got)) == sizeof(got) ? 0 : 1);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(0, reap_child(pid, &status, 60000));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(sizeof(got), read(pipefd[0], got, sizeof(got)));
+	close(pipefd[0]);
+	TH_LOG("group ino %llu: page 0 at pfn %#llx in %llu, page 12 (read in the background) at %#llx in %llu",
+	       (unsigned long long)st.st_ino, (unsigned long long)got[0],
+	       (unsigned long long)got[1], (unsigned long long)got[2],
+	       (unsigned long long)got[3]);
+	EXPECT_NE(0, got[0]);
+	EXPECT_NE(0, got[2]);
+	EXPECT_EQ((uint64_t)st.st_ino, got[1]);
+	EXPECT_EQ((uint64_t)st.st_ino, got[3]);
+	/* The child's region went with it. */
+	EXPECT_EQ(regions0, vmf_proc("regions"));
+	EXPECT_EQ(0, vff_umount(&m));
 	cg_remove(grp);
 }
 

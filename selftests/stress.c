@@ -697,6 +697,8 @@ static void op_open(int i)
 		cfg.size = below(2) ? 0 : (uint64_t)(1 + below(OBJ_PAGES - s->obj_off)) * ps;
 		cfg.window = below(17);
 		cfg.flags = below(4) ? 0 : VMFAULT_FLAG_NO_FAULT_AROUND;
+		if (below(2))
+			cfg.flags |= VMFAULT_FLAG_ASYNC_PREFETCH;
 	}
 	if (ioctl(s->fd, VMFAULT_IOC_CONFIGURE, &cfg)) {
 		if (!(s->mode == MODE_FILE && mount_dead(s->mount_gen)))

@@ -870,6 +870,9 @@ TEST_F(one, bad_ioctls)
 	cfg.flags = VMFAULT_FLAG_NO_FAULT_AROUND;	/* file mode's */
 	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), -1);
 	EXPECT_EQ(errno, EINVAL);
+	cfg.flags = VMFAULT_FLAG_ASYNC_PREFETCH;	/* file mode's */
+	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), -1);
+	EXPECT_EQ(errno, EINVAL);
 	cfg.flags = 0x80;
 	EXPECT_EQ(ioctl(self->fd, VMFAULT_IOC_CONFIGURE, &cfg), -1);
 	EXPECT_EQ(errno, EINVAL);
