@@ -5,7 +5,7 @@
  * faults (as /usr/bin/time -v reports them), time per page, and, when the
  * file is on vmfaultfs, the READ requests and bytes the daemon served.
  *
- * USAGE: mmap_walk [-r] [-a ADVICE] [-p PAGES] [-s MOUNT] [-w WINDOW [-F]] FILE
+ * USAGE: mmap_walk [-r] [-a ADVICE] [-p PAGES] [-s MOUNT] [-w WINDOW [-F] [-A]] FILE
  *   -r         touch the pages in a random order (fixed seed)
  *   -a ADVICE  normal, random, sequential or willneed (madvise)
  *   -p PAGES   walk only the first PAGES pages
@@ -13,6 +13,8 @@
  *   -w WINDOW  map FILE through /dev/vmfault (file mode, this prefetch
  *              window) instead of directly (the page cache, filemap_fault)
  *   -F         with -w: no fault-around (VMFAULT_FLAG_NO_FAULT_AROUND)
+ *   -A         with -w: the next window in flight while the current one is
+ *              used (VMFAULT_FLAG_ASYNC_PREFETCH)
  *   -W         write one byte of every page instead (MAP_SHARED), then
  *              msync(MS_SYNC): the writeback, in the WRITE counters
  *
@@ -31,7 +33,7 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: mmap_walk [-r] [-a normal|random|sequential|willneed] "
-		"[-p PAGES] [-s MOUNT] [-w WINDOW [-F]] [-W] FILE\n");
+		"[-p PAGES] [-s MOUNT] [-w WINDOW [-F] [-A]] [-W] FILE\n");
 	exit(2);
 }
 
@@ -61,7 +63,7 @@ static void parse_args(struct walk *w, int argc, char **argv)
 	};
 	int opt;
 
-	while ((opt = getopt(argc, argv, "ra:p:s:w:FW")) != -1) {
+	while ((opt = getopt(argc, argv, "ra:p:s:w:FAW")) != -1) {
 		switch (opt) {
 		case 'r':
 			w->random = true;
@@ -87,6 +89,9 @@ static void parse_args(struct walk *w, int argc, char **argv)
 			break;
 		case 'F':
 			w->cfg.flags |= VMFAULT_FLAG_NO_FAULT_AROUND;
+			break;
+		case 'A':
+			w->cfg.flags |= VMFAULT_FLAG_ASYNC_PREFETCH;
 			break;
 		case 'W':
 			w->writes = true;
@@ -188,8 +193,9 @@ static void print_result(struct walk *w, const struct rusage *r0, const struct r
 	struct vmfault_region_info info;
 
 	if (w->window)
-		printf("route vmfault window %ld fault_around %s ", w->window,
-		       w->cfg.flags & VMFAULT_FLAG_NO_FAULT_AROUND ? "off" : "on");
+		printf("route vmfault window %ld fault_around %s async %s ", w->window,
+		       w->cfg.flags & VMFAULT_FLAG_NO_FAULT_AROUND ? "off" : "on",
+		       w->cfg.flags & VMFAULT_FLAG_ASYNC_PREFETCH ? "on" : "off");
 	else
 		printf("route page_cache ");
 	printf("op %s pages %lu order %s advice %s minflt %ld majflt %ld us_per_page %.1f",

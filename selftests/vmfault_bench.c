@@ -513,7 +513,7 @@ done:
 static struct vff_mount mnt;
 
 enum file_kind {
-	F_VMF, F_MMAP, F_MMAP_RANDOM, F_READ, F_PAGER,
+	F_VMF, F_VMF_ASYNC, F_MMAP, F_MMAP_RANDOM, F_READ, F_PAGER,
 };
 
 struct file_case {
@@ -550,7 +550,10 @@ static void file_trial(const char *name, size_t len, const uint32_t *order, size
 	drop_cache(fd);
 	switch (fc->kind) {
 	case F_VMF:
-		r = region(VMFAULT_MODE_FILE, 0, 0, fd, fc->size);
+	case F_VMF_ASYNC:
+		r = region(VMFAULT_MODE_FILE,
+			   fc->kind == F_VMF_ASYNC ? VMFAULT_FLAG_ASYNC_PREFETCH : 0, 0, fd,
+			   fc->size);
 		p = map_or_die(len, PROT_READ, MAP_SHARED, r, 0);
 		break;
 	case F_MMAP:
@@ -1497,6 +1500,7 @@ static const struct file_case rand_cases[] = {
 static bool file_scenarios_wanted(void)
 {
 	return wanted("file-seq") || wanted("file-random") || wanted("major-fault") ||
+	       wanted("file-seq-delay") ||
 	       (only && (wanted("mmap-latency") || wanted("random-threads")));
 }
 
@@ -1637,6 +1641,34 @@ int main(int argc, char **argv)
 				die("vmfaultfs ctl '%s' failed", cmd);
 			run_file("major-fault", "rand", rand_len, order, 256, &fc, 1);
 			print_read_latency("major-fault", name, atoi(delays[d]), &mnt);
+		}
+		vff_ctl(&mnt, "read_delay_us 0");
+	}
+	/*
+	 * Sequential scans at three disk delays: vmfault's window against the
+	 * page cache's readahead, each with its next window in flight while
+	 * the scan uses the current one. Under icount with sleep=off, time
+	 * spent waiting for the daemon is virtual time, counted exactly.
+	 */
+	if (wanted("file-seq-delay") && !native) {
+		static const char * const delays[] = { "0", "100", "1000" };
+		char cmd[64], names[3][32];
+		unsigned int d;
+
+		for (d = 0; d < N(delays); d++) {
+			struct file_case fc[3] = {
+				{ names[0], F_VMF_ASYNC, 32 }, { names[1], F_VMF, 32 },
+				{ names[2], F_MMAP, 0 },
+			};
+
+			snprintf(cmd, sizeof(cmd), "read_delay_us %s", delays[d]);
+			snprintf(names[0], sizeof(names[0]), "vmfault-w32-async-%sus", delays[d]);
+			snprintf(names[1], sizeof(names[1]), "vmfault-w32-%sus", delays[d]);
+			snprintf(names[2], sizeof(names[2]), "mmap-fuse-%sus", delays[d]);
+			if (vff_ctl(&mnt, cmd) || vff_ctl(&mnt, "zero_stats"))
+				die("vmfaultfs ctl '%s' failed", cmd);
+			run_file("file-seq-delay", "seq", seq_len, NULL, 0, fc, N(fc));
+			print_read_latency("file-seq-delay", "both", atoi(delays[d]), &mnt);
 		}
 		vff_ctl(&mnt, "read_delay_us 0");
 	}

@@ -119,6 +119,10 @@ for w in 1 4 16 64; do
 	walk "file mode, prefetch window $w, fault-around on" -w "$w"
 done
 walk "file mode, prefetch window 16, fault-around off: 256 faults, 16 of them major" -w 16 -F
+echo "-- the next window in flight while the current one is used (-A:"
+echo "   VMFAULT_FLAG_ASYNC_PREFETCH, the page cache's asynchronous readahead):"
+echo "   the same READs, read in the background; the faults that find them are minor"
+walk "file mode, prefetch window 32, the next window in flight" -w 32 -A
 echo "-- the page cache (filemap_fault, readahead 128 KiB) for comparison"
 walk "page cache" 
 echo "-- /usr/bin/time -v: minor and major faults of the whole process (startup"
