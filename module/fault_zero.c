@@ -72,6 +72,20 @@
  * allocator publishes its page, then reads the flag and zaps the zero-page
  * ptes (vmfault_region_get_page()); a full barrier on each side makes sure
  * that one of them sees the other.
+ *
+ * The reader's second look. After its pte and a full barrier, the reader
+ * looks for a page that appeared since its first lookup; if there is one,
+ * it zaps its own pte. That look need not walk the xarray: every page put
+ * in an empty slot counts region->published after it is there
+ * (vmfault_region_publish(): the xarray store, a barrier, the increment),
+ * and the reader read that count (with acquire) before its first lookup.
+ * If the count is unchanged after the pte, no page appeared between the
+ * two points; a page published before the first read of the count was
+ * found by the first lookup (the acquire); one whose count the second
+ * read misses was published after that read, and its publisher's barrier
+ * then makes it see the reader's flag and pte, and zap it. Only when the
+ * count moved does the reader walk the xarray again (any page of the
+ * region moves it: a write elsewhere costs a lookup, never a stale pte).
  */
 
 /**
@@ -269,6 +283,8 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
  * @region: its region
  * @size_pages: the region's size in pages
  * @nr: the window, 1 or VMFAULT_AROUND_PAGES
+ * @seq: region->published as read (with acquire) before the caller's
+ *	lookup of the faulting page, or VMFAULT_NO_SEQ
  *
  * Map the zero page, read-only, at the holes of the aligned window of
  * @nr pages (1 or VMFAULT_AROUND_PAGES) around vmf->address, inside the
@@ -286,7 +302,7 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
  * VM_FAULT_OOM.
  */
 vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *region,
-				  unsigned long size_pages, unsigned long nr)
+				  unsigned long size_pages, unsigned long nr, long seq)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long base = ALIGN_DOWN(vmf->address, nr << PAGE_SHIFT);
@@ -334,8 +350,10 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 	 * barrier, then look).
 	 */
 	smp_mb();
-	if (nr == 1) {
-		if (h.mapped && xa_load(&region->pages, first))
+	if (!h.mapped || atomic_long_read(&region->published) == seq) {
+		/* Nothing mapped, or no page appeared since the lookup. */
+	} else if (nr == 1) {
+		if (xa_load(&region->pages, first))
 			vmfault_region_unmap_zero(region, first);
 	} else {
 		xa_for_each_range(&region->pages, index, page, first,
@@ -350,6 +368,44 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 			trace_vmfault_zero_page_map(region, addr, first + i, ZERO_PAGE(addr));
 		}
 	}
+	return VM_FAULT_NOPAGE;
+}
+
+/*
+ * vmfault_zero_map_holes() for the one page of a read fault without
+ * fault-around, the common case, where core mm's pmd has a page table: the
+ * same steps without the window's arithmetic and bitmaps.
+ */
+static vm_fault_t vmfault_zero_map_one(struct vm_fault *vmf, struct vmfault_region *region,
+				       unsigned long size_pages, long seq)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	spinlock_t *ptl;	/* the page table lock of ptep */
+	unsigned long pfn;
+	pte_t *ptep;
+
+	vmfault_region_zero_mapped(region);
+	ptep = vmfault_fault_pte_lock(vmf, addr, &ptl);
+	if (!ptep)
+		return vmfault_zero_map_holes(vmf, region, size_pages, 1, seq);
+	if (!pte_none(ptep_get(ptep))) {
+		/* Another thread's fault was first. */
+		pte_unmap_unlock(ptep, ptl);
+		return VM_FAULT_NOPAGE;
+	}
+	pfn = page_to_pfn(ZERO_PAGE(addr));
+	vmfault_set_zero_pte(vma, addr, ptep, pte_mkspecial(pfn_pte(pfn, vma->vm_page_prot)));
+	update_mmu_cache(vma, addr, ptep);
+	pte_unmap_unlock(ptep, ptl);
+	/* The second look, as vmfault_zero_map_holes(). */
+	smp_mb();
+	if (atomic_long_read(&region->published) != seq && xa_load(&region->pages, vmf->pgoff))
+		vmfault_region_unmap_zero(region, vmf->pgoff);
+	if (trace_vmfault_zero_page_map_enabled())
+		trace_vmfault_zero_page_map(region, addr, vmf->pgoff, ZERO_PAGE(addr));
+	/* Last: next to the caller's count of the fault, one load of region->stats. */
+	vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_MAPS);
 	return VM_FAULT_NOPAGE;
 }
 
@@ -430,6 +486,9 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 		trace_vmfault_cow(region, vmf->address, vmf->pgoff, page);
 		outcome = VMFAULT_OUT_COW;
 	} else {
+		/* Before the lookup: see "The reader's second look". */
+		long seq = atomic_long_read_acquire(&region->published);
+
 		/* A read allocates too where the zero page is refused. */
 		page = vmfault_region_get_page(region, vmf->pgoff,
 					       write || !vmfault_zero_page_allowed(vmf->vma),
@@ -444,9 +503,11 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 			ret = vmfault_fault_sigbus(vmf, region, size_pages);
 		} else if (!page) {
 			outcome = VMFAULT_OUT_ZERO_PAGE;
-			ret = vmfault_zero_map_holes(vmf, region, size_pages,
-						     region->flags & VMFAULT_FLAG_FAULT_AROUND ?
-						     VMFAULT_AROUND_PAGES : 1);
+			if (region->flags & VMFAULT_FLAG_FAULT_AROUND)
+				ret = vmfault_zero_map_holes(vmf, region, size_pages,
+							     VMFAULT_AROUND_PAGES, seq);
+			else
+				ret = vmfault_zero_map_one(vmf, region, size_pages, seq);
 		} else if (vmfault_page_poisoned(region, vmf->pgoff, page)) {
 			outcome = VMFAULT_OUT_SIGBUS;
 			vmfault_fault_sigbus(vmf, region, size_pages);

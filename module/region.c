@@ -650,6 +650,9 @@ struct page *vmfault_region_publish(struct vmfault_region *region, pgoff_t index
 		return ERR_PTR(xa_err(cur));
 	if (cur)
 		return cur;
+	/* Page, then count: a reader that sees the count finds the page (fault_zero.c). */
+	smp_mb__before_atomic();
+	atomic_long_inc(&region->published);
 	vmfault_count(region, VMFAULT_CNT_PAGES_ALLOCATED);
 	trace_vmfault_page_alloc(region, address, index, page);
 	return NULL;

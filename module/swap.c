@@ -411,7 +411,8 @@ static vm_fault_t vmfault_swap_fault_unlocked(struct vm_fault *vmf, struct vmfau
 static vm_fault_t vmfault_swap_map_hole(struct vm_fault *vmf, struct vmfault_region *region)
 {
 	vm_fault_t ret = vmfault_zero_map_holes(vmf, region,
-						READ_ONCE(region->size) >> PAGE_SHIFT, 1);
+						READ_ONCE(region->size) >> PAGE_SHIFT, 1,
+						VMFAULT_NO_SEQ);
 
 	/* vmfault_zero_map_holes() ended with a full barrier after the pte. */
 	if (xa_load(&region->swapped, vmf->pgoff))

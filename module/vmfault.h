@@ -98,6 +98,9 @@ struct vmfault_counters {
  *	writeback extends the file to it
  * @zero_mapped: set before the zero page is first mapped for this region;
  *	while clear, allocating a page needs no unmap of zero-page ptes
+ * @published: pages put in empty slots so far (vmfault_region_publish()):
+ *	a read of a hole that sees it unchanged from before its lookup to
+ *	after its zero-page pte needs no second lookup (fault_zero.c)
  * @stack_low: VMFAULT_FLAG_GROWSDOWN: the page offset of the stack's
  *	lowest page; only ever lowered, by one page per fault just below it
  * @guard_pages: VMFAULT_FLAG_GROWSDOWN: the pages at the region's start
@@ -143,6 +146,7 @@ struct vmfault_region {
 	bool mapped;
 	bool frozen;
 	bool zero_mapped;
+	atomic_long_t published;
 	atomic64_t data_end;
 	atomic_long_t stack_low;
 	u32 guard_pages;
@@ -363,8 +367,10 @@ int vmfault_cow_zero_init(void);
 void vmfault_cow_zero_exit(void);
 struct page *vmfault_cow_zero_page(void);
 bool vmfault_zero_page_allowed(const struct vm_area_struct *vma);
+/* For vmfault_zero_map_holes(): no earlier count of published pages to compare. */
+#define VMFAULT_NO_SEQ	(-1L)
 vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *region,
-				  unsigned long size_pages, unsigned long nr);
+				  unsigned long size_pages, unsigned long nr, long seq);
 vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf);
 struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
 				     bool alloc, unsigned long address);
