@@ -132,6 +132,13 @@ struct vmfault_counters {
  *	page offset whose data is in @swap
  * @pager: pager mode: the handler's side (pager.c), from the first
  *	configuration as a pager region on
+ * @ra_lock: VMFAULT_FLAG_ASYNC_PREFETCH: protects @ra_next and the
+ *	moves of @ra_mark (fault_file.c)
+ * @ra_mark: the page whose access starts the next background read;
+ *	ULONG_MAX for none; read without @ra_lock
+ * @ra_next: the first page of that read
+ * @ra_jobs: background reads queued or under way; the region's release
+ *	waits for 0
  */
 struct vmfault_region {
 	struct mutex lock;	/* protects mode .. writable, mapped */
@@ -163,11 +170,10 @@ struct vmfault_region {
 	bool swap_direct;
 	struct xarray swapped;
 	struct vmfault_pager *pager;
-	/* VMFAULT_FLAG_ASYNC_PREFETCH (fault_file.c): ra_next under ra_lock */
-	spinlock_t ra_lock;
-	pgoff_t ra_mark;	/* the page whose access starts the next read; ULONG_MAX */
-	pgoff_t ra_next;	/* the first page of that read */
-	atomic_t ra_jobs;	/* background reads queued or under way */
+	spinlock_t ra_lock;	/* protects ra_next and the moves of ra_mark */
+	pgoff_t ra_mark;
+	pgoff_t ra_next;
+	atomic_t ra_jobs;
 };
 
 static inline unsigned long vmfault_region_id(const struct vmfault_region *region)
