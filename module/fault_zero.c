@@ -248,6 +248,28 @@ bool vmfault_zero_page_allowed(const struct vm_area_struct *vma)
 	return is_cow_mapping(vma->vm_flags) || !(vma->vm_flags & (VM_WRITE | VM_MAYWRITE));
 }
 
+/*
+ * Map the zero page at @addr: the pte do_anonymous_page() makes for a
+ * read, special and read-only. Under the page table lock; @ptep is empty.
+ */
+static inline void vmfault_zero_pte_install(struct vm_area_struct *vma, unsigned long addr,
+					    pte_t *ptep)
+{
+	unsigned long pfn = page_to_pfn(ZERO_PAGE(addr));
+
+	vmfault_set_zero_pte(vma, addr, ptep, pte_mkspecial(pfn_pte(pfn, vma->vm_page_prot)));
+	update_mmu_cache(vma, addr, ptep);
+}
+
+/*
+ * The reader's second look, after its pte and a full barrier: may a page
+ * have been published since @seq was read? (See "The reader's second look".)
+ */
+static inline bool vmfault_zero_published_since(struct vmfault_region *region, long seq)
+{
+	return atomic_long_read(&region->published) != seq;
+}
+
 /* The holes of one window of a read fault, for vmfault_zero_map_holes(). */
 struct vmfault_holes {
 	struct vm_area_struct *vma;
@@ -265,14 +287,11 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
 {
 	struct vmfault_holes *h = data;
 	unsigned long i = (addr - h->start) >> PAGE_SHIFT;
-	unsigned long pfn = page_to_pfn(ZERO_PAGE(addr));
 
 	/* Mapped already (a region page, a private copy), or a page to map. */
 	if (!pte_none(ptep_get(pte)) || (h->present & BIT(i)))
 		return 0;
-	/* The pte do_anonymous_page() makes for a read: special, read-only. */
-	vmfault_set_zero_pte(h->vma, addr, pte, pte_mkspecial(pfn_pte(pfn, h->vma->vm_page_prot)));
-	update_mmu_cache(h->vma, addr, pte);
+	vmfault_zero_pte_install(h->vma, addr, pte);
 	h->mapped |= BIT(i);
 	return 0;
 }
@@ -350,7 +369,7 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 	 * barrier, then look).
 	 */
 	smp_mb();
-	if (!h.mapped || atomic_long_read(&region->published) == seq) {
+	if (!h.mapped || !vmfault_zero_published_since(region, seq)) {
 		/* Nothing mapped, or no page appeared since the lookup. */
 	} else if (nr == 1) {
 		if (xa_load(&region->pages, first))
@@ -379,10 +398,8 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 static vm_fault_t vmfault_zero_map_one(struct vm_fault *vmf, struct vmfault_region *region,
 				       unsigned long size_pages, long seq)
 {
-	struct vm_area_struct *vma = vmf->vma;
 	unsigned long addr = vmf->address & PAGE_MASK;
 	spinlock_t *ptl;	/* the page table lock of ptep */
-	unsigned long pfn;
 	pte_t *ptep;
 
 	vmfault_region_zero_mapped(region);
@@ -394,13 +411,11 @@ static vm_fault_t vmfault_zero_map_one(struct vm_fault *vmf, struct vmfault_regi
 		pte_unmap_unlock(ptep, ptl);
 		return VM_FAULT_NOPAGE;
 	}
-	pfn = page_to_pfn(ZERO_PAGE(addr));
-	vmfault_set_zero_pte(vma, addr, ptep, pte_mkspecial(pfn_pte(pfn, vma->vm_page_prot)));
-	update_mmu_cache(vma, addr, ptep);
+	vmfault_zero_pte_install(vmf->vma, addr, ptep);
 	pte_unmap_unlock(ptep, ptl);
 	/* The second look, as vmfault_zero_map_holes(). */
 	smp_mb();
-	if (atomic_long_read(&region->published) != seq && xa_load(&region->pages, vmf->pgoff))
+	if (vmfault_zero_published_since(region, seq) && xa_load(&region->pages, vmf->pgoff))
 		vmfault_region_unmap_zero(region, vmf->pgoff);
 	if (trace_vmfault_zero_page_map_enabled())
 		trace_vmfault_zero_page_map(region, addr, vmf->pgoff, ZERO_PAGE(addr));

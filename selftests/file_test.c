@@ -1345,6 +1345,29 @@ TEST_F(file, daemon_killed_mid_writeback)
 #define RA_FLAGS	(VMFAULT_FLAG_ASYNC_PREFETCH | VMFAULT_FLAG_NO_FAULT_AROUND)
 
 /*
+ * The background-read cases' region: a fresh @n-page pattern file "f",
+ * window @w, RA_FLAGS, mapped read-only and 2 MiB-aligned. The mapping,
+ * with the region fd in *@fdp, or MAP_FAILED.
+ */
+static char *ra_region(struct vff_mount *m, unsigned int n, unsigned int w, int *fdp)
+{
+	char *p;
+
+	*fdp = -1;
+	if (make_pattern(m, "f", n * page_size()))
+		return MAP_FAILED;
+	*fdp = file_region(m, "f", O_RDONLY, w, RA_FLAGS, 0);
+	if (*fdp < 0)
+		return MAP_FAILED;
+	p = map_aligned(*fdp, n * page_size(), PROT_READ, MAP_SHARED);
+	if (p == MAP_FAILED) {
+		close(*fdp);
+		*fdp = -1;
+	}
+	return p;
+}
+
+/*
  * Wait (up to 20 s) for the region's counter @idx to reach @want, as a
  * background read ends; returns its value then.
  */
@@ -1379,13 +1402,10 @@ TEST_F(file, async_prefetch_keeps_the_next_window_in_flight)
 	char *p;
 	int fd;
 
-	ASSERT_EQ(0, make_pattern(&self->m, "f", n * ps));
-	fd = file_region(&self->m, "f", O_RDONLY, w, RA_FLAGS, 0);
-	ASSERT_LE(0, fd);
+	p = ra_region(&self->m, n, w, &fd);
+	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(RA_FLAGS, info.flags);
-	p = map_aligned(fd, n * ps, PROT_READ, MAP_SHARED);
-	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
 	maj0 = majflt();
 	for (i = 0; i < w / 2; i++)
@@ -1444,10 +1464,7 @@ TEST_F(file, async_prefetch_in_flight_is_waited_for)
 	pid_t child;
 	char *p;
 
-	ASSERT_EQ(0, make_pattern(&self->m, "f", n * ps));
-	fd = file_region(&self->m, "f", O_RDONLY, w, RA_FLAGS, 0);
-	ASSERT_LE(0, fd);
-	p = map_aligned(fd, n * ps, PROT_READ, MAP_SHARED);
+	p = ra_region(&self->m, n, w, &fd);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(page_byte(0), p[0]);
 	ASSERT_EQ(0, vff_ctl(&self->m, "stall 1"));
@@ -1492,10 +1509,7 @@ TEST_F(file, async_prefetch_error_reads_again)
 	char *p;
 	int fd;
 
-	ASSERT_EQ(0, make_pattern(&self->m, "f", n * ps));
-	fd = file_region(&self->m, "f", O_RDONLY, w, RA_FLAGS, 0);
-	ASSERT_LE(0, fd);
-	p = map_aligned(fd, n * ps, PROT_READ, MAP_SHARED);
+	p = ra_region(&self->m, n, w, &fd);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(page_byte(0), p[0]);
 	snprintf(cmd, sizeof(cmd), "eio_offset %ld\neio_len 1\n", 9 * ps);
@@ -1530,10 +1544,7 @@ TEST_F(file, async_prefetch_not_under_madv_random)
 	char *p;
 	int fd;
 
-	ASSERT_EQ(0, make_pattern(&self->m, "f", n * ps));
-	fd = file_region(&self->m, "f", O_RDONLY, w, RA_FLAGS, 0);
-	ASSERT_LE(0, fd);
-	p = map_aligned(fd, n * ps, PROT_READ, MAP_SHARED);
+	p = ra_region(&self->m, n, w, &fd);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, madvise(p, n * ps, MADV_RANDOM));
 	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
