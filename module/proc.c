@@ -103,6 +103,10 @@ static int vmfault_regions_show(struct seq_file *m, void *v)
  *
  * - ``r``: resident in the region (in its page store, up to date)
  * - ``s``: swapped out: its data is in the region's swap file
+ * - ``e``: swapped out, and the read of it by a fault's first pass failed:
+ *   that fault's retry answers SIGBUS (and makes it ``s`` again); a read
+ *   that succeeds, a swap-out, and a task killed before its retry leave
+ *   none (swap.c)
  * - ``-``: neither: a hole, or (file mode) only in the backing file
  *
  * Errors: EINVAL for a write that is not "PID ADDRESS" or a read before
@@ -220,7 +224,7 @@ static ssize_t vmfault_pages_read(struct file *file, char __user *ubuf, size_t l
 		if (page && !xa_is_value(page) && PageUptodate(page))
 			buf[i] = 'r';
 		else if (xa_load(&region->swapped, index))
-			buf[i] = 's';
+			buf[i] = vmfault_swap_read_failed(region, index) ? 'e' : 's';
 		else
 			buf[i] = '-';
 		rcu_read_unlock();

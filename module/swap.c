@@ -54,6 +54,7 @@
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
 #include <linux/uio.h>
 #include <linux/vmstat.h>
@@ -63,8 +64,52 @@
 #include "vmfault.h"
 #include "vmfault_trace.h"
 
-/* xarray mark of a swap map entry whose last read, in a fault, failed. */
+/*
+ * xarray mark of a swap map entry whose read, in the first pass of a
+ * fault, failed: taken by that fault's retry (FAULT_FLAG_TRIED), which
+ * then answers SIGBUS rather than read again. Set only for a read that
+ * failed in a task that will retry (vmfault_swap_retry_fails()); cleared
+ * by any read that succeeds, by a new copy (a swap-out), and by a retry
+ * that finds the page resident after all. A mark that
+ * outlived its fault would fail the retry of another task that read the
+ * page well and lost it to an eviction before its retry: SIGBUS on data
+ * that is there. A task killed in its first pass (its read, or its wait
+ * for a victim's page lock, -EINTR) used to leave one so.
+ */
 #define VMFAULT_SWAP_EIO	XA_MARK_1
+
+static void vmfault_swap_clear_eio(struct vmfault_region *region, pgoff_t index)
+{
+	if (xa_get_mark(&region->swapped, index, VMFAULT_SWAP_EIO))
+		xa_clear_mark(&region->swapped, index, VMFAULT_SWAP_EIO);
+}
+
+/**
+ * vmfault_swap_read_failed() - is a fault's retry to answer SIGBUS here?
+ * @region: a region that swaps
+ * @index: a page offset in its swap map
+ *
+ * For /proc/vmfault_pages. Context: any; a snapshot.
+ * Return: true while the entry carries a failed first pass's mark.
+ */
+bool vmfault_swap_read_failed(struct vmfault_region *region, pgoff_t index)
+{
+	return xa_get_mark(&region->swapped, index, VMFAULT_SWAP_EIO);
+}
+
+/*
+ * Should the retry of a fault whose first pass got @err answer SIGBUS
+ * without reading again? Only if the read itself failed (@read: one was
+ * made) and the retry will come: not for a task being killed (no retry; an
+ * -EINTR from its read, or from waiting for a victim's lock), nor for
+ * no memory or a signal, which the retry meets again and answers as its
+ * own (VM_FAULT_OOM, a read that is tried again).
+ */
+static bool vmfault_swap_retry_fails(long err, bool read)
+{
+	return read && err != -ENOMEM && err != -EINTR && err != -ERESTARTSYS &&
+	       !fatal_signal_pending(current);
+}
 
 /* The CRC32 of a page's data, as the swap map keeps it. */
 static u32 vmfault_page_crc(struct page *page)
@@ -197,6 +242,7 @@ static int vmfault_swap_read(struct vmfault_region *region, pgoff_t index, struc
 				    vmfault_region_id(region), index, err);
 		return err;
 	}
+	vmfault_swap_clear_eio(region, index);
 	vmfault_count(region, VMFAULT_CNT_PAGES_READ);
 	vmfault_count_add(region, VMFAULT_CNT_BYTES_READ, PAGE_SIZE);
 	return 0;
@@ -249,6 +295,9 @@ int vmfault_swap_writeout(struct vmfault_region *region, pgoff_t index)
 	trace_vmfault_writeback(region, index, 1, err ? 0 : PAGE_SIZE, start, err);
 	if (!err)
 		err = xa_err(xa_store(&region->swapped, index, xa_mk_value(crc), GFP_KERNEL));
+	/* A new copy: no read of it has failed (xa_store() keeps marks). */
+	if (!err)
+		vmfault_swap_clear_eio(region, index);
 
 	lock_page(page);
 	if (err)
@@ -379,9 +428,9 @@ static vm_fault_t vmfault_swap_fault_unlocked(struct vm_fault *vmf, struct vmfau
 	vmfault_release_fault_lock(vmf);
 	if (swapped) {
 		page = vmfault_swap_get_page(region, pgoff, how, false, &major);
-		if (IS_ERR(page)) {
+		if (IS_ERR(page) && vmfault_swap_retry_fails(PTR_ERR(page), major)) {
 			xa_set_mark(&region->swapped, pgoff, VMFAULT_SWAP_EIO);
-		} else if (page) {
+		} else if (!IS_ERR_OR_NULL(page)) {
 			vmfault_frame_reference(region, pgoff, page, major);
 			put_page(page);
 		}
@@ -458,8 +507,11 @@ static vm_fault_t vmfault_swap_fault(struct vm_fault *vmf)
 again:
 	page = vmfault_region_find_get(region, vmf->pgoff);
 	if (page) {
+		/* A retry: no mark of its first pass (set after another read won) stays. */
 		if (!(vmf->flags & FAULT_FLAG_TRIED))
 			vmfault_frame_reference(region, vmf->pgoff, page, false);
+		else
+			vmfault_swap_clear_eio(region, vmf->pgoff);
 		goto got_page;
 	}
 	swapped = xa_load(&region->swapped, vmf->pgoff);

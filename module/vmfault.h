@@ -478,6 +478,7 @@ void vmfault_wset_free(struct vmfault_region *region);
 /* swap.c */
 int vmfault_swap_file(int fd, struct file **filep);
 int vmfault_swap_writeout(struct vmfault_region *region, pgoff_t index);
+bool vmfault_swap_read_failed(struct vmfault_region *region, pgoff_t index);
 struct page *vmfault_swap_get_page(struct vmfault_region *region, pgoff_t index,
 				   enum vmfault_get how, bool alloc, bool *major);
 extern const struct vm_operations_struct vmfault_swap_vm_ops;

@@ -1551,13 +1551,16 @@ TEST_F(evict, swap_file_truncated)
  * swap-out that fails keeps the page, dirty and resident, over the budget
  * rather than losing it (pages 5..7 and the new 8..11 all read back);
  * closing the region does not hang. A stalled
- * daemon leaves a swap-in killable.
+ * daemon leaves a swap-in killable, and the killed swap-in leaves its page
+ * swapped ('s' in /proc/vmfault_pages), with no mark for a retry that will
+ * not come.
  */
 TEST_F(evict, swap_daemon_stalled_or_killed)
 {
 	struct access_arg a = { .len = self->ps };
 	struct vmfault_region_info info;
 	long ps = self->ps;
+	char held[32];
 	int fd, status;
 	pid_t child;
 	char *p;
@@ -1571,8 +1574,18 @@ TEST_F(evict, swap_daemon_stalled_or_killed)
 	kill(child, SIGKILL);
 	EXPECT_EQ(0, reap_child(child, &status, 10000));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/*
+	 * Its swap-in failed (-EINTR), and no retry comes: the page is
+	 * swapped, not marked for a retry to answer SIGBUS ('e'), which would
+	 * fail another task's retry that lost the page to an eviction.
+	 */
+	ASSERT_EQ(0, module_pages(p, held, 16));
+	EXPECT_EQ('s', held[0]);
+	EXPECT_EQ(NULL, strchr(held, 'e'));
 	EXPECT_EQ(0, vff_ctl(&self->m, "stall 0"));
 	EXPECT_TRUE(page_has_stamp(p, 0, ps));	/* swapped in; 4 swapped out */
+	ASSERT_EQ(0, module_pages(p, held, 16));
+	EXPECT_EQ('r', held[0]);
 	/* Killed. */
 	ASSERT_EQ(0, kill(self->m.pid, SIGKILL));
 	ASSERT_EQ(0, reap_child(self->m.pid, &status, 10000));
@@ -1746,6 +1759,7 @@ TEST_F(evict, never_written_pages_are_holes_again)
 TEST_F(evict, failed_swap_in_is_sigbus)
 {
 	struct vmfault_region_info info;
+	char held[16];
 	struct touch t;
 	long ps = self->ps;
 	char *p;
@@ -1761,6 +1775,9 @@ TEST_F(evict, failed_swap_in_is_sigbus)
 	t.p = p;
 	EXPECT_EQ(SIGBUS, child_signal(touch_page, &t));
 	ASSERT_EQ(0, vff_ctl(&self->m, "eio_after off"));
+	/* The fault's retry took its first pass's mark: swapped, unmarked. */
+	ASSERT_EQ(0, module_pages(p, held, 8));
+	EXPECT_EQ('s', held[0]);
 	ASSERT_EQ(0, vmf_info(fd, &info));
 	EXPECT_EQ(1, info.counters[VMFAULT_CNT_SIGBUS]);
 	EXPECT_LE(1, info.counters[VMFAULT_CNT_IO_ERRORS]);

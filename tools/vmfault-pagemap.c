@@ -111,7 +111,8 @@ static int find_mappings(pid_t pid, bool by_addr, unsigned long addr, struct map
 
 /*
  * The module's view of each page of the vmfault mapping at @start
- * (/proc/vmfault_pages: r resident, s swapped out, - neither) into @held,
+ * (/proc/vmfault_pages: r resident, s swapped out, e swapped out and its
+ * read by a fault failed, - neither) into @held,
  * @n bytes; 0, or -1 when it cannot be had (an older module, not root).
  */
 static int module_view(pid_t pid, unsigned long start, char *held, unsigned long n)
@@ -129,7 +130,7 @@ static int module_view(pid_t pid, unsigned long start, char *held, unsigned long
 	return got == (ssize_t)n ? 0 : -1;
 }
 
-/* @held: the module's view of the page ('r', 's', '-'), or 0 for none. */
+/* @held: the module's view of the page ('r', 's', 'e', '-'), or 0 for none. */
 static char page_state(int pagemap, int kflags, int kcount, unsigned long addr, long ps,
 		       char held)
 {
@@ -140,7 +141,7 @@ static char page_state(int pagemap, int kflags, int kcount, unsigned long addr, 
 	if (pme & PM_SWAP)
 		return 's';
 	if (!(pme & PM_PRESENT))
-		return held == 'r' ? 'u' : held == 's' ? 's' : '.';
+		return held == 'r' ? 'u' : held == 's' || held == 'e' ? 's' : '.';
 	pfn = pme & PM_PFN_MASK;
 	if (!pfn || read_u64(kflags, pfn, &flags) || read_u64(kcount, pfn, &count))
 		return '?';
