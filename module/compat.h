@@ -94,8 +94,8 @@ static inline void vmfault_set_zero_pte(struct vm_area_struct *vma, unsigned lon
  *
  * Return: the pte of @addr, mapped and locked (pte_unmap_unlock()), or NULL.
  */
-static inline pte_t *vmfault_fault_pte_lock(struct vm_fault *vmf, unsigned long addr,
-					    spinlock_t **ptlp)
+static __always_inline pte_t *vmfault_fault_pte_lock(struct vm_fault *vmf, unsigned long addr,
+						     spinlock_t **ptlp)
 {
 #ifdef VMFAULT_HAVE_INLINE_PTE_LOCK
 	pmd_t pmdval = READ_ONCE(*vmf->pmd);

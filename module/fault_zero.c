@@ -252,8 +252,8 @@ bool vmfault_zero_page_allowed(const struct vm_area_struct *vma)
  * Map the zero page at @addr: the pte do_anonymous_page() makes for a
  * read, special and read-only. Under the page table lock; @ptep is empty.
  */
-static inline void vmfault_zero_pte_install(struct vm_area_struct *vma, unsigned long addr,
-					    pte_t *ptep)
+static __always_inline void vmfault_zero_pte_install(struct vm_area_struct *vma, unsigned long addr,
+						     pte_t *ptep)
 {
 	unsigned long pfn = page_to_pfn(ZERO_PAGE(addr));
 
