@@ -78,12 +78,6 @@
  */
 #define VMFAULT_SWAP_EIO	XA_MARK_1
 
-static void vmfault_swap_clear_eio(struct vmfault_region *region, pgoff_t index)
-{
-	if (xa_get_mark(&region->swapped, index, VMFAULT_SWAP_EIO))
-		xa_clear_mark(&region->swapped, index, VMFAULT_SWAP_EIO);
-}
-
 /**
  * vmfault_swap_read_failed() - is a fault's retry to answer SIGBUS here?
  * @region: a region that swaps
@@ -95,6 +89,13 @@ static void vmfault_swap_clear_eio(struct vmfault_region *region, pgoff_t index)
 bool vmfault_swap_read_failed(struct vmfault_region *region, pgoff_t index)
 {
 	return xa_get_mark(&region->swapped, index, VMFAULT_SWAP_EIO);
+}
+
+/* Clear the mark; a lookup first, so that the common case takes no lock. */
+static void vmfault_swap_clear_eio(struct vmfault_region *region, pgoff_t index)
+{
+	if (vmfault_swap_read_failed(region, index))
+		xa_clear_mark(&region->swapped, index, VMFAULT_SWAP_EIO);
 }
 
 /*
