@@ -103,7 +103,8 @@ static __always_inline pte_t *vmfault_fault_pte_lock(struct vm_fault *vmf, unsig
 	if (pmd_none(pmdval) || pmd_trans_huge(pmdval) || pmd_devmap(pmdval) ||
 	    unlikely(pmd_bad(pmdval)))
 		return NULL;
-	return pte_offset_map_lock(vmf->vma->vm_mm, vmf->pmd, addr, ptlp);
+	/* From the value checked, as 6.12's __pte_offset_map_lock() does. */
+	return pte_offset_map_lock(vmf->vma->vm_mm, &pmdval, addr, ptlp);
 #else
 	return NULL;
 #endif

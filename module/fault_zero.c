@@ -70,7 +70,7 @@
  * would not show in another. The reader sets region->zero_mapped before
  * it installs a zero-page pte (vmfault_region_zero_mapped()); the
  * allocator publishes its page, then reads the flag and zaps the zero-page
- * ptes (vmfault_region_get_page()); a full barrier on each side makes sure
+ * ptes (vmfault_region_alloc_page()); a full barrier on each side makes sure
  * that one of them sees the other.
  *
  * The reader's second look. After its pte and a full barrier, the reader
@@ -99,7 +99,7 @@ void vmfault_region_zero_mapped(struct vmfault_region *region)
 {
 	if (!READ_ONCE(region->zero_mapped))
 		WRITE_ONCE(region->zero_mapped, true);
-	/* Flag before pte; pairs with vmfault_region_get_page()'s barrier. */
+	/* Flag before pte; pairs with vmfault_region_alloc_page()'s barrier. */
 	smp_mb();
 }
 
@@ -120,10 +120,9 @@ void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index)
 }
 
 /**
- * vmfault_region_get_page() - look up, and optionally allocate, a zero-mode page
+ * vmfault_region_alloc_page() - allocate a zero-mode page the lookup did not find
  * @region: a zero-mode region
- * @index: page offset, below the region's size
- * @alloc: allocate a zeroed page if there is none
+ * @index: page offset, below the region's size, where xa_load() found no page
  * @address: the faulting address, for the trace; 0 for write()
  *
  * Concurrent callers for the same @index get the same page: the first to
@@ -133,17 +132,13 @@ void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index)
  * start and stay until the region is freed.
  *
  * Return: the page, without a reference of the caller's (the region holds
- * one until it is destroyed); NULL if absent and !@alloc; ERR_PTR(-ENOMEM)
- * or ERR_PTR(-ENOSPC) (vmfault_page_alloc()).
+ * one until it is destroyed); ERR_PTR(-ENOMEM) or ERR_PTR(-ENOSPC)
+ * (vmfault_page_alloc()).
  */
-struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
-				     bool alloc, unsigned long address)
+struct page *vmfault_region_alloc_page(struct vmfault_region *region, pgoff_t index,
+				       unsigned long address)
 {
 	struct page *page, *old;
-
-	page = xa_load(&region->pages, index);
-	if (page || !alloc)
-		return page;
 
 	page = vmfault_page_alloc(region, true);
 	if (IS_ERR(page))
@@ -164,6 +159,26 @@ struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t inde
 	if (READ_ONCE(region->zero_mapped))
 		vmfault_region_unmap_zero(region, index);
 	return page;
+}
+
+/**
+ * vmfault_region_get_page() - look up, and optionally allocate, a zero-mode page
+ * @region: a zero-mode region
+ * @index: page offset, below the region's size
+ * @alloc: allocate a zeroed page if there is none (vmfault_region_alloc_page())
+ * @address: the faulting address, for the trace; 0 for write()
+ *
+ * Return: the page, without a reference of the caller's; NULL if absent
+ * and !@alloc; ERR_PTR(-ENOMEM) or ERR_PTR(-ENOSPC).
+ */
+struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
+				     bool alloc, unsigned long address)
+{
+	struct page *page = xa_load(&region->pages, index);
+
+	if (page || !alloc)
+		return page;
+	return vmfault_region_alloc_page(region, index, address);
 }
 
 /*
@@ -255,9 +270,9 @@ bool vmfault_zero_page_allowed(const struct vm_area_struct *vma)
 static __always_inline void vmfault_zero_pte_install(struct vm_area_struct *vma, unsigned long addr,
 						     pte_t *ptep)
 {
-	unsigned long pfn = page_to_pfn(ZERO_PAGE(addr));
-
-	vmfault_set_zero_pte(vma, addr, ptep, pte_mkspecial(pfn_pte(pfn, vma->vm_page_prot)));
+	/* my_zero_pfn(): the exported zero_pfn, as do_anonymous_page() reads it. */
+	vmfault_set_zero_pte(vma, addr, ptep,
+			     pte_mkspecial(pfn_pte(my_zero_pfn(addr), vma->vm_page_prot)));
 	update_mmu_cache(vma, addr, ptep);
 }
 
@@ -504,11 +519,18 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 		/* Before the lookup: see "The reader's second look". */
 		long seq = atomic_long_read_acquire(&region->published);
 
+		page = xa_load(&region->pages, vmf->pgoff);
 		/* A read allocates too where the zero page is refused. */
-		page = vmfault_region_get_page(region, vmf->pgoff,
-					       write || !vmfault_zero_page_allowed(vmf->vma),
-					       vmf->address);
-		if (page == ERR_PTR(-ENOMEM)) {
+		if (!page && (write || !vmfault_zero_page_allowed(vmf->vma)))
+			page = vmfault_region_alloc_page(region, vmf->pgoff, vmf->address);
+		if (!page) {
+			outcome = VMFAULT_OUT_ZERO_PAGE;
+			if (region->flags & VMFAULT_FLAG_FAULT_AROUND)
+				ret = vmfault_zero_map_holes(vmf, region, size_pages,
+							     VMFAULT_AROUND_PAGES, seq);
+			else
+				ret = vmfault_zero_map_one(vmf, region, size_pages, seq);
+		} else if (page == ERR_PTR(-ENOMEM)) {
 			vmfault_count(region, VMFAULT_CNT_OOM);
 			outcome = VMFAULT_OUT_OOM;
 			ret = VM_FAULT_OOM;
@@ -516,13 +538,6 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 			/* -ENOSPC: the module's page limit, as a full tmpfs. */
 			outcome = VMFAULT_OUT_SIGBUS;
 			ret = vmfault_fault_sigbus(vmf, region, size_pages);
-		} else if (!page) {
-			outcome = VMFAULT_OUT_ZERO_PAGE;
-			if (region->flags & VMFAULT_FLAG_FAULT_AROUND)
-				ret = vmfault_zero_map_holes(vmf, region, size_pages,
-							     VMFAULT_AROUND_PAGES, seq);
-			else
-				ret = vmfault_zero_map_one(vmf, region, size_pages, seq);
 		} else if (vmfault_page_poisoned(region, vmf->pgoff, page)) {
 			outcome = VMFAULT_OUT_SIGBUS;
 			vmfault_fault_sigbus(vmf, region, size_pages);

@@ -380,6 +380,8 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf);
 struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
 				     bool alloc, unsigned long address);
+struct page *vmfault_region_alloc_page(struct vmfault_region *region, pgoff_t index,
+				       unsigned long address);
 void vmfault_region_unmap_zero(struct vmfault_region *region, pgoff_t index);
 void vmfault_region_zero_mapped(struct vmfault_region *region);
 extern const struct vm_operations_struct vmfault_zero_vm_ops;
