@@ -324,10 +324,12 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
  * @nr pages (1 or VMFAULT_AROUND_PAGES) around vmf->address, inside the
  * vma and the region, under one page table lock. Runs in ->fault, and
  * the caller has just found the faulting page absent from the region.
- * On 6.1 the ptes are reached through core mm's vmf->pmd when it has a
- * page table (vmfault_fault_pte_lock()); otherwise, and on 6.12,
- * apply_to_page_range() walks from the pgd and allocates the page table
- * if need be. The ptes are the ones do_anonymous_page() makes, set
+ * Where vmf->pmd has no page table yet, the one __do_fault() preallocated
+ * goes in first (vmfault_fault_pmd_install()). On 6.1 the ptes are then
+ * reached through core mm's vmf->pmd (vmfault_fault_pte_lock()); on 6.12,
+ * which exports no way to lock them there, apply_to_page_range() walks
+ * from the pgd to the same table (and allocates one only if there was
+ * no preallocated table to install). The ptes are the ones do_anonymous_page() makes, set
  * directly rather than through vmf_insert_mixed(), which would look up the
  * zero page's memory type (x86 PAT) on every call.
  *
@@ -355,7 +357,13 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 		xa_for_each_range(&region->pages, index, page, first,
 				  first + ((end - h.start) >> PAGE_SHIFT) - 1)
 			h.present |= BIT(index - first);
-	/* The window is aligned and inside one page table: core mm's, if it has one. */
+	/*
+	 * The window is aligned and inside one page table: core mm's. Where
+	 * vmf->pmd has none yet, __do_fault() allocated one for ->fault
+	 * (vmf->prealloc_pte), which core mm frees if unused: install it.
+	 */
+	if (pmd_none(READ_ONCE(*vmf->pmd)))
+		vmfault_fault_pmd_install(vmf);
 	ptep = vmfault_fault_pte_lock(vmf, h.start, &ptl);
 	if (ptep) {
 		for (a = h.start; a < end; a += PAGE_SIZE)
