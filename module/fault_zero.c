@@ -42,12 +42,13 @@
  *   presence is what lets core mm call ->fault under that lock. With the
  *   flag, ->fault then maps the zero page at the faulting hole and at every
  *   other hole of its aligned 64 KiB window, in one pass under the page
- *   table lock (apply_to_page_range(), with the pte do_anonymous_page()
- *   makes), so that a sequential read of a hole takes one fault per 16
- *   pages. The holes are ->fault's and not ->map_pages's because a page
- *   that appears meanwhile needs the zero page unmapped, which sleeps
- *   (->map_pages may not; where the window has no page table yet it
- *   installs the one core mm allocated for it, which allocates nothing).
+ *   table lock (on core mm's pmd on 6.1, through apply_to_page_range() on
+ *   6.12; the pte do_anonymous_page() makes), so that a sequential read
+ *   of a hole takes one fault per 16 pages. The holes are ->fault's and
+ *   not ->map_pages's because a page that appears meanwhile needs the
+ *   zero page unmapped, which sleeps (->map_pages may not; where the
+ *   window has no page table yet it installs the one core mm allocated
+ *   for it, which allocates nothing).
  *
  * A MAP_PRIVATE write to a page that is already mapped read-only (the zero
  * page, or a region page) never reaches the module: do_wp_page() ->
