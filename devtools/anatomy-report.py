@@ -31,7 +31,15 @@ KINDS = {
     10: ("anonymous read, the first of a 2 MiB range (its page table)", 1, None, None),
     11: ("vmfault read, the first of a 2 MiB range (its page table)", 1, None, None),
     12: ("vmfault fault-around, the first of a 2 MiB range (its page table)", 16, None, None),
+    13: ("page cache major fault, MADV_RANDOM, on vmfaultfs", 1, "file-random",
+         "mmap-fuse-random"),
+    14: ("vmfault major fault, file mode, window 1, on vmfaultfs", 1, "file-random",
+         "vmfault-w1"),
 }
+# Kinds that involve another process (the FUSE daemon): more functions listed.
+MAJOR = (13, 14)
+# anatomy_target's text (selftests/Makefile): user PCs elsewhere are another process's.
+TARGET_TEXT = (0x10000000, 0x20000000)
 # The bench's reads allocate a page table at the first fault of each
 # 2 MiB: 1 fault in 512 (1 in 32 with fault-around). The per-page figure
 # set against the bench counts that fault's extra at that rate.
@@ -45,6 +53,7 @@ MARGINAL = {3: 8, 4: 9}
 # a function's name decides (module functions are "module" whatever their name).
 PARTS = [
     ("user mode", r"^\[user\]$"),
+    ("user mode, another process (FUSE daemon)", r"^\[user: another process\]$"),
     ("trap entry and exit", r"^(asm_exc_page_fault|exc_page_fault|error_entry|error_return|"
      r"irqentry_|sync_regs|fixup_bad_iret|restore_regs_and_return|"
      r"swapgs_restore|native_iret|entry_SYSCALL|entry_SYSRETQ|do_syscall_64|"
@@ -81,6 +90,22 @@ PARTS = [
      r"add_mm_counter|__mod_memcg|anon_vma|__anon_vma|page_ref|put_page|"
      r"__put_page|release_pages|mlock_|__lock_page|unlock_page|lock_page|"
      r"folio_lock|folio_unlock|__folio_lock)"),
+    ("FUSE: request, /dev/fuse, reply", r"^(fuse_|__fuse|fuse)"),
+    ("scheduler: sleep, wakeup, switch", r"^(schedule|__schedule|try_to_wake_up|ttwu_|"
+     r"wake_up|__wake_up|autoremove_wake|prepare_to_wait|finish_wait|enqueue_|"
+     r"dequeue_|pick_next|put_prev|set_next|__switch_to|switch_mm|switch_fpu|"
+     r"finish_task_switch|update_curr|update_load|update_cfs|reweight|"
+     r"select_task_rq|check_preempt|resched_curr|place_entity|__update_load|"
+     r"update_rq_clock|psi_|cpuacct|__calc_delta|sched_|account_|"
+     r"rcu_note_context_switch|__enqueue|__dequeue|wakeup_preempt|newidle|"
+     r"pick_eevdf|avg_vruntime|update_min_vruntime|__cgroup_account|"
+     r"raw_spin_rq)"),
+    ("file reads: VFS, page cache, copies", r"^(filemap_|page_cache_|__filemap|"
+     r"read_pages|readahead|do_sync_mmap|do_async_mmap|ra_|force_page_cache|"
+     r"vfs_read|vfs_write|rw_verify|__fsnotify|fsnotify|iov_iter|_copy_to_iter|"
+     r"_copy_from_iter|copy_page_to_iter|copy_page_from_iter|security_file|"
+     r"__fdget|fdget|fput|__fput|kernel_read|shmem_|ksys_|__x64_sys_read|"
+     r"__x64_sys_write|__x64_sys_pread|__x64_sys_pwrite)"),
     ("xarray and RCU", r"^(xa_|xas_|__xa|__xas|rcu_|__rcu|radix_)"),
     ("GUP (populate)", r"^(__get_user_pages|get_user_pages|faultin_page|"
      r"follow_page|faultin_|check_vma_flags|__gup|gup_|"
@@ -110,7 +135,7 @@ def load_kallsyms(path):
 def part_of(func):
     if func.endswith("[vmfault]"):
         return "module"
-    name = func.split(" ")[0]
+    name = func if func.startswith("[") else func.split(" ")[0]
     for n, r in PART_RE:
         if r.search(name):
             return n
@@ -152,8 +177,10 @@ def main():
                 cur = None
             elif cur is not None:
                 pc = int(line, 16)
-                if pc < 0x800000000000:
+                if TARGET_TEXT[0] <= pc < TARGET_TEXT[1]:
                     func = "[user]"
+                elif pc < 0x800000000000:
+                    func = "[user: another process]"
                 else:
                     i = bisect.bisect_right(addrs, pc) - 1
                     func = names[i] if i >= 0 else "?"
@@ -176,7 +203,7 @@ def main():
             for p, n in sorted(parts.items(), key=lambda x: -x[1]):
                 print("  %-44s %7d" % (p, n))
             print("  functions, most first:")
-            for func, n in sorted(funcs.items(), key=lambda x: -x[1])[:14]:
+            for func, n in sorted(funcs.items(), key=lambda x: -x[1])[:24 if k in MAJOR else 14]:
                 print("    %-42s %7d  %s" % (func, n, part_of(func)))
             stepped, how = total / per, "per page"
             if k in AMORTIZE and AMORTIZE[k][0] in kinds:

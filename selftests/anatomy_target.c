@@ -5,7 +5,11 @@
  * (2 MiB aligned, 4 KiB pages, a page table already there), then calls
  * anatomy_begin(kind), takes exactly one fault (or ANATOMY_WRITES private
  * first writes in a row, or one MADV_POPULATE_READ), and calls
- * anatomy_end(kind). The host's gdb has
+ * anatomy_end(kind). The major faults read a page of a file on vmfaultfs
+ * that is in no cache, as make bench's file-random does: through the page
+ * cache (MADV_RANDOM) and through a file-mode region with a one-page
+ * window; their steps include the daemon's (another process) and the
+ * switches to it and back. The host's gdb has
  * hardware breakpoints on the two functions and single-steps the guest
  * from one to the other, recording every instruction: the fault's entry,
  * everything the kernel and the module do, its return to user mode and
@@ -19,7 +23,9 @@
  *
  * USAGE: anatomy_target READY_FILE
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +35,14 @@
 #include <unistd.h>
 
 #include "vmfault_lib.h"
+#include "vmfaultfs_lib.h"
 
 #define ANATOMY_PAGES	64	/* the mapping: 256 KiB inside one page table */
 #define HALF_PAGES	4096	/* K_VMF_READ_HALF's region: 16 MiB, as the bench's */
 #define ANATOMY_POP	16	/* pages of one MADV_POPULATE_READ, and 3 times as many */
 #define ANATOMY_WRITES	32	/* private first writes stepped in a row */
+#define MAJOR_PAGES	16384	/* the major faults' file: 64 MiB, as file-random's */
+#define MAJOR_PAGE	8193	/* the page they fault on; the one before is read first */
 #define ANATOMY_DONE	255
 
 enum kind {
@@ -41,6 +50,8 @@ enum kind {
 	K_ANON_WRITE, K_VMF_WRITE, K_VMF_READ_HALF, K_ANON_POPULATE3, K_VMF_POPULATE3,
 	/* The first fault of a 2 MiB range, which allocates its page table. */
 	K_ANON_READ_PT, K_VMF_READ_PT, K_VMF_READ_FA_PT,
+	/* A major fault on vmfaultfs: the page cache's, then a file-mode region's. */
+	K_CACHE_MAJOR, K_VMF_MAJOR,
 	NR_KINDS,
 };
 
@@ -61,9 +72,61 @@ static void die(const char *what)
 	exit(1);
 }
 
+static struct vff_mount mnt;	/* for the major faults */
+
 static size_t map_len(int kind)
 {
+	if (kind >= K_CACHE_MAJOR)
+		return MAJOR_PAGES * 4096UL;
 	return (kind == K_VMF_READ_HALF ? HALF_PAGES : ANATOMY_PAGES) * 4096UL;
+}
+
+/*
+ * The major faults' mapping: the file "major" on vmfaultfs, none of it
+ * cached, mapped as the bench maps it for file-random: MAP_SHARED and
+ * read-only, with MADV_RANDOM (the page cache), or a file-mode region of
+ * it with a one-page window (vmfault-w1).
+ */
+static char *map_file(int kind, int *fdp)
+{
+	size_t len = map_len(kind);
+	int ffd = open(vff_path(&mnt, false, "major"), O_RDONLY | O_CLOEXEC), fd = ffd;
+	char *p;
+
+	if (ffd < 0)
+		die("open the vmfaultfs file");
+	if (posix_fadvise(ffd, 0, 0, POSIX_FADV_DONTNEED))
+		die("POSIX_FADV_DONTNEED");
+	if (kind == K_VMF_MAJOR) {
+		struct vmfault_config cfg = {
+			.mode = VMFAULT_MODE_FILE, .fd = ffd, .window = 1,
+		};
+
+		fd = vmf_open();
+		if (fd < 0 || ioctl(fd, VMFAULT_IOC_CONFIGURE, &cfg))
+			die("a file-mode vmfault region (is the module loaded?)");
+		close(ffd);
+	}
+	p = mmap_aligned(len, 2UL << 20, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	if (kind == K_CACHE_MAJOR && madvise(p, len, MADV_RANDOM))
+		die("MADV_RANDOM");
+	*fdp = fd;
+	return p;
+}
+
+/*
+ * Before a stepped major fault: the page before it (its page table), and a
+ * page in each of the 16 2 MiB ranges below, so that the daemon's buffers
+ * and the request path are warm, as in the bench's 1024 faults in a row
+ * (one cold daemon buffer alone costs an anonymous fault with its clear).
+ */
+static void warm_major(const char *p)
+{
+	for (long i = 0; i < MAJOR_PAGE / 512; i++)
+		(void)*(volatile const char *)(p + i * 512 * 4096L + 4096L);
+	(void)*(volatile const char *)(p + (MAJOR_PAGE - 1) * 4096L);
 }
 
 static char *map(int kind, int *fdp)
@@ -111,8 +174,10 @@ int main(int argc, char **argv)
 		}
 		usleep(100000);
 	}
+	if (vff_mount(&mnt, NULL) || vff_make_file(&mnt, "major", MAJOR_PAGES * 4096UL, 'm'))
+		die("a vmfaultfs mount and file");
 	for (kind = 0; kind < NR_KINDS; kind++) {
-		p = map(kind, &fd);
+		p = kind >= K_CACHE_MAJOR ? map_file(kind, &fd) : map(kind, &fd);
 		/*
 		 * The page table exists, as for all but 1 in 512 of the bench's
 		 * faults; before a write, so does the vma's anon_vma (the first
@@ -122,6 +187,8 @@ int main(int argc, char **argv)
 			*(volatile char *)p = 1;
 		else if (kind < K_ANON_READ_PT)
 			(void)*(volatile char *)p;
+		else if (kind >= K_CACHE_MAJOR)
+			warm_major(p);
 		if (kind == K_VMF_READ_HALF) {
 			/*
 			 * As the bench's read-hole-half: every even page of
@@ -156,7 +223,8 @@ int main(int argc, char **argv)
 				*(volatile char *)(p + i * 4096L) = 1;
 			anatomy_end(kind);
 		} else {
-			size_t page = kind == K_VMF_READ_HALF ? 2049 : 17;
+			size_t page = kind == K_VMF_READ_HALF ? 2049 :
+				      kind >= K_CACHE_MAJOR ? MAJOR_PAGE : 17;
 
 			anatomy_begin(kind);
 			(void)*(volatile char *)(p + page * 4096);
@@ -166,6 +234,8 @@ int main(int argc, char **argv)
 		if (fd >= 0)
 			close(fd);
 	}
+	if (vff_umount(&mnt))
+		die("unmount vmfaultfs");
 	anatomy_begin(ANATOMY_DONE);
 	return 0;
 }
