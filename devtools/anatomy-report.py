@@ -166,13 +166,13 @@ def main():
     if not addrs:
         sys.exit("anatomy-report.py: no symbols in %s" % sys.argv[2])
     bench = bench_figures(sys.argv[4] if len(sys.argv) == 5 else None)
-    kinds = {}
+    trials = {}
     cur = None
     with open(sys.argv[1], encoding="ascii") as f:
         for line in f:
             if line.startswith("kind "):
-                cur = int(line.split()[1])
-                kinds[cur] = {}
+                cur = {}
+                trials.setdefault(int(line.split()[1]), []).append(cur)
             elif line.startswith("end "):
                 cur = None
             elif cur is not None:
@@ -184,7 +184,10 @@ def main():
                 else:
                     i = bisect.bisect_right(addrs, pc) - 1
                     func = names[i] if i >= 0 else "?"
-                kinds[cur][func] = kinds[cur].get(func, 0) + 1
+                cur[func] = cur.get(func, 0) + 1
+    # A kind stepped more than once (the major faults) is its median trial.
+    kinds = {k: sorted(t, key=lambda f: sum(f.values()))[(len(t) - 1) // 2]
+             for k, t in trials.items()}
     if not kinds:
         sys.exit("anatomy-report.py: no fault was stepped")
     failed = compared = 0
@@ -196,6 +199,9 @@ def main():
             total = sum(funcs.values())
             print("\n== %s: %d instructions%s ==" % (name, total,
                   " (%.0f per page)" % (total / per) if per > 1 else ""))
+            if len(trials[k]) > 1:
+                print("  the median of %d stepped faults: %s" % (len(trials[k]), ", ".join(
+                    str(sum(t.values())) for t in trials[k])))
             parts = {}
             for func, n in funcs.items():
                 parts[part_of(func)] = parts.get(part_of(func), 0) + n

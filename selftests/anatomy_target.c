@@ -8,8 +8,9 @@
  * anatomy_end(kind). The major faults read a page of a file on vmfaultfs
  * that is in no cache, as make bench's file-random does: through the page
  * cache (MADV_RANDOM) and through a file-mode region with a one-page
- * window; their steps include the daemon's (another process) and the
- * switches to it and back. The host's gdb has
+ * window, three times each (the report keeps the median); their steps
+ * include the daemon's (another process) and the switches to it and back.
+ * The host's gdb has
  * hardware breakpoints on the two functions and single-steps the guest
  * from one to the other, recording every instruction: the fault's entry,
  * everything the kernel and the module do, its return to user mode and
@@ -17,7 +18,8 @@
  *
  * Linked static with its text at 0x10000000 (selftests/Makefile), where no
  * other program in the guest runs, so that the breakpoints stop only here.
- * Needs the module loaded. Waits for the file named by its argument to
+ * Needs the module loaded and the vmfaultfs daemon (vff_daemon():
+ * ../fusefs/vmfaultfs beside it). Waits for the file named by its argument to
  * exist (gdb's breakpoints are in place) before the first kind, and calls
  * anatomy_begin(ANATOMY_DONE) at the end.
  *
@@ -42,7 +44,8 @@
 #define ANATOMY_POP	16	/* pages of one MADV_POPULATE_READ, and 3 times as many */
 #define ANATOMY_WRITES	32	/* private first writes stepped in a row */
 #define MAJOR_PAGES	16384	/* the major faults' file: 64 MiB, as file-random's */
-#define MAJOR_PAGE	8193	/* the page they fault on; the one before is read first */
+#define MAJOR_PAGE	8193	/* the first page they fault on; the one before is read first */
+#define MAJOR_TRIALS	3	/* major faults stepped of each kind, 16 pages apart */
 #define ANATOMY_DONE	255
 
 enum kind {
@@ -78,6 +81,13 @@ static size_t map_len(int kind)
 {
 	if (kind >= K_CACHE_MAJOR)
 		return MAJOR_PAGES * 4096UL;
+	/*
+	 * The whole 2 MiB, so that no other mapping shares its page table:
+	 * munmap() frees a table only when nothing else maps into it, and
+	 * the next such kind must find none.
+	 */
+	if (kind >= K_ANON_READ_PT)
+		return 2UL << 20;
 	return (kind == K_VMF_READ_HALF ? HALF_PAGES : ANATOMY_PAGES) * 4096UL;
 }
 
@@ -117,16 +127,20 @@ static char *map_file(int kind, int *fdp)
 }
 
 /*
- * Before a stepped major fault: the page before it (its page table), and a
- * page in each of the 16 2 MiB ranges below, so that the daemon's buffers
- * and the request path are warm, as in the bench's 1024 faults in a row
- * (one cold daemon buffer alone costs an anonymous fault with its clear).
+ * Before the stepped major faults: the page before each (in its own
+ * fault-around window; the first's also gives the page table), and a page
+ * in each of the 16 2 MiB ranges below, so that the daemon's buffers and
+ * the request path are warm, as in the bench's 1024 faults in a row. Each
+ * kind's faults are stepped MAJOR_TRIALS times and the report keeps the
+ * median: a daemon thread's cold buffer (an anonymous fault with its
+ * clear) or the scheduler's state can still weigh on one of them.
  */
 static void warm_major(const char *p)
 {
 	for (long i = 0; i < MAJOR_PAGE / 512; i++)
 		(void)*(volatile const char *)(p + i * 512 * 4096L + 4096L);
-	(void)*(volatile const char *)(p + (MAJOR_PAGE - 1) * 4096L);
+	for (long t = 0; t < MAJOR_TRIALS; t++)
+		(void)*(volatile const char *)(p + (MAJOR_PAGE - 1 + 16 * t) * 4096L);
 }
 
 static char *map(int kind, int *fdp)
@@ -222,9 +236,14 @@ int main(int argc, char **argv)
 			for (i = 16; i < 16 + ANATOMY_WRITES; i++)
 				*(volatile char *)(p + i * 4096L) = 1;
 			anatomy_end(kind);
+		} else if (kind >= K_CACHE_MAJOR) {
+			for (i = 0; i < MAJOR_TRIALS; i++) {
+				anatomy_begin(kind);
+				(void)*(volatile char *)(p + (MAJOR_PAGE + 16 * i) * 4096L);
+				anatomy_end(kind);
+			}
 		} else {
-			size_t page = kind == K_VMF_READ_HALF ? 2049 :
-				      kind >= K_CACHE_MAJOR ? MAJOR_PAGE : 17;
+			size_t page = kind == K_VMF_READ_HALF ? 2049 : 17;
 
 			anatomy_begin(kind);
 			(void)*(volatile char *)(p + page * 4096);
