@@ -36,8 +36,6 @@ KINDS = {
     14: ("vmfault major fault, file mode, window 1, on vmfaultfs", 1, "file-random",
          "vmfault-w1"),
 }
-# Kinds that involve another process (the FUSE daemon): more functions listed.
-MAJOR = (13, 14)
 # anatomy_target's text (selftests/Makefile): user PCs elsewhere are another process's.
 TARGET_TEXT = (0x10000000, 0x20000000)
 # The bench's reads allocate a page table at the first fault of each
@@ -209,7 +207,9 @@ def main():
             for p, n in sorted(parts.items(), key=lambda x: -x[1]):
                 print("  %-44s %7d" % (p, n))
             print("  functions, most first:")
-            for func, n in sorted(funcs.items(), key=lambda x: -x[1])[:24 if k in MAJOR else 14]:
+            # The major faults (stepped more than once) cross into the daemon: more functions.
+            shown = 24 if len(trials[k]) > 1 else 14
+            for func, n in sorted(funcs.items(), key=lambda x: -x[1])[:shown]:
                 print("    %-42s %7d  %s" % (func, n, part_of(func)))
             stepped, how = total / per, "per page"
             if k in AMORTIZE and AMORTIZE[k][0] in kinds:

@@ -111,16 +111,18 @@ static __always_inline pte_t *vmfault_fault_pte_lock(struct vm_fault *vmf, unsig
 }
 
 /**
- * vmfault_fault_pmd_install() - give a fault-around window its page table
- * @vmf: a fault in ->map_pages whose vmf->pmd has no page table
+ * vmfault_fault_pmd_install() - make sure a fault's vmf->pmd has a page table
+ * @vmf: a fault in ->map_pages or ->fault
  *
- * Where the pmd is empty, do_fault_around() allocates a page table for
- * ->map_pages beforehand (vmf->prealloc_pte), on 6.1 and 6.12 alike:
- * ->map_pages may not allocate. filemap_map_pages() installs it with
- * pmd_install(), which is not exported; its steps are inline functions on
- * both kernels: under the pmd lock, if the pmd is still empty, count the
- * table and populate the pmd with it; if it is not, another fault
- * installed one meanwhile and core mm frees ours.
+ * Where the pmd is empty, core mm allocates a page table beforehand
+ * (vmf->prealloc_pte), on 6.1 and 6.12 alike: do_fault_around() for
+ * ->map_pages, which may not allocate, and __do_fault() for ->fault, and
+ * frees it if it is not used. filemap_map_pages() and finish_fault()
+ * install it with pmd_install(), which is not exported; its steps are
+ * inline functions on both kernels: under the pmd lock, if the pmd is
+ * still empty, count the table and populate the pmd with it; if it is
+ * not, another fault installed one meanwhile and core mm frees ours.
+ * A pmd that is not empty costs one load.
  *
  * Return: true if vmf->pmd now has a page table.
  */
@@ -129,6 +131,8 @@ static inline bool vmfault_fault_pmd_install(struct vm_fault *vmf)
 	struct mm_struct *mm = vmf->vma->vm_mm;
 	spinlock_t *ptl;	/* the pmd's page table lock */
 
+	if (!pmd_none(READ_ONCE(*vmf->pmd)))
+		return true;
 	if (!vmf->prealloc_pte)
 		return false;
 	ptl = pmd_lock(mm, vmf->pmd);

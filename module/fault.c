@@ -137,7 +137,7 @@ vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgof
 	unsigned int n, i, j;
 	struct page *page;
 
-	if (pmd_none(READ_ONCE(*vmf->pmd)) && !vmfault_fault_pmd_install(vmf))
+	if (!vmfault_fault_pmd_install(vmf))
 		return 0;
 	do {
 		n = 0;

@@ -330,9 +330,10 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
  * reached through core mm's vmf->pmd (vmfault_fault_pte_lock()); on 6.12,
  * which exports no way to lock them there, apply_to_page_range() walks
  * from the pgd to the same table (and allocates one only if there was
- * no preallocated table to install). The ptes are the ones do_anonymous_page() makes, set
- * directly rather than through vmf_insert_mixed(), which would look up the
- * zero page's memory type (x86 PAT) on every call.
+ * no preallocated table to install). The ptes are the ones
+ * do_anonymous_page() makes, set directly rather than through
+ * vmf_insert_mixed(), which would look up the zero page's memory type
+ * (x86 PAT) on every call.
  *
  * Return: VM_FAULT_NOPAGE (the faulting pte is in place, or another
  * thread's is, or a region page appeared and the access faults again), or
@@ -359,12 +360,10 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 				  first + ((end - h.start) >> PAGE_SHIFT) - 1)
 			h.present |= BIT(index - first);
 	/*
-	 * The window is aligned and inside one page table: core mm's. Where
-	 * vmf->pmd has none yet, __do_fault() allocated one for ->fault
-	 * (vmf->prealloc_pte), which core mm frees if unused: install it.
+	 * The window is aligned and inside one page table: core mm's, or
+	 * where vmf->pmd has none yet, the one __do_fault() preallocated.
 	 */
-	if (pmd_none(READ_ONCE(*vmf->pmd)))
-		vmfault_fault_pmd_install(vmf);
+	vmfault_fault_pmd_install(vmf);
 	ptep = vmfault_fault_pte_lock(vmf, h.start, &ptl);
 	if (ptep) {
 		for (a = h.start; a < end; a += PAGE_SIZE)
