@@ -11,6 +11,7 @@
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
+#include <linux/swapops.h>	/* is_pmd_migration_entry() */
 #include <asm/pgalloc.h>	/* pmd_populate() */
 
 /**
@@ -82,15 +83,30 @@ static inline void vmfault_set_zero_pte(struct vm_area_struct *vma, unsigned lon
  * @addr: the first address of a range of ptes inside vmf->pmd's table
  * @ptlp: where the page table lock goes
  *
- * __handle_mm_fault() has walked to vmf->pmd already. 6.1's
- * pte_offset_map_lock() is a macro of inline functions, usable by a
- * module: where vmf->pmd points to a page table (as finish_fault() finds
- * it, under mmap_lock, which keeps that table from being freed), the ptes
- * are reached without a second walk from the pgd. 6.12's
- * __pte_offset_map_lock() is not exported (module/Kbuild defines
- * VMFAULT_HAVE_INLINE_PTE_LOCK only where pte_offset_map_lock() does not
- * use it), and neither kernel exports pmd_install(): where this returns
- * NULL the caller walks (and allocates) with apply_to_page_range().
+ * __handle_mm_fault() has walked to vmf->pmd already; this reaches the
+ * ptes from there, without a second walk from the pgd, where vmf->pmd
+ * points to a page table (as finish_fault() finds it). The steps are
+ * those of pte_offset_map_lock():
+ *
+ * - 6.1's is a macro of inline functions, usable by a module. There a
+ *   page table is freed only under mmap_lock held for write, which the
+ *   fault's read lock excludes.
+ * - 6.12's calls __pte_offset_map_lock(), which is not exported (module/Kbuild
+ *   defines VMFAULT_HAVE_INLINE_PTE_LOCK only where pte_offset_map_lock()
+ *   does not use it). Its steps are inline functions, taken here as it
+ *   takes them: since 6.6 a page table may be freed without mmap_lock,
+ *   after an RCU grace period (khugepaged's retract_page_tables(),
+ *   pte_free_defer()), so the pmd is read once inside an RCU read-side
+ *   section, the table is reached from the value read, and that value is
+ *   checked again under the table's lock; pte_unmap() ends the section. A
+ *   vmfault vma never has a huge pmd (no ->huge_fault), and khugepaged
+ *   collapses anonymous, shmem and regular-file mappings, never one of a
+ *   character device; the checks cost a few loads and keep the steps
+ *   exactly core mm's.
+ *
+ * Neither kernel exports pmd_install(): where this returns NULL (no page
+ * table, or the pmd changed meanwhile) the caller walks, and allocates,
+ * with apply_to_page_range().
  *
  * Return: the pte of @addr, mapped and locked (pte_unmap_unlock()), or NULL.
  */
@@ -106,6 +122,27 @@ static __always_inline pte_t *vmfault_fault_pte_lock(struct vm_fault *vmf, unsig
 	/* From the value checked, as 6.12's __pte_offset_map_lock() does. */
 	return pte_offset_map_lock(vmf->vma->vm_mm, &pmdval, addr, ptlp);
 #else
+	spinlock_t *ptl;	/* the page table lock of the pte */
+	pmd_t pmdval;
+	pte_t *pte;
+
+	/* __pte_offset_map(): pte_unmap() ends the RCU read-side section. */
+	rcu_read_lock();
+	pmdval = pmdp_get_lockless(vmf->pmd);
+	if (unlikely(pmd_none(pmdval) || is_pmd_migration_entry(pmdval) ||
+		     pmd_trans_huge(pmdval) || pmd_devmap(pmdval) || pmd_bad(pmdval))) {
+		rcu_read_unlock();
+		return NULL;
+	}
+	pte = __pte_map(&pmdval, addr);
+	/* __pte_offset_map_lock(): under its lock, the table is still the pmd's. */
+	ptl = pte_lockptr(vmf->vma->vm_mm, &pmdval);
+	spin_lock(ptl);
+	if (likely(pmd_same(pmdval, pmdp_get_lockless(vmf->pmd)))) {
+		*ptlp = ptl;
+		return pte;
+	}
+	pte_unmap_unlock(pte, ptl);
 	return NULL;
 #endif
 }

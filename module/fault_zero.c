@@ -42,9 +42,8 @@
  *   presence is what lets core mm call ->fault under that lock. With the
  *   flag, ->fault then maps the zero page at the faulting hole and at every
  *   other hole of its aligned 64 KiB window, in one pass under the page
- *   table lock (on core mm's pmd on 6.1, through apply_to_page_range() on
- *   6.12; the pte do_anonymous_page() makes), so that a sequential read
- *   of a hole takes one fault per 16 pages. The holes are ->fault's and
+ *   table lock on core mm's pmd (the pte do_anonymous_page() makes), so
+ *   that a sequential read of a hole takes one fault per 16 pages. The holes are ->fault's and
  *   not ->map_pages's because a page that appears meanwhile needs the
  *   zero page unmapped, which sleeps (->map_pages may not; where the
  *   window has no page table yet it installs the one core mm allocated
@@ -326,11 +325,11 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
  * vma and the region, under one page table lock. Runs in ->fault, and
  * the caller has just found the faulting page absent from the region.
  * Where vmf->pmd has no page table yet, the one __do_fault() preallocated
- * goes in first (vmfault_fault_pmd_install()). On 6.1 the ptes are then
- * reached through core mm's vmf->pmd (vmfault_fault_pte_lock()); on 6.12,
- * which exports no way to lock them there, apply_to_page_range() walks
- * from the pgd to the same table (and allocates one only if there was
- * no preallocated table to install). The ptes are the ones
+ * goes in first (vmfault_fault_pmd_install()). The ptes are then reached
+ * through core mm's vmf->pmd (vmfault_fault_pte_lock()); only where that
+ * fails (no preallocated table to install, or the pmd changed meanwhile)
+ * does apply_to_page_range() walk from the pgd, and allocate. The ptes
+ * are the ones
  * do_anonymous_page() makes, set directly rather than through
  * vmf_insert_mixed(), which would look up the zero page's memory type
  * (x86 PAT) on every call.
