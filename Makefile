@@ -18,7 +18,7 @@
 #   make anatomy  where each kind of fault spends its instructions, by
 #                 function: one fault of each kind single-stepped in the
 #                 bench's dev VM through QEMU's gdb stub, totals against
-#                 make bench's (KERNEL=6.12; x86 only); build/anatomy/TARGET
+#                 make bench's (KERNEL=6.12 or ARCH=riscv64); build/anatomy/TARGET
 #   make stress   in the dev VM: the stress program with its data oracle
 #                 (VMFAULT_STRESS_SECS=N per run, default 60), counters,
 #                 rmmod, and kmemleak on the debug kernel

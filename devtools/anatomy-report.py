@@ -49,6 +49,9 @@ MARGINAL = {3: 8, 4: 9}
 
 # The parts of a fault path, for the lesson: the first pattern that matches
 # a function's name decides (module functions are "module" whatever their name).
+# x86-64 and riscv64 names: riscv's trap is handle_exception(), do_page_fault()
+# and ret_from_exception(), its do_user_addr_fault() is handle_page_fault(),
+# and its clear_page() is a memset().
 PARTS = [
     ("user mode", r"^\[user\]$"),
     ("user mode, another process (FUSE daemon)", r"^\[user: another process\]$"),
@@ -57,13 +60,15 @@ PARTS = [
      r"swapgs_restore|native_iret|entry_SYSCALL|entry_SYSRETQ|do_syscall_64|"
      r"syscall_exit|syscall_enter|exit_to_user_mode|__x64_sys_madvise|"
      r"do_madvise|madvise_|x64_sys_call|__pfx_|arch_exit_to_user_mode|"
-     r"syscall_return_via_sysret|fpregs_assert)"),
-    ("vma lookup and mmap_lock", r"^(do_user_addr_fault|find_vma|lock_mm_and_find_vma|"
+     r"syscall_return_via_sysret|fpregs_assert|"
+     r"handle_exception|ret_from_exception|do_page_fault|do_trap_ecall_u|"
+     r"__riscv_sys_madvise|get_random_u16)"),
+    ("vma lookup and mmap_lock", r"^(do_user_addr_fault|handle_page_fault|find_vma|lock_mm_and_find_vma|"
      r"lock_vma_under_rcu|vma_start_read|mt_|mas_|mtree_|down_read|up_read|"
      r"mmap_read|_raw_read|rwsem|vma_end_read)"),
     ("RCU read side (maple tree, xarray)", r"^(__rcu_read|rcu_read)"),
     ("handle_mm_fault and accounting", r"^(handle_mm_fault|__handle_mm_fault|"
-     r"mem_cgroup|__mem_cgroup|count_memcg|__count_memcg|lru_gen|"
+     r"mem_cgroup|__mem_cgroup|get_mem_cgroup|count_memcg|__count_memcg|lru_gen|"
      r"perf_sw|__perf_sw|sanitize_fault_flags|__cgroup|mm_account)"),
     ("core mm: do_fault, __do_fault, finish_fault", r"^(do_fault|do_read_fault|do_cow_fault|"
      r"do_shared_fault|__do_fault|finish_fault|do_set_pte|set_pte_range|"
@@ -81,13 +86,14 @@ PARTS = [
      r"__zone_watermark|zone_watermark|__mod_zone|__mod_node|__mod_lruvec|"
      r"mod_zone|mod_node|_find_next|free_unref|__free|free_pcp|"
      r"policy_node|policy_nodemask|get_vma_policy|__get_vma_policy|"
-     r"mempolicy|gfp_|__count_vm|count_vm|get_pfnblock)"),
-    ("copy", r"^(copy_page|copy_mc|__wp_page_copy|wp_page_copy|copy_user)"),
+     r"mempolicy|gfp_|__count_vm|count_vm|get_pfnblock|__pi_memset)"),
+    ("copy", r"^(copy_page|copy_mc|__wp_page_copy|wp_page_copy|copy_user|__pi_memcpy)"),
     ("rmap, LRU, refcount", r"^(page_add_|folio_add_|__folio_|folio_|lru_|"
      r"__lru|__page_set_anon|page_set_anon|__mod_lruvec|inc_mm_counter|"
      r"add_mm_counter|__mod_memcg|anon_vma|__anon_vma|page_ref|put_page|"
      r"__put_page|release_pages|mlock_|__lock_page|unlock_page|lock_page|"
-     r"folio_lock|folio_unlock|__folio_lock)"),
+     r"folio_lock|folio_unlock|__folio_lock|mark_page_accessed|"
+     r"percpu_counter_add|__vmf_anon_prepare)"),
     ("FUSE: request, /dev/fuse, reply", r"^(fuse_|__fuse|fuse)"),
     ("scheduler: sleep, wakeup, switch", r"^(schedule|__schedule|try_to_wake_up|ttwu_|"
      r"wake_up|__wake_up|autoremove_wake|prepare_to_wait|finish_wait|enqueue_|"
@@ -97,16 +103,18 @@ PARTS = [
      r"update_rq_clock|psi_|cpuacct|__calc_delta|sched_|account_|"
      r"rcu_note_context_switch|__enqueue|__dequeue|wakeup_preempt|newidle|"
      r"pick_eevdf|avg_vruntime|update_min_vruntime|__cgroup_account|"
-     r"raw_spin_rq)"),
+     r"raw_spin_rq|__cond_resched)"),
     ("file reads: VFS, page cache, copies", r"^(filemap_|page_cache_|__filemap|"
      r"read_pages|readahead|do_sync_mmap|do_async_mmap|ra_|force_page_cache|"
      r"vfs_read|vfs_write|rw_verify|__fsnotify|fsnotify|iov_iter|_copy_to_iter|"
      r"_copy_from_iter|copy_page_to_iter|copy_page_from_iter|security_file|"
      r"__fdget|fdget|fput|__fput|kernel_read|shmem_|ksys_|__x64_sys_read|"
-     r"__x64_sys_write|__x64_sys_pread|__x64_sys_pwrite)"),
+     r"__x64_sys_write|__x64_sys_pread|__x64_sys_pwrite|__riscv_sys_read|"
+     r"__riscv_sys_write|__riscv_sys_pread|__riscv_sys_pwrite)"),
     ("xarray and RCU", r"^(xa_|xas_|__xa|__xas|rcu_|__rcu|radix_)"),
     ("GUP (populate)", r"^(__get_user_pages|get_user_pages|faultin_page|"
-     r"follow_page|faultin_|check_vma_flags|__gup|gup_|"
+     r"follow_page|faultin_|check_vma_flags|__gup|gup_|try_grab_folio|"
+     r"no_page_table|vma_is_secretmem|"
      r"populate_vma|__mm_populate|madvise_populate|vma_pgtable_walk)"),
 ]
 PART_RE = [(n, re.compile(p)) for n, p in PARTS]
@@ -123,6 +131,10 @@ def load_kallsyms(path):
             if addr == 0:
                 continue
             name = parts[2]
+            # riscv64 modules keep their local labels (.L*) and ISA mapping
+            # symbols ($x*) for relocation: not functions.
+            if name.startswith((".L", "$")):
+                continue
             if len(parts) > 3:
                 name += " " + parts[3]
             syms.append((addr, name))

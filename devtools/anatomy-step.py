@@ -7,9 +7,10 @@
 # anatomy_end(), writing every program counter. QEMU's stub masks
 # interrupts and timers while it steps, so the steps are the fault's own.
 #
-# Environment: ANATOMY_PORT, ANATOMY_BEGIN, ANATOMY_END (addresses),
-# ANATOMY_READY (the file to create), ANATOMY_OUT (where the PCs go:
-# "kind K", one hex PC per line, "end K N").
+# Environment: ANATOMY_ARCH (x86_64 or riscv64), ANATOMY_PORT,
+# ANATOMY_BEGIN, ANATOMY_END (addresses), ANATOMY_READY (the file to
+# create), ANATOMY_OUT (where the PCs go: "kind K", one hex PC per line,
+# "end K N").
 import os
 import time
 
@@ -18,6 +19,14 @@ import gdb  # pylint: disable=import-error
 MAX_STEPS = 3000000
 DONE = 255
 
+# gdb's name of the architecture, the stub's register number of the PC
+# (x86-64: rip after 16 general registers; riscv64: pc after x0 to x31),
+# and the register of anatomy_begin()'s argument.
+ARCHS = {
+    "x86_64": ("i386:x86-64", 0x10, "$rdi"),
+    "riscv64": ("riscv:rv64", 0x20, "$a0"),
+}
+gdb_arch, pc_regno, arg_reg = ARCHS[os.environ.get("ANATOMY_ARCH", "x86_64")]
 port = int(os.environ["ANATOMY_PORT"])
 begin = int(os.environ["ANATOMY_BEGIN"], 0)
 end = int(os.environ["ANATOMY_END"], 0)
@@ -34,19 +43,19 @@ def raw(packet):
 
 
 def step():
-    """One instruction, then the new rip (register 16 of QEMU's x86-64 stub).
+    """One instruction, then the new PC (read as one register).
 
     Straight remote packets: gdb's stepi works out a frame and a symbol at
     every stop, about ten times the cost."""
     reply = raw("s")
     if not reply.startswith("T05") and not reply.startswith("S05"):
         raise gdb.GdbError("anatomy: step: %s" % reply)
-    return int.from_bytes(bytes.fromhex(raw("p10")), "little")
+    return int.from_bytes(bytes.fromhex(raw("p%x" % pc_regno)), "little")
 
 
 gdb.execute("set pagination off")
 gdb.execute("set confirm off")
-gdb.execute("set architecture i386:x86-64", to_string=True)
+gdb.execute("set architecture %s" % gdb_arch, to_string=True)
 for _ in range(1200):
     try:
         gdb.execute("target remote 127.0.0.1:%d" % port, to_string=True)
@@ -63,7 +72,7 @@ with open(os.environ["ANATOMY_OUT"], "w", encoding="ascii") as out:
         gdb.execute("continue", to_string=True)
         if pc() != begin:
             raise gdb.GdbError("anatomy: stopped at %#x, not at anatomy_begin" % pc())
-        kind = int(gdb.parse_and_eval("$rdi"))
+        kind = int(gdb.parse_and_eval(arg_reg))
         if kind == DONE:
             break
         out.write("kind %d\n" % kind)
