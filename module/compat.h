@@ -88,9 +88,10 @@ static inline void vmfault_set_zero_pte(struct vm_area_struct *vma, unsigned lon
  * points to a page table (as finish_fault() finds it). The steps are
  * those of pte_offset_map_lock():
  *
- * - 6.1's is a macro of inline functions, usable by a module. There a
- *   page table is freed only under mmap_lock held for write, which the
- *   fault's read lock excludes.
+ * - 6.1's is a macro of inline functions, usable by a module. There
+ *   nothing frees the page table of a vma while a fault holds mmap_lock
+ *   for read on that vma (munmap() detaches it under the write lock
+ *   first, khugepaged collapses under the write lock).
  * - 6.12's calls __pte_offset_map_lock(), which is not exported (module/Kbuild
  *   defines VMFAULT_HAVE_INLINE_PTE_LOCK only where pte_offset_map_lock()
  *   does not use it). Its steps are inline functions, taken here as it
