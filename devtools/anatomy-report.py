@@ -58,11 +58,11 @@ PARTS = [
     ("trap entry and exit", r"^(asm_exc_page_fault|exc_page_fault|error_entry|error_return|"
      r"irqentry_|sync_regs|fixup_bad_iret|restore_regs_and_return|"
      r"swapgs_restore|native_iret|entry_SYSCALL|entry_SYSRETQ|do_syscall_64|"
-     r"syscall_exit|syscall_enter|exit_to_user_mode|__x64_sys_madvise|"
+     r"syscall_exit|syscall_enter|exit_to_user_mode|__(x64|riscv)_sys_madvise|"
      r"do_madvise|madvise_|x64_sys_call|__pfx_|arch_exit_to_user_mode|"
      r"syscall_return_via_sysret|fpregs_assert|"
      r"handle_exception|ret_from_exception|do_page_fault|do_trap_ecall_u|"
-     r"__riscv_sys_madvise|get_random_u16)"),
+     r"get_random_u16)"),
     ("vma lookup and mmap_lock", r"^(do_user_addr_fault|handle_page_fault|find_vma|lock_mm_and_find_vma|"
      r"lock_vma_under_rcu|vma_start_read|mt_|mas_|mtree_|down_read|up_read|"
      r"mmap_read|_raw_read|rwsem|vma_end_read)"),
@@ -108,9 +108,8 @@ PARTS = [
      r"read_pages|readahead|do_sync_mmap|do_async_mmap|ra_|force_page_cache|"
      r"vfs_read|vfs_write|rw_verify|__fsnotify|fsnotify|iov_iter|_copy_to_iter|"
      r"_copy_from_iter|copy_page_to_iter|copy_page_from_iter|security_file|"
-     r"__fdget|fdget|fput|__fput|kernel_read|shmem_|ksys_|__x64_sys_read|"
-     r"__x64_sys_write|__x64_sys_pread|__x64_sys_pwrite|__riscv_sys_read|"
-     r"__riscv_sys_write|__riscv_sys_pread|__riscv_sys_pwrite)"),
+     r"__fdget|fdget|fput|__fput|kernel_read|shmem_|ksys_|"
+     r"__(x64|riscv)_sys_(read|write|pread|pwrite))"),
     ("xarray and RCU", r"^(xa_|xas_|__xa|__xas|rcu_|__rcu|radix_)"),
     ("GUP (populate)", r"^(__get_user_pages|get_user_pages|faultin_page|"
      r"follow_page|faultin_|check_vma_flags|__gup|gup_|try_grab_folio|"

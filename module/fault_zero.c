@@ -43,11 +43,11 @@
  *   flag, ->fault then maps the zero page at the faulting hole and at every
  *   other hole of its aligned 64 KiB window, in one pass under the page
  *   table lock on core mm's pmd (the pte do_anonymous_page() makes), so
- *   that a sequential read of a hole takes one fault per 16 pages. The holes are ->fault's and
- *   not ->map_pages's because a page that appears meanwhile needs the
- *   zero page unmapped, which sleeps (->map_pages may not; where the
- *   window has no page table yet it installs the one core mm allocated
- *   for it, which allocates nothing).
+ *   that a sequential read of a hole takes one fault per 16 pages. The
+ *   holes are ->fault's and not ->map_pages's because a page that appears
+ *   meanwhile needs the zero page unmapped, which sleeps (->map_pages may
+ *   not; where the window has no page table yet it installs the one core
+ *   mm allocated for it, which allocates nothing).
  *
  * A MAP_PRIVATE write to a page that is already mapped read-only (the zero
  * page, or a region page) never reaches the module: do_wp_page() ->
@@ -329,10 +329,9 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
  * through core mm's vmf->pmd (vmfault_fault_pte_lock()); only where that
  * fails (no preallocated table to install, or the pmd changed meanwhile)
  * does apply_to_page_range() walk from the pgd, and allocate. The ptes
- * are the ones
- * do_anonymous_page() makes, set directly rather than through
- * vmf_insert_mixed(), which would look up the zero page's memory type
- * (x86 PAT) on every call.
+ * are the ones do_anonymous_page() makes, set directly rather than
+ * through vmf_insert_mixed(), which would look up the zero page's memory
+ * type (x86 PAT) on every call.
  *
  * Return: VM_FAULT_NOPAGE (the faulting pte is in place, or another
  * thread's is, or a region page appeared and the access faults again), or
