@@ -91,7 +91,14 @@ static inline void vmfault_set_zero_pte(struct vm_area_struct *vma, unsigned lon
  * - 6.1's is a macro of inline functions, usable by a module. There
  *   nothing frees the page table of a vma while a fault holds mmap_lock
  *   for read on that vma (munmap() detaches it under the write lock
- *   first, khugepaged collapses under the write lock).
+ *   first, khugepaged collapses under the write lock). Nor can the pmd
+ *   hold anything but a page table once it is not empty: handle_pte_fault()
+ *   checked it (pmd_devmap_trans_unstable()) before ->map_pages and
+ *   ->fault if it was not empty then, only pmd_install() fills an empty
+ *   one, and no huge or devmap pmd ever maps a vmfault vma (no
+ *   ->huge_fault; khugepaged and MADV_COLLAPSE take anonymous, shmem and
+ *   regular-file mappings, never one of a character device). So the one
+ *   test is for an empty pmd, which falls back.
  * - 6.12's calls __pte_offset_map_lock(), which is not exported (module/Kbuild
  *   defines VMFAULT_HAVE_INLINE_PTE_LOCK only where pte_offset_map_lock()
  *   does not use it). Its steps are inline functions, taken here as it
@@ -117,8 +124,7 @@ static __always_inline pte_t *vmfault_fault_pte_lock(struct vm_fault *vmf, unsig
 #ifdef VMFAULT_HAVE_INLINE_PTE_LOCK
 	pmd_t pmdval = READ_ONCE(*vmf->pmd);
 
-	if (pmd_none(pmdval) || pmd_trans_huge(pmdval) || pmd_devmap(pmdval) ||
-	    unlikely(pmd_bad(pmdval)))
+	if (pmd_none(pmdval))
 		return NULL;
 	/* From the value checked, as 6.12's __pte_offset_map_lock() does. */
 	return pte_offset_map_lock(vmf->vma->vm_mm, &pmdval, addr, ptlp);
