@@ -67,11 +67,15 @@
  * The zero-page protocol. A read of a hole may map the zero page while
  * another task allocates the region page for that offset: afterwards no
  * mapping may still show the zero page, or a write through one mapping
- * would not show in another. The reader sets region->zero_mapped before
- * it installs a zero-page pte (vmfault_region_zero_mapped()); the
- * allocator publishes its page, then reads the flag and zaps the zero-page
- * ptes (vmfault_region_alloc_page()); a full barrier on each side makes sure
- * that one of them sees the other.
+ * would not show in another. The reader sets region->zero_mapped
+ * (vmfault_region_zero_mapped()), installs its zero-page pte, then, after
+ * a full barrier, looks again for a page (below); the allocator publishes
+ * its page, then, after a full barrier, reads the flag and zaps the
+ * zero-page ptes (vmfault_region_alloc_page()). The flag and the pte (and
+ * a page table the reader installed for it) are stored before the
+ * reader's barrier, the page before the allocator's: so either the
+ * reader's second look finds the page, or the allocator finds the flag
+ * and then the pte, and zaps it. One barrier on each side.
  *
  * The reader's second look. After its pte and a full barrier, the reader
  * looks for a page that appeared since its first lookup; if there is one,
@@ -93,14 +97,14 @@
  * @region: the region
  *
  * Regions that never mapped the zero page skip the unmap on allocation,
- * which keeps first-write faults as cheap as they can be.
+ * which keeps first-write faults as cheap as they can be. No barrier here:
+ * the caller's, after its pte and before its second look, orders this
+ * store too (see "The zero-page protocol").
  */
 void vmfault_region_zero_mapped(struct vmfault_region *region)
 {
 	if (!READ_ONCE(region->zero_mapped))
 		WRITE_ONCE(region->zero_mapped, true);
-	/* Flag before pte; pairs with vmfault_region_alloc_page()'s barrier. */
-	smp_mb();
 }
 
 /**
@@ -151,9 +155,9 @@ struct page *vmfault_region_alloc_page(struct vmfault_region *region, pgoff_t in
 	}
 
 	/*
-	 * Pairs with the barrier in vmfault_region_zero_mapped(): either that
+	 * Pairs with a reader's barrier before its second look: either that
 	 * reader sees our page and zaps its own zero-page pte, or we see its
-	 * flag and zap here.
+	 * flag and pte and zap here.
 	 */
 	smp_mb();
 	if (READ_ONCE(region->zero_mapped))

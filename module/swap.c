@@ -320,7 +320,7 @@ int vmfault_swap_writeout(struct vmfault_region *region, pgoff_t index)
 /* A new page is in its slot: no mapping may still show the zero page there. */
 static void vmfault_swap_published(struct vmfault_region *region, pgoff_t index)
 {
-	/* Pairs with vmfault_region_zero_mapped(), as vmfault_region_get_page(). */
+	/* Pairs with a reader's second look, as vmfault_region_alloc_page(). */
 	smp_mb();
 	if (READ_ONCE(region->zero_mapped))
 		vmfault_region_unmap_zero(region, index);
