@@ -1,20 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmfault counters: per-CPU event counts, global and per region, and
- * their sums (which /proc/vmfault and GET_INFO show: proc.c, region.c).
+ * vmfault counters: per-CPU event counts per region, and their sums (which
+ * /proc/vmfault and GET_INFO show: proc.c, region.c).
  *
- * The fault path only increments this CPU's slots (no lock, no atomic);
- * a fault is counted as a read or a write, and "faults" is their sum.
- * readers sum over all possible CPUs, so a reader racing with a fault may
- * see the fault's counters partly updated but never a torn value.
+ * The fault path only increments this CPU's slot of its region's set (no
+ * lock, no atomic): one increment per event. A fault is counted as a read
+ * or a write, and "faults" is their sum. Readers sum over all possible
+ * CPUs, so a reader racing with a fault may see the fault's counters
+ * partly updated but never a torn value.
+ *
+ * The global counters are not counted a second time: they are the sum of
+ * every live region's set and of the sets of regions gone, which a
+ * region adds to vmfault_retired as it goes (vmfault_counters_retire()),
+ * under the same mutex as the walk that sums them, so that a reader counts
+ * each event once and a global counter never goes back.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 
 #include "vmfault.h"
 
-DEFINE_PER_CPU(struct vmfault_counters, vmfault_global_counters);
+/* Every region's counter set, from vmfault_counters_add() to vmfault_counters_retire(). */
+static LIST_HEAD(vmfault_counter_sets);
+/* The sums of the sets of regions gone. */
+static u64 vmfault_retired[VMFAULT_NR_COUNTERS];
+static DEFINE_MUTEX(vmfault_counters_lock);	/* protects both */
 
 /* /proc/vmfault names, in enum vmfault_counter order. */
 const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
@@ -52,6 +64,19 @@ const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
 	[VMFAULT_CNT_RECLAIMED]		 = "reclaimed",
 };
 
+/* Add each CPU's share of @stats to @out (FAULTS is left to the caller). */
+static void vmfault_counters_sum_add(struct vmfault_counters __percpu *stats, u64 *out)
+{
+	int cpu, i;
+
+	for_each_possible_cpu(cpu) {
+		const struct vmfault_counters *c = per_cpu_ptr(stats, cpu);
+
+		for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
+			out[i] += READ_ONCE(c->v[i]);
+	}
+}
+
 /**
  * vmfault_counters_sum() - add up a per-CPU counter set
  * @stats: the per-CPU set
@@ -59,16 +84,54 @@ const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
  */
 void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out)
 {
-	int cpu, i;
-
 	memset(out, 0, sizeof(u64) * VMFAULT_NR_COUNTERS);
-	for_each_possible_cpu(cpu) {
-		const struct vmfault_counters *c = per_cpu_ptr(stats, cpu);
-
-		for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
-			out[i] += READ_ONCE(c->v[i]);
-	}
+	vmfault_counters_sum_add(stats, out);
 	out[VMFAULT_CNT_FAULTS] = out[VMFAULT_CNT_READ_FAULTS] + out[VMFAULT_CNT_WRITE_FAULTS];
+}
+
+/**
+ * vmfault_global_counters_sum() - the global counters (/proc/vmfault)
+ * @out: VMFAULT_NR_COUNTERS sums
+ *
+ * Every live region's set, plus those of the regions gone.
+ */
+void vmfault_global_counters_sum(u64 *out)
+{
+	struct vmfault_counter_set *set;
+
+	mutex_lock(&vmfault_counters_lock);
+	memcpy(out, vmfault_retired, sizeof(vmfault_retired));
+	list_for_each_entry(set, &vmfault_counter_sets, node)
+		vmfault_counters_sum_add(set->pcpu, out);
+	mutex_unlock(&vmfault_counters_lock);
+	out[VMFAULT_CNT_FAULTS] = out[VMFAULT_CNT_READ_FAULTS] + out[VMFAULT_CNT_WRITE_FAULTS];
+}
+
+/**
+ * vmfault_counters_add() - start a region's counter set
+ * @set: its set, with ->pcpu allocated and zero
+ *
+ * From now on the global counters include the set.
+ */
+void vmfault_counters_add(struct vmfault_counter_set *set)
+{
+	mutex_lock(&vmfault_counters_lock);
+	list_add_tail(&set->node, &vmfault_counter_sets);
+	mutex_unlock(&vmfault_counters_lock);
+}
+
+/**
+ * vmfault_counters_retire() - a region's counts go into the global sums
+ * @set: its set, counted in for the last time (its region is being freed)
+ *
+ * The caller then frees ->pcpu.
+ */
+void vmfault_counters_retire(struct vmfault_counter_set *set)
+{
+	mutex_lock(&vmfault_counters_lock);
+	vmfault_counters_sum_add(set->pcpu, vmfault_retired);
+	list_del(&set->node);
+	mutex_unlock(&vmfault_counters_lock);
 }
 
 /**

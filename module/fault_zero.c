@@ -444,7 +444,7 @@ static vm_fault_t vmfault_zero_map_one(struct vm_fault *vmf, struct vmfault_regi
 		vmfault_region_unmap_zero(region, vmf->pgoff);
 	if (trace_vmfault_zero_page_map_enabled())
 		trace_vmfault_zero_page_map(region, addr, vmf->pgoff, ZERO_PAGE(addr));
-	/* Last: next to the caller's count of the fault, one load of region->stats. */
+	/* Last: next to the caller's count of the fault, one load of region->stats.pcpu. */
 	vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_MAPS);
 	return VM_FAULT_NOPAGE;
 }

@@ -24,7 +24,7 @@ static int vmfault_proc_show(struct seq_file *m, void *v)
 	u64 sum[VMFAULT_NR_COUNTERS];
 	int i;
 
-	vmfault_counters_sum(&vmfault_global_counters, sum);
+	vmfault_global_counters_sum(sum);
 	for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
 		seq_printf(m, "%s %llu\n", vmfault_counter_names[i], sum[i]);
 	seq_printf(m, "regions %u\n", vmfault_regions_count());

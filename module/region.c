@@ -38,11 +38,12 @@ struct vmfault_region *vmfault_region_create(struct inode *inode)
 	region = kzalloc(sizeof(*region), GFP_KERNEL);
 	if (!region)
 		return NULL;
-	region->stats = alloc_percpu(struct vmfault_counters);
-	if (!region->stats) {
+	region->stats.pcpu = alloc_percpu(struct vmfault_counters);
+	if (!region->stats.pcpu) {
 		kfree(region);
 		return NULL;
 	}
+	vmfault_counters_add(&region->stats);
 	mutex_init(&region->lock);
 	spin_lock_init(&region->ra_lock);
 	region->ra_mark = ULONG_MAX;
@@ -88,7 +89,9 @@ void vmfault_region_destroy(struct vmfault_region *region)
 	xa_destroy(&region->pages);
 	if (region->backing)
 		fput(region->backing);
-	free_percpu(region->stats);
+	/* Its last count was the pages freed above. */
+	vmfault_counters_retire(&region->stats);
+	free_percpu(region->stats.pcpu);
 	mutex_destroy(&region->lock);
 	kfree(region);
 }
@@ -532,7 +535,7 @@ void vmfault_region_get_info(struct vmfault_region *region,
 	info->id = vmfault_region_id(region);
 
 	BUILD_BUG_ON(VMFAULT_NR_COUNTERS > VMFAULT_MAX_COUNTERS);
-	vmfault_counters_sum(region->stats, c);
+	vmfault_counters_sum(region->stats.pcpu, c);
 	info->nr_counters = VMFAULT_NR_COUNTERS;
 	/* Region pages are freed by eviction and with the region itself. */
 	info->resident = c[VMFAULT_CNT_PAGES_ALLOCATED] - c[VMFAULT_CNT_PAGES_FREED];
@@ -570,9 +573,11 @@ void vmfault_regions_report(void)
 	/* Never wait in an OOM: a holder may be allocating. */
 	if (mutex_trylock(&vmfault_regions_lock)) {
 		list_for_each_entry(region, &vmfault_regions, node) {
+			struct vmfault_counters __percpu *stats = region->stats.pcpu;
+
 			n++;
-			resident = vmfault_counter_sum(region->stats, VMFAULT_CNT_PAGES_ALLOCATED) -
-				   vmfault_counter_sum(region->stats, VMFAULT_CNT_PAGES_FREED);
+			resident = vmfault_counter_sum(stats, VMFAULT_CNT_PAGES_ALLOCATED) -
+				   vmfault_counter_sum(stats, VMFAULT_CNT_PAGES_FREED);
 			if (resident > most) {
 				most = resident;
 				big = region;

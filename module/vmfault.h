@@ -78,6 +78,16 @@ struct vmfault_counters {
 };
 
 /**
+ * struct vmfault_counter_set - a region's counters
+ * @pcpu: each CPU's share
+ * @node: in counters.c's list of the sets that the global counters add up
+ */
+struct vmfault_counter_set {
+	struct vmfault_counters __percpu *pcpu;
+	struct list_head node;
+};
+
+/**
  * struct vmfault_region - the memory object behind one open() of the device
  * @lock: protects the configuration (@mode to @writable), @mapped and @frozen
  * @mode: enum vmfault_mode
@@ -116,7 +126,7 @@ struct vmfault_counters {
  *	reference and check the slot again.
  * @inode: a private inode whose i_mapping is the file's f_mapping, so that
  *	unmap_mapping_range() reaches exactly this region's mappings
- * @stats: per-CPU counters of this region
+ * @stats: this region's counters, which the global ones include
  * @owner: tgid of the process that opened the region
  * @node: in the list of all regions, for /proc/vmfault_regions
  * @release_work: its release, when the task that drops the last reference
@@ -159,7 +169,7 @@ struct vmfault_region {
 	u32 guard_pages;
 	struct xarray pages;
 	struct inode *inode;
-	struct vmfault_counters __percpu *stats;
+	struct vmfault_counter_set stats;
 	pid_t owner;
 	struct list_head node;
 	struct work_struct release_work;
@@ -195,7 +205,6 @@ static inline loff_t vmfault_file_pos(const struct vmfault_region *region, pgoff
 
 /* counters.c */
 extern const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS];
-DECLARE_PER_CPU(struct vmfault_counters, vmfault_global_counters);
 
 /* dev.c */
 extern unsigned long vmfault_max_pages;
@@ -210,22 +219,22 @@ static inline void vmfault_count_add(struct vmfault_region *region,
 #else
 
 /**
- * vmfault_count() - count one event, globally and for a region
+ * vmfault_count() - count one event of a region (and so a global one)
  * @region: the region the event happened in
  * @idx: which counter
  *
  * Safe in any context that may be preempted: this_cpu_inc() is one
  * preemption-safe instruction on x86 and an irq-safe sequence elsewhere.
+ * One per event: the global counters add up the regions' (counters.c).
  * Inline: the fault paths call it several times per fault.
  */
 static inline void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx)
 {
-	this_cpu_inc(vmfault_global_counters.v[idx]);
-	this_cpu_inc(region->stats->v[idx]);
+	this_cpu_inc(region->stats.pcpu->v[idx]);
 }
 
 /**
- * vmfault_count_add() - add to a counter, globally and for a region
+ * vmfault_count_add() - add to a counter of a region (and so a global one)
  * @region: the region
  * @idx: which counter
  * @n: how much
@@ -233,12 +242,14 @@ static inline void vmfault_count(struct vmfault_region *region, enum vmfault_cou
 static inline void vmfault_count_add(struct vmfault_region *region,
 				     enum vmfault_counter idx, u64 n)
 {
-	this_cpu_add(vmfault_global_counters.v[idx], n);
-	this_cpu_add(region->stats->v[idx], n);
+	this_cpu_add(region->stats.pcpu->v[idx], n);
 }
 #endif
 
 void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out);
+void vmfault_global_counters_sum(u64 *out);
+void vmfault_counters_add(struct vmfault_counter_set *set);
+void vmfault_counters_retire(struct vmfault_counter_set *set);
 u64 vmfault_counter_sum(struct vmfault_counters __percpu *stats, enum vmfault_counter idx);
 
 /* fault.c (vmfault_fault_start() and vmfault_fault_done(): vmfault_trace.h) */

@@ -1049,6 +1049,54 @@ TEST(memory_freed_after_last_unmap_and_close)
 	EXPECT_EQ(vmf_proc("pages_freed"), freed0 + 10);
 }
 
+/*
+ * /proc/vmfault adds up the regions' own counters, of the regions open and
+ * of those gone: every event once, and nothing lost when a region goes.
+ */
+TEST(global_counters_add_up_regions)
+{
+	long ps = page_size();
+	uint64_t f0 = vmf_proc("faults"), r0 = vmf_proc("read_faults");
+	uint64_t w0 = vmf_proc("write_faults"), a0 = vmf_proc("pages_allocated");
+	uint64_t fr0 = vmf_proc("pages_freed");
+	int a = vmf_open(), b = vmf_open(), i;
+	char *pa, *pb;
+
+	ASSERT_GE(a, 0);
+	ASSERT_GE(b, 0);
+	pa = mmap(NULL, 4 * ps, PROT_READ, MAP_PRIVATE, a, 0);
+	ASSERT_NE(pa, MAP_FAILED);
+	pb = mmap(NULL, 3 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, b, 0);
+	ASSERT_NE(pb, MAP_FAILED);
+	for (i = 0; i < 4; i++)
+		touch_read(pa + i * ps);
+	for (i = 0; i < 3; i++)
+		pb[i * ps] = 1;
+	EXPECT_EQ(vmf_counter(a, VMFAULT_CNT_READ_FAULTS), 4);
+	EXPECT_EQ(vmf_counter(b, VMFAULT_CNT_WRITE_FAULTS), 3);
+	EXPECT_EQ(vmf_proc("faults") - f0, 7);
+	EXPECT_EQ(vmf_proc("read_faults") - r0, 4);
+	EXPECT_EQ(vmf_proc("write_faults") - w0, 3);
+	EXPECT_EQ(vmf_proc("pages_allocated") - a0, 3);
+
+	/* Region a goes: its four faults stay counted. */
+	munmap(pa, 4 * ps);
+	close(a);
+	EXPECT_EQ(vmf_proc("faults") - f0, 7);
+	EXPECT_EQ(vmf_proc("read_faults") - r0, 4);
+	/* A store to a page mapped writable is no fault. */
+	pb[0] = 2;
+	EXPECT_EQ(vmf_proc("faults") - f0, 7);
+	/* b goes, and its pages with it, counted freed as it goes. */
+	munmap(pb, 3 * ps);
+	EXPECT_EQ(vmf_proc("pages_freed") - fr0, 0);
+	close(b);
+	EXPECT_EQ(vmf_proc("faults") - f0, 7);
+	EXPECT_EQ(vmf_proc("write_faults") - w0, 3);
+	EXPECT_EQ(vmf_proc("pages_allocated") - a0, 3);
+	EXPECT_EQ(vmf_proc("pages_freed") - fr0, 3);
+}
+
 /* write() from and read() into vmfault memory work like ordinary memory. */
 TEST_F(region, syscalls_use_vmfault_buffers)
 {
