@@ -534,12 +534,18 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 		if (!page && (write || !vmfault_zero_page_allowed(vmf->vma)))
 			page = vmfault_region_alloc_page(region, vmf->pgoff, vmf->address);
 		if (!page) {
-			outcome = VMFAULT_OUT_ZERO_PAGE;
+			/*
+			 * A read (a write has a page or an error): the common
+			 * case has its own exit, where the fault's counter is a
+			 * constant.
+			 */
 			if (region->flags & VMFAULT_FLAG_FAULT_AROUND)
 				ret = vmfault_zero_map_holes(vmf, region, size_pages,
 							     VMFAULT_AROUND_PAGES, seq);
 			else
 				ret = vmfault_zero_map_one(vmf, region, size_pages, seq);
+			vmfault_fault_done(vmf, region, false, VMFAULT_OUT_ZERO_PAGE, start);
+			return ret;
 		} else if (page == ERR_PTR(-ENOMEM)) {
 			vmfault_count(region, VMFAULT_CNT_OOM);
 			outcome = VMFAULT_OUT_OOM;
