@@ -1030,8 +1030,27 @@ static void rthreads_trial(const void *arg, struct sample *s)
  * vmfault's alike: an offset that moved every ratio, and the comparison
  * of the module with and without counters. The child has its own rusage,
  * and leaves by _exit() (die() too exits only the child; the parent then
- * dies of it). fork() itself is outside the measured window.
+ * dies of it). fork() itself, and the child's first faults
+ * (child_prefault()), are outside the measured window.
  */
+/*
+ * In a trial's child, before its window: fault in what the window touches
+ * besides the trial's mappings, so that the window counts none of the
+ * child's own first faults. fork() copies no pte of the vDSO's text (its
+ * first clock_gettime() in the child would fault inside the window), and
+ * the stack pages below the child's first frame are the parent's,
+ * copy-on-write.
+ */
+static __attribute__((noinline)) void child_prefault(void)
+{
+	volatile char stack[8 * 4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(stack); i += 4096)
+		stack[i] = 0;
+	(void)now_ns();
+}
+
 static void trial_in_child(void (*trial)(const void *arg, struct sample *s), const void *arg,
 			   struct sample *s)
 {
@@ -1051,6 +1070,7 @@ static void trial_in_child(void (*trial)(const void *arg, struct sample *s), con
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
 	if (!pid) {
+		child_prefault();
 		trial(arg, shared);
 		_exit(0);
 	}
