@@ -476,8 +476,10 @@ static bool vmfault_stack_fault(struct vmfault_region *region, pgoff_t pgoff)
 }
 
 /**
- * vmfault_zero_fault() - ->fault of a zero-mode mapping
+ * __vmfault_zero_fault() - ->fault of a zero-mode mapping
  * @vmf: the fault; the pte at vmf->address is empty
+ * @fault_around: the mapping faults around (VMFAULT_FLAG_FAULT_AROUND):
+ *	a constant, decided once at mmap() by the choice of vm_ops
  *
  * Context: mmap_lock held for read, no page table lock; the same on return.
  * Might sleep (allocation).
@@ -492,7 +494,7 @@ static bool vmfault_stack_fault(struct vmfault_region *region, pgoff_t pgoff)
  * region's size or at the module's page limit, VM_FAULT_HWPOISON for a
  * poisoned page, VM_FAULT_OOM when no page can be allocated (or charged).
  */
-static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
+static __always_inline vm_fault_t __vmfault_zero_fault(struct vm_fault *vmf, bool fault_around)
 {
 	struct vmfault_region *region = vmfault_vmf_region(vmf);
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
@@ -539,7 +541,7 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 			 * case has its own exit, where the fault's counter is a
 			 * constant.
 			 */
-			if (region->flags & VMFAULT_FLAG_FAULT_AROUND)
+			if (fault_around)
 				ret = vmfault_zero_map_holes(vmf, region, size_pages,
 							     VMFAULT_AROUND_PAGES, seq);
 			else
@@ -567,6 +569,18 @@ static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
 out:
 	vmfault_fault_done(vmf, region, write, outcome, start);
 	return ret;
+}
+
+/* ->fault without fault-around: __vmfault_zero_fault(). */
+static vm_fault_t vmfault_zero_fault(struct vm_fault *vmf)
+{
+	return __vmfault_zero_fault(vmf, false);
+}
+
+/* ->fault with VMFAULT_FLAG_FAULT_AROUND: __vmfault_zero_fault(). */
+static vm_fault_t vmfault_zero_fa_fault(struct vm_fault *vmf)
+{
+	return __vmfault_zero_fault(vmf, true);
 }
 
 /**
@@ -662,7 +676,7 @@ const struct vm_operations_struct vmfault_zero_vm_ops = {
 
 /* VMFAULT_FLAG_FAULT_AROUND */
 const struct vm_operations_struct vmfault_zero_fa_vm_ops = {
-	.fault		= vmfault_zero_fault,
+	.fault		= vmfault_zero_fa_fault,
 	.map_pages	= vmfault_zero_map_pages,
 	.page_mkwrite	= vmfault_zero_page_mkwrite,
 	.pfn_mkwrite	= vmfault_zero_pfn_mkwrite,
