@@ -1071,6 +1071,11 @@ static void trial_in_child(void (*trial)(const void *arg, struct sample *s), con
 		die("fork: %s", strerror(errno));
 	if (!pid) {
 		child_prefault();
+		/*
+		 * Nor are a shared mapping's ptes copied: size_trial() stores
+		 * in its sample before its window's last count of faults.
+		 */
+		((volatile struct sample *)shared)->units = s->units;
 		trial(arg, shared);
 		_exit(0);
 	}
