@@ -22,7 +22,7 @@
 
 #include "vmfault.h"
 
-/* Every region's counter set, from vmfault_counters_add() to vmfault_counters_retire(). */
+/* Every region's counter set, from vmfault_counters_init() to vmfault_counters_retire(). */
 static LIST_HEAD(vmfault_counter_sets);
 /* The sums of the sets of regions gone. */
 static u64 vmfault_retired[VMFAULT_NR_COUNTERS];
@@ -64,7 +64,7 @@ const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
 	[VMFAULT_CNT_RECLAIMED]		 = "reclaimed",
 };
 
-/* Add each CPU's share of @stats to @out (FAULTS is left to the caller). */
+/* Add each CPU's share of @stats to @out (FAULTS: vmfault_counters_faults()). */
 static void vmfault_counters_sum_add(struct vmfault_counters __percpu *stats, u64 *out)
 {
 	int cpu, i;
@@ -77,6 +77,12 @@ static void vmfault_counters_sum_add(struct vmfault_counters __percpu *stats, u6
 	}
 }
 
+/* A fault is counted as a read or a write; "faults" is their sum. */
+static void vmfault_counters_faults(u64 *out)
+{
+	out[VMFAULT_CNT_FAULTS] = out[VMFAULT_CNT_READ_FAULTS] + out[VMFAULT_CNT_WRITE_FAULTS];
+}
+
 /**
  * vmfault_counters_sum() - add up a per-CPU counter set
  * @stats: the per-CPU set
@@ -86,7 +92,7 @@ void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out)
 {
 	memset(out, 0, sizeof(u64) * VMFAULT_NR_COUNTERS);
 	vmfault_counters_sum_add(stats, out);
-	out[VMFAULT_CNT_FAULTS] = out[VMFAULT_CNT_READ_FAULTS] + out[VMFAULT_CNT_WRITE_FAULTS];
+	vmfault_counters_faults(out);
 }
 
 /**
@@ -104,27 +110,33 @@ void vmfault_global_counters_sum(u64 *out)
 	list_for_each_entry(set, &vmfault_counter_sets, node)
 		vmfault_counters_sum_add(set->pcpu, out);
 	mutex_unlock(&vmfault_counters_lock);
-	out[VMFAULT_CNT_FAULTS] = out[VMFAULT_CNT_READ_FAULTS] + out[VMFAULT_CNT_WRITE_FAULTS];
+	vmfault_counters_faults(out);
 }
 
 /**
- * vmfault_counters_add() - start a region's counter set
- * @set: its set, with ->pcpu allocated and zero
+ * vmfault_counters_init() - a new region's counter set, all zero
+ * @set: its set
  *
  * From now on the global counters include the set.
+ *
+ * Return: 0, or -ENOMEM.
  */
-void vmfault_counters_add(struct vmfault_counter_set *set)
+int vmfault_counters_init(struct vmfault_counter_set *set)
 {
+	set->pcpu = alloc_percpu(struct vmfault_counters);
+	if (!set->pcpu)
+		return -ENOMEM;
 	mutex_lock(&vmfault_counters_lock);
 	list_add_tail(&set->node, &vmfault_counter_sets);
 	mutex_unlock(&vmfault_counters_lock);
+	return 0;
 }
 
 /**
  * vmfault_counters_retire() - a region's counts go into the global sums
  * @set: its set, counted in for the last time (its region is being freed)
  *
- * The caller then frees ->pcpu.
+ * Frees the set's per-CPU shares.
  */
 void vmfault_counters_retire(struct vmfault_counter_set *set)
 {
@@ -132,6 +144,8 @@ void vmfault_counters_retire(struct vmfault_counter_set *set)
 	vmfault_counters_sum_add(set->pcpu, vmfault_retired);
 	list_del(&set->node);
 	mutex_unlock(&vmfault_counters_lock);
+	free_percpu(set->pcpu);
+	set->pcpu = NULL;
 }
 
 /**

@@ -38,12 +38,10 @@ struct vmfault_region *vmfault_region_create(struct inode *inode)
 	region = kzalloc(sizeof(*region), GFP_KERNEL);
 	if (!region)
 		return NULL;
-	region->stats.pcpu = alloc_percpu(struct vmfault_counters);
-	if (!region->stats.pcpu) {
+	if (vmfault_counters_init(&region->stats)) {
 		kfree(region);
 		return NULL;
 	}
-	vmfault_counters_add(&region->stats);
 	mutex_init(&region->lock);
 	spin_lock_init(&region->ra_lock);
 	region->ra_mark = ULONG_MAX;
@@ -91,7 +89,6 @@ void vmfault_region_destroy(struct vmfault_region *region)
 		fput(region->backing);
 	/* Its last count was the pages freed above. */
 	vmfault_counters_retire(&region->stats);
-	free_percpu(region->stats.pcpu);
 	mutex_destroy(&region->lock);
 	kfree(region);
 }

@@ -248,7 +248,7 @@ static inline void vmfault_count_add(struct vmfault_region *region,
 
 void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out);
 void vmfault_global_counters_sum(u64 *out);
-void vmfault_counters_add(struct vmfault_counter_set *set);
+int vmfault_counters_init(struct vmfault_counter_set *set);
 void vmfault_counters_retire(struct vmfault_counter_set *set);
 u64 vmfault_counter_sum(struct vmfault_counters __percpu *stats, enum vmfault_counter idx);
 

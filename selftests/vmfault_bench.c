@@ -1021,6 +1021,26 @@ static void rthreads_trial(const void *arg, struct sample *s)
 }
 
 /*
+ * In a trial's child, before its window: fault in what the window touches
+ * besides the trial's mappings, so that the window counts none of the
+ * child's own first faults. fork() copies no pte of the vDSO's text (its
+ * first clock_gettime() in the child would fault inside the window) nor of
+ * a shared mapping (size_trial() stores in its @sample before its last
+ * count of faults), and the stack pages below the child's first frame are
+ * the parent's, copy-on-write.
+ */
+static __attribute__((noinline)) void child_prefault(struct sample *sample)
+{
+	volatile char stack[8 * 4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(stack); i += ps)
+		stack[i] = 0;
+	((volatile struct sample *)sample)->units = sample->units;
+	(void)now_ns();
+}
+
+/*
  * Run a trial in a child forked for it, and take its sample back: each
  * memory trial's mapping then goes into a copy of the same address space,
  * at the same place. In the one long-lived process each mmap() landed
@@ -1033,24 +1053,6 @@ static void rthreads_trial(const void *arg, struct sample *s)
  * dies of it). fork() itself, and the child's first faults
  * (child_prefault()), are outside the measured window.
  */
-/*
- * In a trial's child, before its window: fault in what the window touches
- * besides the trial's mappings, so that the window counts none of the
- * child's own first faults. fork() copies no pte of the vDSO's text (its
- * first clock_gettime() in the child would fault inside the window), and
- * the stack pages below the child's first frame are the parent's,
- * copy-on-write.
- */
-static __attribute__((noinline)) void child_prefault(void)
-{
-	volatile char stack[8 * 4096];
-	size_t i;
-
-	for (i = 0; i < sizeof(stack); i += 4096)
-		stack[i] = 0;
-	(void)now_ns();
-}
-
 static void trial_in_child(void (*trial)(const void *arg, struct sample *s), const void *arg,
 			   struct sample *s)
 {
@@ -1070,12 +1072,7 @@ static void trial_in_child(void (*trial)(const void *arg, struct sample *s), con
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
 	if (!pid) {
-		child_prefault();
-		/*
-		 * Nor are a shared mapping's ptes copied: size_trial() stores
-		 * in its sample before its window's last count of faults.
-		 */
-		((volatile struct sample *)shared)->units = s->units;
+		child_prefault(shared);
 		trial(arg, shared);
 		_exit(0);
 	}
