@@ -423,14 +423,21 @@ static unsigned int vmfault_file_fill(struct vmfault_region *region, pgoff_t fir
  * The end of a fill of the @nr locked pages of @bv from page offset
  * @first, of which @full were filled: those of them the region still holds
  * become up to date; the others, if the fill failed, are marked as failed.
- * Unlocks every page and puts the filler's references, except the first
- * page's, which the caller keeps, and with @keep_locked the first page's
- * lock if it became up to date in its slot.
+ * Then it unlocks every page and puts the filler's references, except the
+ * first page's, which the caller keeps, and with @keep_locked the first
+ * page's lock if it became up to date in its slot.
+ *
+ * Every page is marked before any is unlocked: a task waiting for one
+ * page's lock (vmfault_file_not_uptodate()) retries its fault and maps
+ * the up-to-date pages around it at once, so the rest of the window must
+ * be up to date by then, or the next page's fault waits for this same
+ * read a second time.
  */
 static void vmfault_file_fill_done(struct vmfault_region *region, pgoff_t first,
 				   struct bio_vec *bv, unsigned int nr, unsigned int full, int err,
 				   bool keep_locked)
 {
+	bool first_uptodate = false;
 	unsigned int i;
 
 	for (i = 0; i < nr; i++) {
@@ -459,10 +466,14 @@ static void vmfault_file_fill_done(struct vmfault_region *region, pgoff_t first,
 		/* Locked still: no eviction can look at it before it is listed. */
 		if (uptodate && region->budget)
 			vmfault_frame_uptodate(region, page);
-		if (i || !uptodate || !keep_locked)
-			unlock_page(page);
+		if (!i)
+			first_uptodate = uptodate;
+	}
+	for (i = 0; i < nr; i++) {
+		if (i || !first_uptodate || !keep_locked)
+			unlock_page(bv[i].bv_page);
 		if (i)
-			put_page(page);
+			put_page(bv[i].bv_page);
 	}
 }
 
