@@ -3,9 +3,11 @@
  * vmfault counters: per-CPU event counts per region, and their sums (which
  * /proc/vmfault and GET_INFO show: proc.c, region.c).
  *
- * The fault path only increments this CPU's slot of its region's set (no
- * lock, no atomic): one increment per event. A fault is counted as a read
- * or a write, and "faults" is their sum. Readers sum over all possible
+ * The fault path only adds to this CPU's share of its region's set (no
+ * lock; vmfault_count()): one increment per event. A fault is counted as a
+ * read or a write, and "faults" is their sum; a read of a hole that maps
+ * the zero page is one slot (VMFAULT_SLOT_HOLE_READS) that counts in
+ * "read_faults" and "zero_page_maps" both. Readers sum over all possible
  * CPUs, so a reader racing with a fault may see the fault's counters
  * partly updated but never a torn value.
  *
@@ -25,7 +27,7 @@
 /* Every region's counter set, from vmfault_counters_init() to vmfault_counters_retire(). */
 static LIST_HEAD(vmfault_counter_sets);
 /* The sums of the sets of regions gone. */
-static u64 vmfault_retired[VMFAULT_NR_COUNTERS];
+static u64 vmfault_retired[VMFAULT_NR_SLOTS];
 static DEFINE_MUTEX(vmfault_counters_lock);	/* protects both */
 
 /* /proc/vmfault names, in enum vmfault_counter order. */
@@ -64,22 +66,28 @@ const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS] = {
 	[VMFAULT_CNT_RECLAIMED]		 = "reclaimed",
 };
 
-/* Add each CPU's share of @stats to @out (FAULTS: vmfault_counters_faults()). */
-static void vmfault_counters_sum_add(struct vmfault_counters __percpu *stats, u64 *out)
+/* Add each CPU's share of @stats to @slots (VMFAULT_NR_SLOTS sums). */
+static void vmfault_counters_sum_add(struct vmfault_counters __percpu *stats, u64 *slots)
 {
 	int cpu, i;
 
 	for_each_possible_cpu(cpu) {
 		const struct vmfault_counters *c = per_cpu_ptr(stats, cpu);
 
-		for (i = 0; i < VMFAULT_NR_COUNTERS; i++)
-			out[i] += READ_ONCE(c->v[i]);
+		for (i = 0; i < VMFAULT_NR_SLOTS; i++)
+			slots[i] += atomic64_read(&c->v[i]);
 	}
 }
 
-/* A fault is counted as a read or a write; "faults" is their sum. */
-static void vmfault_counters_faults(u64 *out)
+/*
+ * The counters from the slots: a read of a hole is a read fault and a zero
+ * page mapped; a fault is a read or a write.
+ */
+static void vmfault_counters_from_slots(const u64 *slots, u64 *out)
 {
+	memcpy(out, slots, sizeof(u64) * VMFAULT_NR_COUNTERS);
+	out[VMFAULT_CNT_READ_FAULTS] += slots[VMFAULT_SLOT_HOLE_READS];
+	out[VMFAULT_CNT_ZERO_PAGE_MAPS] += slots[VMFAULT_SLOT_HOLE_READS];
 	out[VMFAULT_CNT_FAULTS] = out[VMFAULT_CNT_READ_FAULTS] + out[VMFAULT_CNT_WRITE_FAULTS];
 }
 
@@ -90,9 +98,10 @@ static void vmfault_counters_faults(u64 *out)
  */
 void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out)
 {
-	memset(out, 0, sizeof(u64) * VMFAULT_NR_COUNTERS);
-	vmfault_counters_sum_add(stats, out);
-	vmfault_counters_faults(out);
+	u64 slots[VMFAULT_NR_SLOTS] = {};
+
+	vmfault_counters_sum_add(stats, slots);
+	vmfault_counters_from_slots(slots, out);
 }
 
 /**
@@ -104,13 +113,14 @@ void vmfault_counters_sum(struct vmfault_counters __percpu *stats, u64 *out)
 void vmfault_global_counters_sum(u64 *out)
 {
 	struct vmfault_counter_set *set;
+	u64 slots[VMFAULT_NR_SLOTS];
 
 	mutex_lock(&vmfault_counters_lock);
-	memcpy(out, vmfault_retired, sizeof(vmfault_retired));
+	memcpy(slots, vmfault_retired, sizeof(vmfault_retired));
 	list_for_each_entry(set, &vmfault_counter_sets, node)
-		vmfault_counters_sum_add(set->pcpu, out);
+		vmfault_counters_sum_add(set->pcpu, slots);
 	mutex_unlock(&vmfault_counters_lock);
-	vmfault_counters_faults(out);
+	vmfault_counters_from_slots(slots, out);
 }
 
 /**
@@ -148,23 +158,35 @@ void vmfault_counters_retire(struct vmfault_counter_set *set)
 	set->pcpu = NULL;
 }
 
+/* One slot of a per-CPU set, over all possible CPUs. */
+static u64 vmfault_slot_sum(struct vmfault_counters __percpu *stats, unsigned int slot)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += atomic64_read(&per_cpu_ptr(stats, cpu)->v[slot]);
+	return sum;
+}
+
 /**
  * vmfault_counter_sum() - add up one counter of a per-CPU set
  * @stats: the per-CPU set
  * @idx: which counter
  *
- * Return: the sum over all possible CPUs.
+ * Return: the sum over all possible CPUs, as vmfault_counters_sum() has it.
  */
 u64 vmfault_counter_sum(struct vmfault_counters __percpu *stats, enum vmfault_counter idx)
 {
-	u64 sum = 0;
-	int cpu;
-
-	if (idx == VMFAULT_CNT_FAULTS)
+	switch (idx) {
+	case VMFAULT_CNT_FAULTS:
 		return vmfault_counter_sum(stats, VMFAULT_CNT_READ_FAULTS) +
 		       vmfault_counter_sum(stats, VMFAULT_CNT_WRITE_FAULTS);
-	for_each_possible_cpu(cpu)
-		sum += READ_ONCE(per_cpu_ptr(stats, cpu)->v[idx]);
-	return sum;
+	case VMFAULT_CNT_READ_FAULTS:
+	case VMFAULT_CNT_ZERO_PAGE_MAPS:
+		return vmfault_slot_sum(stats, idx) +
+		       vmfault_slot_sum(stats, VMFAULT_SLOT_HOLE_READS);
+	default:
+		return vmfault_slot_sum(stats, idx);
+	}
 }
-

@@ -418,7 +418,11 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 /*
  * vmfault_zero_map_holes() for the one page of a read fault without
  * fault-around, the common case, where core mm's pmd has a page table: the
- * same steps without the window's arithmetic and bitmaps.
+ * same steps without the window's arithmetic and bitmaps. Counts the
+ * fault: as one event with its zero page (VMFAULT_SLOT_HOLE_READS), or
+ * where it maps none as a read. No pass of a zero-mode fault asks core mm
+ * for a retry, so none of them was counted before (FAULT_FLAG_TRIED:
+ * vmfault_fault_done()).
  */
 static vm_fault_t vmfault_zero_map_one(struct vm_fault *vmf, struct vmfault_region *region,
 				       unsigned long size_pages, long seq)
@@ -429,11 +433,14 @@ static vm_fault_t vmfault_zero_map_one(struct vm_fault *vmf, struct vmfault_regi
 
 	vmfault_region_zero_mapped(region);
 	ptep = vmfault_fault_pte_lock(vmf, addr, &ptl);
-	if (!ptep)
+	if (!ptep) {
+		vmfault_count(region, VMFAULT_CNT_READ_FAULTS);
 		return vmfault_zero_map_holes(vmf, region, size_pages, 1, seq);
+	}
 	if (!pte_none(ptep_get(ptep))) {
 		/* Another thread's fault was first. */
 		pte_unmap_unlock(ptep, ptl);
+		vmfault_count(region, VMFAULT_CNT_READ_FAULTS);
 		return VM_FAULT_NOPAGE;
 	}
 	vmfault_zero_pte_install(vmf->vma, addr, ptep);
@@ -444,8 +451,8 @@ static vm_fault_t vmfault_zero_map_one(struct vm_fault *vmf, struct vmfault_regi
 		vmfault_region_unmap_zero(region, vmf->pgoff);
 	if (trace_vmfault_zero_page_map_enabled())
 		trace_vmfault_zero_page_map(region, addr, vmf->pgoff, ZERO_PAGE(addr));
-	/* Last: next to the caller's count of the fault, one load of region->stats.pcpu. */
-	vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_MAPS);
+	/* The fault and its zero page: one count. */
+	vmfault_count(region, VMFAULT_SLOT_HOLE_READS);
 	return VM_FAULT_NOPAGE;
 }
 
@@ -538,15 +545,21 @@ static __always_inline vm_fault_t __vmfault_zero_fault(struct vm_fault *vmf, boo
 		if (!page) {
 			/*
 			 * A read (a write has a page or an error): the common
-			 * case has its own exit, where the fault's counter is a
-			 * constant.
+			 * case has its own exit. Without fault-around the
+			 * mapping counted the fault.
 			 */
-			if (fault_around)
+			if (fault_around) {
 				ret = vmfault_zero_map_holes(vmf, region, size_pages,
 							     VMFAULT_AROUND_PAGES, seq);
-			else
-				ret = vmfault_zero_map_one(vmf, region, size_pages, seq);
-			vmfault_fault_done(vmf, region, false, VMFAULT_OUT_ZERO_PAGE, start);
+				vmfault_fault_done(vmf, region, false, VMFAULT_OUT_ZERO_PAGE,
+						   start);
+				return ret;
+			}
+			ret = vmfault_zero_map_one(vmf, region, size_pages, seq);
+			if (trace_vmfault_fault_enabled())
+				vmfault_fault_trace(region, vmf->address, vmf->pgoff, false,
+						    vmf->vma->vm_flags & VM_SHARED, vmf->flags,
+						    VMFAULT_OUT_ZERO_PAGE, start);
 			return ret;
 		} else if (page == ERR_PTR(-ENOMEM)) {
 			vmfault_count(region, VMFAULT_CNT_OOM);

@@ -69,12 +69,24 @@ enum vmfault_outcome {
  */
 #define VMFAULT_PAGE_SAMPLED	XA_MARK_2
 
+/*
+ * A counter set's slots: enum vmfault_counter's, then the module's own.
+ * VMFAULT_SLOT_HOLE_READS is a read fault answered by mapping the zero
+ * page at its one page, the commonest fault: one event, counted once,
+ * that counters.c adds to both "read_faults" and "zero_page_maps".
+ */
+enum {
+	VMFAULT_SLOT_HOLE_READS = VMFAULT_NR_COUNTERS,
+	VMFAULT_NR_SLOTS,
+};
+
 /**
  * struct vmfault_counters - one CPU's share of a set of event counters
- * @v: indexed by enum vmfault_counter
+ * @v: indexed by enum vmfault_counter or a VMFAULT_SLOT_*; added to only
+ *	by vmfault_count() and vmfault_count_add()
  */
 struct vmfault_counters {
-	u64 v[VMFAULT_NR_COUNTERS];
+	atomic64_t v[VMFAULT_NR_SLOTS];
 };
 
 /**
@@ -213,36 +225,48 @@ extern struct workqueue_struct *vmfault_wq;
 
 #ifdef VMFAULT_NO_STATS
 /* The benchmarks' comparison build: counters compiled out. */
-static inline void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx) {}
-static inline void vmfault_count_add(struct vmfault_region *region,
-				     enum vmfault_counter idx, u64 n) {}
+static inline void vmfault_count(struct vmfault_region *region, unsigned int idx) {}
+static inline void vmfault_count_add(struct vmfault_region *region, unsigned int idx, u64 n) {}
 #else
-
-/**
- * vmfault_count() - count one event of a region (and so a global one)
- * @region: the region the event happened in
- * @idx: which counter
- *
- * Safe in any context that may be preempted: this_cpu_inc() is one
- * preemption-safe instruction on x86 and an irq-safe sequence elsewhere.
- * One per event: the global counters add up the regions' (counters.c).
- * Inline: the fault paths call it several times per fault.
- */
-static inline void vmfault_count(struct vmfault_region *region, enum vmfault_counter idx)
-{
-	this_cpu_inc(region->stats.pcpu->v[idx]);
-}
 
 /**
  * vmfault_count_add() - add to a counter of a region (and so a global one)
  * @region: the region
- * @idx: which counter
+ * @idx: which counter: an enum vmfault_counter or a VMFAULT_SLOT_*
  * @n: how much
+ *
+ * Safe in any context that may be preempted. On x86 this_cpu_add() is one
+ * instruction that no interrupt splits. Elsewhere it disables interrupts
+ * around a load and a store (riscv64) or preemption around an atomic
+ * (arm64); an atomic add to the share of the CPU the task runs on is
+ * cheaper and as exact: a task that moves meanwhile adds, atomically, to
+ * the share of the CPU it left, and the sum is the same. One count per
+ * event: the global counters add up the regions' (counters.c). Inline:
+ * the fault paths count on every fault.
  */
-static inline void vmfault_count_add(struct vmfault_region *region,
-				     enum vmfault_counter idx, u64 n)
+static inline void vmfault_count_add(struct vmfault_region *region, unsigned int idx, u64 n)
 {
-	this_cpu_add(region->stats.pcpu->v[idx], n);
+#ifdef CONFIG_X86
+	this_cpu_add(region->stats.pcpu->v[idx].counter, n);
+#else
+	atomic64_add(n, raw_cpu_ptr(&region->stats.pcpu->v[idx]));
+#endif
+}
+
+/**
+ * vmfault_count() - count one event of a region (and so a global one)
+ * @region: the region the event happened in
+ * @idx: which counter: an enum vmfault_counter or a VMFAULT_SLOT_*
+ *
+ * As vmfault_count_add() of 1.
+ */
+static inline void vmfault_count(struct vmfault_region *region, unsigned int idx)
+{
+#ifdef CONFIG_X86
+	this_cpu_inc(region->stats.pcpu->v[idx].counter);
+#else
+	atomic64_inc(raw_cpu_ptr(&region->stats.pcpu->v[idx]));
+#endif
 }
 #endif
 

@@ -1058,7 +1058,7 @@ TEST(global_counters_add_up_regions)
 	long ps = page_size();
 	uint64_t f0 = vmf_proc("faults"), r0 = vmf_proc("read_faults");
 	uint64_t w0 = vmf_proc("write_faults"), a0 = vmf_proc("pages_allocated");
-	uint64_t fr0 = vmf_proc("pages_freed");
+	uint64_t fr0 = vmf_proc("pages_freed"), z0 = vmf_proc("zero_page_maps");
 	int a = vmf_open(), b = vmf_open(), i;
 	char *pa, *pb;
 
@@ -1072,18 +1072,24 @@ TEST(global_counters_add_up_regions)
 		touch_read(pa + i * ps);
 	for (i = 0; i < 3; i++)
 		pb[i * ps] = 1;
+	/* a's reads of holes: each one count that is a read and a zero page. */
 	EXPECT_EQ(vmf_counter(a, VMFAULT_CNT_READ_FAULTS), 4);
+	EXPECT_EQ(vmf_counter(a, VMFAULT_CNT_ZERO_PAGE_MAPS), 4);
+	EXPECT_EQ(vmf_counter(a, VMFAULT_CNT_FAULTS), 4);
 	EXPECT_EQ(vmf_counter(b, VMFAULT_CNT_WRITE_FAULTS), 3);
+	EXPECT_EQ(vmf_counter(b, VMFAULT_CNT_ZERO_PAGE_MAPS), 0);
 	EXPECT_EQ(vmf_proc("faults") - f0, 7);
 	EXPECT_EQ(vmf_proc("read_faults") - r0, 4);
 	EXPECT_EQ(vmf_proc("write_faults") - w0, 3);
+	EXPECT_EQ(vmf_proc("zero_page_maps") - z0, 4);
 	EXPECT_EQ(vmf_proc("pages_allocated") - a0, 3);
 
-	/* Region a goes: its four faults stay counted. */
+	/* Region a goes: its four faults and zero pages stay counted. */
 	munmap(pa, 4 * ps);
 	close(a);
 	EXPECT_EQ(vmf_proc("faults") - f0, 7);
 	EXPECT_EQ(vmf_proc("read_faults") - r0, 4);
+	EXPECT_EQ(vmf_proc("zero_page_maps") - z0, 4);
 	/* A store to a page mapped writable is no fault. */
 	pb[0] = 2;
 	EXPECT_EQ(vmf_proc("faults") - f0, 7);
