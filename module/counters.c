@@ -5,11 +5,11 @@
  *
  * The fault path only adds to this CPU's share of its region's set (no
  * lock; vmfault_count()): one increment per event. A fault is counted as a
- * read or a write, and "faults" is their sum; a read of a hole that maps
- * the zero page is one slot (VMFAULT_SLOT_HOLE_READS) that counts in
- * "read_faults" and "zero_page_maps" both. Readers sum over all possible
- * CPUs, so a reader racing with a fault may see the fault's counters
- * partly updated but never a torn value.
+ * read or a write, and "faults" is their sum; an event that two counters
+ * count is one slot (VMFAULT_SLOT_*, vmfault.h) that the sums add to
+ * both. Readers sum over all possible CPUs, so a reader racing with a
+ * fault may see the fault's counters partly updated but never a torn
+ * value.
  *
  * The global counters are not counted a second time: they are the sum of
  * every live region's set and of the sets of regions gone, which a
@@ -81,13 +81,16 @@ static void vmfault_counters_sum_add(struct vmfault_counters __percpu *stats, u6
 
 /*
  * The counters from the slots: a read of a hole is a read fault and a zero
- * page mapped; a fault is a read or a write.
+ * page mapped, a hole mapped around it a zero page mapped by fault-around;
+ * a fault is a read or a write.
  */
 static void vmfault_counters_from_slots(const u64 *slots, u64 *out)
 {
 	memcpy(out, slots, sizeof(u64) * VMFAULT_NR_COUNTERS);
 	out[VMFAULT_CNT_READ_FAULTS] += slots[VMFAULT_SLOT_HOLE_READS];
-	out[VMFAULT_CNT_ZERO_PAGE_MAPS] += slots[VMFAULT_SLOT_HOLE_READS];
+	out[VMFAULT_CNT_ZERO_PAGE_MAPS] += slots[VMFAULT_SLOT_HOLE_READS] +
+					   slots[VMFAULT_SLOT_AROUND_ZERO];
+	out[VMFAULT_CNT_FAULT_AROUND] += slots[VMFAULT_SLOT_AROUND_ZERO];
 	out[VMFAULT_CNT_FAULTS] = out[VMFAULT_CNT_READ_FAULTS] + out[VMFAULT_CNT_WRITE_FAULTS];
 }
 
@@ -183,9 +186,15 @@ u64 vmfault_counter_sum(struct vmfault_counters __percpu *stats, enum vmfault_co
 		return vmfault_counter_sum(stats, VMFAULT_CNT_READ_FAULTS) +
 		       vmfault_counter_sum(stats, VMFAULT_CNT_WRITE_FAULTS);
 	case VMFAULT_CNT_READ_FAULTS:
-	case VMFAULT_CNT_ZERO_PAGE_MAPS:
 		return vmfault_slot_sum(stats, idx) +
 		       vmfault_slot_sum(stats, VMFAULT_SLOT_HOLE_READS);
+	case VMFAULT_CNT_ZERO_PAGE_MAPS:
+		return vmfault_slot_sum(stats, idx) +
+		       vmfault_slot_sum(stats, VMFAULT_SLOT_HOLE_READS) +
+		       vmfault_slot_sum(stats, VMFAULT_SLOT_AROUND_ZERO);
+	case VMFAULT_CNT_FAULT_AROUND:
+		return vmfault_slot_sum(stats, idx) +
+		       vmfault_slot_sum(stats, VMFAULT_SLOT_AROUND_ZERO);
 	default:
 		return vmfault_slot_sum(stats, idx);
 	}

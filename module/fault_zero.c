@@ -337,6 +337,10 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
  * through vmf_insert_mixed(), which would look up the zero page's memory
  * type (x86 PAT) on every call.
  *
+ * Counts the zero pages it maps. With fault-around (@nr above 1) it
+ * counts the fault too, as a read (the caller traces it); with @nr 1 the
+ * caller counts its fault.
+ *
  * Return: VM_FAULT_NOPAGE (the faulting pte is in place, or another
  * thread's is, or a region page appeared and the access faults again), or
  * VM_FAULT_OOM.
@@ -373,6 +377,8 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 		pte_unmap_unlock(ptep, ptl);
 	} else if (apply_to_page_range(vma->vm_mm, h.start, end - h.start,
 				       vmfault_zero_hole_pte, &h)) {
+		if (nr > 1)
+			vmfault_count(region, VMFAULT_CNT_READ_FAULTS);
 		return VM_FAULT_OOM;
 	}
 	/* One page (no fault-around, the common case): no bit count. */
@@ -380,11 +386,15 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 		if (h.mapped)
 			vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_MAPS);
 	} else {
-		n = hweight_long(h.mapped);
-		vmfault_count_add(region, VMFAULT_CNT_ZERO_PAGE_MAPS, n);
-		if (h.mapped & ~BIT(i))
-			vmfault_count_add(region, VMFAULT_CNT_FAULT_AROUND,
-					  n - !!(h.mapped & BIT(i)));
+		/*
+		 * The fault with its own zero page, one count; the zero pages
+		 * around it, another (zero_page_maps and fault_around both).
+		 */
+		vmfault_count(region, h.mapped & BIT(i) ? VMFAULT_SLOT_HOLE_READS :
+							   VMFAULT_CNT_READ_FAULTS);
+		n = hweight_long(h.mapped & ~BIT(i));
+		if (n)
+			vmfault_count_add(region, VMFAULT_SLOT_AROUND_ZERO, n);
 	}
 
 	/*
@@ -420,9 +430,7 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
  * fault-around, the common case, where core mm's pmd has a page table: the
  * same steps without the window's arithmetic and bitmaps. Counts the
  * fault: as one event with its zero page (VMFAULT_SLOT_HOLE_READS), or
- * where it maps none as a read. No pass of a zero-mode fault asks core mm
- * for a retry, so none of them was counted before (FAULT_FLAG_TRIED:
- * vmfault_fault_done()).
+ * where it maps none as a read.
  */
 static vm_fault_t vmfault_zero_map_one(struct vm_fault *vmf, struct vmfault_region *region,
 				       unsigned long size_pages, long seq)
@@ -545,17 +553,16 @@ static __always_inline vm_fault_t __vmfault_zero_fault(struct vm_fault *vmf, boo
 		if (!page) {
 			/*
 			 * A read (a write has a page or an error): the common
-			 * case has its own exit. Without fault-around the
-			 * mapping counted the fault.
+			 * case has its own exit, where the mapping counted the
+			 * fault. No pass of a zero-mode fault asks core mm for
+			 * a retry: none was counted before (FAULT_FLAG_TRIED,
+			 * vmfault_fault_done()).
 			 */
-			if (fault_around) {
+			if (fault_around)
 				ret = vmfault_zero_map_holes(vmf, region, size_pages,
 							     VMFAULT_AROUND_PAGES, seq);
-				vmfault_fault_done(vmf, region, false, VMFAULT_OUT_ZERO_PAGE,
-						   start);
-				return ret;
-			}
-			ret = vmfault_zero_map_one(vmf, region, size_pages, seq);
+			else
+				ret = vmfault_zero_map_one(vmf, region, size_pages, seq);
 			if (trace_vmfault_fault_enabled())
 				vmfault_fault_trace(region, vmf->address, vmf->pgoff, false,
 						    vmf->vma->vm_flags & VM_SHARED, vmf->flags,

@@ -70,13 +70,17 @@ enum vmfault_outcome {
 #define VMFAULT_PAGE_SAMPLED	XA_MARK_2
 
 /*
- * A counter set's slots: enum vmfault_counter's, then the module's own.
- * VMFAULT_SLOT_HOLE_READS is a read fault answered by mapping the zero
- * page at its one page, the commonest fault: one event, counted once,
- * that counters.c adds to both "read_faults" and "zero_page_maps".
+ * A counter set's slots: enum vmfault_counter's, then the module's own,
+ * each an event that counters.c adds to two counters, so that the fault
+ * path counts it once. VMFAULT_SLOT_HOLE_READS: a read fault that mapped
+ * the zero page at its own page, the commonest fault ("read_faults" and
+ * "zero_page_maps"). VMFAULT_SLOT_AROUND_ZERO: the zero page mapped by
+ * fault-around at a hole next to a fault's ("zero_page_maps" and
+ * "fault_around").
  */
 enum {
 	VMFAULT_SLOT_HOLE_READS = VMFAULT_NR_COUNTERS,
+	VMFAULT_SLOT_AROUND_ZERO,
 	VMFAULT_NR_SLOTS,
 };
 
