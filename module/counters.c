@@ -80,17 +80,27 @@ static void vmfault_counters_sum_add(struct vmfault_counters __percpu *stats, u6
 }
 
 /*
- * The counters from the slots: a read of a hole is a read fault and a zero
- * page mapped, a hole mapped around it a zero page mapped by fault-around;
- * a fault is a read or a write.
+ * Which counters each of the module's own slots adds to: a read of a hole
+ * is a read fault and a zero page mapped, a hole mapped around it a zero
+ * page mapped by fault-around. ("faults" is reads and writes: below.)
  */
+static const struct {
+	u8 counter, slot;
+} vmfault_slot_adds[] = {
+	{ VMFAULT_CNT_READ_FAULTS,	VMFAULT_SLOT_HOLE_READS },
+	{ VMFAULT_CNT_ZERO_PAGE_MAPS,	VMFAULT_SLOT_HOLE_READS },
+	{ VMFAULT_CNT_ZERO_PAGE_MAPS,	VMFAULT_SLOT_AROUND_ZERO },
+	{ VMFAULT_CNT_FAULT_AROUND,	VMFAULT_SLOT_AROUND_ZERO },
+};
+
+/* The counters from the slots. */
 static void vmfault_counters_from_slots(const u64 *slots, u64 *out)
 {
+	unsigned int i;
+
 	memcpy(out, slots, sizeof(u64) * VMFAULT_NR_COUNTERS);
-	out[VMFAULT_CNT_READ_FAULTS] += slots[VMFAULT_SLOT_HOLE_READS];
-	out[VMFAULT_CNT_ZERO_PAGE_MAPS] += slots[VMFAULT_SLOT_HOLE_READS] +
-					   slots[VMFAULT_SLOT_AROUND_ZERO];
-	out[VMFAULT_CNT_FAULT_AROUND] += slots[VMFAULT_SLOT_AROUND_ZERO];
+	for (i = 0; i < ARRAY_SIZE(vmfault_slot_adds); i++)
+		out[vmfault_slot_adds[i].counter] += slots[vmfault_slot_adds[i].slot];
 	out[VMFAULT_CNT_FAULTS] = out[VMFAULT_CNT_READ_FAULTS] + out[VMFAULT_CNT_WRITE_FAULTS];
 }
 
@@ -181,21 +191,15 @@ static u64 vmfault_slot_sum(struct vmfault_counters __percpu *stats, unsigned in
  */
 u64 vmfault_counter_sum(struct vmfault_counters __percpu *stats, enum vmfault_counter idx)
 {
-	switch (idx) {
-	case VMFAULT_CNT_FAULTS:
+	unsigned int i;
+	u64 sum;
+
+	if (idx == VMFAULT_CNT_FAULTS)
 		return vmfault_counter_sum(stats, VMFAULT_CNT_READ_FAULTS) +
 		       vmfault_counter_sum(stats, VMFAULT_CNT_WRITE_FAULTS);
-	case VMFAULT_CNT_READ_FAULTS:
-		return vmfault_slot_sum(stats, idx) +
-		       vmfault_slot_sum(stats, VMFAULT_SLOT_HOLE_READS);
-	case VMFAULT_CNT_ZERO_PAGE_MAPS:
-		return vmfault_slot_sum(stats, idx) +
-		       vmfault_slot_sum(stats, VMFAULT_SLOT_HOLE_READS) +
-		       vmfault_slot_sum(stats, VMFAULT_SLOT_AROUND_ZERO);
-	case VMFAULT_CNT_FAULT_AROUND:
-		return vmfault_slot_sum(stats, idx) +
-		       vmfault_slot_sum(stats, VMFAULT_SLOT_AROUND_ZERO);
-	default:
-		return vmfault_slot_sum(stats, idx);
-	}
+	sum = vmfault_slot_sum(stats, idx);
+	for (i = 0; i < ARRAY_SIZE(vmfault_slot_adds); i++)
+		if (vmfault_slot_adds[i].counter == idx)
+			sum += vmfault_slot_sum(stats, vmfault_slot_adds[i].slot);
+	return sum;
 }

@@ -323,6 +323,8 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
  * @nr: the window, 1 or VMFAULT_AROUND_PAGES
  * @seq: region->published as read (with acquire) before the caller's
  *	lookup of the faulting page, or VMFAULT_NO_SEQ
+ * @count_fault: count the fault too, as a read (zero mode's; the callers
+ *	that count their fault with vmfault_fault_done() pass false)
  *
  * Map the zero page, read-only, at the holes of the aligned window of
  * @nr pages (1 or VMFAULT_AROUND_PAGES) around vmf->address, inside the
@@ -337,16 +339,17 @@ static int vmfault_zero_hole_pte(pte_t *pte, unsigned long addr, void *data)
  * through vmf_insert_mixed(), which would look up the zero page's memory
  * type (x86 PAT) on every call.
  *
- * Counts the zero pages it maps. With fault-around (@nr above 1) it
- * counts the fault too, as a read (the caller traces it); with @nr 1 the
- * caller counts its fault.
+ * Counts the zero pages it maps, and with @count_fault the fault: the
+ * fault with its own zero page is one count (VMFAULT_SLOT_HOLE_READS),
+ * the zero pages around it another (VMFAULT_SLOT_AROUND_ZERO).
  *
  * Return: VM_FAULT_NOPAGE (the faulting pte is in place, or another
  * thread's is, or a region page appeared and the access faults again), or
  * VM_FAULT_OOM.
  */
 vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *region,
-				  unsigned long size_pages, unsigned long nr, long seq)
+				  unsigned long size_pages, unsigned long nr, long seq,
+				  bool count_fault)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long base = ALIGN_DOWN(vmf->address, nr << PAGE_SHIFT);
@@ -377,21 +380,17 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 		pte_unmap_unlock(ptep, ptl);
 	} else if (apply_to_page_range(vma->vm_mm, h.start, end - h.start,
 				       vmfault_zero_hole_pte, &h)) {
-		if (nr > 1)
+		if (count_fault)
 			vmfault_count(region, VMFAULT_CNT_READ_FAULTS);
 		return VM_FAULT_OOM;
 	}
-	/* One page (no fault-around, the common case): no bit count. */
-	if (nr == 1) {
-		if (h.mapped)
-			vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_MAPS);
-	} else {
-		/*
-		 * The fault with its own zero page, one count; the zero pages
-		 * around it, another (zero_page_maps and fault_around both).
-		 */
+	if (count_fault)
 		vmfault_count(region, h.mapped & BIT(i) ? VMFAULT_SLOT_HOLE_READS :
 							   VMFAULT_CNT_READ_FAULTS);
+	else if (h.mapped & BIT(i))
+		vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_MAPS);
+	/* The zero pages around the fault: none without fault-around, no bit count. */
+	if (nr > 1) {
 		n = hweight_long(h.mapped & ~BIT(i));
 		if (n)
 			vmfault_count_add(region, VMFAULT_SLOT_AROUND_ZERO, n);
@@ -441,10 +440,8 @@ static vm_fault_t vmfault_zero_map_one(struct vm_fault *vmf, struct vmfault_regi
 
 	vmfault_region_zero_mapped(region);
 	ptep = vmfault_fault_pte_lock(vmf, addr, &ptl);
-	if (!ptep) {
-		vmfault_count(region, VMFAULT_CNT_READ_FAULTS);
-		return vmfault_zero_map_holes(vmf, region, size_pages, 1, seq);
-	}
+	if (!ptep)
+		return vmfault_zero_map_holes(vmf, region, size_pages, 1, seq, true);
 	if (!pte_none(ptep_get(ptep))) {
 		/* Another thread's fault was first. */
 		pte_unmap_unlock(ptep, ptl);
@@ -560,7 +557,7 @@ static __always_inline vm_fault_t __vmfault_zero_fault(struct vm_fault *vmf, boo
 			 */
 			if (fault_around)
 				ret = vmfault_zero_map_holes(vmf, region, size_pages,
-							     VMFAULT_AROUND_PAGES, seq);
+							     VMFAULT_AROUND_PAGES, seq, true);
 			else
 				ret = vmfault_zero_map_one(vmf, region, size_pages, seq);
 			if (trace_vmfault_fault_enabled())

@@ -360,7 +360,8 @@ static vm_fault_t vmfault_pager_fault_zero(struct vm_fault *vmf, struct vmfault_
 		*outcome = VMFAULT_OUT_COW;
 	} else if (!write && vmfault_zero_page_allowed(vmf->vma)) {
 		*outcome = VMFAULT_OUT_ZERO_PAGE;
-		ret = vmfault_zero_map_holes(vmf, region, size_pages, 1, VMFAULT_NO_SEQ);
+		ret = vmfault_zero_map_holes(vmf, region, size_pages, 1, VMFAULT_NO_SEQ,
+					     false);
 	} else {
 		page = vmfault_region_get_page(region, vmf->pgoff, true, vmf->address);
 		if (page == ERR_PTR(-ENOMEM)) {

@@ -462,7 +462,7 @@ static vm_fault_t vmfault_swap_map_hole(struct vm_fault *vmf, struct vmfault_reg
 {
 	vm_fault_t ret = vmfault_zero_map_holes(vmf, region,
 						READ_ONCE(region->size) >> PAGE_SHIFT, 1,
-						VMFAULT_NO_SEQ);
+						VMFAULT_NO_SEQ, false);
 
 	/* vmfault_zero_map_holes() ended with a full barrier after the pte. */
 	if (xa_load(&region->swapped, vmf->pgoff))

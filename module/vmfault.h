@@ -266,11 +266,7 @@ static inline void vmfault_count_add(struct vmfault_region *region, unsigned int
  */
 static inline void vmfault_count(struct vmfault_region *region, unsigned int idx)
 {
-#ifdef CONFIG_X86
-	this_cpu_inc(region->stats.pcpu->v[idx].counter);
-#else
-	atomic64_inc(raw_cpu_ptr(&region->stats.pcpu->v[idx]));
-#endif
+	vmfault_count_add(region, idx, 1);	/* x86: one incq */
 }
 #endif
 
@@ -415,7 +411,8 @@ bool vmfault_zero_page_allowed(const struct vm_area_struct *vma);
 /* For vmfault_zero_map_holes(): no earlier count of published pages to compare. */
 #define VMFAULT_NO_SEQ	(-1L)
 vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *region,
-				  unsigned long size_pages, unsigned long nr, long seq);
+				  unsigned long size_pages, unsigned long nr, long seq,
+				  bool count_fault);
 vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf);
 struct page *vmfault_region_get_page(struct vmfault_region *region, pgoff_t index,
 				     bool alloc, unsigned long address);
