@@ -82,7 +82,8 @@ static void vmfault_counters_sum_add(struct vmfault_counters __percpu *stats, u6
 /*
  * Which counters each of the module's own slots adds to: a read of a hole
  * is a read fault and a zero page mapped, a hole mapped around it a zero
- * page mapped by fault-around. ("faults" is reads and writes: below.)
+ * page mapped by fault-around, a zero-mode private write a write fault and
+ * a copy-on-write fault. ("faults" is reads and writes: below.)
  */
 static const struct {
 	u8 counter, slot;
@@ -91,6 +92,8 @@ static const struct {
 	{ VMFAULT_CNT_ZERO_PAGE_MAPS,	VMFAULT_SLOT_HOLE_READS },
 	{ VMFAULT_CNT_ZERO_PAGE_MAPS,	VMFAULT_SLOT_AROUND_ZERO },
 	{ VMFAULT_CNT_FAULT_AROUND,	VMFAULT_SLOT_AROUND_ZERO },
+	{ VMFAULT_CNT_WRITE_FAULTS,	VMFAULT_SLOT_COW_WRITES },
+	{ VMFAULT_CNT_COW_FAULTS,	VMFAULT_SLOT_COW_WRITES },
 };
 
 /* The counters from the slots. */

@@ -76,11 +76,13 @@ enum vmfault_outcome {
  * the zero page at its own page, the commonest fault ("read_faults" and
  * "zero_page_maps"). VMFAULT_SLOT_AROUND_ZERO: the zero page mapped by
  * fault-around at a hole next to a fault's ("zero_page_maps" and
- * "fault_around").
+ * "fault_around"). VMFAULT_SLOT_COW_WRITES: a zero-mode private write
+ * fault ("write_faults" and "cow_faults").
  */
 enum {
 	VMFAULT_SLOT_HOLE_READS = VMFAULT_NR_COUNTERS,
 	VMFAULT_SLOT_AROUND_ZERO,
+	VMFAULT_SLOT_COW_WRITES,
 	VMFAULT_NR_SLOTS,
 };
 

@@ -1059,46 +1059,56 @@ TEST(global_counters_add_up_regions)
 	uint64_t f0 = vmf_proc("faults"), r0 = vmf_proc("read_faults");
 	uint64_t w0 = vmf_proc("write_faults"), a0 = vmf_proc("pages_allocated");
 	uint64_t fr0 = vmf_proc("pages_freed"), z0 = vmf_proc("zero_page_maps");
+	uint64_t c0 = vmf_proc("cow_faults");
 	int a = vmf_open(), b = vmf_open(), i;
 	char *pa, *pb;
 
 	ASSERT_GE(a, 0);
 	ASSERT_GE(b, 0);
-	pa = mmap(NULL, 4 * ps, PROT_READ, MAP_PRIVATE, a, 0);
+	pa = mmap(NULL, 6 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, a, 0);
 	ASSERT_NE(pa, MAP_FAILED);
 	pb = mmap(NULL, 3 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, b, 0);
 	ASSERT_NE(pb, MAP_FAILED);
 	for (i = 0; i < 4; i++)
 		touch_read(pa + i * ps);
+	/* Private first writes to holes: one count each, a write and a COW. */
+	pa[4 * ps] = 1;
+	pa[5 * ps] = 1;
 	for (i = 0; i < 3; i++)
 		pb[i * ps] = 1;
 	/* a's reads of holes: each one count that is a read and a zero page. */
 	EXPECT_EQ(vmf_counter(a, VMFAULT_CNT_READ_FAULTS), 4);
 	EXPECT_EQ(vmf_counter(a, VMFAULT_CNT_ZERO_PAGE_MAPS), 4);
-	EXPECT_EQ(vmf_counter(a, VMFAULT_CNT_FAULTS), 4);
+	EXPECT_EQ(vmf_counter(a, VMFAULT_CNT_WRITE_FAULTS), 2);
+	EXPECT_EQ(vmf_counter(a, VMFAULT_CNT_COW_FAULTS), 2);
+	EXPECT_EQ(vmf_counter(a, VMFAULT_CNT_FAULTS), 6);
 	EXPECT_EQ(vmf_counter(b, VMFAULT_CNT_WRITE_FAULTS), 3);
 	EXPECT_EQ(vmf_counter(b, VMFAULT_CNT_ZERO_PAGE_MAPS), 0);
-	EXPECT_EQ(vmf_proc("faults") - f0, 7);
+	EXPECT_EQ(vmf_counter(b, VMFAULT_CNT_COW_FAULTS), 0);
+	EXPECT_EQ(vmf_proc("faults") - f0, 9);
 	EXPECT_EQ(vmf_proc("read_faults") - r0, 4);
-	EXPECT_EQ(vmf_proc("write_faults") - w0, 3);
+	EXPECT_EQ(vmf_proc("write_faults") - w0, 5);
+	EXPECT_EQ(vmf_proc("cow_faults") - c0, 2);
 	EXPECT_EQ(vmf_proc("zero_page_maps") - z0, 4);
+	/* The private copies are anonymous: a holds no page of its own. */
 	EXPECT_EQ(vmf_proc("pages_allocated") - a0, 3);
 
-	/* Region a goes: its four faults and zero pages stay counted. */
-	munmap(pa, 4 * ps);
+	/* Region a goes: its six faults and zero pages stay counted. */
+	munmap(pa, 6 * ps);
 	close(a);
-	EXPECT_EQ(vmf_proc("faults") - f0, 7);
+	EXPECT_EQ(vmf_proc("faults") - f0, 9);
 	EXPECT_EQ(vmf_proc("read_faults") - r0, 4);
+	EXPECT_EQ(vmf_proc("cow_faults") - c0, 2);
 	EXPECT_EQ(vmf_proc("zero_page_maps") - z0, 4);
 	/* A store to a page mapped writable is no fault. */
 	pb[0] = 2;
-	EXPECT_EQ(vmf_proc("faults") - f0, 7);
+	EXPECT_EQ(vmf_proc("faults") - f0, 9);
 	/* b goes, and its pages with it, counted freed as it goes. */
 	munmap(pb, 3 * ps);
 	EXPECT_EQ(vmf_proc("pages_freed") - fr0, 0);
 	close(b);
-	EXPECT_EQ(vmf_proc("faults") - f0, 7);
-	EXPECT_EQ(vmf_proc("write_faults") - w0, 3);
+	EXPECT_EQ(vmf_proc("faults") - f0, 9);
+	EXPECT_EQ(vmf_proc("write_faults") - w0, 5);
 	EXPECT_EQ(vmf_proc("pages_allocated") - a0, 3);
 	EXPECT_EQ(vmf_proc("pages_freed") - fr0, 3);
 }
