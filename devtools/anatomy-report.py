@@ -162,7 +162,7 @@ def bench_figures(path):
                     continue
                 c = line.rstrip("\n").split("\t")
                 if len(c) > 4:
-                    figs[(c[0], c[1])] = int(c[3])
+                    figs[(c[0], c[1])] = float(c[3])
     except OSError:
         pass
     return figs
@@ -239,7 +239,7 @@ def main():
                 ok = abs(diff) <= 2
                 compared += 1
                 failed += not ok
-                print("  make bench (%s, %s): %d per page; stepped %.0f %s: %+.1f%%%s" %
+                print("  make bench (%s, %s): %.0f per page; stepped %.0f %s: %+.1f%%%s" %
                       (scen, comp, b, stepped, how, diff, "" if ok else "  OVER 2%"))
     if bench:
         print("\n%d of %d totals within 2%% of make bench" % (compared - failed, compared))

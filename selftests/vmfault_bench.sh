@@ -87,8 +87,8 @@ probes=20
 for probe in $(seq "$probes"); do
 	cur=$("$top/selftests/vmfault_bench" -s write-first -t 3 |
 	      awk -F'\t' '$2 == "vmfault-shared" { print $4 }')
-	if [ -n "$cur" ] && [ "$prev" -gt 0 ] &&
-	   awk -v a="$cur" -v b="$prev" 'BEGIN { d = a - b; exit !(d * d <= (b / 100) ^ 2) }'; then
+	if [ -n "$cur" ] &&
+	   awk -v a="$cur" -v b="$prev" 'BEGIN { d = a - b; exit !(b > 0 && d * d <= (b / 100) ^ 2) }'; then
 		settled="after $probe probes ($prev, $cur instructions per shared first write)"
 		break
 	fi
