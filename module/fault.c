@@ -137,7 +137,8 @@ vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgof
 	unsigned int n, i, j;
 	struct page *page;
 
-	if (!vmfault_fault_pmd_install(vmf))
+	/* A region with no page at all (zero mode's first reads) has none to map. */
+	if (!vmfault_fault_pmd_install(vmf) || xa_empty(&region->pages))
 		return 0;
 	do {
 		n = 0;

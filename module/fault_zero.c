@@ -380,8 +380,12 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 
 	end = min(end, h.start + ((size_pages - first) << PAGE_SHIFT));
 	vmfault_region_zero_mapped(region);
-	/* One page: the caller has just found it absent; the re-check below covers the rest. */
-	if (nr > 1)
+	/*
+	 * One page: the caller has just found it absent; the re-check below
+	 * covers the rest. An empty region has nothing to find in the window
+	 * either (vmfault_region_lookup()).
+	 */
+	if (nr > 1 && !xa_empty(&region->pages))
 		xa_for_each_range(&region->pages, index, page, first,
 				  first + ((end - h.start) >> PAGE_SHIFT) - 1)
 			h.present |= BIT(index - first);
@@ -401,17 +405,21 @@ vm_fault_t vmfault_zero_map_holes(struct vm_fault *vmf, struct vmfault_region *r
 			vmfault_count(region, VMFAULT_CNT_READ_FAULTS);
 		return VM_FAULT_OOM;
 	}
+	/*
+	 * The fault with its zero page (or, without one, as a read), and the
+	 * zero pages around it (none without fault-around, no bit count):
+	 * both with one look at this CPU's share.
+	 */
+	n = nr > 1 ? hweight_long(h.mapped & ~BIT(i)) : 0;
 	if (count_fault)
-		vmfault_count(region, h.mapped & BIT(i) ? VMFAULT_SLOT_HOLE_READS :
-							   VMFAULT_CNT_READ_FAULTS);
+		vmfault_count_add2(region, h.mapped & BIT(i) ? VMFAULT_SLOT_HOLE_READS :
+							       VMFAULT_CNT_READ_FAULTS, 1,
+				   VMFAULT_SLOT_AROUND_ZERO, n);
 	else if (h.mapped & BIT(i))
-		vmfault_count(region, VMFAULT_CNT_ZERO_PAGE_MAPS);
-	/* The zero pages around the fault: none without fault-around, no bit count. */
-	if (nr > 1) {
-		n = hweight_long(h.mapped & ~BIT(i));
-		if (n)
-			vmfault_count_add(region, VMFAULT_SLOT_AROUND_ZERO, n);
-	}
+		vmfault_count_add2(region, VMFAULT_CNT_ZERO_PAGE_MAPS, 1,
+				   VMFAULT_SLOT_AROUND_ZERO, n);
+	else if (n)
+		vmfault_count_add(region, VMFAULT_SLOT_AROUND_ZERO, n);
 
 	/*
 	 * A writer may have installed a page between our lookup and the pte.

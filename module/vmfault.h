@@ -233,6 +233,8 @@ extern struct workqueue_struct *vmfault_wq;
 /* The benchmarks' comparison build: counters compiled out. */
 static inline void vmfault_count(struct vmfault_region *region, unsigned int idx) {}
 static inline void vmfault_count_add(struct vmfault_region *region, unsigned int idx, u64 n) {}
+static inline void vmfault_count_add2(struct vmfault_region *region, unsigned int a, u64 na,
+				      unsigned int b, u64 nb) {}
 #else
 
 /**
@@ -256,6 +258,35 @@ static inline void vmfault_count_add(struct vmfault_region *region, unsigned int
 	this_cpu_add(region->stats.pcpu->v[idx].counter, n);
 #else
 	atomic64_add(n, raw_cpu_ptr(&region->stats.pcpu->v[idx]));
+#endif
+}
+
+/**
+ * vmfault_count_add2() - two counts of one event of a region
+ * @region: the region
+ * @a: the first counter
+ * @na: how much to add to it
+ * @b: the second counter
+ * @nb: how much to add to it; nothing when 0
+ *
+ * As vmfault_count_add() of each, but outside x86 this CPU's share is
+ * looked up once for both: on riscv64 that look-up (the CPU number, its
+ * offset, the set's address) is most of a count, and an atomic between
+ * the two would make the compiler repeat it.
+ */
+static inline void vmfault_count_add2(struct vmfault_region *region, unsigned int a, u64 na,
+				      unsigned int b, u64 nb)
+{
+#ifdef CONFIG_X86
+	this_cpu_add(region->stats.pcpu->v[a].counter, na);
+	if (nb)
+		this_cpu_add(region->stats.pcpu->v[b].counter, nb);
+#else
+	struct vmfault_counters *c = raw_cpu_ptr(region->stats.pcpu);
+
+	atomic64_add(na, &c->v[a]);
+	if (nb)
+		atomic64_add(nb, &c->v[b]);
 #endif
 }
 
