@@ -144,9 +144,14 @@ else
 	echo "# tlb: $pages zero-page replacements: 4 threads on 2 CPUs: sent $s4 received $r4; 1 thread on 1 CPU: sent $s1 received $r1"
 	# One remote flush per replacement while a thread of the process runs
 	# on the other CPU (the writer on CPU 0, the spinners on the others);
-	# none when the process has only ever run on one CPU.
-	ktap_check "TLB shootdowns: $pages replacements, 4 threads on 2 CPUs: one remote flush each" \
-		"sent $s4 received $r4" test "$((s4 > r4 ? s4 : r4))" = $pages
+	# none when the process has only ever run on one CPU. A write made
+	# while the other CPU runs something else for a moment (a kernel
+	# thread, which x86 leaves lazy, or another process) needs no IPI: a
+	# CI run under load counted 246 of 256. So at least 90%, and never
+	# more than one a write.
+	m4=$((s4 > r4 ? s4 : r4))
+	ktap_check "TLB shootdowns: $pages replacements, 4 threads on 2 CPUs: one remote flush each (at least 90%)" \
+		"sent $s4 received $r4" test "$m4" -le $pages -a "$m4" -ge $((pages * 9 / 10))
 	ktap_check "TLB shootdowns: the same, one thread on one CPU: none" \
 		"sent $s1 received $r1" test "$s1" = 0 -a "$r1" = 0
 fi
