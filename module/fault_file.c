@@ -67,19 +67,6 @@
 #include "vmfault.h"
 #include "vmfault_trace.h"
 
-/* The answer to a fault whose page could not be had. */
-static vm_fault_t vmfault_file_fault_error(struct vm_fault *vmf, struct vmfault_region *region,
-					   long err, pgoff_t end, enum vmfault_outcome *outcome)
-{
-	if (err == -ENOMEM) {
-		vmfault_count(region, VMFAULT_CNT_OOM);
-		*outcome = VMFAULT_OUT_OOM;
-		return VM_FAULT_OOM;
-	}
-	*outcome = VMFAULT_OUT_SIGBUS;
-	return vmfault_fault_sigbus(vmf, region, end);
-}
-
 /*
  * VMFAULT_FLAG_ASYNC_PREFETCH. One stream per region, as the page cache
  * keeps one per open file: ra_mark is the page whose access starts the
@@ -331,7 +318,7 @@ again:
 	}
 	if ((vmf->flags & FAULT_FLAG_TRIED) && vmfault_file_take_error(region, vmf->pgoff)) {
 		/* This fault's first pass read and failed: report it. */
-		ret = vmfault_file_fault_error(vmf, region, -EIO, end, &outcome);
+		ret = vmfault_fault_error(vmf, region, -EIO, end, &outcome);
 		goto out;
 	}
 	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT) {
@@ -354,7 +341,7 @@ again:
 					     &major);
 	}
 	if (IS_ERR(page)) {
-		ret = vmfault_file_fault_error(vmf, region, PTR_ERR(page), end, &outcome);
+		ret = vmfault_fault_error(vmf, region, PTR_ERR(page), end, &outcome);
 		goto count_major;
 	}
 	if (region->budget)

@@ -606,14 +606,8 @@ static __always_inline vm_fault_t __vmfault_zero_fault(struct vm_fault *vmf, boo
 					    VMFAULT_OUT_ZERO_PAGE, start);
 		return ret;
 	}
-	if (page == ERR_PTR(-ENOMEM)) {
-		vmfault_count(region, VMFAULT_CNT_OOM);
-		outcome = VMFAULT_OUT_OOM;
-		ret = VM_FAULT_OOM;
-	} else if (IS_ERR(page)) {
-		/* -ENOSPC: the module's page limit, as a full tmpfs. */
-		outcome = VMFAULT_OUT_SIGBUS;
-		ret = vmfault_fault_sigbus(vmf, region, size_pages);
+	if (IS_ERR(page)) {
+		ret = vmfault_fault_error(vmf, region, PTR_ERR(page), size_pages, &outcome);
 	} else if (vmfault_page_poisoned(region, vmf->pgoff, page)) {
 		outcome = VMFAULT_OUT_SIGBUS;
 		vmfault_fault_sigbus(vmf, region, size_pages);
@@ -666,13 +660,9 @@ vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf)
 	/* With a frame budget (swap.c) the page is ->fault's to allocate. */
 	page = region->budget ? NULL :
 	       vmfault_region_get_page(region, vmf->pgoff, true, vmf->address);
-	if (page == ERR_PTR(-ENOMEM)) {
-		vmfault_count(region, VMFAULT_CNT_OOM);
-		outcome = VMFAULT_OUT_OOM;
-		ret = VM_FAULT_OOM;
-	} else if (IS_ERR(page)) {
-		outcome = VMFAULT_OUT_SIGBUS;
-		ret = vmfault_fault_sigbus(vmf, region, READ_ONCE(region->size) >> PAGE_SHIFT);
+	if (IS_ERR(page)) {
+		ret = vmfault_fault_error(vmf, region, PTR_ERR(page),
+					  READ_ONCE(region->size) >> PAGE_SHIFT, &outcome);
 	} else {
 		/* A new page was unmapped everywhere already; an old one may not be. */
 		vmfault_region_unmap_zero(region, vmf->pgoff);

@@ -364,16 +364,10 @@ static vm_fault_t vmfault_pager_fault_zero(struct vm_fault *vmf, struct vmfault_
 					     false);
 	} else {
 		page = vmfault_region_get_page(region, vmf->pgoff, true, vmf->address);
-		if (page == ERR_PTR(-ENOMEM)) {
-			vmfault_count(region, VMFAULT_CNT_OOM);
-			*outcome = VMFAULT_OUT_OOM;
-			ret = VM_FAULT_OOM;
-		} else if (IS_ERR(page)) {
-			*outcome = VMFAULT_OUT_SIGBUS;
-			ret = vmfault_fault_sigbus(vmf, region, size_pages);
-		} else {
+		if (IS_ERR(page))
+			ret = vmfault_fault_error(vmf, region, PTR_ERR(page), size_pages, outcome);
+		else
 			*again = true;
-		}
 	}
 	up_read(&pager->answer_sem);
 	return ret;

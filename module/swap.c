@@ -395,19 +395,6 @@ again:
 	return page;
 }
 
-/* The answer to a fault whose page could not be had. */
-static vm_fault_t vmfault_swap_fault_error(struct vm_fault *vmf, struct vmfault_region *region,
-					   long err, enum vmfault_outcome *outcome)
-{
-	if (err == -ENOMEM) {
-		vmfault_count(region, VMFAULT_CNT_OOM);
-		*outcome = VMFAULT_OUT_OOM;
-		return VM_FAULT_OOM;
-	}
-	*outcome = VMFAULT_OUT_SIGBUS;
-	return vmfault_fault_sigbus(vmf, region, READ_ONCE(region->size) >> PAGE_SHIFT);
-}
-
 /*
  * The first pass of a fault that must read a swapped page, or make room
  * by swapping a page out: drop the lock, do it, have core mm retry. A
@@ -520,7 +507,8 @@ again:
 	    xa_get_mark(&region->swapped, vmf->pgoff, VMFAULT_SWAP_EIO)) {
 		/* This fault's first pass read and failed: report it. */
 		xa_clear_mark(&region->swapped, vmf->pgoff, VMFAULT_SWAP_EIO);
-		ret = vmfault_swap_fault_error(vmf, region, -EIO, &outcome);
+		ret = vmfault_fault_error(vmf, region, -EIO, READ_ONCE(region->size) >> PAGE_SHIFT,
+					  &outcome);
 		goto out;
 	}
 	alloc = !vmf->cow_page && (write || !vmfault_zero_page_allowed(vmf->vma));
@@ -554,7 +542,8 @@ again:
 	}
 	page = vmfault_swap_get_page(region, vmf->pgoff, VMFAULT_GET_SAFE, true, &major);
 	if (IS_ERR(page)) {
-		ret = vmfault_swap_fault_error(vmf, region, PTR_ERR(page), &outcome);
+		ret = vmfault_fault_error(vmf, region, PTR_ERR(page),
+					  READ_ONCE(region->size) >> PAGE_SHIFT, &outcome);
 		goto count_major;
 	}
 	if (major)

@@ -315,6 +315,8 @@ void __cold vmfault_fault_trace(struct vmfault_region *region, unsigned long add
 				enum vmfault_outcome outcome, u64 start);
 vm_fault_t vmfault_fault_sigbus(struct vm_fault *vmf, struct vmfault_region *region,
 				unsigned long size_pages);
+vm_fault_t vmfault_fault_error(struct vm_fault *vmf, struct vmfault_region *region, long err,
+			       unsigned long size_pages, enum vmfault_outcome *outcome);
 void vmfault_mkwrite_done(struct vm_fault *vmf, struct vmfault_region *region, u64 start);
 vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgoff_t last);
 
