@@ -30,6 +30,7 @@
 
 struct vff_inject vff_inject = { .eio_after = -1 };
 struct vff_op_stats vff_stats[VFF_OP_NR];
+atomic_uint_fast64_t vff_read_spliced;
 enum vff_cache vff_cache_mode = VFF_CACHE_PAGECACHE;
 struct fuse_session *vff_session;
 /* The FUSE protocol the kernel spoke at INIT (vff_init()). */
@@ -99,6 +100,7 @@ static void vff_stats_reset(void)
 		atomic_store(&vff_stats[i].bytes, 0);
 		atomic_store(&vff_stats[i].ns, 0);
 	}
+	atomic_store(&vff_read_spliced, 0);
 	atomic_store(&vff_inject.data_requests, 0);
 }
 
@@ -431,6 +433,9 @@ static void vff_stats_render(FILE *f)
 		fprintf(f, "%s_errors %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->errors));
 		if (i == VFF_OP_READ || i == VFF_OP_WRITE)
 			fprintf(f, "%s_bytes %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->bytes));
+		if (i == VFF_OP_READ)
+			fprintf(f, "read_spliced %" PRIu64 "\n",
+				(uint64_t)atomic_load(&vff_read_spliced));
 		fprintf(f, "%s_ns %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->ns));
 	}
 }

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -66,6 +67,8 @@ struct vff_dir {
 #define VFF_HASH_SIZE 4096
 
 static struct vff_inode vff_root = { .nlookup = 2 };
+static size_t vff_page_size;
+static atomic_bool vff_splice;	/* FUSE_CAP_SPLICE_WRITE was agreed (vff_init()) */
 static struct vff_inode *vff_inodes[VFF_HASH_SIZE];	/* protected by vff_inodes_lock */
 static pthread_mutex_t vff_inodes_lock = PTHREAD_MUTEX_INITIALIZER;
 double vff_timeout = 1.0;	/* entry and attribute cache time */
@@ -189,7 +192,14 @@ static void vff_init(void *userdata, struct fuse_conn_info *conn)
 	 * while the daemon stalls. Synchronous requests are interrupted.
 	 */
 	conn->want &= ~FUSE_CAP_ASYNC_DIO;
+	/*
+	 * READs of two pages or more go out by splice (vff_read_splice());
+	 * -o no_splice_write, applied next, sends every byte through memory.
+	 */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	fuse_apply_conn_info_opts(conn_opts, conn);
+	atomic_store(&vff_splice, !!(conn->want & FUSE_CAP_SPLICE_WRITE));
 	if (vff_cache_mode == VFF_CACHE_WRITEBACK) {
 		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
 			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
@@ -529,6 +539,163 @@ static void vff_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_
 	fuse_reply_err(req, -err);
 }
 
+/*
+ * This worker thread's pipe for vff_read_splice(), or NULL. It is empty
+ * between requests: one whose reply failed may have left data in it, and
+ * is closed (vff_pipe_drop()).
+ */
+struct vff_pipe {
+	int fd[2];
+	size_t size;		/* its capacity in bytes */
+};
+
+static pthread_key_t vff_pipe_key;
+static pthread_once_t vff_pipe_once = PTHREAD_ONCE_INIT;
+
+static void vff_pipe_free(void *arg)
+{
+	struct vff_pipe *p = arg;
+
+	close(p->fd[0]);
+	close(p->fd[1]);
+	free(p);
+}
+
+static void vff_pipe_key_create(void)
+{
+	if (pthread_key_create(&vff_pipe_key, vff_pipe_free))
+		atomic_store(&vff_splice, false);
+}
+
+static void vff_pipe_drop(struct vff_pipe *p)
+{
+	pthread_setspecific(vff_pipe_key, NULL);
+	vff_pipe_free(p);
+}
+
+/* This thread's pipe, grown to take @size bytes; NULL if it cannot be had. */
+static struct vff_pipe *vff_pipe_get(size_t size)
+{
+	struct vff_pipe *p;
+	int ret;
+
+	pthread_once(&vff_pipe_once, vff_pipe_key_create);
+	if (!atomic_load(&vff_splice))
+		return NULL;
+	p = pthread_getspecific(vff_pipe_key);
+	if (!p) {
+		p = malloc(sizeof(*p));
+		if (!p)
+			return NULL;
+		/* Non-blocking: libfuse reads it back after a short splice. */
+		if (pipe2(p->fd, O_CLOEXEC | O_NONBLOCK)) {
+			free(p);
+			return NULL;
+		}
+		ret = fcntl(p->fd[0], F_GETPIPE_SZ);
+		p->size = ret > 0 ? (size_t)ret : 0;
+		if (pthread_setspecific(vff_pipe_key, p)) {
+			vff_pipe_free(p);
+			return NULL;
+		}
+	}
+	/* An unaligned READ spans one page more than its length. */
+	size += vff_page_size;
+	if (p->size < size) {
+		ret = fcntl(p->fd[0], F_SETPIPE_SZ, size);
+		if (ret < 0)
+			return NULL;
+		p->size = ret;
+	}
+	return p;
+}
+
+/*
+ * Splice @size bytes at @off of @fd into this thread's pipe. Return: the
+ * bytes spliced (fewer at end of file), -EAGAIN when this READ cannot be
+ * spliced (no pipe, or a source file system without splice_read), or the
+ * negative errno of the source's read.
+ */
+static ssize_t vff_read_to_pipe(int fd, size_t size, off_t off, struct vff_pipe **pipe)
+{
+	struct vff_pipe *p = vff_pipe_get(size);
+	loff_t pos = off;
+	size_t done = 0;
+	ssize_t n;
+
+	if (!p)
+		return -EAGAIN;
+	while (done < size) {
+		n = splice(fd, &pos, p->fd[1], NULL, size - done, SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			done += n;
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno == EINVAL || errno == EAGAIN) {
+			/* No splice_read, or a full pipe: this READ goes by pread(). */
+			if (done)
+				vff_pipe_drop(p);
+			return -EAGAIN;
+		}
+		if (!done)
+			return -errno;
+		break;		/* what was read before the error, as pread() */
+	}
+	*pipe = p;
+	return done;
+}
+
+/*
+ * A READ of two pages or more is answered by splice: the source's pages go
+ * into this thread's pipe by reference, and from there, behind the reply's
+ * header, to /dev/fuse, where the kernel copies them once into the
+ * request's pages (libfuse's fuse_reply_data()). pread() into a buffer and
+ * fuse_reply_buf() copy every byte twice. The splice into our own pipe
+ * first gives the exact count and error that the accounting needs, as
+ * pread() did. A shorter READ is not worth the splices' system calls (it
+ * is libfuse's limit too).
+ */
+static bool vff_read_splice(fuse_req_t req, int fd, size_t size, off_t off, uint64_t start,
+			    fuse_ino_t ino)
+{
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+	struct vff_pipe *p = NULL;
+	int left = 0;
+	ssize_t n;
+
+	if (size < 2 * vff_page_size || !atomic_load(&vff_splice))
+		return false;
+	n = vff_read_to_pipe(fd, size, off, &p);
+	if (n == -EAGAIN)
+		return false;
+	vff_account(VFF_OP_READ, start, n < 0 ? 0 : n, n < 0 ? n : 0);
+	if (n > 0)
+		atomic_fetch_add(&vff_read_spliced, 1);
+	VFF_PROBE(read, (uint64_t)ino, (int64_t)off, (uint64_t)size, (int64_t)n,
+		  vff_now_ns() - start);
+	if (n < 0) {
+		vff_reply_err(req, n);
+	} else if (n == 0) {
+		fuse_reply_buf(req, NULL, 0);
+	} else {
+		bv.buf[0].size = n;
+		bv.buf[0].flags = FUSE_BUF_IS_FD;
+		bv.buf[0].fd = p->fd[0];
+		/*
+		 * libfuse answers some failures with an error reply and
+		 * returns 0, and may leave our pipe unread: never let the
+		 * next READ send what is left.
+		 */
+		if (fuse_reply_data(req, &bv, 0) || ioctl(p->fd[0], FIONREAD, &left) || left)
+			vff_pipe_drop(p);
+	}
+	return true;
+}
+
 static void vff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
@@ -539,6 +706,8 @@ static void vff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int err;
 
 	err = vff_data_begin(req, false, off, &size);
+	if (!err && vff_read_splice(req, fi->fh, size, off, start, ino))
+		return;
 	if (!err) {
 		buf = malloc(size ? size : 1);
 		if (!buf)
@@ -982,6 +1151,8 @@ static void vff_usage(const char *prog)
 	printf("    -o max_readahead=N     kernel readahead per file, in bytes (0: off)\n"
 	       "    -o async_dio           asynchronous O_DIRECT requests (off here: the\n"
 	       "                           kernel waits for them uninterruptibly)\n"
+	       "    -o no_splice_write     copy READs of two pages or more through memory\n"
+	       "                           (default: splice them, one copy instead of two)\n"
 	       "    (and the other libfuse connection options, see fuse_common.h)\n");
 }
 
@@ -1046,6 +1217,7 @@ int main(int argc, char *argv[])
 
 	if (fuse_parse_cmdline(&args, &opts))
 		return 2;
+	vff_page_size = sysconf(_SC_PAGESIZE);
 	if (opts.show_help) {
 		vff_usage(argv[0]);
 		ret = 0;

@@ -56,6 +56,7 @@ struct vff_inject {
 
 extern struct vff_inject vff_inject;
 extern struct vff_op_stats vff_stats[VFF_OP_NR];
+extern atomic_uint_fast64_t vff_read_spliced;	/* READs answered by splice */
 extern enum vff_cache vff_cache_mode;
 extern struct fuse_session *vff_session;
 extern double vff_timeout;

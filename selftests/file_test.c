@@ -284,6 +284,9 @@ TEST_F_TIMEOUT(file, prefetch_window_and_fault_around, 300)
 			EXPECT_EQ(NPAGES, info.counters[VMFAULT_CNT_PAGES_READ]);
 			EXPECT_EQ(s.reads, vff_stat(&self->m, "read_requests"));
 			EXPECT_EQ(len, vff_stat(&self->m, "read_bytes"));
+			/* A READ of two pages or more goes out by splice. */
+			EXPECT_EQ(windows[w] > 1 ? s.reads : 0,
+				  vff_stat(&self->m, "read_spliced"));
 			EXPECT_TRUE(pages_ok(p, 0, NPAGES));
 			report("window: %u fault-around %s faults %ld major %ld reads %lu bytes %lu around %lu us/page %lu\n",
 			       windows[w], around ? "on" : "off", faults, maj,

@@ -322,6 +322,99 @@ TEST_F(fs, one_fault_one_read)
 	munmap(p, 16 * self->ps);
 }
 
+/* Byte @i of the splice tests' file: differs in every byte of a page. */
+static char splice_byte(size_t i)
+{
+	return (char)(i * 7 + i / 4096);
+}
+
+/*
+ * Read @len bytes at @off of @path with O_DIRECT (one READ each): bytes
+ * read and, in @ok, whether each is splice_byte() of its offset.
+ */
+static ssize_t read_direct_at(const char *path, off_t off, size_t len, bool *ok)
+{
+	unsigned char *buf;
+	ssize_t n;
+	int fd;
+
+	if (posix_memalign((void **)&buf, 4096, len))
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_DIRECT);
+	n = fd < 0 ? -errno : pread(fd, buf, len, off);
+	if (fd >= 0 && n < 0)
+		n = -errno;
+	*ok = true;
+	for (ssize_t i = 0; i < n; i++)
+		*ok &= buf[i] == (unsigned char)splice_byte(off + i);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return n;
+}
+
+/*
+ * A READ of two pages or more is answered by splice (one copy, not two),
+ * with the same bytes and the same exact accounting as pread(): a READ
+ * that ends beyond the end of the file returns only what is there, and a
+ * one-page READ still goes by pread(). -o no_splice_write turns it off.
+ */
+TEST(large_reads_spliced)
+{
+	static const char *const opts[] = { NULL, "no_splice_write" };
+	size_t ps = page_size(), size = 5 * ps + 100;
+	char *path, *data;
+	bool ok;
+
+	data = malloc(size);
+	ASSERT_NE(NULL, data);
+	for (size_t i = 0; i < size; i++)
+		data[i] = splice_byte(i);
+	for (int o = 0; o < 2; o++) {
+		uint64_t spliced = o ? 0 : 1;
+		struct vff_mount m;
+		int fd;
+
+		ASSERT_EQ(0, vff_mount(&m, opts[o]));
+		fd = open(vff_path(&m, true, "f"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(size, write(fd, data, size));
+		close(fd);
+		path = vff_path(&m, false, "f");
+		ASSERT_EQ(0, vff_ctl(&m, "zero_stats"));
+
+		/* Three whole pages. */
+		EXPECT_EQ(3 * ps, read_direct_at(path, ps, 3 * ps, &ok));
+		EXPECT_TRUE(ok);
+		EXPECT_EQ(1, vff_stat(&m, "read_requests"));
+		EXPECT_EQ(3 * ps, vff_stat(&m, "read_bytes"));
+		EXPECT_EQ(spliced, vff_stat(&m, "read_spliced"));
+
+		/* Four pages asked for, a page and 100 bytes there. */
+		EXPECT_EQ(ps + 100, read_direct_at(path, 4 * ps, 4 * ps, &ok));
+		EXPECT_TRUE(ok);
+		EXPECT_EQ(2, vff_stat(&m, "read_requests"));
+		EXPECT_EQ(4 * ps + 100, vff_stat(&m, "read_bytes"));
+		EXPECT_EQ(2 * spliced, vff_stat(&m, "read_spliced"));
+
+		/* One page: pread(), whatever the mount. */
+		EXPECT_EQ(ps, read_direct_at(path, 0, ps, &ok));
+		EXPECT_TRUE(ok);
+		EXPECT_EQ(3, vff_stat(&m, "read_requests"));
+		EXPECT_EQ(5 * ps + 100, vff_stat(&m, "read_bytes"));
+		EXPECT_EQ(2 * spliced, vff_stat(&m, "read_spliced"));
+		EXPECT_EQ(0, vff_stat(&m, "read_errors"));
+
+		/* An injected error is answered before anything is spliced. */
+		ASSERT_EQ(0, vff_ctl(&m, "eio_offset 8192\neio_len 1\n"));
+		EXPECT_EQ(-EIO, read_direct_at(path, 0, 4 * ps, &ok));
+		EXPECT_EQ(1, vff_stat(&m, "read_errors"));
+		EXPECT_EQ(2 * spliced, vff_stat(&m, "read_spliced"));
+		EXPECT_EQ(0, vff_umount(&m));
+	}
+	free(data);
+}
+
 /*
  * WRITE latency is injected on its own: with write_delay_us 2000 and
  * jitter_us 1000, each write() through the page cache (one WRITE) takes
