@@ -53,25 +53,27 @@ vm_fault_t vmfault_fault_sigbus(struct vm_fault *vmf, struct vmfault_region *reg
 }
 
 /**
- * vmfault_fault_error() - count and trace a fault whose page could not be had
+ * vmfault_fault_error() - count a fault whose page could not be had
  * @vmf: the fault
  * @region: its region
  * @err: -ENOMEM (no memory, or the memory cgroup's charge failed), or any
  *	other errno: -ENOSPC (the module's page limit, as a full tmpfs), -EIO
  * @size_pages: as vmfault_fault_sigbus()
- * @outcome: set to the fault's outcome, for vmfault_fault_done()
+ *
+ * The fault's outcome, for vmfault_fault_done(), is
+ * vmfault_fault_error_outcome() of what it returns: returned rather than
+ * stored through a pointer, so that no fault handler has a local whose
+ * address is taken (which costs each of them a stack canary).
  *
  * Return: VM_FAULT_OOM for -ENOMEM (counted as oom), else VM_FAULT_SIGBUS.
  */
 vm_fault_t vmfault_fault_error(struct vm_fault *vmf, struct vmfault_region *region, long err,
-			       unsigned long size_pages, enum vmfault_outcome *outcome)
+			       unsigned long size_pages)
 {
 	if (err == -ENOMEM) {
 		vmfault_count(region, VMFAULT_CNT_OOM);
-		*outcome = VMFAULT_OUT_OOM;
 		return VM_FAULT_OOM;
 	}
-	*outcome = VMFAULT_OUT_SIGBUS;
 	return vmfault_fault_sigbus(vmf, region, size_pages);
 }
 

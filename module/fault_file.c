@@ -318,7 +318,8 @@ again:
 	}
 	if ((vmf->flags & FAULT_FLAG_TRIED) && vmfault_file_take_error(region, vmf->pgoff)) {
 		/* This fault's first pass read and failed: report it. */
-		ret = vmfault_fault_error(vmf, region, -EIO, end, &outcome);
+		ret = vmfault_fault_error(vmf, region, -EIO, end);
+		outcome = vmfault_fault_error_outcome(ret);
 		goto out;
 	}
 	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT) {
@@ -341,7 +342,8 @@ again:
 					     &major);
 	}
 	if (IS_ERR(page)) {
-		ret = vmfault_fault_error(vmf, region, PTR_ERR(page), end, &outcome);
+		ret = vmfault_fault_error(vmf, region, PTR_ERR(page), end);
+		outcome = vmfault_fault_error_outcome(ret);
 		goto count_major;
 	}
 	if (region->budget)

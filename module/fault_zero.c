@@ -607,7 +607,8 @@ static __always_inline vm_fault_t __vmfault_zero_fault(struct vm_fault *vmf, boo
 		return ret;
 	}
 	if (IS_ERR(page)) {
-		ret = vmfault_fault_error(vmf, region, PTR_ERR(page), size_pages, &outcome);
+		ret = vmfault_fault_error(vmf, region, PTR_ERR(page), size_pages);
+		outcome = vmfault_fault_error_outcome(ret);
 	} else if (vmfault_page_poisoned(region, vmf->pgoff, page)) {
 		outcome = VMFAULT_OUT_SIGBUS;
 		vmfault_fault_sigbus(vmf, region, size_pages);
@@ -662,7 +663,8 @@ vm_fault_t vmfault_zero_pfn_mkwrite(struct vm_fault *vmf)
 	       vmfault_region_get_page(region, vmf->pgoff, true, vmf->address);
 	if (IS_ERR(page)) {
 		ret = vmfault_fault_error(vmf, region, PTR_ERR(page),
-					  READ_ONCE(region->size) >> PAGE_SHIFT, &outcome);
+					  READ_ONCE(region->size) >> PAGE_SHIFT);
+		outcome = vmfault_fault_error_outcome(ret);
 	} else {
 		/* A new page was unmapped everywhere already; an old one may not be. */
 		vmfault_region_unmap_zero(region, vmf->pgoff);

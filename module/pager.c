@@ -364,10 +364,12 @@ static vm_fault_t vmfault_pager_fault_zero(struct vm_fault *vmf, struct vmfault_
 					     false);
 	} else {
 		page = vmfault_region_get_page(region, vmf->pgoff, true, vmf->address);
-		if (IS_ERR(page))
-			ret = vmfault_fault_error(vmf, region, PTR_ERR(page), size_pages, outcome);
-		else
+		if (IS_ERR(page)) {
+			ret = vmfault_fault_error(vmf, region, PTR_ERR(page), size_pages);
+			*outcome = vmfault_fault_error_outcome(ret);
+		} else {
 			*again = true;
+		}
 	}
 	up_read(&pager->answer_sem);
 	return ret;

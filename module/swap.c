@@ -507,8 +507,8 @@ again:
 	    xa_get_mark(&region->swapped, vmf->pgoff, VMFAULT_SWAP_EIO)) {
 		/* This fault's first pass read and failed: report it. */
 		xa_clear_mark(&region->swapped, vmf->pgoff, VMFAULT_SWAP_EIO);
-		ret = vmfault_fault_error(vmf, region, -EIO, READ_ONCE(region->size) >> PAGE_SHIFT,
-					  &outcome);
+		ret = vmfault_fault_error(vmf, region, -EIO, READ_ONCE(region->size) >> PAGE_SHIFT);
+		outcome = vmfault_fault_error_outcome(ret);
 		goto out;
 	}
 	alloc = !vmf->cow_page && (write || !vmfault_zero_page_allowed(vmf->vma));
@@ -543,7 +543,8 @@ again:
 	page = vmfault_swap_get_page(region, vmf->pgoff, VMFAULT_GET_SAFE, true, &major);
 	if (IS_ERR(page)) {
 		ret = vmfault_fault_error(vmf, region, PTR_ERR(page),
-					  READ_ONCE(region->size) >> PAGE_SHIFT, &outcome);
+					  READ_ONCE(region->size) >> PAGE_SHIFT);
+		outcome = vmfault_fault_error_outcome(ret);
 		goto count_major;
 	}
 	if (major)

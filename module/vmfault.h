@@ -316,7 +316,14 @@ void __cold vmfault_fault_trace(struct vmfault_region *region, unsigned long add
 vm_fault_t vmfault_fault_sigbus(struct vm_fault *vmf, struct vmfault_region *region,
 				unsigned long size_pages);
 vm_fault_t vmfault_fault_error(struct vm_fault *vmf, struct vmfault_region *region, long err,
-			       unsigned long size_pages, enum vmfault_outcome *outcome);
+			       unsigned long size_pages);
+
+/* The outcome of a fault that vmfault_fault_error() answered with @ret. */
+static inline enum vmfault_outcome vmfault_fault_error_outcome(vm_fault_t ret)
+{
+	return ret & VM_FAULT_OOM ? VMFAULT_OUT_OOM : VMFAULT_OUT_SIGBUS;
+}
+
 void vmfault_mkwrite_done(struct vm_fault *vmf, struct vmfault_region *region, u64 start);
 vm_fault_t vmfault_region_map_resident(struct vm_fault *vmf, pgoff_t first, pgoff_t last);
 
