@@ -52,6 +52,14 @@ struct percpu_counter vmfault_pages_used;
 /* The munmap writebacks that a kernel thread queues (fault_file.c). */
 struct workqueue_struct *vmfault_wq;
 
+/*
+ * The background reads of VMFAULT_FLAG_ASYNC_PREFETCH (fault_file.c). High
+ * priority: the page cache sends its readahead from the faulting task at
+ * once, and a read queued behind that task would go out only when the
+ * task next sleeps, a window late. Its workers mostly wait for the READ.
+ */
+struct workqueue_struct *vmfault_ra_wq;
+
 /* The pseudo filesystem is mounted while any region exists. */
 static struct vfsmount *vmfault_mnt;
 static int vmfault_mnt_count;
@@ -295,9 +303,14 @@ static int __init vmfault_init(void)
 		ret = -ENOMEM;
 		goto err_cow_zero_exit;
 	}
+	vmfault_ra_wq = alloc_workqueue("vmfault_ra", WQ_UNBOUND | WQ_HIGHPRI, 0);
+	if (!vmfault_ra_wq) {
+		ret = -ENOMEM;
+		goto err_destroy_wq;
+	}
 	ret = vmfault_evict_init();
 	if (ret)
-		goto err_destroy_wq;
+		goto err_destroy_ra_wq;
 	ret = vmfault_proc_init();
 	if (ret)
 		goto err_evict_exit;
@@ -315,6 +328,8 @@ err_proc_exit:
 	vmfault_proc_exit();
 err_evict_exit:
 	vmfault_evict_exit();
+err_destroy_ra_wq:
+	destroy_workqueue(vmfault_ra_wq);
 err_destroy_wq:
 	destroy_workqueue(vmfault_wq);
 err_cow_zero_exit:
@@ -332,8 +347,10 @@ static void __exit vmfault_exit(void)
 	/*
 	 * A munmap writeback on the queue may still be returning from its
 	 * fput() of a region (whose release dropped the module reference
-	 * that kept us loaded): wait for it before the text goes.
+	 * that kept us loaded): wait for it before the text goes. A
+	 * background read's job ends after its region's count of them.
 	 */
+	destroy_workqueue(vmfault_ra_wq);
 	destroy_workqueue(vmfault_wq);
 	/* After the queue: a region's release on it frees its frames. */
 	vmfault_evict_exit();

@@ -76,11 +76,13 @@
  * (vmfault_file_ra_kick()), which moves the mark to the first page of
  * the window it reads: reaching that window starts the one after it, so
  * that two windows are in flight while a scan waits. The read runs on
- * the module's workqueue and charges its pages to the faulting task's
- * memory cgroup. It holds no reference to the region's file: the region's
- * release waits for its reads (ra_jobs), so that once the last close()
- * and munmap() return, the backing file is closed too and its file system
- * can be unmounted, as after the page cache's readahead.
+ * a high-priority workqueue (vmfault_ra_wq), so that its READ goes out
+ * at once, as the page cache's does from the faulting task, and charges
+ * its pages to the faulting task's memory cgroup. It holds no reference
+ * to the region's file: the region's release waits for its reads
+ * (ra_jobs), so that once the last close() and munmap() return, the
+ * backing file is closed too and its file system can be unmounted, as
+ * after the page cache's readahead.
  */
 struct vmfault_ra_job {
 	struct work_struct work;
@@ -101,8 +103,8 @@ static void vmfault_file_ra_workfn(struct work_struct *work)
 	kfree(job);
 	/*
 	 * Last: the region may be freed as soon as the count is 0.
-	 * wake_up_var() only hashes the address; module unload drains the
-	 * workqueue before the code goes.
+	 * wake_up_var() only hashes the address; module unload drains
+	 * vmfault_ra_wq before the code goes.
 	 */
 	if (atomic_dec_and_test(&region->ra_jobs))
 		wake_up_var(&region->ra_jobs);
@@ -168,7 +170,7 @@ static noinline void vmfault_file_ra_kick(struct vm_fault *vmf, struct vmfault_r
 	job->memcg = get_mem_cgroup_from_mm(vmf->vma->vm_mm);
 	job->index = next;
 	atomic_inc(&region->ra_jobs);	/* the mapping holds the region until here */
-	queue_work(vmfault_wq, &job->work);
+	queue_work(vmfault_ra_wq, &job->work);
 }
 
 /* Does the access to pages @first..@last reach the mark? One load when not. */

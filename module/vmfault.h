@@ -228,6 +228,7 @@ extern const char * const vmfault_counter_names[VMFAULT_NR_COUNTERS];
 extern unsigned long vmfault_max_pages;
 extern struct percpu_counter vmfault_pages_used;
 extern struct workqueue_struct *vmfault_wq;
+extern struct workqueue_struct *vmfault_ra_wq;
 
 #ifdef VMFAULT_NO_STATS
 /* The benchmarks' comparison build: counters compiled out. */
