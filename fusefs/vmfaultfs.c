@@ -177,9 +177,31 @@ static void vff_forget_one(fuse_ino_t ino, uint64_t nlookup)
 	pthread_mutex_unlock(&vff_inodes_lock);
 }
 
+/*
+ * This worker thread's pipe for vff_read_to_pipe(), or NULL. It is empty
+ * between requests: one whose reply failed may have left data in it, and
+ * is closed (vff_pipe_drop()).
+ */
+struct vff_pipe {
+	int fd[2];
+	size_t size;		/* its capacity in bytes */
+};
+
+static pthread_key_t vff_pipe_key;	/* made at INIT when splicing is possible */
+
+static void vff_pipe_free(void *arg)
+{
+	struct vff_pipe *p = arg;
+
+	close(p->fd[0]);
+	close(p->fd[1]);
+	free(p);
+}
+
 static void vff_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fuse_conn_info_opts *conn_opts = userdata;
+	bool pipe_key;
 
 	vff_proto_major = conn->proto_major;
 	vff_proto_minor = conn->proto_minor;
@@ -193,13 +215,15 @@ static void vff_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	conn->want &= ~FUSE_CAP_ASYNC_DIO;
 	/*
-	 * READs of two pages or more go out by splice (vff_read_splice());
-	 * -o no_splice_write, applied next, sends every byte through memory.
+	 * READs of two pages or more go out by splice (vff_read_to_pipe()),
+	 * through a pipe of each worker thread's own; -o no_splice_write,
+	 * applied next, sends every byte through memory.
 	 */
-	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+	pipe_key = !pthread_key_create(&vff_pipe_key, vff_pipe_free);
+	if (pipe_key && (conn->capable & FUSE_CAP_SPLICE_WRITE))
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	fuse_apply_conn_info_opts(conn_opts, conn);
-	atomic_store(&vff_splice, !!(conn->want & FUSE_CAP_SPLICE_WRITE));
+	atomic_store(&vff_splice, pipe_key && (conn->want & FUSE_CAP_SPLICE_WRITE));
 	if (vff_cache_mode == VFF_CACHE_WRITEBACK) {
 		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
 			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
@@ -539,34 +563,6 @@ static void vff_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_
 	fuse_reply_err(req, -err);
 }
 
-/*
- * This worker thread's pipe for vff_read_splice(), or NULL. It is empty
- * between requests: one whose reply failed may have left data in it, and
- * is closed (vff_pipe_drop()).
- */
-struct vff_pipe {
-	int fd[2];
-	size_t size;		/* its capacity in bytes */
-};
-
-static pthread_key_t vff_pipe_key;
-static pthread_once_t vff_pipe_once = PTHREAD_ONCE_INIT;
-
-static void vff_pipe_free(void *arg)
-{
-	struct vff_pipe *p = arg;
-
-	close(p->fd[0]);
-	close(p->fd[1]);
-	free(p);
-}
-
-static void vff_pipe_key_create(void)
-{
-	if (pthread_key_create(&vff_pipe_key, vff_pipe_free))
-		atomic_store(&vff_splice, false);
-}
-
 static void vff_pipe_drop(struct vff_pipe *p)
 {
 	pthread_setspecific(vff_pipe_key, NULL);
@@ -579,9 +575,6 @@ static struct vff_pipe *vff_pipe_get(size_t size)
 	struct vff_pipe *p;
 	int ret;
 
-	pthread_once(&vff_pipe_once, vff_pipe_key_create);
-	if (!atomic_load(&vff_splice))
-		return NULL;
 	p = pthread_getspecific(vff_pipe_key);
 	if (!p) {
 		p = malloc(sizeof(*p));
@@ -611,27 +604,40 @@ static struct vff_pipe *vff_pipe_get(size_t size)
 }
 
 /*
- * Splice @size bytes at @off of @fd into this thread's pipe. Return: the
- * bytes spliced (fewer at end of file), -EAGAIN when this READ cannot be
- * spliced (no pipe, or a source file system without splice_read), or the
- * negative errno of the source's read.
+ * A READ of two pages or more is answered by splice: the source's pages go
+ * into this thread's pipe by reference, and from there, behind the reply's
+ * header, to /dev/fuse, where the kernel copies them once into the
+ * request's pages (libfuse's fuse_reply_data(), vff_reply_pipe()). pread()
+ * into a buffer and fuse_reply_buf() copy every byte twice. The splice into
+ * our own pipe first gives the exact count and error that the accounting
+ * needs, as pread() does. A shorter READ is not worth the splices' system
+ * calls (it is libfuse's limit too).
+ *
+ * Return: false if this READ goes by pread() (too short, splicing off, no
+ * pipe, a source without splice_read); else true, with *@n the bytes
+ * spliced (fewer at end of file) or the source's negative errno, and
+ * *@pipe the pipe that holds them.
  */
-static ssize_t vff_read_to_pipe(int fd, size_t size, off_t off, struct vff_pipe **pipe)
+static bool vff_read_to_pipe(int fd, size_t size, off_t off, struct vff_pipe **pipe,
+			     ssize_t *n)
 {
-	struct vff_pipe *p = vff_pipe_get(size);
+	struct vff_pipe *p;
 	loff_t pos = off;
 	size_t done = 0;
-	ssize_t n;
+	ssize_t ret;
 
+	if (size < 2 * vff_page_size || !atomic_load(&vff_splice))
+		return false;
+	p = vff_pipe_get(size);
 	if (!p)
-		return -EAGAIN;
+		return false;
 	while (done < size) {
-		n = splice(fd, &pos, p->fd[1], NULL, size - done, SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			done += n;
+		ret = splice(fd, &pos, p->fd[1], NULL, size - done, SPLICE_F_NONBLOCK);
+		if (ret > 0) {
+			done += ret;
 			continue;
 		}
-		if (n == 0)
+		if (ret == 0)
 			break;
 		if (errno == EINTR)
 			continue;
@@ -639,94 +645,66 @@ static ssize_t vff_read_to_pipe(int fd, size_t size, off_t off, struct vff_pipe 
 			/* No splice_read, or a full pipe: this READ goes by pread(). */
 			if (done)
 				vff_pipe_drop(p);
-			return -EAGAIN;
+			return false;
 		}
-		if (!done)
-			return -errno;
+		if (!done) {
+			*n = -errno;
+			return true;
+		}
 		break;		/* what was read before the error, as pread() */
 	}
 	*pipe = p;
-	return done;
+	*n = done;
+	return true;
 }
 
-/*
- * A READ of two pages or more is answered by splice: the source's pages go
- * into this thread's pipe by reference, and from there, behind the reply's
- * header, to /dev/fuse, where the kernel copies them once into the
- * request's pages (libfuse's fuse_reply_data()). pread() into a buffer and
- * fuse_reply_buf() copy every byte twice. The splice into our own pipe
- * first gives the exact count and error that the accounting needs, as
- * pread() did. A shorter READ is not worth the splices' system calls (it
- * is libfuse's limit too).
- */
-static bool vff_read_splice(fuse_req_t req, int fd, size_t size, off_t off, uint64_t start,
-			    fuse_ino_t ino)
+/* Reply with the @n bytes in @p, leaving the pipe empty or closing it. */
+static void vff_reply_pipe(fuse_req_t req, struct vff_pipe *p, size_t n)
 {
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
-	struct vff_pipe *p = NULL;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
 	int left = 0;
-	ssize_t n;
 
-	if (size < 2 * vff_page_size || !atomic_load(&vff_splice))
-		return false;
-	n = vff_read_to_pipe(fd, size, off, &p);
-	if (n == -EAGAIN)
-		return false;
-	vff_account(VFF_OP_READ, start, n < 0 ? 0 : n, n < 0 ? n : 0);
-	if (n > 0)
-		atomic_fetch_add(&vff_read_spliced, 1);
-	VFF_PROBE(read, (uint64_t)ino, (int64_t)off, (uint64_t)size, (int64_t)n,
-		  vff_now_ns() - start);
-	if (n < 0) {
-		vff_reply_err(req, n);
-	} else if (n == 0) {
-		fuse_reply_buf(req, NULL, 0);
-	} else {
-		bv.buf[0].size = n;
-		bv.buf[0].flags = FUSE_BUF_IS_FD;
-		bv.buf[0].fd = p->fd[0];
-		/*
-		 * libfuse answers some failures with an error reply and
-		 * returns 0, and may leave our pipe unread: never let the
-		 * next READ send what is left.
-		 */
-		if (fuse_reply_data(req, &bv, 0) || ioctl(p->fd[0], FIONREAD, &left) || left)
-			vff_pipe_drop(p);
-	}
-	return true;
+	bv.buf[0].flags = FUSE_BUF_IS_FD;
+	bv.buf[0].fd = p->fd[0];
+	/*
+	 * libfuse answers some failures with an error reply and returns 0,
+	 * and may leave our pipe unread: never let the next READ send what
+	 * is left.
+	 */
+	if (fuse_reply_data(req, &bv, 0) || ioctl(p->fd[0], FIONREAD, &left) || left)
+		vff_pipe_drop(p);
 }
 
 static void vff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
 	uint64_t start = vff_now_ns();
+	struct vff_pipe *pipe = NULL;
 	char *buf = NULL;
-	size_t len = 0;
 	ssize_t n;
-	int err;
 
-	err = vff_data_begin(req, false, off, &size);
-	if (!err && vff_read_splice(req, fi->fh, size, off, start, ino))
-		return;
-	if (!err) {
+	n = vff_data_begin(req, false, off, &size);
+	if (!n && !vff_read_to_pipe(fi->fh, size, off, &pipe, &n)) {
 		buf = malloc(size ? size : 1);
-		if (!buf)
-			err = -ENOMEM;
+		if (!buf) {
+			n = -ENOMEM;
+		} else {
+			n = pread(fi->fh, buf, size, off);
+			if (n < 0)
+				n = -errno;
+		}
 	}
-	if (!err) {
-		n = pread(fi->fh, buf, size, off);
-		if (n < 0)
-			err = -errno;
-		else
-			len = n;
-	}
-	vff_account(VFF_OP_READ, start, len, err);
-	VFF_PROBE(read, (uint64_t)ino, (int64_t)off, (uint64_t)size,
-		  (int64_t)(err ? err : (int64_t)len), vff_now_ns() - start);
-	if (err)
-		vff_reply_err(req, err);
+	vff_account(VFF_OP_READ, start, n < 0 ? 0 : n, n < 0 ? n : 0);
+	if (pipe && n > 0)
+		atomic_fetch_add(&vff_read_spliced, 1);
+	VFF_PROBE(read, (uint64_t)ino, (int64_t)off, (uint64_t)size, (int64_t)n,
+		  vff_now_ns() - start);
+	if (n < 0)
+		vff_reply_err(req, n);
+	else if (pipe && n > 0)
+		vff_reply_pipe(req, pipe, n);
 	else
-		fuse_reply_buf(req, buf, len);
+		fuse_reply_buf(req, buf, n);
 	free(buf);
 }
 

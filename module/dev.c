@@ -347,8 +347,9 @@ static void __exit vmfault_exit(void)
 	/*
 	 * A munmap writeback on the queue may still be returning from its
 	 * fput() of a region (whose release dropped the module reference
-	 * that kept us loaded): wait for it before the text goes. A
-	 * background read's job ends after its region's count of them.
+	 * that kept us loaded): wait for it before the text goes. So too
+	 * for a background read's job, which still runs after it has
+	 * dropped its region's count (vmfault_file_ra_workfn()).
 	 */
 	destroy_workqueue(vmfault_ra_wq);
 	destroy_workqueue(vmfault_wq);

@@ -44,25 +44,42 @@ static bool drop_cache(int fd, size_t len)
 	return empty;
 }
 
-/* Read a whole (one-page) file with O_DIRECT: bytes read, or -errno. */
-static ssize_t read_direct(const char *path)
+/* Byte @i of the splice tests' file: differs in every byte of a page. */
+static char splice_byte(size_t i)
 {
-	void *buf;
+	return (char)(i * 7 + i / 4096);
+}
+
+/*
+ * Read @len bytes at @off of @path with O_DIRECT (one READ): bytes read, or
+ * -errno; and, if @ok, in it whether each is splice_byte() of its offset.
+ */
+static ssize_t read_direct_at(const char *path, off_t off, size_t len, bool *ok)
+{
+	unsigned char *buf;
 	ssize_t n;
 	int fd;
 
-	if (posix_memalign(&buf, 4096, 4096))
+	if (ok)
+		*ok = true;
+	if (posix_memalign((void **)&buf, 4096, len))
 		return -ENOMEM;
 	fd = open(path, O_RDONLY | O_DIRECT);
-	if (fd < 0) {
+	n = fd < 0 ? -errno : pread(fd, buf, len, off);
+	if (fd >= 0 && n < 0)
 		n = -errno;
-	} else {
-		n = read(fd, buf, 4096);
-		n = n < 0 ? -errno : n;
+	for (ssize_t i = 0; ok && i < n; i++)
+		*ok &= buf[i] == (unsigned char)splice_byte(off + i);
+	if (fd >= 0)
 		close(fd);
-	}
 	free(buf);
 	return n;
+}
+
+/* Read a whole (one-page) file with O_DIRECT: bytes read, or -errno. */
+static ssize_t read_direct(const char *path)
+{
+	return read_direct_at(path, 0, 4096, NULL);
 }
 
 VFF_FIXTURE(fs)
@@ -320,37 +337,6 @@ TEST_F(fs, one_fault_one_read)
 	EXPECT_EQ(1, majflt() - maj);
 	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));
 	munmap(p, 16 * self->ps);
-}
-
-/* Byte @i of the splice tests' file: differs in every byte of a page. */
-static char splice_byte(size_t i)
-{
-	return (char)(i * 7 + i / 4096);
-}
-
-/*
- * Read @len bytes at @off of @path with O_DIRECT (one READ each): bytes
- * read and, in @ok, whether each is splice_byte() of its offset.
- */
-static ssize_t read_direct_at(const char *path, off_t off, size_t len, bool *ok)
-{
-	unsigned char *buf;
-	ssize_t n;
-	int fd;
-
-	if (posix_memalign((void **)&buf, 4096, len))
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_DIRECT);
-	n = fd < 0 ? -errno : pread(fd, buf, len, off);
-	if (fd >= 0 && n < 0)
-		n = -errno;
-	*ok = true;
-	for (ssize_t i = 0; i < n; i++)
-		*ok &= buf[i] == (unsigned char)splice_byte(off + i);
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return n;
 }
 
 /*
