@@ -47,7 +47,9 @@
 #endif
 #endif
 #ifndef VFF_PROBE
-#define VFF_PROBE(name, a, b, c, d, e) do { } while (0)
+/* No probes: the arguments, all computed for the accounting anyway, unused. */
+#define VFF_PROBE(name, a, b, c, d, e) \
+	do { (void)(a); (void)(b); (void)(c); (void)(d); (void)(e); } while (0)
 #endif
 
 struct vff_inode {
@@ -681,6 +683,7 @@ static void vff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	uint64_t start = vff_now_ns();
 	struct vff_pipe *pipe = NULL;
 	char *buf = NULL;
+	uint64_t ns;
 	ssize_t n;
 
 	n = vff_data_begin(req, false, off, &size);
@@ -694,11 +697,10 @@ static void vff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				n = -errno;
 		}
 	}
-	vff_account(VFF_OP_READ, start, n < 0 ? 0 : n, n < 0 ? n : 0);
+	ns = vff_account(VFF_OP_READ, start, n < 0 ? 0 : n, n < 0 ? n : 0);
 	if (pipe && n > 0)
 		atomic_fetch_add(&vff_read_spliced, 1);
-	VFF_PROBE(read, (uint64_t)ino, (int64_t)off, (uint64_t)size, (int64_t)n,
-		  vff_now_ns() - start);
+	VFF_PROBE(read, (uint64_t)ino, (int64_t)off, (uint64_t)size, (int64_t)n, ns);
 	if (n < 0)
 		vff_reply_err(req, n);
 	else if (pipe && n > 0)
@@ -711,7 +713,7 @@ static void vff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void vff_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		      off_t off, struct fuse_file_info *fi)
 {
-	uint64_t start = vff_now_ns();
+	uint64_t start = vff_now_ns(), ns;
 	size_t len = 0;
 	ssize_t n;
 	int err;
@@ -724,9 +726,9 @@ static void vff_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 		else
 			len = n;
 	}
-	vff_account(VFF_OP_WRITE, start, len, err);
+	ns = vff_account(VFF_OP_WRITE, start, len, err);
 	VFF_PROBE(write, (uint64_t)ino, (int64_t)off, (uint64_t)size,
-		  (int64_t)(err ? err : (int64_t)len), vff_now_ns() - start);
+		  (int64_t)(err ? err : (int64_t)len), ns);
 	if (err)
 		vff_reply_err(req, err);
 	else

@@ -67,7 +67,7 @@ const char *vff_cache_name(enum vff_cache mode);
 int vff_cache_parse(const char *name, enum vff_cache *mode);
 
 uint64_t vff_now_ns(void);
-void vff_account(enum vff_op op, uint64_t start_ns, uint64_t bytes, int err);
+uint64_t vff_account(enum vff_op op, uint64_t start_ns, uint64_t bytes, int err);
 
 int vff_data_begin(fuse_req_t req, bool write, uint64_t off, size_t *size);
 int vff_ctl_set(const char *key, const char *value);
