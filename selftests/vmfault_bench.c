@@ -787,7 +787,14 @@ struct threads_arg {
 };
 
 /*
- * Private first writes to 16 MiB of holes (a vmfault zero region, or
+ * Pages of a write-threads trial: 64 MiB. In wall-clock time a trial of
+ * 16 MiB (about 40 ms in the dev VM) was short enough for one stall of
+ * the shared host to move it by 20% or more.
+ */
+#define WT_PAGES	16384
+
+/*
+ * Private first writes to WT_PAGES holes (a vmfault zero region, or
  * anonymous memory), split between @nthreads threads on CPUs of their
  * own: wall-clock nanoseconds per page, with the threads made and waiting
  * before the clock starts. Run only when asked for (-s write-threads), in
@@ -797,7 +804,7 @@ struct threads_arg {
 static void threads_trial(const void *arg, struct sample *s)
 {
 	const struct threads_arg *a = arg;
-	size_t span = npages * ps, part = span / a->nthreads;
+	size_t span = WT_PAGES * ps, part = span / a->nthreads;
 	struct writer w[2];
 	volatile int go = 0;
 	int fd = a->vmfault ? region(VMFAULT_MODE_ZERO, 0, span, -1, 0) : -1;
@@ -820,7 +827,7 @@ static void threads_trial(const void *arg, struct sample *s)
 		pthread_join(w[i].t, NULL);
 	s->ns = now_ns() - t0;
 	s->faults = faults_now() - f0;
-	s->units = npages;
+	s->units = WT_PAGES;
 	s->touched = span;
 	s->allocs = count_allocs(p, span);
 	munmap(p, span);
@@ -1337,17 +1344,19 @@ struct comp {
 
 /*
  * The comparators of one scenario. Under icount each runs its warm-up and
- * its trials in turn (instructions do not drift). Natively the trials go
- * round the comparators, so that a slow spell of the machine (another
- * process, the clock frequency) falls on all of them, not on one.
+ * its trials in turn (instructions do not drift). Natively, and in the
+ * dev VM's wall-clock scenarios (@wall), the warm-ups and then the trials
+ * go round the comparators, so that a slow spell of the machine (another
+ * process, the clock frequency, the host of a VM) falls on all of them,
+ * not on one.
  */
-static void measure_set(const char *scen, const struct comp *cs, int n)
+static void measure_set(const char *scen, const struct comp *cs, int n, bool wall)
 {
 	uint64_t (*per)[MAX_TRIALS];
 	struct sample *last;
 	int c, t;
 
-	if (!native) {
+	if (!native && !wall) {
 		for (c = 0; c < n; c++)
 			measure(scen, cs[c].name, cs[c].unit, cs[c].trial, cs[c].arg);
 		return;
@@ -1366,9 +1375,23 @@ static void measure_set(const char *scen, const struct comp *cs, int n)
 			if (t >= 0)
 				per[c][t] = last[c].ns * 10 / last[c].units;
 		}
-	for (c = 0; c < n; c++)
-		if (!skip_comp(cs[c].name))
-			emit(scen, cs[c].name, cs[c].unit, per[c], trials, &last[c]);
+	for (c = 0; c < n; c++) {
+		if (skip_comp(cs[c].name))
+			continue;
+		/*
+		 * Wall clock: each trial in round order, before emit() sorts
+		 * them, so that a target over several comparators can be
+		 * taken round by round, each ratio of trials that ran side by
+		 * side (vmfault_bench_report).
+		 */
+		if (wall) {
+			printf("#rounds\t%s\t%s", scen, cs[c].name);
+			for (t = 0; t < trials; t++)
+				printf("%c%.1f", t ? ',' : '\t', per[c][t] / 10.0);
+			printf("\n");
+		}
+		emit(scen, cs[c].name, cs[c].unit, per[c], trials, &last[c]);
+	}
 	free(per);
 	free(last);
 }
@@ -1404,7 +1427,7 @@ static void run_mem(const char *scen, enum mem_op op, const struct mem_case *cas
 		m[c] = (struct mem_arg){ op, cases[c].kind };
 		cs[c] = (struct comp){ cases[c].name, "page", mem_trial_fn, &m[c] };
 	}
-	measure_set(scen, cs, ncases);
+	measure_set(scen, cs, ncases, false);
 }
 
 struct file_arg {
@@ -1454,7 +1477,7 @@ static void run_file(const char *scen, const char *name, size_t len, const uint3
 		f[c] = (struct file_arg){ name, len, order, norder, &cases[c] };
 		cs[c] = (struct comp){ cases[c].name, order ? "page" : "MiB", file_trial_fn, &f[c] };
 	}
-	measure_set(scen, cs, ncases);
+	measure_set(scen, cs, ncases, false);
 }
 
 /* Every window from 1 to 512 pages, each comparator on pages of its own. */
@@ -1649,10 +1672,13 @@ int main(int argc, char **argv)
 			"vmfault-1t", "vmfault-2t", "anon-1t", "anon-2t",
 		};
 
+		struct comp cs[N(ta)];
+
 		if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 			die("write-threads: needs 2 CPUs");
 		for (size_t i = 0; i < N(ta); i++)
-			measure("write-threads", names[i], "page", threads_trial, &ta[i]);
+			cs[i] = (struct comp){ names[i], "page", threads_trial, &ta[i] };
+		measure_set("write-threads", cs, N(ta), true);
 	}
 	if (wanted("read-hole-size") && !native) {
 		static const struct size_arg sz[] = {
@@ -1754,12 +1780,15 @@ int main(int argc, char **argv)
 		static const struct mmlat_arg ma[] = { { true }, { false } };
 		static const char *const names[] = { "vmfault-w1", "mmap-fuse-random" };
 
+		struct comp cs[N(ma)];
+
 		if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 			die("mmap-latency: needs 2 CPUs");
 		if (vff_ctl(&mnt, "read_delay_us 1000") || vff_ctl(&mnt, "zero_stats"))
 			die("vmfaultfs ctl failed");
 		for (size_t i = 0; i < N(ma); i++)
-			measure("mmap-latency", names[i], "call", mmlat_trial, &ma[i]);
+			cs[i] = (struct comp){ names[i], "call", mmlat_trial, &ma[i] };
+		measure_set("mmap-latency", cs, N(ma), true);
 		print_read_latency("mmap-latency", "both", 1000, &mnt);
 		vff_ctl(&mnt, "read_delay_us 0");
 	}
@@ -1772,12 +1801,15 @@ int main(int argc, char **argv)
 			"vmfault-w1-1t", "vmfault-w1-2t", "mmap-fuse-random-1t", "mmap-fuse-random-2t",
 		};
 
+		struct comp cs[N(ra)];
+
 		if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 			die("random-threads: needs 2 CPUs");
 		if (vff_ctl(&mnt, "read_delay_us 1000") || vff_ctl(&mnt, "zero_stats"))
 			die("vmfaultfs ctl failed");
 		for (size_t i = 0; i < N(ra); i++)
-			measure("random-threads", names[i], "page", rthreads_trial, &ra[i]);
+			cs[i] = (struct comp){ names[i], "page", rthreads_trial, &ra[i] };
+		measure_set("random-threads", cs, N(ra), true);
 		print_read_latency("random-threads", "all", 1000, &mnt);
 		vff_ctl(&mnt, "read_delay_us 0");
 	}
