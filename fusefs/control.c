@@ -266,8 +266,6 @@ static const struct vff_setting *vff_setting(const char *name)
 /* A setting's value; eio_after's "off" is -1. */
 static int64_t vff_setting_get(const struct vff_setting *set)
 {
-	bool stalled;
-
 	switch (set->type) {
 	case VFF_SET_U32:
 	case VFF_SET_BOOL:
@@ -277,8 +275,7 @@ static int64_t vff_setting_get(const struct vff_setting *set)
 	case VFF_SET_AFTER:
 		return atomic_load((atomic_int_fast64_t *)set->var);
 	case VFF_SET_STALL:
-		stalled = atomic_load(&vff_stalled);
-		return stalled;
+		return atomic_load(&vff_stalled);
 	}
 	return 0;
 }
