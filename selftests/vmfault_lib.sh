@@ -195,7 +195,9 @@ tracepoint:tlb:tlb_flush /pid == $1 && (args->reason == 2 || args->reason == 3)/
 # spinner's CPU it would take turns with the spinners, and each write made
 # while it ran there would need no remote flush (x86 takes a CPU out of
 # an mm's cpumask when it switches to another process's mm). A CI run
-# under load counted 113 remote flushes of 256 that way.
+# under load counted 113 remote flushes of 256 that way. tlb_target's
+# spinners are real-time for the writes (SCHED_FIFO), so that no other
+# process takes their CPU meanwhile.
 tlb_count() {
 	local bt rc=0 tpid line
 	coproc TGT { exec taskset -c "$4" "$1" "$2" "$3"; }
