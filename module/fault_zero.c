@@ -166,19 +166,32 @@ struct page *vmfault_region_alloc_page(struct vmfault_region *region, pgoff_t in
 }
 
 /*
- * The page at @index, or NULL: xa_load(), but a region that has no page at
- * all answers from its xarray's head without walking. That is every
- * region written only through private mappings, whose writes go to
- * anonymous copies. xa_load() on an empty tree is still three calls and an
- * RCU read section: 76 instructions on riscv64 6.12. A page published
- * concurrently is missed as xa_load() would miss it a moment earlier; the
- * read path's second look (vmfault_zero_published_since()) covers both.
+ * The page at @index, or NULL: xa_load(), but an offset whose bit in the
+ * region's resident map is clear (struct vmfault_resident) has no page and
+ * needs no walk. A region that never had a page has no map: every region
+ * written only through private mappings, whose writes go to anonymous
+ * copies. The walk costs 106 instructions at 4096 pages and 165 at 64 GiB
+ * (x86 6.1, under icount); xa_load() on an empty tree is still three calls
+ * and an RCU read section, 76 instructions on riscv64 6.12. The bit is set
+ * before the page is stored and the store before region->published moves
+ * (vmfault_region_publish()), so a page published before the caller read
+ * that count is found; one published concurrently is missed as xa_load()
+ * would miss it a moment earlier, and the read path's second look
+ * (vmfault_zero_published_since()) covers both.
  */
 static __always_inline struct page *vmfault_region_lookup(struct vmfault_region *region,
 							  pgoff_t index)
 {
-	if (xa_empty(&region->pages))
+	struct vmfault_resident *r = READ_ONCE(region->resident);
+	unsigned long *chunk;
+
+	if (!r)
 		return NULL;
+	if (likely(index < r->pages)) {
+		chunk = READ_ONCE(r->chunk[index >> VMFAULT_RESIDENT_SHIFT]);
+		if (!chunk || !test_bit(index & (VMFAULT_RESIDENT_BITS - 1), chunk))
+			return NULL;
+	}
 	return xa_load(&region->pages, index);
 }
 

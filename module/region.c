@@ -56,6 +56,19 @@ struct vmfault_region *vmfault_region_create(struct inode *inode)
 	return region;
 }
 
+/* Free a region's resident map. */
+static void vmfault_resident_free(struct vmfault_region *region)
+{
+	struct vmfault_resident *r = region->resident;
+	unsigned long i;
+
+	if (!r)
+		return;
+	for (i = 0; i < DIV_ROUND_UP(r->pages, VMFAULT_RESIDENT_BITS); i++)
+		kfree(r->chunk[i]);
+	kvfree(r);
+}
+
 /**
  * vmfault_region_destroy() - release a region and all of its pages
  * @region: a region with no mappings left
@@ -85,6 +98,7 @@ void vmfault_region_destroy(struct vmfault_region *region)
 			cond_resched();
 	}
 	xa_destroy(&region->pages);
+	vmfault_resident_free(region);
 	if (region->backing)
 		fput(region->backing);
 	/* Its last count was the pages freed above. */
@@ -633,6 +647,52 @@ void vmfault_page_drop(struct page *page)
 	put_page(page);
 }
 
+/*
+ * Set @index's bit in the region's resident map (struct vmfault_resident),
+ * making the map and the chunk on first use. Racing callers agree through
+ * the cmpxchg()es, whose full barriers also order a new map's or chunk's
+ * contents before the pointer a lock-free lookup follows.
+ *
+ * Return: 0, or -ENOMEM (charged to the caller's memory cgroup, as the page).
+ */
+static int vmfault_resident_set(struct vmfault_region *region, pgoff_t index)
+{
+	struct vmfault_resident *r = READ_ONCE(region->resident), *new;
+	unsigned long *chunk, *bits, i;
+
+	if (!r) {
+		unsigned long pages = READ_ONCE(region->size) >> PAGE_SHIFT;
+
+		new = kvzalloc(struct_size(new, chunk, DIV_ROUND_UP(pages, VMFAULT_RESIDENT_BITS)),
+			       GFP_KERNEL_ACCOUNT);
+		if (!new)
+			return -ENOMEM;
+		new->pages = pages;
+		r = cmpxchg(&region->resident, NULL, new);
+		if (r)
+			kvfree(new);
+		else
+			r = new;
+	}
+	if (index >= r->pages)
+		return 0;	/* a lookup there walks the xarray */
+	i = index >> VMFAULT_RESIDENT_SHIFT;
+	chunk = READ_ONCE(r->chunk[i]);
+	if (!chunk) {
+		bits = kcalloc(BITS_TO_LONGS(min(r->pages, VMFAULT_RESIDENT_BITS)), sizeof(long),
+			       GFP_KERNEL_ACCOUNT);
+		if (!bits)
+			return -ENOMEM;
+		chunk = cmpxchg(&r->chunk[i], NULL, bits);
+		if (chunk)
+			kfree(bits);
+		else
+			chunk = bits;
+	}
+	set_bit(index & (VMFAULT_RESIDENT_BITS - 1), chunk);
+	return 0;
+}
+
 /**
  * vmfault_region_publish() - put a page in a region's empty slot
  * @region: the region
@@ -646,8 +706,14 @@ void vmfault_page_drop(struct page *page)
 struct page *vmfault_region_publish(struct vmfault_region *region, pgoff_t index,
 				    struct page *page, unsigned long address)
 {
-	struct page *cur = xa_cmpxchg(&region->pages, index, NULL, page, GFP_KERNEL);
+	struct page *cur;
+	int err;
 
+	/* The bit first: a lookup that finds it clear finds no page (fault_zero.c). */
+	err = vmfault_resident_set(region, index);
+	if (err)
+		return ERR_PTR(err);
+	cur = xa_cmpxchg(&region->pages, index, NULL, page, GFP_KERNEL);
 	if (xa_is_err(cur))
 		return ERR_PTR(xa_err(cur));
 	if (cur)

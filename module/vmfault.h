@@ -105,6 +105,30 @@ struct vmfault_counter_set {
 	struct list_head node;
 };
 
+/* A chunk of a resident map: 2^15 bits (4 KiB), 128 MiB of region. */
+#define VMFAULT_RESIDENT_SHIFT	15
+#define VMFAULT_RESIDENT_BITS	BIT(VMFAULT_RESIDENT_SHIFT)
+
+/**
+ * struct vmfault_resident - which offsets of a region may hold a page
+ * @pages: the offsets it covers: the region's size in pages when the map
+ *	was made (the first page published, after the region was frozen)
+ * @chunk: a bitmap of VMFAULT_RESIDENT_BITS offsets each (a region of
+ *	fewer pages has one chunk of its own size), or NULL where no page was
+ *	ever published
+ *
+ * A bit is set before its page is published (vmfault_region_publish())
+ * and never cleared: a page that leaves its slot (eviction, a pager's
+ * drop) leaves its bit, and a lookup there walks the xarray as before. A
+ * clear bit, a missing chunk, or no map at all answer "no page" without
+ * that walk, which is what a read of a hole asks (fault_zero.c,
+ * vmfault_region_lookup()); offsets past @pages walk the xarray.
+ */
+struct vmfault_resident {
+	unsigned long pages;
+	unsigned long *chunk[];
+};
+
 /**
  * struct vmfault_region - the memory object behind one open() of the device
  * @lock: protects the configuration (@mode to @writable), @mapped and @frozen
@@ -129,6 +153,8 @@ struct vmfault_counter_set {
  * @published: pages put in empty slots so far (vmfault_region_publish()):
  *	a read of a hole that sees it unchanged from before its lookup to
  *	after its zero-page pte needs no second lookup (fault_zero.c)
+ * @resident: the offsets that may hold a page, a bit each, from the first
+ *	page published on (struct vmfault_resident)
  * @stack_low: VMFAULT_FLAG_GROWSDOWN: the page offset of the stack's
  *	lowest page; only ever lowered, by one page per fault just below it
  * @guard_pages: VMFAULT_FLAG_GROWSDOWN: the pages at the region's start
@@ -182,6 +208,7 @@ struct vmfault_region {
 	bool frozen;
 	bool zero_mapped;
 	atomic_long_t published;
+	struct vmfault_resident *resident;
 	atomic64_t data_end;
 	atomic_long_t stack_low;
 	u32 guard_pages;

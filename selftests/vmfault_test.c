@@ -966,6 +966,75 @@ TEST_F(region, huge_sparse_region)
 	munmap(p, size);
 }
 
+/*
+ * Where a page was written, a read finds it; between, a read of a hole maps
+ * the zero page. The module answers "no page" from its resident map, 2^15
+ * offsets (128 MiB) to a chunk, without the xarray's walk: its edges are
+ * checked here, in a region as large as the address space allows (holes
+ * in chunks with pages and in chunks without), and in a 3-page region (a
+ * chunk smaller than a word).
+ */
+TEST(resident_map_edges)
+{
+	const uint64_t chunk = 1ULL << 15, size = sparse_size();
+	const long ps = page_size();
+	const uint64_t last = size / ps - 1;
+	const uint64_t written[] = { 0, chunk - 1, chunk, 2 * chunk - 1, 5 * chunk + 7,
+				     last - chunk, last };
+	const uint64_t holes[] = { 1, chunk - 2, chunk + 1, 2 * chunk - 2, 2 * chunk,
+				   3 * chunk, 5 * chunk + 6, 5 * chunk + 8, last - chunk + 1,
+				   last - 1 };
+	uint64_t zp = zero_pfn();
+	unsigned int i;
+	int fd = vmf_open(), fd3 = vmf_open();
+	char *p, *q, c;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(fd3, 0);
+	TH_LOG("a %llu GiB region, %llu pages", (unsigned long long)(size >> 30),
+	       (unsigned long long)(last + 1));
+	ASSERT_EQ(vmf_configure(fd, VMFAULT_MODE_ZERO, size), 0);
+	for (i = 0; i < ARRAY_SIZE(written); i++) {
+		c = (char)('a' + i);
+		ASSERT_EQ(pwrite(fd, &c, 1, written[i] * ps + 5), 1);
+	}
+	EXPECT_EQ(vmf_counter(fd, VMFAULT_CNT_PAGES_ALLOCATED), ARRAY_SIZE(written));
+	p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	for (i = 0; i < ARRAY_SIZE(written); i++) {
+		char *pg = p + written[i] * ps;
+
+		EXPECT_EQ(pg[5], (char)('a' + i)) TH_LOG("page %llu", (unsigned long long)written[i]);
+		EXPECT_NE(pfn_of(pg), zp);
+	}
+	for (i = 0; i < ARRAY_SIZE(holes); i++) {
+		char *pg = p + holes[i] * ps;
+
+		touch_read(pg);
+		EXPECT_EQ(pfn_of(pg), zp) TH_LOG("hole %llu", (unsigned long long)holes[i]);
+		EXPECT_TRUE(all_bytes(pg, ps, 0));
+	}
+	EXPECT_EQ(vmf_counter(fd, VMFAULT_CNT_ZERO_PAGE_MAPS), ARRAY_SIZE(holes));
+	EXPECT_EQ(vmf_counter(fd, VMFAULT_CNT_PAGES_ALLOCATED), ARRAY_SIZE(written));
+	munmap(p, size);
+
+	/* 3 pages: the map is one chunk of 3 bits. */
+	ASSERT_EQ(vmf_configure(fd3, VMFAULT_MODE_ZERO, 3 * ps), 0);
+	c = 'm';
+	ASSERT_EQ(pwrite(fd3, &c, 1, ps + 9), 1);
+	q = mmap(NULL, 3 * ps, PROT_READ, MAP_PRIVATE, fd3, 0);
+	ASSERT_NE(q, MAP_FAILED);
+	EXPECT_EQ(q[ps + 9], 'm');
+	touch_read(q);
+	touch_read(q + 2 * ps);
+	EXPECT_EQ(pfn_of(q), zp);
+	EXPECT_EQ(pfn_of(q + 2 * ps), zp);
+	EXPECT_NE(pfn_of(q + ps), zp);
+	munmap(q, 3 * ps);
+	close(fd3);
+	close(fd);
+}
+
 /* /proc/vmfault_regions shows each region: owner, mode, size, counters. */
 TEST(proc_region_view)
 {
