@@ -117,12 +117,13 @@ struct vmfault_counter_set {
  *	fewer pages has one chunk of its own size), or NULL where no page was
  *	ever published
  *
- * A bit is set before its page is published (vmfault_region_publish())
- * and never cleared: a page that leaves its slot (eviction, a pager's
- * drop) leaves its bit, and a lookup there walks the xarray as before. A
- * clear bit, a missing chunk, or no map at all answer "no page" without
- * that walk, which is what a read of a hole asks (fault_zero.c,
- * vmfault_region_lookup()); offsets past @pages walk the xarray.
+ * Zero mode only, whose lookups read it. A bit is set before its page is
+ * published (vmfault_region_publish()) and never cleared: a page that
+ * leaves its slot (evicted to swap) leaves its bit, and a lookup
+ * there walks the xarray as before. A clear bit, a missing chunk, or no
+ * map at all answer "no page" without that walk, which is what a read of
+ * a hole asks (fault_zero.c, vmfault_region_lookup()); offsets past
+ * @pages walk the xarray.
  */
 struct vmfault_resident {
 	unsigned long pages;
