@@ -56,6 +56,12 @@ struct vmfault_region *vmfault_region_create(struct inode *inode)
 	return region;
 }
 
+/* The chunks of a resident map that covers @pages offsets. */
+static unsigned long vmfault_resident_chunks(unsigned long pages)
+{
+	return DIV_ROUND_UP(pages, VMFAULT_RESIDENT_BITS);
+}
+
 /* Free a region's resident map. */
 static void vmfault_resident_free(struct vmfault_region *region)
 {
@@ -64,7 +70,7 @@ static void vmfault_resident_free(struct vmfault_region *region)
 
 	if (!r)
 		return;
-	for (i = 0; i < DIV_ROUND_UP(r->pages, VMFAULT_RESIDENT_BITS); i++)
+	for (i = 0; i < vmfault_resident_chunks(r->pages); i++)
 		kfree(r->chunk[i]);
 	kvfree(r);
 }
@@ -663,7 +669,7 @@ static int vmfault_resident_set(struct vmfault_region *region, pgoff_t index)
 	if (!r) {
 		unsigned long pages = READ_ONCE(region->size) >> PAGE_SHIFT;
 
-		new = kvzalloc(struct_size(new, chunk, DIV_ROUND_UP(pages, VMFAULT_RESIDENT_BITS)),
+		new = kvzalloc(struct_size(new, chunk, vmfault_resident_chunks(pages)),
 			       GFP_KERNEL_ACCOUNT);
 		if (!new)
 			return -ENOMEM;
