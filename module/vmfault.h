@@ -377,6 +377,9 @@ struct page *vmfault_page_alloc(struct vmfault_region *region, bool zero);
 void vmfault_page_drop(struct page *page);
 struct page *vmfault_region_publish(struct vmfault_region *region, pgoff_t index,
 				    struct page *page, unsigned long address);
+struct bio_vec;
+unsigned int vmfault_region_publish_run(struct vmfault_region *region, pgoff_t index,
+					const struct bio_vec *bv, unsigned int nr);
 struct page *vmfault_region_find_get(struct vmfault_region *region, pgoff_t index);
 void vmfault_region_replaced(struct vmfault_region *region, pgoff_t index,
 			     struct page *old, struct page *page);

@@ -2,7 +2,8 @@
 /*
  * vmfault file mode: demand paging from a backing file on vmfaultfs.
  *
- *  - a miss is one major fault and one READ of the window; prefetch windows
+ *  - a miss is one major fault and one READ of the window, which stops at a
+ *    page the region holds already; prefetch windows
  *    1, 4, 16, 64 with and without fault-around, against a model of both
  *    ("# window:" lines);
  *  - the end of the file, permissions and bad backing fds;
@@ -186,6 +187,66 @@ TEST_F(file, miss_is_one_major_fault_and_one_read)
 	EXPECT_FALSE(kpf(pfn_of(q + 5 * self->ps), KPF_ANON));
 	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));
 	munmap(q, 16 * self->ps);
+	munmap(p, 16 * self->ps);
+	close(fd);
+}
+
+/*
+ * A window read stops at the first page the region holds already. A
+ * write() of page 9 reads its window (pages 9 to 15, as every write of a
+ * page that is not resident) and then writes page 9; that page is kept as
+ * it is by the reads of the windows before it (its frame, its data, then
+ * the file's after fsync()), which cover only the pages before the first
+ * resident one, each in one READ.
+ */
+TEST_F(file, window_stops_at_a_resident_page)
+{
+	const char x = ~page_byte(9);
+	struct vmfault_region_info info;
+	uint64_t pfn;
+	char *buf, *p;
+	int fd;
+
+	ASSERT_EQ(0, make_pattern(&self->m, "f", 16 * self->ps));
+	fd = file_region(&self->m, "f", O_RDWR, 16, VMFAULT_FLAG_NO_FAULT_AROUND, 0);
+	ASSERT_LE(0, fd);
+	buf = malloc(16 * self->ps);
+	ASSERT_NE(NULL, buf);
+	memset(buf, x, self->ps);
+	ASSERT_EQ(self->ps, pwrite(fd, buf, self->ps, 9 * self->ps));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(7, info.resident);
+	p = map_aligned(fd, 16 * self->ps, PROT_READ, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(x, p[9 * self->ps]);
+	pfn = pfn_of(p + 9 * self->ps);
+	ASSERT_NE(0, pfn);
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	/* A miss at page 3 reads pages 3 to 8, in one READ. */
+	EXPECT_EQ(page_byte(3), p[3 * self->ps]);
+	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(6 * self->ps, vff_stat(&self->m, "read_bytes"));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(13, info.resident);
+	EXPECT_TRUE(pages_ok(p, 3, 6));
+	EXPECT_TRUE(all_bytes(p + 9 * self->ps, self->ps, x));
+	EXPECT_TRUE(pages_ok(p, 10, 6));
+	EXPECT_EQ(pfn, pfn_of(p + 9 * self->ps));
+	/* A miss at page 0 reads pages 0 to 2; nothing else is read. */
+	EXPECT_EQ(page_byte(0), p[0]);
+	EXPECT_EQ(2, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(9 * self->ps, vff_stat(&self->m, "read_bytes"));
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	EXPECT_EQ(16, info.resident);
+	EXPECT_TRUE(pages_ok(p, 0, 9));
+	EXPECT_EQ(pfn, pfn_of(p + 9 * self->ps));
+	/* The file: its own data but page 9's, which is the write's. */
+	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ(16 * self->ps, read_file(vff_path(&self->m, true, "f"), buf, 16 * self->ps));
+	EXPECT_TRUE(pages_ok(buf, 0, 9));
+	EXPECT_TRUE(all_bytes(buf + 9 * self->ps, self->ps, x));
+	EXPECT_TRUE(pages_ok(buf, 10, 6));
+	free(buf);
 	munmap(p, 16 * self->ps);
 	close(fd);
 }
