@@ -46,6 +46,8 @@
 #define MAJOR_PAGES	16384	/* the major faults' file: 64 MiB, as file-random's */
 #define MAJOR_PAGE	8193	/* the first page they fault on; the one before is read first */
 #define MAJOR_TRIALS	3	/* major faults stepped of each kind, 16 pages apart */
+#define SEQ_WINDOW	32	/* K_VMF_SEQ's window: 128 KiB, one READ */
+#define SEQ_FIRST	256	/* its first stepped page; the MiB before is read first */
 #define ANATOMY_DONE	255
 
 enum kind {
@@ -55,6 +57,8 @@ enum kind {
 	K_ANON_READ_PT, K_VMF_READ_PT, K_VMF_READ_FA_PT,
 	/* A major fault on vmfaultfs: the page cache's, then a file-mode region's. */
 	K_CACHE_MAJOR, K_VMF_MAJOR,
+	/* A sequential read of one window, file mode, window 32. */
+	K_VMF_SEQ,
 	NR_KINDS,
 };
 
@@ -95,7 +99,8 @@ static size_t map_len(int kind)
  * The major faults' mapping: the file "major" on vmfaultfs, none of it
  * cached, mapped as the bench maps it for file-random: MAP_SHARED and
  * read-only, with MADV_RANDOM (the page cache), or a file-mode region of
- * it with a one-page window (vmfault-w1).
+ * it with a one-page window (vmfault-w1); for K_VMF_SEQ, a region with a
+ * 32-page window (file-seq's vmfault-w32).
  */
 static char *map_file(int kind, int *fdp)
 {
@@ -105,11 +110,25 @@ static char *map_file(int kind, int *fdp)
 
 	if (ffd < 0)
 		die("open the vmfaultfs file");
+	/*
+	 * The bench reads its file many times over: the daemon's copy of
+	 * it (on tmpfs) is in its active list. Read K_VMF_SEQ's pages twice
+	 * through the page cache, which is then dropped, for the same.
+	 */
+	if (kind == K_VMF_SEQ) {
+		static char buf[SEQ_WINDOW * 4096];
+
+		for (int pass = 0; pass < 2; pass++)
+			for (long w = 0; w < SEQ_FIRST / SEQ_WINDOW + MAJOR_TRIALS; w++)
+				if (pread(ffd, buf, sizeof(buf), w * sizeof(buf)) != sizeof(buf))
+					die("read the vmfaultfs file");
+	}
 	if (posix_fadvise(ffd, 0, 0, POSIX_FADV_DONTNEED))
 		die("POSIX_FADV_DONTNEED");
-	if (kind == K_VMF_MAJOR) {
+	if (kind == K_VMF_MAJOR || kind == K_VMF_SEQ) {
 		struct vmfault_config cfg = {
-			.mode = VMFAULT_MODE_FILE, .fd = ffd, .window = 1,
+			.mode = VMFAULT_MODE_FILE, .fd = ffd,
+			.window = kind == K_VMF_SEQ ? SEQ_WINDOW : 1,
 		};
 
 		fd = vmf_open();
@@ -201,6 +220,9 @@ int main(int argc, char **argv)
 			*(volatile char *)p = 1;
 		else if (kind < K_ANON_READ_PT)
 			(void)*(volatile char *)p;
+		else if (kind == K_VMF_SEQ)
+			for (i = 0; i < SEQ_FIRST; i++)
+				(void)*(volatile char *)(p + i * 4096L);
 		else if (kind >= K_CACHE_MAJOR)
 			warm_major(p);
 		if (kind == K_VMF_READ_HALF) {
@@ -236,6 +258,16 @@ int main(int argc, char **argv)
 			for (i = 16; i < 16 + ANATOMY_WRITES; i++)
 				*(volatile char *)(p + i * 4096L) = 1;
 			anatomy_end(kind);
+		} else if (kind == K_VMF_SEQ) {
+			/* Each trial: one window, its pages in order, as the bench scans. */
+			for (int t = 0; t < MAJOR_TRIALS; t++) {
+				long first = SEQ_FIRST + t * SEQ_WINDOW;
+
+				anatomy_begin(kind);
+				for (i = 0; i < SEQ_WINDOW; i++)
+					(void)*(volatile char *)(p + (first + i) * 4096L);
+				anatomy_end(kind);
+			}
 		} else if (kind >= K_CACHE_MAJOR) {
 			for (i = 0; i < MAJOR_TRIALS; i++) {
 				anatomy_begin(kind);
