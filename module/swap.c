@@ -36,6 +36,9 @@
  * cache). A swap-in fills a page nobody can see yet, and publishes it only
  * when it is whole: there is no page "being read" to wait for, and two
  * racing swap-ins of one page read it twice, the second copy dropped. A
+ * read that overlapped a rewrite of the copy (the other swap-in's page
+ * written and swapped out again meanwhile) fails its CRC against the new
+ * entry: it is read again, not reported. A
  * read that fails (a dead daemon, an injected error, a truncated swap
  * file, data that fails its CRC) is SIGBUS, counted in sigbus and io_errors; the page stays
  * swapped, and the next access tries again.
@@ -213,10 +216,35 @@ static int vmfault_swap_read_cached(struct vmfault_region *region, pgoff_t index
 	return 0;
 }
 
-/* Read the swapped page at @index into @page by the route @how allows. */
+/*
+ * Was a swap-in's read of @index stale rather than corrupt? A swap-in
+ * that began while the slot was empty can overlap another task's swap-in
+ * of the same page, a store to it and its eviction, whose swap-out
+ * rewrites the copy being read: the read gets the old data or a torn mix,
+ * and the swap map the new CRC. Then either the slot holds a page (the
+ * other task's, still there), or that page was evicted since and the swap
+ * map's entry is no longer @before, the one seen before the read. The
+ * slot is looked at first: a swap-out stores its entry before its page
+ * leaves the slot (vmfault_swap_writeout(), then eviction).
+ */
+static bool vmfault_swap_read_stale(struct vmfault_region *region, pgoff_t index, void *before)
+{
+	if (xa_load(&region->pages, index))
+		return true;
+	smp_rmb();	/* the slot, then the swap map: the reverse of the writer's order */
+	return xa_load(&region->swapped, index) != before;
+}
+
+/*
+ * Read the swapped page at @index into @page by the route @how allows.
+ * Returns 0, VMFAULT_SWAP_STALE when the copy changed while it was read
+ * (read it again), or an error.
+ */
+#define VMFAULT_SWAP_STALE	1
 static int vmfault_swap_read(struct vmfault_region *region, pgoff_t index, struct page *page,
 			     enum vmfault_get how)
 {
+	void *before = xa_load(&region->swapped, index);
 	u64 start = ktime_get_ns();
 	int err;
 
@@ -232,6 +260,8 @@ static int vmfault_swap_read(struct vmfault_region *region, pgoff_t index, struc
 		void *entry = xa_load(&region->swapped, index);
 
 		if (xa_is_value(entry) && xa_to_value(entry) != vmfault_page_crc(page)) {
+			if (vmfault_swap_read_stale(region, index, before))
+				return VMFAULT_SWAP_STALE;
 			pr_info_ratelimited("region %lu: swap-in of page %lu: the swap file's data is not what was written (truncated, or written by another?)\n",
 					    vmfault_region_id(region), index);
 			err = -EIO;
@@ -373,7 +403,12 @@ again:
 		if (err) {
 			vmfault_frame_unreserve(region, frame);
 			vmfault_page_drop(page);
-			return ERR_PTR(err);
+			if (err != VMFAULT_SWAP_STALE)
+				return ERR_PTR(err);
+			/* Another task's page, or a newer copy: look again. */
+			if (fatal_signal_pending(current))
+				return ERR_PTR(-EINTR);
+			goto again;
 		}
 	}
 	SetPageUptodate(page);
