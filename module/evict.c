@@ -1321,6 +1321,23 @@ void vmfault_frame_attach(struct page *page, struct vmfault_frame *f)
 }
 
 /**
+ * vmfault_frame_detach() - give back the frame of a page that never went in
+ * @region: the page's region
+ * @page: a page that vmfault_frame_attach() gave a reserved frame and that
+ *	never went into its slot; a page with no frame (a region without a
+ *	budget) is left as it is
+ */
+void vmfault_frame_detach(struct vmfault_region *region, struct page *page)
+{
+	struct vmfault_frame *f = vmfault_page_frame(page);
+
+	if (!f)
+		return;
+	set_page_private(page, 0);
+	vmfault_frame_unreserve(region, f);
+}
+
+/**
  * vmfault_frame_move() - a page took another's place in its slot
  * @old: the page that left the slot (not up to date)
  * @page: the page now there

@@ -558,12 +558,7 @@ bool vmfault_file_cached(struct vmfault_region *region, pgoff_t index)
 static void vmfault_file_unpublished(struct vmfault_region *region, struct page *page)
 {
 	__folio_clear_locked(page_folio(page));
-	if (region->budget && page_private(page)) {
-		struct vmfault_frame *frame = (struct vmfault_frame *)page_private(page);
-
-		set_page_private(page, 0);
-		vmfault_frame_unreserve(region, frame);
-	}
+	vmfault_frame_detach(region, page);
 	put_page(page);
 	vmfault_page_drop(page);
 }

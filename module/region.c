@@ -700,6 +700,15 @@ static int vmfault_resident_set(struct vmfault_region *region, pgoff_t index)
 	return 0;
 }
 
+/* Count @n pages just put in empty slots. */
+static inline void vmfault_region_published(struct vmfault_region *region, unsigned int n)
+{
+	/* Pages, then count: a reader that sees the count finds the pages (fault_zero.c). */
+	smp_mb__before_atomic();
+	atomic_long_add(n, &region->published);
+	vmfault_count_add(region, VMFAULT_CNT_PAGES_ALLOCATED, n);
+}
+
 /**
  * vmfault_region_publish() - put a page in a region's empty slot
  * @region: the region
@@ -733,10 +742,7 @@ struct page *vmfault_region_publish(struct vmfault_region *region, pgoff_t index
 		return ERR_PTR(xa_err(cur));
 	if (cur)
 		return cur;
-	/* Page, then count: a reader that sees the count finds the page (fault_zero.c). */
-	smp_mb__before_atomic();
-	atomic_long_inc(&region->published);
-	vmfault_count(region, VMFAULT_CNT_PAGES_ALLOCATED);
+	vmfault_region_published(region, 1);
 	trace_vmfault_page_alloc(region, address, index, page);
 	return NULL;
 }
@@ -781,10 +787,7 @@ unsigned int vmfault_region_publish_run(struct vmfault_region *region, pgoff_t i
 	} while (xas_nomem(&xas, GFP_KERNEL));
 	if (!done)
 		return 0;
-	/* Pages, then count, as vmfault_region_publish(). */
-	smp_mb__before_atomic();
-	atomic_long_add(done, &region->published);
-	vmfault_count_add(region, VMFAULT_CNT_PAGES_ALLOCATED, done);
+	vmfault_region_published(region, done);
 	if (trace_vmfault_page_alloc_enabled()) {
 		unsigned int i;
 

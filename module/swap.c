@@ -417,8 +417,7 @@ again:
 	old = vmfault_region_publish(region, index, page, 0);
 	if (old) {
 		/* Another task was first (or no memory for the slot). */
-		set_page_private(page, 0);
-		vmfault_frame_unreserve(region, frame);
+		vmfault_frame_detach(region, page);
 		put_page(page);
 		vmfault_page_drop(page);
 		if (IS_ERR(old))

@@ -576,6 +576,7 @@ struct page *vmfault_frame_page(struct vmfault_region *region, struct vmfault_fr
 				bool zero);
 void vmfault_frame_unreserve(struct vmfault_region *region, struct vmfault_frame *f);
 void vmfault_frame_attach(struct page *page, struct vmfault_frame *f);
+void vmfault_frame_detach(struct vmfault_region *region, struct page *page);
 void vmfault_frame_move(struct page *old, struct page *page);
 void vmfault_frame_uptodate(struct vmfault_region *region, struct page *page);
 void vmfault_frame_reference(struct vmfault_region *region, pgoff_t index, struct page *page,
