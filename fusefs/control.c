@@ -14,7 +14,8 @@
  *                     zeroed)
  *
  * Settings and counters are atomics: a READ never takes a lock to be
- * accounted. Only the stall switch has a mutex, for its condition variable.
+ * accounted. Only the stall switch and held READs have a mutex, for their
+ * condition variable.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -40,6 +41,9 @@ static pthread_mutex_t vff_stall_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t vff_stall_cond = PTHREAD_COND_INITIALIZER;
 /* Written under vff_stall_lock; read without it by vff_stall_wait()'s fast path. */
 static atomic_bool vff_stalled;
+/* READs held now (vff_read_hold()), and releases so far (under vff_stall_lock). */
+static atomic_uint vff_reads_held;
+static uint64_t vff_releases;
 
 static const char *const vff_op_names[VFF_OP_NR] = {
 	[VFF_OP_READ] = "read",
@@ -117,6 +121,29 @@ void vff_stall(bool on)
 }
 
 /*
+ * One slice of a held request's wait, under vff_stall_lock: at most 100 ms,
+ * then 0 to go on waiting, -EINTR (FUSE_INTERRUPT came) or -ENOTCONN (the
+ * mount is gone).
+ */
+static int vff_hold_slice(fuse_req_t req)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 100 * 1000 * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&vff_stall_cond, &vff_stall_lock, &ts);
+	if (fuse_req_interrupted(req))
+		return -EINTR;
+	if (vff_session && fuse_session_exited(vff_session))
+		return -ENOTCONN;	/* unmounted or aborted: let go */
+	return 0;
+}
+
+/*
  * Hold a request while the daemon is stalled. A stalled daemon still honours
  * FUSE_INTERRUPT, as a real file system waiting on a dead disk should: the
  * kernel sends it when the waiting task gets a signal, so a stalled fault
@@ -132,23 +159,65 @@ static int vff_stall_wait(fuse_req_t req)
 	if (!atomic_load(&vff_stalled))
 		return 0;
 	pthread_mutex_lock(&vff_stall_lock);
-	while (atomic_load(&vff_stalled) && !err) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&vff_stall_cond, &vff_stall_lock, &ts);
-		if (fuse_req_interrupted(req))
-			err = -EINTR;
-		else if (vff_session && fuse_session_exited(vff_session))
-			err = -ENOTCONN;	/* unmounted or aborted: let go */
-	}
+	while (atomic_load(&vff_stalled) && !err)
+		err = vff_hold_slice(req);
 	pthread_mutex_unlock(&vff_stall_lock);
 	return err;
+}
+
+/**
+ * vff_read_hold_claim() - is this READ one of the hold_reads to hold?
+ *
+ * Takes one from the count "hold_reads N" set. A READ that gets true
+ * copies its data (no splice: a spliced page is the source file's own,
+ * and a later write to the file would show through it), then calls
+ * vff_read_hold() before it replies.
+ *
+ * Return: true to hold this READ.
+ */
+bool vff_read_hold_claim(void)
+{
+	unsigned int left = atomic_load(&vff_inject.hold_reads);
+
+	while (left)
+		if (atomic_compare_exchange_weak(&vff_inject.hold_reads, &left, left - 1))
+			return true;
+	return false;
+}
+
+/**
+ * vff_read_hold() - hold a READ that has its data until "release_reads"
+ * @req: the READ
+ *
+ * The race a test needs: the READ has taken the file's data as it was, and
+ * its reply waits while other requests (a WRITE over the same bytes) are
+ * served. Counted in "reads_held" while it waits; honours FUSE_INTERRUPT
+ * as a stall does; "reset" and an unmount let it go.
+ *
+ * Return: 0 to reply with the data, or the negative errno to answer with.
+ */
+int vff_read_hold(fuse_req_t req)
+{
+	uint64_t gen;
+	int err = 0;
+
+	pthread_mutex_lock(&vff_stall_lock);
+	gen = vff_releases;
+	atomic_fetch_add(&vff_reads_held, 1);
+	while (gen == vff_releases && !err)
+		err = vff_hold_slice(req);
+	atomic_fetch_sub(&vff_reads_held, 1);
+	pthread_mutex_unlock(&vff_stall_lock);
+	return err;
+}
+
+/* "release_reads": every held READ replies. */
+static void vff_release_reads(void)
+{
+	pthread_mutex_lock(&vff_stall_lock);
+	vff_releases++;
+	pthread_cond_broadcast(&vff_stall_cond);
+	pthread_mutex_unlock(&vff_stall_lock);
 }
 
 /* Sleep for the injected latency, in slices, honouring interrupts. */
@@ -248,6 +317,7 @@ static const struct vff_setting vff_settings[] = {
 	{ "eio_partial",	VFF_SET_BOOL,	&vff_inject.eio_partial },
 	{ "eio_after",		VFF_SET_AFTER,	&vff_inject.eio_after },
 	{ "stall",		VFF_SET_STALL,	NULL },
+	{ "hold_reads",		VFF_SET_U32,	&vff_inject.hold_reads },
 };
 
 #define VFF_NR_SETTINGS (sizeof(vff_settings) / sizeof(vff_settings[0]))
@@ -354,6 +424,7 @@ static void vff_ctl_reset(void)
 {
 	for (size_t i = 0; i < VFF_NR_SETTINGS; i++)
 		vff_setting_put(&vff_settings[i], vff_at_mount[i]);
+	vff_release_reads();
 	vff_stats_reset();
 }
 
@@ -364,6 +435,7 @@ static const struct {
 } vff_commands[] = {
 	{ "zero_stats",	vff_stats_reset },	/* the counters only */
 	{ "reset",	vff_ctl_reset },	/* the settings too */
+	{ "release_reads", vff_release_reads },	/* held READs reply */
 };
 
 /*
@@ -437,9 +509,11 @@ static void vff_stats_render(FILE *f)
 		fprintf(f, "%s_errors %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->errors));
 		if (i == VFF_OP_READ || i == VFF_OP_WRITE)
 			fprintf(f, "%s_bytes %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->bytes));
-		if (i == VFF_OP_READ)
+		if (i == VFF_OP_READ) {
 			fprintf(f, "read_spliced %" PRIu64 "\n",
 				(uint64_t)atomic_load(&vff_read_spliced));
+			fprintf(f, "reads_held %u\n", atomic_load(&vff_reads_held));
+		}
 		fprintf(f, "%s_ns %" PRIu64 "\n", n, (uint64_t)atomic_load(&s->ns));
 	}
 }

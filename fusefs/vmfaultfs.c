@@ -683,11 +683,14 @@ static void vff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	uint64_t start = vff_now_ns();
 	struct vff_pipe *pipe = NULL;
 	char *buf = NULL;
+	bool hold = false;
 	uint64_t ns;
 	ssize_t n;
 
 	n = vff_data_begin(req, false, off, &size);
-	if (!n && !vff_read_to_pipe(fi->fh, size, off, &pipe, &n)) {
+	if (!n)
+		hold = vff_read_hold_claim();
+	if (!n && (hold || !vff_read_to_pipe(fi->fh, size, off, &pipe, &n))) {
 		buf = malloc(size ? size : 1);
 		if (!buf) {
 			n = -ENOMEM;
@@ -696,6 +699,13 @@ static void vff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			if (n < 0)
 				n = -errno;
 		}
+	}
+	/* "hold_reads": the data is taken; the reply waits for "release_reads". */
+	if (hold && n >= 0) {
+		int err = vff_read_hold(req);
+
+		if (err)
+			n = err;
 	}
 	ns = vff_account(VFF_OP_READ, start, n < 0 ? 0 : n, n < 0 ? n : 0);
 	if (pipe && n > 0)
@@ -1124,7 +1134,8 @@ static void vff_usage(const char *prog)
 	       "While mounted, MOUNTPOINT/" VFF_CTL_DIR_NAME "/stats has the request counters\n"
 	       "(write 'reset' to zero them) and MOUNTPOINT/" VFF_CTL_DIR_NAME "/ctl the settings\n"
 	       "above (write 'read_delay_us 5000', 'stall 1', 'eio_after off', ...; 'zero_stats'\n"
-	       "zeroes the counters, 'reset' also puts every setting back as the mount began).\n\n",
+	       "zeroes the counters, 'reset' also puts every setting back as the mount began;\n"
+	       "'hold_reads N' holds the next N READs after their data until 'release_reads').\n\n",
 	       prog);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();

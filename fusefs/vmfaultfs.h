@@ -52,6 +52,7 @@ struct vff_inject {
 						 * returns what precedes it */
 	atomic_int_fast64_t eio_after;		/* -1: off; else N data requests succeed */
 	atomic_uint_fast64_t data_requests;	/* since eio_after was set */
+	atomic_uint hold_reads;			/* READs still to hold after their data */
 };
 
 extern struct vff_inject vff_inject;
@@ -70,6 +71,8 @@ uint64_t vff_now_ns(void);
 uint64_t vff_account(enum vff_op op, uint64_t start_ns, uint64_t bytes, int err);
 
 int vff_data_begin(fuse_req_t req, bool write, uint64_t off, size_t *size);
+bool vff_read_hold_claim(void);
+int vff_read_hold(fuse_req_t req);
 int vff_ctl_set(const char *key, const char *value);
 void vff_ctl_mounted(void);
 void vff_stall(bool on);

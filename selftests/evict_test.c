@@ -1547,6 +1547,75 @@ TEST_F(evict, swap_file_truncated)
 }
 
 /*
+ * A swap-in's READ takes page 0's copy from the swap file; before it
+ * returns, this task swaps page 0 in too, writes it and swaps it out
+ * again, which rewrites that copy and its CRC. The first swap-in's data
+ * then fails the new CRC: it was stale, not corrupt, and the swap-in reads
+ * again and maps the new data, never SIGBUS. vmfaultfs holds the READ
+ * (hold_reads) after it has read, so the race is exact.
+ */
+TEST_F(evict, swap_in_reads_again_after_a_rewrite)
+{
+	struct vmfault_region_info info;
+	long ps = self->ps;
+	char *p, *buf = malloc(ps);
+	int fd, sfd, st;
+	pid_t pid;
+
+	ASSERT_NE(NULL, buf);
+	/* 8 pages written through 4 frames (FIFO): 0..3 swapped out, 4..7 resident. */
+	p = swap_written(&self->m, 16, 4, 8, &fd);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	ASSERT_EQ(4, info.counters[VMFAULT_CNT_PAGES_WRITTEN]);
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "hold_reads 1"));
+	/* A child reads page 0: its swap-in's READ reads stamp 0 and is held. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(page_has_stamp(p, 20, ps) ? 0 : 1);
+	ASSERT_EQ(1, vff_wait_stat(&self->m, "reads_held", 1));
+	/* Meanwhile: page 0 swapped in here (not held), written... */
+	EXPECT_TRUE(page_has_stamp(p, 0, ps));
+	stamp_page(p, 20, ps);
+	/* ...and swapped out again: three new pages push it out (FIFO). */
+	for (unsigned long i = 8; i < 11; i++)
+		stamp_page(p + i * ps, i, ps);
+	sfd = open(vff_path(&self->m, true, "swap"), O_RDONLY);
+	ASSERT_LE(0, sfd);
+	ASSERT_EQ(ps, pread(sfd, buf, ps, 0));
+	EXPECT_TRUE(page_has_stamp(buf, 20, ps));
+	close(sfd);
+	ASSERT_EQ(1, vff_stat(&self->m, "read_requests"));
+	ASSERT_EQ(1, vff_stat(&self->m, "reads_held"));
+	/* The held READ returns stamp 0: the child reads again, and sees 20. */
+	ASSERT_EQ(0, vff_ctl(&self->m, "release_reads"));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		TH_LOG("the held swap-in's child: wait status %#x (SIGBUS is %d)", st, SIGBUS);
+	}
+	ASSERT_EQ(0, vmf_info(fd, &info));
+	report("swap-in raced by a rewrite of its copy: %llu READs, %llu pages read, %llu I/O errors, %llu SIGBUS\n",
+	       (unsigned long long)vff_stat(&self->m, "read_requests"),
+	       (unsigned long long)info.counters[VMFAULT_CNT_PAGES_READ],
+	       (unsigned long long)info.counters[VMFAULT_CNT_IO_ERRORS],
+	       (unsigned long long)info.counters[VMFAULT_CNT_SIGBUS]);
+	/* Three READs: this task's, the stale one, the child's second. */
+	EXPECT_EQ(3, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_MAJOR_FAULTS]);
+	EXPECT_EQ(2, info.counters[VMFAULT_CNT_PAGES_READ]);
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_IO_ERRORS]);
+	EXPECT_EQ(0, info.counters[VMFAULT_CNT_SIGBUS]);
+	EXPECT_TRUE(page_has_stamp(p, 20, ps));
+	for (unsigned long i = 8; i < 11; i++)
+		EXPECT_TRUE(page_has_stamp(p + i * ps, i, ps));
+	munmap(p, 16 * ps);
+	close(fd);
+	free(buf);
+}
+
+/*
  * The swap disk's daemon killed: a swap-in is SIGBUS, never a hang; a
  * swap-out that fails keeps the page, dirty and resident, over the budget
  * rather than losing it (pages 5..7 and the new 8..11 all read back);

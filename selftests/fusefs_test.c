@@ -339,6 +339,88 @@ TEST_F(fs, one_fault_one_read)
 	munmap(p, 16 * self->ps);
 }
 
+/* A child that reads 16 KiB of @path with O_DIRECT and exits 0 if all are @c. */
+static pid_t direct_reader(const char *path, char c)
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		unsigned char *buf;
+		ssize_t n = -1;
+		int fd, ok;
+
+		if (posix_memalign((void **)&buf, 4096, 16384))
+			_exit(2);
+		fd = open(path, O_RDONLY | O_DIRECT);
+		if (fd >= 0)
+			n = pread(fd, buf, 16384, 0);
+		ok = n == 16384;
+		for (ssize_t i = 0; ok && i < n; i++)
+			ok = buf[i] == (unsigned char)c;
+		_exit(ok ? 0 : 1);
+	}
+	return pid;
+}
+
+/*
+ * hold_reads: a held READ has read its data before it waits. While it
+ * waits, a WRITE over the same bytes is served, and so is the next READ
+ * (only N are held), which gets the new bytes; release_reads lets the held
+ * one reply with the old. A held READ whose task is killed lets go: an
+ * interrupt, never a hang.
+ */
+TEST_F(fs, hold_reads)
+{
+	const char *path = vff_path(&self->m, false, "f");
+	unsigned char *buf;
+	int st, fd;
+	pid_t pid;
+
+	ASSERT_EQ(0, posix_memalign((void **)&buf, 4096, 16384));
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", 16384, 'o'));
+	ASSERT_EQ(0, vff_ctl(&self->m, "zero_stats"));
+	EXPECT_EQ(-1, vff_ctl(&self->m, "release_reads 1"));
+	ASSERT_EQ(0, vff_ctl(&self->m, "hold_reads 1"));
+	pid = direct_reader(path, 'o');
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(1, vff_wait_stat(&self->m, "reads_held", 1));
+	EXPECT_EQ(0, vff_stat(&self->m, "read_requests"));	/* counted at its reply */
+	/* Served meanwhile: a WRITE of the same bytes, then a READ of them. */
+	fd = open(path, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd);
+	memset(buf, 'n', 16384);
+	EXPECT_EQ(16384, pwrite(fd, buf, 16384, 0));
+	EXPECT_EQ(1, vff_stat(&self->m, "write_requests"));
+	memset(buf, 0, 16384);
+	EXPECT_EQ(16384, pread(fd, buf, 16384, 0));
+	EXPECT_TRUE(all_bytes((char *)buf, 16384, 'n'));
+	EXPECT_EQ(1, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(1, vff_stat(&self->m, "read_spliced"));
+	EXPECT_EQ(1, vff_stat(&self->m, "reads_held"));
+	/* Released: the held READ replies with what it read, the old bytes. */
+	ASSERT_EQ(0, vff_ctl(&self->m, "release_reads"));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	EXPECT_EQ(0, vff_stat(&self->m, "reads_held"));
+	EXPECT_EQ(2, vff_stat(&self->m, "read_requests"));
+	EXPECT_EQ(1, vff_stat(&self->m, "read_spliced"));	/* the held one copied */
+	EXPECT_EQ(0, vff_stat(&self->m, "read_errors"));
+	/* Killed while held: the READ is interrupted and the hold ends. */
+	ASSERT_EQ(0, vff_ctl(&self->m, "hold_reads 1"));
+	pid = direct_reader(path, 'n');
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(1, vff_wait_stat(&self->m, "reads_held", 1));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	EXPECT_EQ(0, vff_wait_stat(&self->m, "reads_held", 0));
+	/* The file kept the WRITE's bytes. */
+	EXPECT_EQ(16384, pread(fd, buf, 16384, 0));
+	EXPECT_TRUE(all_bytes((char *)buf, 16384, 'n'));
+	close(fd);
+	free(buf);
+}
+
 /*
  * A READ of two pages or more is answered by splice (one copy, not two),
  * with the same bytes and the same exact accounting as pread(): a READ

@@ -171,6 +171,17 @@ uint64_t vff_stat(struct vff_mount *m, const char *name)
 	return kv_read(path, name);
 }
 
+uint64_t vff_wait_stat(struct vff_mount *m, const char *name, uint64_t want)
+{
+	uint64_t v = vff_stat(m, name);
+
+	for (int i = 0; i < 1000 && v != want; i++) {
+		usleep(10000);
+		v = vff_stat(m, name);
+	}
+	return v;
+}
+
 bool vff_kernel_protocol_at_least(struct vff_mount *m, unsigned int minor)
 {
 	unsigned int major = 0, got = 0;

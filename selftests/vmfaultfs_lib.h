@@ -96,6 +96,12 @@ int vff_umount(struct vff_mount *m);
 uint64_t vff_stat(struct vff_mount *m, const char *name);
 
 /*
+ * Wait up to 10 s for vff_stat(@m, @name) to be @want ("reads_held" 1: a
+ * READ is held); its last value.
+ */
+uint64_t vff_wait_stat(struct vff_mount *m, const char *name, uint64_t want);
+
+/*
  * Did the kernel speak FUSE protocol 7.@minor or later at INIT (the ctl
  * file's kernel_protocol line)? What a test gates on when the kernel's
  * behaviour changed without a capability flag, instead of uname.
