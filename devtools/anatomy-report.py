@@ -41,8 +41,6 @@ KINDS = {
 # The bench's figure is per page except for these kinds: pages per its unit
 # (file-seq's is a MiB).
 BENCH_UNIT = {15: 256}
-# anatomy_target's text (selftests/Makefile): user PCs elsewhere are another process's.
-TARGET_TEXT = (0x10000000, 0x20000000)
 # The bench's reads allocate a page table at the first fault of each
 # 2 MiB: 1 fault in 512 (1 in 32 with fault-around). The per-page figure
 # set against the bench counts that fault's extra at that rate.
@@ -182,16 +180,24 @@ def main():
     bench = bench_figures(sys.argv[4] if len(sys.argv) == 5 else None)
     trials = {}
     cur = None
+    # anatomy_target's text, where anatomy-step.py found it: user PCs
+    # elsewhere are another process's.
+    text = None
     with open(sys.argv[1], encoding="ascii") as f:
         for line in f:
-            if line.startswith("kind "):
+            if line.startswith("text "):
+                text = tuple(int(x, 16) for x in line.split()[1:3])
+            elif line.startswith("kind "):
+                if not text:
+                    sys.exit("anatomy-report.py: %s: no 'text' line before the first kind" %
+                             sys.argv[1])
                 cur = {}
                 trials.setdefault(int(line.split()[1]), []).append(cur)
             elif line.startswith("end "):
                 cur = None
             elif cur is not None:
                 pc = int(line, 16)
-                if TARGET_TEXT[0] <= pc < TARGET_TEXT[1]:
+                if text[0] <= pc < text[1]:
                     func = "[user]"
                 elif pc < 0x800000000000:
                     func = "[user: another process]"

@@ -1,16 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# anatomy-step.py: run by gdb for devtools/anatomy. Connects to the dev
-# VM's gdb stub, puts a hardware breakpoint on anatomy_target's
-# anatomy_begin(), creates the ready file the program waits for, and for
-# each kind of fault single-steps the guest from anatomy_begin() to
-# anatomy_end(), writing every program counter. QEMU's stub masks
-# interrupts and timers while it steps, so the steps are the fault's own.
+# anatomy-step.py: run by gdb for devtools/anatomy. Waits for
+# anatomy_target to write where it is loaded (a position-independent
+# executable, as vmfault_bench is), connects to the dev VM's gdb stub,
+# puts a hardware breakpoint on the program's anatomy_begin(), creates the
+# ready file the program waits for, and for each kind of fault
+# single-steps the guest from anatomy_begin() to anatomy_end(), writing
+# every program counter. QEMU's stub masks interrupts and timers while it
+# steps, so the steps are the fault's own.
 #
 # Environment: ANATOMY_ARCH (x86_64 or riscv64), ANATOMY_PORT,
-# ANATOMY_BEGIN, ANATOMY_END (addresses), ANATOMY_READY (the file to
-# create), ANATOMY_OUT (where the PCs go: "kind K", one hex PC per line,
-# "end K N").
+# ANATOMY_ADDRS (the file the program writes: "BEGIN END TEXT_START
+# TEXT_END", hex), ANATOMY_READY (the file to create), ANATOMY_OUT (where
+# the PCs go: "text START END" first, then for each kind "kind K", one hex
+# PC per line, "end K N").
 import os
 import time
 
@@ -28,8 +31,7 @@ ARCHS = {
 }
 gdb_arch, pc_regno, arg_reg = ARCHS[os.environ.get("ANATOMY_ARCH", "x86_64")]
 port = int(os.environ["ANATOMY_PORT"])
-begin = int(os.environ["ANATOMY_BEGIN"], 0)
-end = int(os.environ["ANATOMY_END"], 0)
+addrs = os.environ["ANATOMY_ADDRS"]
 
 
 def pc():
@@ -53,6 +55,19 @@ def step():
     return int.from_bytes(bytes.fromhex(raw("p%x" % pc_regno)), "little")
 
 
+# The program writes its addresses once the guest has booted and started
+# it (the file appears whole: written aside and renamed).
+for _ in range(2400):
+    if os.path.exists(addrs):
+        break
+    if os.path.exists(addrs + ".failed"):
+        with open(addrs + ".failed", encoding="utf-8") as f:
+            raise gdb.GdbError("anatomy: the guest: %s" % f.read().strip())
+    time.sleep(0.25)
+else:
+    raise gdb.GdbError("anatomy: %s did not appear in 600 s" % addrs)
+with open(addrs, encoding="ascii") as f:
+    begin, end, text_start, text_end = (int(x, 16) for x in f.read().split())
 gdb.execute("set pagination off")
 gdb.execute("set confirm off")
 gdb.execute("set architecture %s" % gdb_arch, to_string=True)
@@ -68,6 +83,7 @@ gdb.execute("hbreak *%#x" % begin, to_string=True)
 with open(os.environ["ANATOMY_READY"], "w", encoding="ascii"):
     pass
 with open(os.environ["ANATOMY_OUT"], "w", encoding="ascii") as out:
+    out.write("text %x %x\n" % (text_start, text_end))
     while True:
         gdb.execute("continue", to_string=True)
         if pc() != begin:

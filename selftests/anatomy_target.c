@@ -4,7 +4,8 @@
  * each kind of fault below it prepares a mapping as vmfault_bench does
  * (2 MiB aligned, 4 KiB pages, a page table already there), then calls
  * anatomy_begin(kind), takes exactly one fault (or ANATOMY_WRITES private
- * first writes in a row, or one MADV_POPULATE_READ), and calls
+ * first writes in a row, or one MADV_POPULATE_READ; with fault-around, the
+ * bench's reads of the 16 pages that one fault maps), and calls
  * anatomy_end(kind). The major faults read a page of a file on vmfaultfs
  * that is in no cache, as make bench's file-random does: through the page
  * cache (MADV_RANDOM) and through a file-mode region with a one-page
@@ -16,14 +17,27 @@
  * everything the kernel and the module do, its return to user mode and
  * the retried access.
  *
- * Linked static with its text at 0x10000000 (selftests/Makefile), where no
- * other program in the guest runs, so that the breakpoints stop only here.
+ * The address space is the bench's: a position-independent executable
+ * linked as vmfault_bench is (selftests/Makefile), started as the bench
+ * starts (main()), a shared page as the bench's trials hand their samples
+ * back through, and each kind in a child forked for it, in a 16 MiB
+ * mapping, as each memory trial of the bench runs. A fault's vma lookup
+ * walks the maple tree of that address space, and its cost depends on
+ * where the mapping's range lies in the tree's nodes, so on the process's
+ * mappings and their history: on 6.12 an anonymous read of a hole stepped
+ * 1468 instructions linked static (the bench: 1488), 1526 without the
+ * bench's start, 1476 with it. No libc function runs between the
+ * breakpoints: a user PC outside this program's text is another
+ * process's.
+ *
  * Needs the module loaded and the vmfaultfs daemon (vff_daemon():
- * ../fusefs/vmfaultfs beside it). Waits for the file named by its argument to
- * exist (gdb's breakpoints are in place) before the first kind, and calls
+ * ../fusefs/vmfaultfs beside it). Writes the addresses of anatomy_begin(),
+ * anatomy_end() and its text ("BEGIN END TEXT_START TEXT_END", hex) to
+ * ADDRS_FILE, for gdb's breakpoints, and waits for READY_FILE to exist
+ * (they are in place) before the first kind; calls
  * anatomy_begin(ANATOMY_DONE) at the end.
  *
- * USAGE: anatomy_target READY_FILE
+ * USAGE: anatomy_target ADDRS_FILE READY_FILE
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,13 +48,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmfault_lib.h"
 #include "vmfaultfs_lib.h"
 
-#define ANATOMY_PAGES	64	/* the mapping: 256 KiB inside one page table */
-#define HALF_PAGES	4096	/* K_VMF_READ_HALF's region: 16 MiB, as the bench's */
+#define ANATOMY_PAGES	4096	/* the mapping: 16 MiB, as the bench's */
 #define ANATOMY_POP	16	/* pages of one MADV_POPULATE_READ, and 3 times as many */
 #define ANATOMY_WRITES	32	/* private first writes stepped in a row */
 #define MAJOR_PAGES	16384	/* the major faults' file: 64 MiB, as file-random's */
@@ -80,19 +95,16 @@ static void die(const char *what)
 }
 
 static struct vff_mount mnt;	/* for the major faults */
+static bool mounted;
+
+/* The linker's: where this program's text begins and ends. */
+extern char __executable_start[], etext[];
 
 static size_t map_len(int kind)
 {
 	if (kind >= K_CACHE_MAJOR)
 		return MAJOR_PAGES * 4096UL;
-	/*
-	 * The whole 2 MiB, so that no other mapping shares its page table:
-	 * munmap() frees a table only when nothing else maps into it, and
-	 * the next such kind must find none.
-	 */
-	if (kind >= K_ANON_READ_PT)
-		return 2UL << 20;
-	return (kind == K_VMF_READ_HALF ? HALF_PAGES : ANATOMY_PAGES) * 4096UL;
+	return ANATOMY_PAGES * 4096UL;
 }
 
 /*
@@ -162,6 +174,32 @@ static void warm_major(const char *p)
 		(void)*(volatile const char *)(p + (MAJOR_PAGE - 1 + 16 * t) * 4096L);
 }
 
+/*
+ * madvise() without libc, so that no user code but this program's runs
+ * between the breakpoints.
+ */
+static long raw_madvise(void *addr, size_t len, long advice)
+{
+#if defined(__x86_64__)
+	long ret;
+
+	__asm__ volatile("syscall" : "=a"(ret)
+			 : "a"(28L), "D"(addr), "S"(len), "d"(advice)
+			 : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__riscv)
+	register long a0 __asm__("a0") = (long)addr;
+	register long a1 __asm__("a1") = (long)len;
+	register long a2 __asm__("a2") = advice;
+	register long a7 __asm__("a7") = 233;
+
+	__asm__ volatile("ecall" : "+r"(a0) : "r"(a1), "r"(a2), "r"(a7) : "memory");
+	return a0;
+#else
+#error "anatomy_target: x86_64 or riscv64"
+#endif
+}
+
 static char *map(int kind, int *fdp)
 {
 	size_t len = map_len(kind);
@@ -191,101 +229,195 @@ static char *map(int kind, int *fdp)
 	return p;
 }
 
-int main(int argc, char **argv)
+/*
+ * As the bench's child_prefault(): the stack below the child's first frame
+ * and the shared page are the parent's until written, and the vDSO's text
+ * is not mapped in a child before its first call.
+ */
+static __attribute__((noinline)) void child_prefault(volatile long *shared)
 {
-	int kind, fd, i;
+	volatile char stack[8 * 4096];
+	struct timespec ts;
+
+	for (size_t i = 0; i < sizeof(stack); i += 4096)
+		stack[i] = 0;
+	*shared = 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+}
+
+/*
+ * vmfault_bench's touch_pages(), the same code: a fault-around fault
+ * serves 16 pages, and the bench's per-page figure holds this loop's
+ * instructions for the 15 it reads without a fault (about 8 a page on
+ * x86, 5% of a fault-around page there).
+ */
+static __attribute__((noipa)) void touch_pages(char *p, size_t len, size_t step, bool write)
+{
+	size_t off;
+
+	for (off = 0; off < len; off += step) {
+		if (write)
+			((volatile char *)p)[off] = 1;
+		else
+			(void)((volatile char *)p)[off];
+	}
+}
+
+/* One kind, stepped between anatomy_begin() and anatomy_end(). */
+static void run_kind(int kind)
+{
+	int fd, i;
 	char *p;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: anatomy_target READY_FILE\n");
+	p = kind >= K_CACHE_MAJOR ? map_file(kind, &fd) : map(kind, &fd);
+	/*
+	 * The page table exists, as for all but 1 in 512 of the bench's faults;
+	 * before a write, so does the vma's anon_vma (the first write of a
+	 * private mapping allocates it).
+	 */
+	if (kind == K_ANON_WRITE || kind == K_VMF_WRITE)
+		*(volatile char *)p = 1;
+	else if (kind < K_ANON_READ_PT)
+		(void)*(volatile char *)p;
+	else if (kind == K_VMF_SEQ)
+		for (i = 0; i < SEQ_FIRST; i++)
+			(void)*(volatile char *)(p + i * 4096L);
+	else if (kind >= K_CACHE_MAJOR)
+		warm_major(p);
+	if (kind == K_VMF_READ_HALF) {
+		/*
+		 * As the bench's read-hole-half: every even page of 16 MiB
+		 * is a region page (the xarray as deep as there), and the
+		 * one before the hole is mapped.
+		 */
+		static const char page[4096] = { 1 };
+
+		for (i = 0; i < ANATOMY_PAGES; i += 2)
+			if (pwrite(fd, page, sizeof(page), i * 4096L) != sizeof(page))
+				die("pwrite");
+		(void)*(volatile char *)(p + 2048 * 4096L);
+	}
+	if (kind == K_ANON_POPULATE || kind == K_VMF_POPULATE ||
+	    kind == K_ANON_POPULATE3 || kind == K_VMF_POPULATE3) {
+		/* 16 pages, or 48: the difference is 32 pages without the call's own cost. */
+		size_t n = kind >= K_ANON_POPULATE3 ? 3 * ANATOMY_POP : ANATOMY_POP;
+		long r;
+
+		anatomy_begin(kind);
+		r = raw_madvise(p + 16 * 4096, n * 4096, MADV_POPULATE_READ);
+		anatomy_end(kind);
+		if (r) {
+			errno = -r;
+			die("MADV_POPULATE_READ");
+		}
+	} else if (kind == K_ANON_WRITE || kind == K_VMF_WRITE) {
+		/*
+		 * ANATOMY_WRITES of them in a row: an allocating fault also
+		 * pays, every so many faults, for work done in batches (the
+		 * LRU's folio batch every 15, a refill of the per-CPU page
+		 * lists), which one fault would miss.
+		 */
+		anatomy_begin(kind);
+		for (i = 16; i < 16 + ANATOMY_WRITES; i++)
+			*(volatile char *)(p + i * 4096L) = 1;
+		anatomy_end(kind);
+	} else if (kind == K_VMF_SEQ) {
+		/* Each trial: one window, its pages in order, as the bench scans. */
+		for (int t = 0; t < MAJOR_TRIALS; t++) {
+			long first = SEQ_FIRST + t * SEQ_WINDOW;
+
+			anatomy_begin(kind);
+			for (i = 0; i < SEQ_WINDOW; i++)
+				(void)*(volatile char *)(p + (first + i) * 4096L);
+			anatomy_end(kind);
+		}
+	} else if (kind >= K_CACHE_MAJOR) {
+		for (i = 0; i < MAJOR_TRIALS; i++) {
+			anatomy_begin(kind);
+			(void)*(volatile char *)(p + (MAJOR_PAGE + 16 * i) * 4096L);
+			anatomy_end(kind);
+		}
+	} else if (kind == K_VMF_READ_FA || kind == K_VMF_READ_FA_PT) {
+		/* The window of page 17, read as the bench reads it: one fault. */
+		anatomy_begin(kind);
+		touch_pages(p + 16 * 4096, 16 * 4096, 4096, false);
+		anatomy_end(kind);
+	} else {
+		size_t page = kind == K_VMF_READ_HALF ? 2049 : 17;
+
+		anatomy_begin(kind);
+		(void)*(volatile char *)(p + page * 4096);
+		anatomy_end(kind);
+	}
+	munmap(p, map_len(kind));
+	if (fd >= 0)
+		close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	volatile long *shared;
+	int kind, i, st;
+	FILE *f;
+	pid_t pid;
+	char tmp[4096];
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: anatomy_target ADDRS_FILE READY_FILE\n");
 		return 2;
 	}
-	for (i = 0; access(argv[1], F_OK); i++) {
+	/*
+	 * What vmfault_bench does before its memory scenarios, which changes
+	 * its maple tree: a page mapped and unmapped (zero_pfn()), and
+	 * stdout's buffer. Without them, a read of a hole here walked 38
+	 * instructions more than in the bench on 6.12 (free-running, as
+	 * stepped).
+	 */
+	if (!zero_pfn())
+		die("no pfn in /proc/self/pagemap: run as root");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("anatomy_target: %d kinds, pid %d\n", NR_KINDS, getpid());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", argv[1]);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%#lx %#lx %#lx %#lx\n", (unsigned long)anatomy_begin,
+			  (unsigned long)anatomy_end, (unsigned long)__executable_start,
+			  (unsigned long)etext) < 0 || fclose(f) || rename(tmp, argv[1]))
+		die("write the addresses file");
+	for (i = 0; access(argv[2], F_OK); i++) {
 		if (i == 600) {
-			fprintf(stderr, "anatomy_target: %s did not appear in 60 s\n", argv[1]);
+			fprintf(stderr, "anatomy_target: %s did not appear in 60 s\n", argv[2]);
 			return 1;
 		}
 		usleep(100000);
 	}
-	if (vff_mount(&mnt, NULL) || vff_make_file(&mnt, "major", MAJOR_PAGES * 4096UL, 'm'))
-		die("a vmfaultfs mount and file");
+	/* As vmfault_bench's trial_in_child(): a page its children write. */
+	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		die("mmap");
 	for (kind = 0; kind < NR_KINDS; kind++) {
-		p = kind >= K_CACHE_MAJOR ? map_file(kind, &fd) : map(kind, &fd);
-		/*
-		 * The page table exists, as for all but 1 in 512 of the bench's
-		 * faults; before a write, so does the vma's anon_vma (the first
-		 * write of a private mapping allocates it).
-		 */
-		if (kind == K_ANON_WRITE || kind == K_VMF_WRITE)
-			*(volatile char *)p = 1;
-		else if (kind < K_ANON_READ_PT)
-			(void)*(volatile char *)p;
-		else if (kind == K_VMF_SEQ)
-			for (i = 0; i < SEQ_FIRST; i++)
-				(void)*(volatile char *)(p + i * 4096L);
-		else if (kind >= K_CACHE_MAJOR)
-			warm_major(p);
-		if (kind == K_VMF_READ_HALF) {
-			/*
-			 * As the bench's read-hole-half: every even page of
-			 * 16 MiB is a region page (the xarray as deep as
-			 * there), and the one before the hole is mapped.
-			 */
-			static const char page[4096] = { 1 };
-
-			for (i = 0; i < HALF_PAGES; i += 2)
-				if (pwrite(fd, page, sizeof(page), i * 4096L) != sizeof(page))
-					die("pwrite");
-			(void)*(volatile char *)(p + 2048 * 4096L);
+		/* The bench mounts vmfaultfs after its memory scenarios. */
+		if (kind >= K_CACHE_MAJOR && !mounted) {
+			if (vff_mount(&mnt, NULL) ||
+			    vff_make_file(&mnt, "major", MAJOR_PAGES * 4096UL, 'm'))
+				die("a vmfaultfs mount and file");
+			mounted = true;
 		}
-		if (kind == K_ANON_POPULATE || kind == K_VMF_POPULATE ||
-		    kind == K_ANON_POPULATE3 || kind == K_VMF_POPULATE3) {
-			/* 16 pages, or 48: the difference is 32 pages without the call's own cost. */
-			size_t n = kind >= K_ANON_POPULATE3 ? 3 * ANATOMY_POP : ANATOMY_POP;
-
-			anatomy_begin(kind);
-			if (madvise(p + 16 * 4096, n * 4096, MADV_POPULATE_READ))
-				die("MADV_POPULATE_READ");
-			anatomy_end(kind);
-		} else if (kind == K_ANON_WRITE || kind == K_VMF_WRITE) {
-			/*
-			 * ANATOMY_WRITES of them in a row: an allocating fault
-			 * also pays, every so many faults, for work done in
-			 * batches (the LRU's folio batch every 15, a refill of
-			 * the per-CPU page lists), which one fault would miss.
-			 */
-			anatomy_begin(kind);
-			for (i = 16; i < 16 + ANATOMY_WRITES; i++)
-				*(volatile char *)(p + i * 4096L) = 1;
-			anatomy_end(kind);
-		} else if (kind == K_VMF_SEQ) {
-			/* Each trial: one window, its pages in order, as the bench scans. */
-			for (int t = 0; t < MAJOR_TRIALS; t++) {
-				long first = SEQ_FIRST + t * SEQ_WINDOW;
-
-				anatomy_begin(kind);
-				for (i = 0; i < SEQ_WINDOW; i++)
-					(void)*(volatile char *)(p + (first + i) * 4096L);
-				anatomy_end(kind);
-			}
-		} else if (kind >= K_CACHE_MAJOR) {
-			for (i = 0; i < MAJOR_TRIALS; i++) {
-				anatomy_begin(kind);
-				(void)*(volatile char *)(p + (MAJOR_PAGE + 16 * i) * 4096L);
-				anatomy_end(kind);
-			}
-		} else {
-			size_t page = kind == K_VMF_READ_HALF ? 2049 : 17;
-
-			anatomy_begin(kind);
-			(void)*(volatile char *)(p + page * 4096);
-			anatomy_end(kind);
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (!pid) {
+			child_prefault(shared);
+			run_kind(kind);
+			_exit(0);
 		}
-		munmap(p, map_len(kind));
-		if (fd >= 0)
-			close(fd);
+		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
+			fprintf(stderr, "anatomy_target: kind %d: its child failed (wait status %#x)\n",
+				kind, st);
+			return 1;
+		}
 	}
-	if (vff_umount(&mnt))
+	if (mounted && vff_umount(&mnt))
 		die("unmount vmfaultfs");
 	anatomy_begin(ANATOMY_DONE);
 	return 0;
