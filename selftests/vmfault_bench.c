@@ -128,18 +128,6 @@ static uint64_t count_allocs(const char *p, size_t len)
 	return n;
 }
 
-static void touch_pages(char *p, size_t len, size_t step, bool write)
-{
-	size_t off;
-
-	for (off = 0; off < len; off += step) {
-		if (write)
-			((volatile char *)p)[off] = 1;
-		else
-			(void)((volatile char *)p)[off];
-	}
-}
-
 /* ---- regions and mappings ---- */
 
 static int region(uint32_t mode, uint32_t flags, uint64_t size, int fd, uint32_t window)

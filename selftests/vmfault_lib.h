@@ -92,6 +92,23 @@ void *mmap_aligned(size_t len, size_t align, int prot, int flags, int fd,
 		   off_t off);
 
 /*
+ * Read (or write) one byte of every @step bytes of [@p, @p + @len): the
+ * loop whose faults vmfault_bench counts, and which anatomy_target steps
+ * as the same code.
+ */
+static inline void touch_pages(char *p, size_t len, size_t step, bool write)
+{
+	size_t off;
+
+	for (off = 0; off < len; off += step) {
+		if (write)
+			((volatile char *)p)[off] = 1;
+		else
+			(void)((volatile char *)p)[off];
+	}
+}
+
+/*
  * Core mm's fault-around window in bytes (debugfs fault_around_bytes,
  * mounted if need be), or 0 if it cannot be read.
  */
