@@ -339,6 +339,78 @@ TEST_F(fs, one_fault_one_read)
 	munmap(p, 16 * self->ps);
 }
 
+/* How many threads the process @pid has, or -1. */
+static int thread_count(pid_t pid)
+{
+	struct dirent *de;
+	char path[64];
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * Page 5 of "f" through a fresh mapping, readahead off: its byte, after
+ * exactly one READ (else 0).
+ */
+static char first_touch(struct vff_mount *m, int npages)
+{
+	size_t len = npages * page_size();
+	char c = 0, *p;
+	int fd;
+
+	if (vff_set_readahead_kb(m, 0) || vff_ctl(m, "zero_stats"))
+		return 0;
+	fd = open(vff_path(m, false, "f"), O_RDONLY);
+	if (fd < 0)
+		return 0;
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return 0;
+	c = p[5 * page_size()];
+	munmap(p, len);
+	return vff_stat(m, "read_requests") == 1 ? c : 0;
+}
+
+/*
+ * vff_remount(): a new daemon over the same source, single-threaded (-s)
+ * or with libfuse's threads. The files stay, the old mount point goes, and
+ * a first touch is one READ from the new daemon.
+ */
+TEST_F(fs, remount_one_thread)
+{
+	char old[sizeof(self->m.mnt)], src[sizeof(self->m.src)];
+	pid_t pid = self->m.pid;
+
+	strcpy(old, self->m.mnt);
+	strcpy(src, self->m.src);
+	ASSERT_EQ(0, vff_make_file(&self->m, "f", 16 * self->ps, 'R'));
+	EXPECT_EQ('R', first_touch(&self->m, 16));
+	EXPECT_LE(2, thread_count(self->m.pid));	/* a worker and the main thread */
+
+	ASSERT_EQ(0, vff_remount(&self->m, NULL, true));
+	EXPECT_NE(pid, self->m.pid);
+	EXPECT_STREQ(src, self->m.src);
+	EXPECT_NE(0, strcmp(old, self->m.mnt));
+	EXPECT_NE(0, access(old, F_OK));
+	EXPECT_EQ('R', first_touch(&self->m, 16));
+	EXPECT_EQ(1, thread_count(self->m.pid));
+
+	ASSERT_EQ(0, vff_remount(&self->m, NULL, false));
+	EXPECT_FALSE(self->m.one_thread);
+	EXPECT_EQ('R', first_touch(&self->m, 16));
+	EXPECT_LE(2, thread_count(self->m.pid));
+}
+
 /* A child that reads 16 KiB of @path with O_DIRECT and exits 0 if all are @c. */
 static pid_t direct_reader(const char *path, char c)
 {

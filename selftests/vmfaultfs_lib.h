@@ -39,6 +39,7 @@ struct vff_mount {
 	dev_t dev;		/* the mount's device, taken while it answers */
 	pid_t pid;		/* the daemon (-f), 0 once reaped */
 	int status;		/* its wait status, once reaped */
+	bool one_thread;	/* the daemon runs -s: one thread, requests in turn */
 };
 
 /* The daemon: $VMFAULTFS, or ../fusefs/vmfaultfs beside this program. */
@@ -54,9 +55,9 @@ dev_t vff_dev(struct vff_mount *m);
 
 /*
  * Mount vmfaultfs with "-o source=m->src,@opts" (opts may be NULL) on a
- * fresh directory under /tmp, m->mnt. The source may already hold files
- * (a daemon mounted again over them). Returns 0, or -1 with a message on
- * stderr.
+ * fresh directory under /tmp, m->mnt, single-threaded (-s) if
+ * m->one_thread. The source may already hold files (a daemon mounted again
+ * over them). Returns 0, or -1 with a message on stderr.
  */
 int vff_mount_src(struct vff_mount *m, const char *opts);
 
@@ -71,6 +72,14 @@ int vff_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ft
  * both directories. Returns 0 if the unmount itself worked.
  */
 int vff_umount(struct vff_mount *m);
+
+/*
+ * Unmount @m and reap its daemon as vff_umount() does, keeping m->src and
+ * its files, then mount a new daemon over them: one thread (-s) if
+ * @one_thread, else libfuse's multi-threaded loop. Returns 0, or -1 with a
+ * message on stderr (m then mounts nothing; vff_umount() still cleans up).
+ */
+int vff_remount(struct vff_mount *m, const char *opts, bool one_thread);
 
 /*
  * A kselftest fixture @name with a fresh vmfaultfs mount (self->m) and the
