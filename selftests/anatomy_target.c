@@ -389,11 +389,18 @@ int main(int argc, char **argv)
 	if (shared == MAP_FAILED)
 		die("mmap");
 	for (kind = 0; kind < NR_KINDS; kind++) {
-		/* The bench mounts vmfaultfs after its memory scenarios. */
+		/*
+		 * The bench mounts vmfaultfs after its memory scenarios, and
+		 * serves its single major faults from one daemon thread and
+		 * its sequential scans from libfuse's threads.
+		 */
 		if (kind == K_CACHE_MAJOR &&
 		    (vff_mount(&mnt, NULL) ||
-		     vff_make_file(&mnt, "major", MAJOR_PAGES * 4096UL, 'm')))
+		     vff_make_file(&mnt, "major", MAJOR_PAGES * 4096UL, 'm') ||
+		     vff_remount(&mnt, NULL, true)))
 			die("a vmfaultfs mount and file");
+		if (kind == K_VMF_SEQ && vff_remount(&mnt, NULL, false))
+			die("mount vmfaultfs again, multi-threaded");
 		fflush(NULL);
 		pid = fork();
 		if (pid < 0)

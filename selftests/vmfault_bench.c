@@ -1585,6 +1585,24 @@ static const struct file_case rand_cases[] = {
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/*
+ * The daemon that serves the next file scenarios: one thread (-s) where
+ * one fault waits for one READ at a time, else libfuse's threads, for the
+ * scenarios whose READs overlap (readahead in flight, several faulting
+ * threads). Idle worker threads are not free: on 6.12 a major fault with
+ * the multi-threaded daemon costs about 10% more, with a third more
+ * context switches, for vmfault and the page cache alike (see "Method" in
+ * Documentation/vmfault-bench.rst).
+ */
+static void file_daemon(bool one_thread)
+{
+	if (mnt.one_thread == one_thread)
+		return;
+	if (vff_remount(&mnt, NULL, one_thread))
+		die("cannot mount vmfaultfs again (%s)", one_thread ? "-s" : "multi-threaded");
+	printf("# vmfaultfs: %s\n", one_thread ? "one thread (-s)" : "multi-threaded");
+}
+
 static bool file_scenarios_wanted(void)
 {
 	return wanted("file-seq") || wanted("file-random") || wanted("major-fault") ||
@@ -1715,7 +1733,11 @@ int main(int argc, char **argv)
 		order[i] = order[j];
 		order[j] = tmp;
 	}
+	printf("# vmfaultfs: multi-threaded\n");
 	run_file("file-seq", "seq", seq_len, NULL, 0, seq_cases, N(seq_cases));
+	/* One fault, one READ at a time: one daemon thread. */
+	if (wanted("file-random") || (wanted("major-fault") && !native))
+		file_daemon(true);
 	run_file("file-random", "rand", rand_len, order, nrand, rand_cases, N(rand_cases));
 	/* Major faults of the cost model: one 4 KiB READ each, at three disk delays. */
 	if (wanted("major-fault") && !native) {
@@ -1740,7 +1762,9 @@ int main(int argc, char **argv)
 	 * page cache's readahead, each with its next window in flight while
 	 * the scan uses the current one. Under icount with sleep=off, time
 	 * spent waiting for the daemon is virtual time, counted exactly.
+	 * From here on READs overlap: the multi-threaded daemon.
 	 */
+	file_daemon(false);
 	if (wanted("file-seq-delay") && !native) {
 		static const char * const delays[] = { "0", "100", "1000" };
 		char cmd[64], names[3][32];
