@@ -1590,9 +1590,9 @@ static const struct file_case rand_cases[] = {
  * one fault waits for one READ at a time, else libfuse's threads, for the
  * scenarios whose READs overlap (readahead in flight, several faulting
  * threads). Idle worker threads are not free: on 6.12 a major fault with
- * the multi-threaded daemon costs about 10% more, with a third more
- * context switches, for vmfault and the page cache alike (see "Method" in
- * Documentation/vmfault-bench.rst).
+ * the multi-threaded daemon costs about 10% more, for vmfault and the page
+ * cache alike, and the scenario switches context 14% more often (see
+ * "Method" in Documentation/vmfault-bench.rst).
  */
 static void file_daemon(bool one_thread)
 {
