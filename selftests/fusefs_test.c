@@ -277,27 +277,34 @@ TEST_F(fs, fork_child_sees_mapping)
 }
 
 /*
- * A fresh @npages-page file "f" of @fill bytes, mapped PROT_READ MAP_SHARED
- * with readahead off, so that each first touch is one READ of one page.
- * The descriptor is closed at once: the mapping keeps the file, and a child
+ * The first @npages pages of the file "f", mapped PROT_READ MAP_SHARED with
+ * readahead off, so that each first touch is one READ of one page. The
+ * descriptor is closed at once: the mapping keeps the file, and a child
  * forked later holds no FUSE file to FLUSH at exit. FUSE_FLUSH is a forced
  * request that waits uninterruptibly, for an answer a stopped daemon never
  * gives. Returns the mapping, or MAP_FAILED.
  */
-static char *map_fresh(struct vff_mount *m, int npages, int fill)
+static char *map_f(struct vff_mount *m, int npages)
 {
-	size_t len = npages * page_size();
 	char *p;
 	int fd;
 
-	if (vff_make_file(m, "f", len, fill) || vff_set_readahead_kb(m, 0))
+	if (vff_set_readahead_kb(m, 0))
 		return MAP_FAILED;
 	fd = open(vff_path(m, false, "f"), O_RDONLY);
 	if (fd < 0)
 		return MAP_FAILED;
-	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	p = mmap(NULL, npages * page_size(), PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	return p;
+}
+
+/* map_f() of a fresh @npages-page file "f" of @fill bytes. */
+static char *map_fresh(struct vff_mount *m, int npages, int fill)
+{
+	if (vff_make_file(m, "f", npages * page_size(), fill))
+		return MAP_FAILED;
+	return map_f(m, npages);
 }
 
 /* mmaptest: an access after munmap, or a write to PROT_READ, is fatal. */
@@ -363,21 +370,15 @@ static int thread_count(pid_t pid)
  */
 static char first_touch(struct vff_mount *m, int npages)
 {
-	size_t len = npages * page_size();
-	char c = 0, *p;
-	int fd;
+	char c, *p;
 
-	if (vff_set_readahead_kb(m, 0) || vff_ctl(m, "zero_stats"))
+	if (vff_ctl(m, "zero_stats"))
 		return 0;
-	fd = open(vff_path(m, false, "f"), O_RDONLY);
-	if (fd < 0)
-		return 0;
-	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
+	p = map_f(m, npages);
 	if (p == MAP_FAILED)
 		return 0;
 	c = p[5 * page_size()];
-	munmap(p, len);
+	munmap(p, npages * page_size());
 	return vff_stat(m, "read_requests") == 1 ? c : 0;
 }
 

@@ -1586,21 +1586,23 @@ static const struct file_case rand_cases[] = {
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /*
- * The daemon that serves the next file scenarios: one thread (-s) where
- * one fault waits for one READ at a time, else libfuse's threads, for the
- * scenarios whose READs overlap (readahead in flight, several faulting
- * threads). Idle worker threads are not free: on 6.12 a major fault with
- * the multi-threaded daemon costs about 10% more, for vmfault and the page
+ * The daemon that serves the next file scenario, mounted again over the
+ * same files when it is not the one mounted, and said in a "# vmfaultfs:"
+ * line (the report's heading): one thread (-s) where one fault waits for
+ * one READ at a time, else libfuse's threads, for the scenarios whose
+ * READs overlap (readahead in flight, several faulting threads). Idle
+ * worker threads are not free: on 6.12 a major fault with the
+ * multi-threaded daemon costs about 10% more, for vmfault and the page
  * cache alike, and the scenario switches context 14% more often (see
  * "Method" in Documentation/vmfault-bench.rst).
  */
 static void file_daemon(bool one_thread)
 {
-	if (mnt.one_thread == one_thread)
-		return;
-	if (vff_remount(&mnt, NULL, one_thread))
-		die("cannot mount vmfaultfs again (%s)", one_thread ? "-s" : "multi-threaded");
-	printf("# vmfaultfs: %s\n", one_thread ? "one thread (-s)" : "multi-threaded");
+	const char *what = one_thread ? "one thread (-s)" : "multi-threaded";
+
+	if (mnt.one_thread != one_thread && vff_remount(&mnt, NULL, one_thread))
+		die("cannot mount vmfaultfs again, %s", what);
+	printf("# vmfaultfs: %s\n", what);
 }
 
 static bool file_scenarios_wanted(void)
@@ -1733,10 +1735,11 @@ int main(int argc, char **argv)
 		order[i] = order[j];
 		order[j] = tmp;
 	}
-	printf("# vmfaultfs: multi-threaded\n");
+	if (wanted("file-seq"))
+		file_daemon(false);
 	run_file("file-seq", "seq", seq_len, NULL, 0, seq_cases, N(seq_cases));
 	/* One fault, one READ at a time: one daemon thread. */
-	if (wanted("file-random") || (wanted("major-fault") && !native))
+	if (wanted("file-random"))
 		file_daemon(true);
 	run_file("file-random", "rand", rand_len, order, nrand, rand_cases, N(rand_cases));
 	/* Major faults of the cost model: one 4 KiB READ each, at three disk delays. */
@@ -1745,6 +1748,7 @@ int main(int argc, char **argv)
 		char cmd[64], name[32];
 		unsigned int d;
 
+		file_daemon(true);
 		for (d = 0; d < 3; d++) {
 			struct file_case fc = { name, F_VMF, 1 };
 
@@ -1762,14 +1766,14 @@ int main(int argc, char **argv)
 	 * page cache's readahead, each with its next window in flight while
 	 * the scan uses the current one. Under icount with sleep=off, time
 	 * spent waiting for the daemon is virtual time, counted exactly.
-	 * From here on READs overlap: the multi-threaded daemon.
+	 * Here and below READs overlap: the multi-threaded daemon.
 	 */
-	file_daemon(false);
 	if (wanted("file-seq-delay") && !native) {
 		static const char * const delays[] = { "0", "100", "1000" };
 		char cmd[64], names[3][32];
 		unsigned int d;
 
+		file_daemon(false);
 		for (d = 0; d < N(delays); d++) {
 			struct file_case fc[3] = {
 				{ names[0], F_VMF_ASYNC, 32 }, { names[1], F_VMF, 32 },
@@ -1796,6 +1800,7 @@ int main(int argc, char **argv)
 
 		if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 			die("mmap-latency: needs 2 CPUs");
+		file_daemon(false);
 		if (vff_ctl(&mnt, "read_delay_us 1000") || vff_ctl(&mnt, "zero_stats"))
 			die("vmfaultfs ctl failed");
 		for (size_t i = 0; i < N(ma); i++)
@@ -1817,6 +1822,7 @@ int main(int argc, char **argv)
 
 		if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 			die("random-threads: needs 2 CPUs");
+		file_daemon(false);
 		if (vff_ctl(&mnt, "read_delay_us 1000") || vff_ctl(&mnt, "zero_stats"))
 			die("vmfaultfs ctl failed");
 		for (size_t i = 0; i < N(ra); i++)
