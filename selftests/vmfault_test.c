@@ -1449,7 +1449,7 @@ static gid_t dev_gid(void)
 static bool udevd_running(void)
 {
 	struct dirent *d;
-	char path[300], line[128], state;
+	char path[300], line[128], comm[32], state;
 	bool found = false;
 	DIR *dir = opendir("/proc");
 	FILE *f;
@@ -1463,8 +1463,8 @@ static bool udevd_running(void)
 			continue;
 		/* "PID (COMM) STATE ..." */
 		found = fgets(line, sizeof(line), f) &&
-			(sscanf(line, "%*d (systemd-udevd) %c", &state) == 1 ||
-			 sscanf(line, "%*d (udevd) %c", &state) == 1) &&
+			sscanf(line, "%*d (%31[^)]) %c", comm, &state) == 2 &&
+			(!strcmp(comm, "systemd-udevd") || !strcmp(comm, "udevd")) &&
 			state != 'Z';
 		fclose(f);
 	}
