@@ -874,14 +874,7 @@ static char *map_rand(bool vmfault, uint32_t *order, int n, int stride, unsigned
 	drop_cache(fd);
 	for (i = 0; i < n; i++)
 		order[i] = i * stride;
-	srandom(seed);
-	for (i = n - 1; i > 0; i--) {
-		int j = random() % (i + 1);
-		uint32_t tmp = order[i];
-
-		order[i] = order[j];
-		order[j] = tmp;
-	}
+	shuffle(order, n, seed);
 	*r = -1;
 	if (vmfault) {
 		*r = region(VMFAULT_MODE_FILE, 0, 0, fd, 1);
@@ -1727,14 +1720,7 @@ int main(int argc, char **argv)
 	order = malloc(rand_len / ps * sizeof(*order));
 	for (i = 0; i < rand_len / ps; i++)
 		order[i] = i;
-	srandom(9);
-	for (i = rand_len / ps - 1; i > 0; i--) {
-		size_t j = random() % (i + 1);
-		uint32_t tmp = order[i];
-
-		order[i] = order[j];
-		order[j] = tmp;
-	}
+	shuffle(order, rand_len / ps, FILE_RANDOM_SEED);
 	if (wanted("file-seq"))
 		file_daemon(false);
 	run_file("file-seq", "seq", seq_len, NULL, 0, seq_cases, N(seq_cases));

@@ -181,6 +181,20 @@ void *mmap_aligned(size_t len, size_t align, int prot, int flags, int fd,
 	return mmap((void *)a, len, prot, flags | MAP_FIXED, fd, off);
 }
 
+void shuffle(uint32_t *a, size_t n, unsigned int seed)
+{
+	if (n < 2)
+		return;
+	srandom(seed);
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j = random() % (i + 1);
+		uint32_t tmp = a[i];
+
+		a[i] = a[j];
+		a[j] = tmp;
+	}
+}
+
 
 unsigned long fault_around_bytes(void)
 {

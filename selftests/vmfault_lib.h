@@ -109,6 +109,19 @@ static inline void touch_pages(char *p, size_t len, size_t step, bool write)
 }
 
 /*
+ * Put @a[0..@n) in a random order of @seed (random(), Fisher-Yates): the
+ * same order for the same @seed on every run and every target.
+ */
+void shuffle(uint32_t *a, size_t n, unsigned int seed);
+
+/*
+ * The seed of make bench's file-random order: 1024 distinct pages of its
+ * 64 MiB file (the first 1024 of all 16384 shuffled), which anatomy_target
+ * takes in the same order.
+ */
+#define FILE_RANDOM_SEED	9
+
+/*
  * Core mm's fault-around window in bytes (debugfs fault_around_bytes,
  * mounted if need be), or 0 if it cannot be read.
  */
