@@ -239,9 +239,15 @@ def main():
             print("\n== %s: %.0f instructions%s ==" % (name, total,
                   " (%.0f per page)" % (total / per) if per > 1 else ""))
             if len(trials[k]) > 1:
+                sums = [sum(t.values()) for t in trials[k]]
                 print("  the %s of %d stepped faults: %s" % (
-                    "mean" if k in MEAN else "median", len(trials[k]),
-                    ", ".join(str(sum(t.values())) for t in trials[k])))
+                    "mean" if k in MEAN else "median", len(sums), ", ".join(map(str, sums))))
+                if k in MEAN:
+                    # How far a mean of so few may fall from the trial's:
+                    # the sample's standard deviation over its square root.
+                    sd = (sum((s - total) ** 2 for s in sums) / (len(sums) - 1)) ** 0.5
+                    print("  their standard error: %.0f (%.1f%% of the mean)" % (
+                        sd / len(sums) ** 0.5, sd / len(sums) ** 0.5 / total * 100))
             parts = {}
             for func, n in funcs.items():
                 parts[part_of(func)] = parts.get(part_of(func), 0) + n
