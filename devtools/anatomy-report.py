@@ -57,8 +57,8 @@ AMORTIZE = {0: (10, 0, 512), 1: (11, 1, 512), 2: (12, 2, 32), 13: (10, 0, 32),
 # the bench is the 48-page call's less the 16-page one's, over 32 pages.
 MARGINAL = {3: 8, 4: 9}
 # The major faults: every 64th of a trial of the bench's file-random, a
-# sample of its own faults (some allocate an xarray node or a page table,
-# each pays for what the faults before it left). Their figure is the mean,
+# sample of its own faults (each pays for what the faults before it left;
+# none allocates a page table: AMORTIZE). Their figure is the mean,
 # function by function, as the bench's is a trial's mean.
 MEAN = {13, 14}
 
@@ -223,7 +223,9 @@ def main():
     kinds = {}
     for k, t in trials.items():
         if k in MEAN:
-            funcs = set().union(*t)
+            # In the order first stepped, as a single trial's: a set's order
+            # changes from run to run, and with it the order of ties.
+            funcs = dict.fromkeys(f for x in t for f in x)
             kinds[k] = {f: sum(x.get(f, 0) for x in t) / len(t) for f in funcs}
         else:
             kinds[k] = sorted(t, key=lambda f: sum(f.values()))[(len(t) - 1) // 2]

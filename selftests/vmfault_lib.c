@@ -195,7 +195,6 @@ void shuffle(uint32_t *a, size_t n, unsigned int seed)
 	}
 }
 
-
 unsigned long fault_around_bytes(void)
 {
 	unsigned long bytes = 0;
