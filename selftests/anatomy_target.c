@@ -12,7 +12,9 @@
  * region with a one-page window; a pass free-running (the bench's warm-up
  * trial), then a pass with every MAJOR_EVERY-th fault stepped (the report
  * keeps their mean, as the bench keeps a trial's). Their steps include
- * the daemon's (another process) and the switches to it and back.
+ * the daemon's (another process) and the switches to it and back; the
+ * report leaves out the end of the daemon's turn for the fault before
+ * when it ran in a stepped one (anatomy-report.py, leftover()).
  * The host's gdb has
  * hardware breakpoints on the two functions and single-steps the guest
  * from one to the other, recording every instruction: the fault's entry,
