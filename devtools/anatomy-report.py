@@ -71,7 +71,7 @@ def leftover(seq):
     the daemon has gone back to read() the next request. A free-running
     fault then leaves the rest of the daemon's turn (its return to user
     mode, its loop, its read() up to /dev/fuse) to run in the next fault,
-    where it finds the request waiting (on 6.12, 6 or 7 of the 16 sampled
+    where it finds the request waiting (on 6.12, 5 to 8 of the 16 sampled
     faults of each kind followed one). No stepped fault has been seen to
     leave its own: the daemon reaches read() before the task runs again
     (the stub runs no timer while it steps). A fault after such a one
@@ -96,6 +96,7 @@ def leftover(seq):
     if "[user: another process]" not in seq[i:end]:
         return None
     return i, end
+
 
 # The parts of a fault path, for the lesson: the first pattern that matches
 # a function's name decides (module functions are "module" whatever their name).
