@@ -12,6 +12,7 @@
 # Writes OUTDIR/anatomy.tsv (kind, function, instructions) and prints the
 # report.
 import bisect
+import collections
 import re
 import sys
 
@@ -262,10 +263,7 @@ def main():
             if span:
                 cut.setdefault(k, []).append(span[1] - span[0])
                 seq = seq[:span[0]] + seq[span[1]:]
-            counts = {}
-            for func in seq:
-                counts[func] = counts.get(func, 0) + 1
-            ts[n] = counts
+            ts[n] = collections.Counter(seq)
     # A kind stepped more than once is its median trial (a sequential
     # read's windows), or the mean of its trials (a sample of the bench's
     # major faults, MEAN).
